@@ -1,0 +1,32 @@
+# The two commands of the README: `make demo` runs the main job, `make test` runs every test.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/fulfil --db sqlite:///demo.db demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine cli.py tests bench
+	$(BIN)/ruff format --check engine cli.py tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) demo.db demo-report.html .pytest_cache .mypy_cache .ruff_cache

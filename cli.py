@@ -1,0 +1,72 @@
+"""The `fulfil` command line: a thin layer over the engine.
+
+Every command catches `FulfilError`, prints its one-line message to stderr and exits non-zero
+(1 for a refused or invalid request, 2 for wrong usage). No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from engine.errors import FulfilError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Settings:
+    """The global options, shared by every command through click's context."""
+
+    def __init__(self, db: str, processes: str, now: str | None) -> None:
+        self.db = db
+        self.processes = Path(processes)
+        self.now = now
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def guarded(func: F) -> F:
+    """Turn every deliberate engine error into a one-line message and a non-zero exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FulfilError as exc:
+            fail(str(exc), getattr(exc, "exit_code", 1))
+        except (OSError, ValueError) as exc:
+            fail(str(exc))
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
+
+
+@click.group()
+@click.option("--db", envvar="FULFIL_DB", default="sqlite:///fulfil.db", show_default=True,
+              help="Store URL: sqlite:///FILE, memory://, or postgresql://...")
+@click.option("--processes", envvar="FULFIL_PROCESSES", default="./processes", show_default=True,
+              help="Folder of process definitions.")
+@click.option("--now", envvar="FULFIL_NOW", default=None,
+              help="The clock's time (ISO-8601), for scenarios and back-filling.")
+@click.version_option(package_name="fulfil")
+@click.pass_context
+def main(ctx: click.Context, db: str, processes: str, now: str | None) -> None:
+    """fulfil: declarative workflows for operations teams."""
+    ctx.obj = Settings(db, processes, now)
+
+
+if __name__ == "__main__":
+    main()

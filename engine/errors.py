@@ -1,0 +1,154 @@
+"""Every error fulfil raises on purpose, under one root.
+
+    FulfilError
+    ├── DefinitionError        a process definition is wrong (carries Problems with locations)
+    ├── UsageError             a caller asked for something impossible (unknown process, bad URL)
+    ├── ExecutionError         a runtime request was refused; nothing was stored
+    │   ├── DataError          start/fire data does not fit the declared fields
+    │   ├── TriggerNotAllowed  the trigger cannot fire in the current state
+    │   ├── GuardRefused       the trigger's guard is false
+    │   ├── RequirementMissing a `requires` field is not set
+    │   ├── RoleRefused        the actor's role may not fire the trigger
+    │   └── InstanceClosed     the instance is in a terminal state
+    ├── NotFound               no instance (or process) by that id
+    ├── ConflictError          another writer changed the instance first (version check)
+    ├── StoreError             the database is unreachable or refused the operation
+    └── ClockError             the clock was asked to go backwards, or a time is in the past
+
+The CLI catches `FulfilError`, prints its one-line message to stderr and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where something was written: file, 1-based line and column, and the path in the document."""
+
+    file: str = "<string>"
+    line: int = 0
+    column: int = 0
+    path: tuple[str | int, ...] = field(default=(), compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def pointer(self) -> str:
+        """The document path as a dotted pointer, e.g. `states.new.timers[0].after`."""
+        out = ""
+        for part in self.path:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        return out
+
+
+UNKNOWN = Location()
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding about a definition: an error, or a warning that does not block loading."""
+
+    location: Location
+    message: str
+    severity: str = "error"  # "error" | "warning"
+    hint: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.severity}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+class FulfilError(Exception):
+    """Root of every error fulfil raises deliberately."""
+
+    exit_code = 1
+
+
+class UsageError(FulfilError):
+    """The caller asked for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class DefinitionError(FulfilError):
+    """A process definition has errors; `problems` lists every one with its location."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(sorted(problems))
+        errors = [p for p in self.problems if p.is_error]
+        first = str(errors[0]) if errors else "invalid definition"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+    @property
+    def errors(self) -> Sequence[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+
+class ExecutionError(FulfilError):
+    """A start or fire was refused; nothing was stored."""
+
+    def __init__(self, message: str, *, instance: str | None = None, trigger: str | None = None):
+        super().__init__(message)
+        self.instance = instance
+        self.trigger = trigger
+
+
+class DataError(ExecutionError):
+    """Data given to start/fire does not match the process's fields."""
+
+
+class TriggerNotAllowed(ExecutionError):
+    """The trigger is unknown or cannot fire from the instance's current state."""
+
+
+class GuardRefused(ExecutionError):
+    """The transition's guard evaluated to false."""
+
+
+class RequirementMissing(ExecutionError):
+    """A field listed in the transition's `requires` is not set."""
+
+
+class RoleRefused(ExecutionError):
+    """The actor's role is not among the roles allowed to fire the transition."""
+
+
+class InstanceClosed(ExecutionError):
+    """The instance has reached a terminal state; nothing more can fire."""
+
+
+class NotFound(FulfilError):
+    """No instance, process or record by that name."""
+
+
+class ConflictError(FulfilError):
+    """Another writer updated the instance since it was read (optimistic concurrency)."""
+
+
+class StoreError(FulfilError):
+    """The store cannot be reached or refused the operation."""
+
+
+class ClockError(FulfilError):
+    """A time that cannot be used: the clock going backwards, a timer in the past."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A hint naming the closest choice to a misspelt word, or the list of choices."""
+    import difflib
+
+    options = sorted(set(choices))
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if options and len(options) <= 12:
+        return "expected one of: " + ", ".join(options)
+    return ""

@@ -1,0 +1,344 @@
+"""The typed, immutable model of a process definition, independent of YAML.
+
+The loader builds it from a YAML document; the validators, renderers and the runtime consume only
+this model. Expressions and templates are kept as source text with their location; they are
+compiled once per process by `engine.expressions` (see `engine.runtime.compiled`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from engine.errors import UNKNOWN, Location
+
+
+class FieldType(str, Enum):
+    """The types a process field may have."""
+
+    STRING = "string"
+    TEXT = "text"  # a string that `append` actions add dated lines to (a log)
+    INT = "int"
+    BOOL = "bool"
+    DATE = "date"
+    DATETIME = "datetime"
+    ENUM = "enum"
+    LIST = "list"
+
+
+@dataclass(frozen=True)
+class Expr:
+    """An expression in the sandboxed expression language, e.g. `attempt < 3`."""
+
+    source: str
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Template:
+    """A text with `{expression}` holes, e.g. `Call {attempt}: {outcome}`."""
+
+    source: str
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Field:
+    """A typed piece of instance data."""
+
+    name: str
+    type: FieldType
+    required: bool = False
+    default: Any = None
+    values: tuple[str, ...] = ()  # the allowed values of an enum
+    description: str = ""
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role that may act on instances; `contact` names the field holding its address."""
+
+    name: str
+    title: str = ""
+    manager: str | None = None  # the role escalations go to (seed 004: the owner's manager)
+    contact: str | None = None  # a field name, or a literal address containing '@'
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Business time: working days and hours in a time zone, minus holidays."""
+
+    name: str
+    timezone: str = "UTC"
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    start: str = "09:00"
+    end: str = "17:00"
+    holidays: tuple[str, ...] = ()  # ISO dates
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """When a recurring timer or batch step fires.
+
+    `every` is one of daily, weekly, monthly, cron. `at` is the local time of day (HH:MM),
+    `weekday` (0-6) applies to weekly, `day` (1-31, clipped to the month) to monthly, and
+    `cron` holds a five-field cron expression when `every == "cron"`.
+    """
+
+    every: str
+    at: str = "00:00"
+    weekday: int = 0
+    day: int = 1
+    cron: str = ""
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Fires `trigger` on the instance while it stays in the state that declares the timer.
+
+    Exactly one of `after` (a duration from entering the state), `at` (an expression giving a
+    date or datetime) or `every` (a recurrence) is set. With `calendar`, `after` counts business
+    time in that calendar.
+    """
+
+    name: str
+    trigger: str
+    after: timedelta | None = None
+    at: Expr | None = None
+    every: Recurrence | None = None
+    calendar: str | None = None
+    data: tuple[tuple[str, Any], ...] = ()
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Sla:
+    """A due time on a state: the owner is notified when overdue, the manager later."""
+
+    due: timedelta
+    owner: str  # role
+    calendar: str | None = None
+    escalate_after: timedelta | None = None  # after this much more, notify the owner's manager
+    channels: tuple[str, ...] = ("email",)  # e.g. ("email", "sms") for the cell phone alert
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One recipient of a batch (fulfilment list) email."""
+
+    address: str
+    subject: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A fulfilment list step: instances reaching the state in a period go out in one CSV."""
+
+    every: Recurrence
+    columns: tuple[str, ...]
+    recipients: tuple[Recipient, ...]
+    trigger: str  # fired on every instance of the batch once it is sent
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class State:
+    """A state an instance can be in."""
+
+    name: str
+    initial: bool = False
+    terminal: bool = False
+    waiting: bool = False  # may wait forever for something outside the process (no trap error)
+    status: str = ""
+    closure_reason: str = ""
+    outcome: str | None = None  # terminal states: "succeeded" or "failed", read by parents
+    queue: str | None = None
+    owner: str | None = None  # role
+    description: str = ""
+    timers: tuple[Timer, ...] = ()
+    sla: Sla | None = None
+    batch: Batch | None = None
+    loc: Location = UNKNOWN
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetField:
+    """`set: {field: expression}` — assigns the expression's value."""
+
+    field: str
+    value: Expr
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class AppendLine:
+    """Appends a dated line to a text field; `to_parent` writes the parent's field instead."""
+
+    field: str
+    line: Template
+    to_parent: bool = False
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class RecordActivity:
+    """Records an activity (a call with its outcome, an email) in the instance's history."""
+
+    kind: str  # "call" | "email" | "note"
+    outcome: Expr | None = None
+    note: Template | None = None
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Puts a message in the outbox. `to`/`cc` name roles or fields holding addresses."""
+
+    channel: str
+    to: tuple[str, ...]
+    subject: Template
+    body: Template = Template("")
+    cc: tuple[str, ...] = ()
+    on_parent: bool = False  # address the parent's roles/fields (the Fulfillment Request)
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Emit:
+    """Fires `trigger` on the parent, on all children, or on one named child task."""
+
+    trigger: str
+    target: str  # "parent" | "children" | a task name
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class AppendRow:
+    """Appends a row to a named sheet (a CSV file); columns map header -> template."""
+
+    sheet: str
+    columns: tuple[tuple[str, Template], ...]
+    loc: Location = UNKNOWN
+
+
+Action = SetField | AppendLine | RecordActivity | Notify | Emit | AppendRow
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A trigger moving an instance from one of `sources` to `dest` (the same state allowed)."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    guard: Expr | None = None
+    requires: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # empty: any declared role may fire it
+    actions: tuple[Action, ...] = ()
+    description: str = ""
+    loc: Location = UNKNOWN
+
+
+# --- children ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """A child task a request starts: a process of its own, released when its dependencies end."""
+
+    name: str
+    process: str
+    title: str = ""
+    depends_on: tuple[str, ...] = ()
+    queue: str | None = None
+    data: tuple[tuple[str, Expr], ...] = ()  # child field -> expression over the parent's fields
+    indicator: bool = False  # the task whose outcome decides the request (seed 000, PDM)
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Reacts to children's outcomes: `when` is all_completed, any_failed, succeeded, failed."""
+
+    when: str
+    task: str | None = None  # for succeeded/failed: the task named; None means the indicator
+    fire: tuple[tuple[str, str], ...] = ()  # (target, trigger); target: "parent" or a task name
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A user-declared property that must hold after every step."""
+
+    name: str
+    expr: Expr
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Process:
+    """A whole process definition."""
+
+    id: str
+    version: int
+    title: str = ""
+    description: str = ""
+    fields: tuple[Field, ...] = ()
+    roles: tuple[Role, ...] = ()
+    states: tuple[State, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    calendars: tuple[Calendar, ...] = ()
+    tasks: tuple[Task, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    invariants: tuple[Invariant, ...] = ()
+    source_file: str = "<string>"
+    source_hash: str = ""  # sha256 of the YAML text: a version's identity in the store
+    loc: Location = UNKNOWN
+    _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    # Lookups are derived once and cached; the dataclass itself stays immutable in meaning.
+    def _lookup(self, kind: str) -> dict[str, Any]:
+        cached = self._index.get(kind)
+        if cached is None:
+            items = {"field": self.fields, "role": self.roles, "state": self.states}[kind]
+            cached = {item.name: item for item in items}
+            self._index[kind] = cached
+        return cached
+
+    def find_field(self, name: str) -> Field | None:
+        return self._lookup("field").get(name)  # type: ignore[no-any-return]
+
+    def find_role(self, name: str) -> Role | None:
+        return self._lookup("role").get(name)  # type: ignore[no-any-return]
+
+    def find_state(self, name: str) -> State | None:
+        return self._lookup("state").get(name)  # type: ignore[no-any-return]
+
+    @property
+    def initial(self) -> State:
+        for state in self.states:
+            if state.initial:
+                return state
+        raise LookupError(f"process {self.id} has no initial state")
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        """Every trigger named by a transition, in first-declared order."""
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def transitions_from(self, state: str) -> tuple[Transition, ...]:
+        return tuple(t for t in self.transitions if state in t.sources)
+
+    def find_task(self, name: str) -> Task | None:
+        return next((t for t in self.tasks if t.name == name), None)
