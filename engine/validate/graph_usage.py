@@ -1,0 +1,134 @@
+"""Role and field usage checks: roles used but not declared, and roles or fields never used.
+
+Field usage is found naively, as the spec allows: every expression, template, `requires`, action
+target, batch column, timer data key and role contact is split into words, and a field is used
+when its name is one of those words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from engine.errors import Location, Problem, did_you_mean
+from engine.model import (
+    AppendLine,
+    AppendRow,
+    Notify,
+    Process,
+    RecordActivity,
+    SetField,
+    Transition,
+)
+
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _error(loc: Location, message: str, hint: str = "") -> Problem:
+    return Problem(loc, message, "error", hint)
+
+
+def role_uses(process: Process) -> Iterator[tuple[str, Location, str]]:
+    """Every place a role is named: (role, location, what names it) — notify lists excluded."""
+    for role in process.roles:
+        if role.manager:
+            yield role.manager, role.loc, f"role '{role.name}' has manager"
+    for state in process.states:
+        if state.owner:
+            yield state.owner, state.loc, f"state '{state.name}' has owner"
+        if state.sla is not None:
+            yield state.sla.owner, state.sla.loc, f"the SLA of state '{state.name}' has owner"
+    for transition in process.transitions:
+        for name in transition.roles:
+            yield name, transition.loc, f"transition '{transition.trigger}' allows role"
+
+
+def _notifies(transition: Transition) -> Iterator[Notify]:
+    return (a for a in transition.actions if isinstance(a, Notify) and not a.on_parent)
+
+
+def check_roles(process: Process) -> Iterator[Problem]:
+    """Roles named anywhere are declared; notify recipients are roles, fields or addresses."""
+    roles = {r.name for r in process.roles}
+    fields = {f.name for f in process.fields}
+    for name, loc, what in role_uses(process):
+        if name not in roles:
+            yield _error(loc, f"{what} '{name}', which is not declared", did_you_mean(name, roles))
+    for role in process.roles:
+        if role.contact and "@" not in role.contact and role.contact not in fields:
+            yield _error(
+                role.loc,
+                f"role '{role.name}' has contact '{role.contact}', "
+                "which is neither a field nor an address",
+                did_you_mean(role.contact, fields),
+            )
+    for transition in process.transitions:
+        for notify in _notifies(transition):
+            for name in notify.to + notify.cc:
+                if name not in roles and name not in fields and "@" not in name:
+                    yield _error(
+                        notify.loc,
+                        f"transition '{transition.trigger}' notifies '{name}', "
+                        "which is neither a declared role nor a field",
+                        did_you_mean(name, roles | fields),
+                    )
+
+
+def unused_roles(process: Process) -> Iterator[Problem]:
+    """Warn about declared roles that nothing names."""
+    used = {name for name, _, _ in role_uses(process)}
+    for transition in process.transitions:
+        for notify in _notifies(transition):
+            used.update(notify.to + notify.cc)
+    for role in process.roles:
+        if role.name not in used:
+            yield Problem(role.loc, f"role '{role.name}' is never used", "warning")
+
+
+def _action_texts(transition: Transition) -> Iterator[str]:
+    for action in transition.actions:
+        if isinstance(action, SetField):
+            yield from (action.field, action.value.source)
+        elif isinstance(action, AppendLine):
+            yield action.line.source
+            if not action.to_parent:
+                yield action.field
+        elif isinstance(action, RecordActivity):
+            yield from (x.source for x in (action.outcome, action.note) if x is not None)
+        elif isinstance(action, Notify):
+            yield from (action.subject.source, action.body.source, *action.to, *action.cc)
+        elif isinstance(action, AppendRow):
+            yield from (template.source for _, template in action.columns)
+
+
+def field_texts(process: Process) -> Iterator[str]:
+    """Every text in which a field of the process may be named."""
+    for transition in process.transitions:
+        if transition.guard is not None:
+            yield transition.guard.source
+        yield from transition.requires
+        yield from _action_texts(transition)
+    for state in process.states:
+        for timer in state.timers:
+            if timer.at is not None:
+                yield timer.at.source
+            yield from (key for key, _ in timer.data)
+        if state.batch is not None:
+            yield from state.batch.columns
+    for task in process.tasks:
+        yield from (expr.source for _, expr in task.data)
+    for invariant in process.invariants:
+        yield invariant.expr.source
+    for role in process.roles:
+        if role.contact:
+            yield role.contact
+
+
+def unused_fields(process: Process) -> Iterator[Problem]:
+    """Warn about declared fields whose name appears in no expression, template or list."""
+    words: set[str] = set()
+    for text in field_texts(process):
+        words.update(WORD.findall(text))
+    for field in process.fields:
+        if field.name not in words:
+            yield Problem(field.loc, f"field '{field.name}' is never used", "warning")

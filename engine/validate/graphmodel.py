@@ -1,0 +1,92 @@
+"""The state graph of a process as a networkx MultiDiGraph, and the indexes the checks share.
+
+States are nodes; every transition gives one edge per (source, dest) pair, and every timer gives
+one edge per transition it can fire from its state, so timers count as ways forward. Sources and
+destinations that name no state are left out of the graph (the unknown-state check reports them).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from engine.model import Process, State, Timer, Transition
+
+ANY_STATE = "*"  # `source: "*"` means every non-terminal state
+
+
+def expand_sources(process: Process, transition: Transition) -> tuple[str, ...]:
+    """The sources of a transition with `*` replaced by every non-terminal state."""
+    if ANY_STATE not in transition.sources:
+        return transition.sources
+    expanded = [s.name for s in process.states if not s.terminal]
+    expanded += [s for s in transition.sources if s != ANY_STATE and s not in expanded]
+    return tuple(expanded)
+
+
+@dataclass
+class ProcessIndex:
+    """Lookups built once per process so that every check stays linear in its size."""
+
+    states: dict[str, State]
+    outgoing: dict[str, list[Transition]] = field(default_factory=lambda: defaultdict(list))
+    handled: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def handlers(self, state: str, trigger: str) -> Iterator[Transition]:
+        """The transitions from `state` on `trigger`."""
+        return (t for t in self.outgoing.get(state, ()) if t.trigger == trigger)
+
+
+def index_process(process: Process) -> ProcessIndex:
+    """Index a process's states and its transitions by source state."""
+    index = ProcessIndex(states={s.name: s for s in process.states})
+    for transition in process.transitions:
+        for source in expand_sources(process, transition):
+            index.outgoing[source].append(transition)
+            index.handled[source].add(transition.trigger)
+    return index
+
+
+def timer_targets(index: ProcessIndex, state: str, timer: Timer) -> list[Transition]:
+    """The transitions a timer of `state` can fire (none when its trigger is unhandled)."""
+    return list(index.handlers(state, timer.trigger))
+
+
+def build_graph(process: Process, index: ProcessIndex | None = None) -> nx.MultiDiGraph:
+    """The state graph: nodes are state names; edges carry `kind`, `trigger` and the model object.
+
+    Edge attributes: `kind` is "transition" or "timer"; `trigger` the trigger; `transition` the
+    Transition; `timer` the Timer for timer edges.
+    """
+    index = index or index_process(process)
+    graph = nx.MultiDiGraph(process=process.id)
+    for state in process.states:
+        graph.add_node(state.name, state=state)
+    for source, transitions in index.outgoing.items():
+        if source not in index.states:
+            continue
+        for transition in transitions:
+            if transition.dest in index.states:
+                graph.add_edge(
+                    source,
+                    transition.dest,
+                    kind="transition",
+                    trigger=transition.trigger,
+                    transition=transition,
+                )
+    for state in process.states:
+        for timer in state.timers:
+            for transition in timer_targets(index, state.name, timer):
+                if transition.dest in index.states:
+                    graph.add_edge(
+                        state.name,
+                        transition.dest,
+                        kind="timer",
+                        trigger=timer.trigger,
+                        transition=transition,
+                        timer=timer,
+                    )
+    return graph
