@@ -105,7 +105,11 @@ def check_source(
         tree = _Literals().visit(parsed.body)
         result = checker.check(tree, 0)
     except RecursionError:
-        checker.problem_at(1, 0, "the expression is too deeply nested")
+        checker.problems = [
+            Problem(
+                checker.loc, f"the expression is nested too deeply (at most {MAX_DEPTH} levels)"
+            )
+        ]
         return Checked(None, T.ANY, frozenset(), checker.problems)
     if expect is not None and not checker.problems and not _fits(result, expect):
         checker.problem(tree, f"the expression must be {_a(expect)}, but it is {_a(result)}")
@@ -177,7 +181,7 @@ class _Checker:
 
     def check(self, node: ast.expr, depth: int) -> ExprType:
         if depth > MAX_DEPTH:
-            return self.problem(node, "the expression is nested too deeply")
+            raise RecursionError  # stop the whole walk: one problem, not one per deep branch
         handler = _HANDLERS.get(type(node))
         if handler is not None:
             return handler(self, node, depth + 1)

@@ -167,6 +167,12 @@ class _Evaluator(simpleeval.SimpleEval):  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__(operators=OPERATORS, functions=FUNCTIONS, names={})
+        self.nodes[ast.List] = self._eval_list
+
+    def _eval_list(self, node: ast.List) -> list[Any]:
+        items = [self._eval(item) for item in node.elts]
+        _checked_size(items)
+        return items
 
     def _eval_name(self, node: ast.Name) -> Any:
         # The checker allowed only declared names; one missing from the data is an unset field.

@@ -110,6 +110,8 @@ OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
     ast.BitAnd: "&",
     ast.BitXor: "^",
     ast.Invert: "~",
+    ast.USub: "-",
+    ast.UAdd: "+",
     ast.Eq: "==",
     ast.NotEq: "!=",
     ast.Lt: "<",
