@@ -597,3 +597,13 @@ def test_int_expressions_agree_with_python(source: str, values: dict[str, int]) 
             compiled.evaluate(values)
         return
     assert compiled.evaluate(values) == expected
+
+
+def test_public_exports_are_pinned() -> None:
+    """The package exports exactly the API other parts code against."""
+    import engine.expressions
+
+    assert sorted(engine.expressions.__all__) == [
+        "CompiledExpr", "CompiledTemplate", "EvaluationError", "ExprType", "check_expr",
+        "check_template", "compile_expr", "compile_template", "field_types",
+    ]  # fmt: skip
