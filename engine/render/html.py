@@ -1,0 +1,99 @@
+"""A self-contained HTML page for an auditor: the diagram and the tables of a process.
+
+The page fetches nothing: the CSS is inline and the diagram is the SVG from Graphviz when `dot`
+is installed, otherwise the Mermaid source in a `<pre class="mermaid">` with a note.
+`render_report` puts several processes on one page, with a table of contents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from engine.model import Process
+from engine.render.dot import render_dot
+from engine.render.html_tables import all_tables
+from engine.render.mermaid import render_mermaid
+from engine.render.svg import dot_program, dot_to_svg
+
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em;
+       color: #222; max-width: 80em; }
+h1 { border-bottom: 2px solid #444; } h2 { margin-top: 2em; border-bottom: 1px solid #aaa; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }
+code { font-size: 0.95em; } .none { color: #999; }
+.meta { color: #555; } .note { background: #fff8dc; padding: 0.5em; border: 1px solid #e8d8a0; }
+pre.mermaid { background: #f6f6f6; padding: 1em; overflow-x: auto; }
+.diagram svg { max-width: 100%; height: auto; }
+"""
+
+
+def diagram_html(process: Process) -> str:
+    """The SVG diagram when Graphviz is installed, else the Mermaid source with a note."""
+    if dot_program() is not None:
+        svg = dot_to_svg(render_dot(process))
+        return f'<div class="diagram">{svg[svg.find("<svg") :]}</div>'
+    note = (
+        '<p class="note">Graphviz is not installed on the machine that made this page, so the '
+        "diagram is given as Mermaid source: paste it into any Mermaid viewer to draw it.</p>"
+    )
+    return f'{note}\n<pre class="mermaid">{escape(render_mermaid(process))}</pre>'
+
+
+def anchor(process: Process) -> str:
+    return f"process-{escape(process.id)}"
+
+
+def section(process: Process) -> str:
+    """One process: heading, version, description, diagram and tables."""
+    heading = escape(process.title or process.id)
+    meta = f"<code>{escape(process.id)}</code> version {process.version}"
+    if process.source_file and process.source_file != "<string>":
+        meta += f" — {escape(process.source_file)}"
+    parts = [
+        f'<section id="{anchor(process)}">',
+        f"<h2>{heading}</h2>",
+        f'<p class="meta">{meta}</p>',
+    ]
+    if process.description:
+        parts.append(f"<p>{escape(process.description)}</p>")
+    parts += ["<h3>Diagram</h3>", diagram_html(process), *all_tables(process), "</section>"]
+    return "\n".join(parts)
+
+
+def page(title: str, body: Sequence[str]) -> str:
+    """A whole HTML document with the inline style sheet."""
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f"<title>{escape(title)}</title>",
+            f"<style>{CSS}</style>",
+            "</head>",
+            "<body>",
+            f"<h1>{escape(title)}</h1>",
+            *body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def render_html(process: Process) -> str:
+    """A self-contained auditor's page for one process."""
+    return page(f"{process.title or process.id} (version {process.version})", [section(process)])
+
+
+def render_report(processes: Sequence[Process], *, title: str = "fulfil processes") -> str:
+    """One self-contained page for several processes, with a table of contents."""
+    toc = ["<nav><ul>"]
+    for process in processes:
+        name = escape(process.title or process.id)
+        toc.append(f'<li><a href="#{anchor(process)}">{name}</a> (v{process.version})</li>')
+    toc.append("</ul></nav>")
+    return page(title, [*toc, *(section(p) for p in processes)])

@@ -1,0 +1,88 @@
+"""Mermaid `stateDiagram-v2` text of a process.
+
+`transitions`' own GraphMachine can emit Mermaid without Graphviz, but it shows neither display
+statuses, roles, terminal ends nor timers, and it needs a live machine with a model; so we write
+the text ourselves from the diagram model. Mermaid has no dashed transitions: timer edges are
+labelled with a stopwatch and their source states get the `timed` class.
+"""
+
+from __future__ import annotations
+
+import json
+
+from engine.model import Process
+from engine.render.model import TIMER_MARK, Diagram, Edge, Node, extract
+
+# Words the Mermaid state diagram grammar reads as keywords: such states get an alias.
+RESERVED = frozenset({"end", "state", "note", "class", "classdef", "direction", "as", "style"})
+_ENTITIES = {"#": "#35;", ";": "#59;", ":": "#58;", "<": "#lt;", ">": "#gt;", '"': "#quot;"}
+INDENT = "    "
+
+
+def escape(text: str) -> str:
+    """Make text safe after a `:` in Mermaid: entity codes for its special characters."""
+    flat = " ".join(text.split())
+    return "".join(_ENTITIES.get(char, char) for char in flat)
+
+
+def node_id(name: str) -> str:
+    """The Mermaid id of a state (its name, unless the name is a Mermaid keyword)."""
+    return f"{name}_" if name.lower() in RESERVED else name
+
+
+def edge_label(edge: Edge) -> str:
+    """`trigger [guard] (roles)`, or `⏱ 7d timer → trigger [guard]` for timer edges."""
+    label = f"{TIMER_MARK} {edge.timer} → {edge.trigger}" if edge.is_timer else edge.trigger
+    if edge.guard:
+        label += f" [{edge.guard}]"
+    if edge.roles:
+        label += f" ({', '.join(edge.roles)})"
+    return escape(label)
+
+
+def _state_lines(node: Node) -> list[str]:
+    ident = node_id(node.name)
+    lines = [f'state "{escape(node.name)}" as {ident}'] if ident != node.name else []
+    if node.caption:
+        lines.append(f"{ident} : {escape(node.caption)}")
+    return lines
+
+
+def _classes(diagram: Diagram) -> list[str]:
+    lines = []
+    for css, members in (
+        ("timed", [n for n in diagram.nodes if n.timed]),
+        ("waiting", [n for n in diagram.nodes if n.waiting]),
+        ("terminal", [n for n in diagram.nodes if n.terminal]),
+    ):
+        if members:
+            lines.append(f"class {','.join(node_id(n.name) for n in members)} {css}")
+    return lines
+
+
+def render_diagram(diagram: Diagram) -> str:
+    """The Mermaid text of a diagram model."""
+    title = f"{diagram.title or diagram.id} ({diagram.id} v{diagram.version})"
+    body = [
+        "%% Mermaid has no dashed transitions: timer transitions are labelled with "
+        f"{TIMER_MARK} and the",
+        "%% states that have timers get the `timed` class.",
+        "classDef timed font-style:italic,stroke-dasharray:4 4",
+        "classDef waiting fill:#fff8dc",
+        "classDef terminal stroke-width:3px",
+    ]
+    for node in diagram.nodes:
+        body += _state_lines(node)
+    if diagram.initial is not None:
+        body.append(f"[*] --> {node_id(diagram.initial)}")
+    for edge in diagram.edges:
+        body.append(f"{node_id(edge.source)} --> {node_id(edge.dest)} : {edge_label(edge)}")
+    body += [f"{node_id(n.name)} --> [*]" for n in diagram.nodes if n.terminal]
+    body += _classes(diagram)
+    head = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", "---", "stateDiagram-v2"]
+    return "\n".join(head + [INDENT + line for line in body]) + "\n"
+
+
+def render_mermaid(process: Process) -> str:
+    """The Mermaid `stateDiagram-v2` text of a process."""
+    return render_diagram(extract(process))

@@ -1,0 +1,91 @@
+"""The auditor's HTML page: complete, escaped, self-contained."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from render_sample import sample_process
+
+from engine.model import Expr, State, Transition
+from engine.render import render_html, render_report
+from engine.render import svg as svg_module
+
+
+@pytest.fixture(autouse=True)
+def no_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: None)
+
+
+def test_page_names_every_state_and_transition() -> None:
+    """Every state, status, trigger and guard of the process appears in the page."""
+    page = render_html(sample_process())
+    for state in sample_process().states:
+        assert f"<td><code>{state.name}</code></td>" in page
+        assert state.status in page
+    for transition in sample_process().transitions:
+        assert f"<td><code>{transition.trigger}</code></td>" in page
+    assert "outcome != &#x27;reached&#x27; and attempt &lt; 3" in page
+    assert "due 2d, owner ops, escalate after 2d" in page
+    assert "set attempt = attempt + 1" in page
+
+
+def test_page_escapes_markup_from_the_definition() -> None:
+    """Text from the YAML cannot inject markup: `<script>` is escaped everywhere."""
+    evil = "<script>alert(1)</script>"
+    process = sample_process()
+    states = (replace(process.states[0], status=evil), *process.states[1:])
+    hostile = replace(
+        process,
+        title=evil,
+        description=evil,
+        states=states,
+        transitions=(*process.transitions, Transition("x", ("new",), "closed", guard=Expr(evil))),
+    )
+    page = render_html(hostile)
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_page_is_self_contained() -> None:
+    """No external resources: no src=, no stylesheet links, no http(s) URLs."""
+    page = render_html(sample_process())
+    assert not re.search(r"\ssrc=|<link|https?://", page)
+    assert "<style>" in page
+
+
+def test_without_graphviz_the_diagram_is_mermaid_source() -> None:
+    """Without `dot` the page carries the Mermaid text in <pre class="mermaid"> with a note."""
+    page = render_html(sample_process())
+    assert '<pre class="mermaid">---' in page
+    assert "in_progress --&gt; on_hold : hold" in page
+    assert "Graphviz is not installed" in page
+
+
+def test_with_graphviz_the_svg_is_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `dot` the page embeds its SVG (without the XML prolog) instead of Mermaid."""
+
+    def fake_run(args: list[str], **kw: Any) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.CompletedProcess(args, 0, b'<?xml version="1.0"?>\n<svg>drawn</svg>', b"")
+
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: "/usr/bin/dot")
+    monkeypatch.setattr(svg_module.subprocess, "run", fake_run)
+    page = render_html(sample_process())
+    assert '<div class="diagram"><svg>drawn</svg></div>' in page
+    assert "<?xml" not in page
+    assert 'class="mermaid"' not in page
+
+
+def test_report_has_a_section_per_process_and_a_contents_list() -> None:
+    """render_report puts each process in its own anchored section, listed at the top."""
+    other = replace(sample_process(), id="second", title="Second one", tasks=())
+    other = replace(other, states=(*other.states, State("extra_state", terminal=True)))
+    page = render_report([sample_process(), other], title="All processes")
+    assert page.count("<section ") == 2
+    assert '<a href="#process-second">Second one</a>' in page
+    assert '<section id="process-sample">' in page
+    assert "<td><code>extra_state</code></td>" in page
+    assert "<title>All processes</title>" in page

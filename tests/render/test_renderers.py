@@ -1,0 +1,139 @@
+"""The diagram model, escaping in Mermaid and DOT, the format registry and the svg path."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from render_sample import sample_process
+
+from engine.errors import FulfilError, UsageError
+from engine.model import Expr, Recurrence, State, Timer, Transition
+from engine.render import FORMATS, get_renderer, render, render_dot, render_mermaid
+from engine.render import svg as svg_module
+from engine.render.model import extract, format_duration, timer_when
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(days=7), "7d"),
+        (timedelta(minutes=90), "1h30m"),
+        (timedelta(hours=36), "1d12h"),
+        (timedelta(0), "0m"),
+        (timedelta(seconds=5), "5s"),
+    ],
+)
+def test_format_duration(delta: timedelta, text: str) -> None:
+    """Durations print compactly, largest unit first."""
+    assert format_duration(delta) == text
+
+
+def test_timer_when_for_each_kind() -> None:
+    """Timer labels say after, business time, at-expression or recurrence."""
+    assert timer_when(Timer("t", "x", after=timedelta(hours=1), calendar="office")) == (
+        "1h business (office)"
+    )
+    assert timer_when(Timer("t", "x", at=Expr("due - days(14)"))) == "at due - days(14)"
+    weekly = Recurrence("weekly", at="08:00", weekday=0)
+    assert timer_when(Timer("t", "x", every=weekly)) == "every weekly mon 08:00"
+    assert timer_when(Timer("t", "x", every=Recurrence("cron", cron="0 8 * * 1"))) == (
+        "every cron 0 8 * * 1"
+    )
+
+
+def test_extract_marks_timer_edges_and_expands_star() -> None:
+    """A timer-fired transition is a timer edge; `*` becomes one edge per non-terminal state."""
+    process = sample_process()
+    cancel = Transition("cancel", ("*",), "closed")
+    diagram = extract(replace(process, transitions=(*process.transitions, cancel)))
+    timer_edges = [e for e in diagram.edges if e.is_timer]
+    assert [(e.trigger, e.timer) for e in timer_edges] == [("remind", "7d next_call_due")]
+    cancels = [e.source for e in diagram.edges if e.trigger == "cancel"]
+    assert cancels == ["new", "in_progress", "on_hold"]
+
+
+def test_mermaid_escapes_special_characters() -> None:
+    """Guards with Mermaid's special characters use entity codes, on one line."""
+    process = sample_process()
+    tricky = Transition("odd", ("new",), "closed", guard=Expr('a < 1; "b" # c:\nd'))
+    text = render_mermaid(replace(process, transitions=(tricky,)))
+    assert "new --> closed : odd [a #lt; 1#59; #quot;b#quot; #35; c#58; d]" in text
+
+
+def test_mermaid_aliases_keyword_state_names() -> None:
+    """A state named like a Mermaid keyword gets an alias and keeps its name as label."""
+    process = sample_process()
+    states = (*process.states, State("end", terminal=True))
+    text = render_mermaid(
+        replace(process, states=states, transitions=(Transition("stop", ("new",), "end"),))
+    )
+    assert 'state "end" as end_' in text
+    assert "new --> end_ : stop" in text
+    assert "end_ --> [*]" in text
+
+
+def test_dot_escapes_quotes_and_backslashes() -> None:
+    """Quotes and backslashes in labels are escaped for DOT."""
+    process = sample_process()
+    tricky = Transition("odd", ("new",), "closed", guard=Expr('name == "x\\y"'))
+    text = render_dot(replace(process, transitions=(tricky,)))
+    assert '"new" -> "closed" [label="odd [name == \\"x\\\\y\\"]"];' in text
+
+
+def test_dot_draws_timers_dashed_and_terminals_double() -> None:
+    """Timer edges are dashed, terminal states double circles, tasks a cluster."""
+    text = render_dot(sample_process())
+    assert '[label="⏱ 7d next_call_due\\nremind", style=dashed]' in text
+    assert '"closed" [label="closed\\nClosed / Complete", shape=doublecircle];' in text
+    assert '"task:intake" -> "task:access"' in text
+
+
+def test_unknown_format_lists_available_formats() -> None:
+    """Asking for an unknown format is a usage error naming every format."""
+    with pytest.raises(UsageError) as caught:
+        get_renderer("png")
+    assert str(caught.value) == (
+        "Unknown format: 'png'. Available formats: mermaid, dot, svg, html"
+    )
+    assert FORMATS == ("mermaid", "dot", "svg", "html")
+
+
+def test_svg_without_dot_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without Graphviz, svg is a usage error with install commands and alternatives."""
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: None)
+    with pytest.raises(UsageError) as caught:
+        render(sample_process(), "svg")
+    message = str(caught.value)
+    assert "apt-get install graphviz" in message
+    assert "brew install graphviz" in message
+    assert "--format html" in message
+
+
+def test_svg_pipes_dot_text_through_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With Graphviz, the DOT text goes to `dot -Tsvg` on stdin and its stdout is returned."""
+    calls: list[tuple[list[str], bytes]] = []
+
+    def fake_run(args: list[str], **kw: Any) -> subprocess.CompletedProcess[bytes]:
+        calls.append((args, kw["input"]))
+        return subprocess.CompletedProcess(args, 0, b"<svg>ok</svg>", b"")
+
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: "/usr/bin/dot")
+    monkeypatch.setattr(svg_module.subprocess, "run", fake_run)
+    assert render(sample_process(), "svg") == "<svg>ok</svg>"
+    assert calls == [(["/usr/bin/dot", "-Tsvg"], render_dot(sample_process()).encode())]
+
+
+def test_svg_reports_graphviz_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing `dot` is an error carrying its exit code and message."""
+
+    def fake_run(args: list[str], **kw: Any) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.CompletedProcess(args, 1, b"", b"syntax error in line 3")
+
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: "/usr/bin/dot")
+    monkeypatch.setattr(svg_module.subprocess, "run", fake_run)
+    with pytest.raises(FulfilError, match=r"exit 1.*syntax error in line 3"):
+        render(sample_process(), "svg")
