@@ -55,12 +55,26 @@ def emit_json(value: Any) -> None:
 
 
 @click.group()
-@click.option("--db", envvar="FULFIL_DB", default="sqlite:///fulfil.db", show_default=True,
-              help="Store URL: sqlite:///FILE, memory://, or postgresql://...")
-@click.option("--processes", envvar="FULFIL_PROCESSES", default="./processes", show_default=True,
-              help="Folder of process definitions.")
-@click.option("--now", envvar="FULFIL_NOW", default=None,
-              help="The clock's time (ISO-8601), for scenarios and back-filling.")
+@click.option(
+    "--db",
+    envvar="FULFIL_DB",
+    default="sqlite:///fulfil.db",
+    show_default=True,
+    help="Store URL: sqlite:///FILE, memory://, or postgresql://...",
+)
+@click.option(
+    "--processes",
+    envvar="FULFIL_PROCESSES",
+    default="./processes",
+    show_default=True,
+    help="Folder of process definitions.",
+)
+@click.option(
+    "--now",
+    envvar="FULFIL_NOW",
+    default=None,
+    help="The clock's time (ISO-8601), for scenarios and back-filling.",
+)
 @click.version_option(package_name="fulfil")
 @click.pass_context
 def main(ctx: click.Context, db: str, processes: str, now: str | None) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from engine.errors import UNKNOWN, Location
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     """The types a process field may have."""
 
     STRING = "string"
@@ -308,22 +308,24 @@ class Process:
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     # Lookups are derived once and cached; the dataclass itself stays immutable in meaning.
-    def _lookup(self, kind: str) -> dict[str, Any]:
-        cached = self._index.get(kind)
+    def _lookup(self, kind: str, items: tuple[Any, ...]) -> dict[str, Any]:
+        cached: dict[str, Any] | None = self._index.get(kind)
         if cached is None:
-            items = {"field": self.fields, "role": self.roles, "state": self.states}[kind]
             cached = {item.name: item for item in items}
             self._index[kind] = cached
         return cached
 
     def find_field(self, name: str) -> Field | None:
-        return self._lookup("field").get(name)  # type: ignore[no-any-return]
+        found: Field | None = self._lookup("field", self.fields).get(name)
+        return found
 
     def find_role(self, name: str) -> Role | None:
-        return self._lookup("role").get(name)  # type: ignore[no-any-return]
+        found: Role | None = self._lookup("role", self.roles).get(name)
+        return found
 
     def find_state(self, name: str) -> State | None:
-        return self._lookup("state").get(name)  # type: ignore[no-any-return]
+        found: State | None = self._lookup("state", self.states).get(name)
+        return found
 
     @property
     def initial(self) -> State:
