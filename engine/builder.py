@@ -1,0 +1,430 @@
+"""Builds the typed `Process` model from a schema-valid YAML document.
+
+The document has already passed the JSON Schema, so shapes are right; what is converted here is
+meaning: durations become `timedelta`, weekday names become numbers, `source: "*"` becomes every
+non-terminal state, and every model object gets the `Location` it was written at. Values the
+schema cannot judge (a timer with both `after` and `at`, an unknown time zone, an enum default
+not among its values) are reported as Problems, and building goes on so that all are reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import zoneinfo
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from engine.durations import parse_duration
+from engine.errors import Location, Problem, did_you_mean
+from engine.model import (
+    Action,
+    AppendLine,
+    AppendRow,
+    Batch,
+    Calendar,
+    Emit,
+    Expr,
+    Field,
+    FieldType,
+    Invariant,
+    Notify,
+    Process,
+    Recipient,
+    RecordActivity,
+    Recurrence,
+    Role,
+    Rule,
+    SetField,
+    Sla,
+    State,
+    Task,
+    Template,
+    Timer,
+    Transition,
+)
+from engine.yamlsource import Source
+
+__all__ = ["WEEKDAYS", "build_process"]
+
+WEEKDAYS = {name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
+_TIMER_KINDS = ("after", "at", "every")
+
+PathT = tuple[str | int, ...]
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _expr_source(value: Any) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return "None" if value is None else str(value)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+class _Builder:
+    """One build: the source to locate things in, and the problems found on the way."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    # --- locations and problems -----------------------------------------------------------
+
+    def at(self, path: PathT, *, key: bool = False) -> Location:
+        return self.source.locate(path, key=key)
+
+    def error(self, path: PathT, message: str, *, key: bool = False) -> None:
+        self.problems.append(Problem(self.at(path, key=key), message))
+
+    def expr(self, value: Any, path: PathT) -> Expr:
+        return Expr(_expr_source(value), self.source.locate(path, content=True))
+
+    def template(self, value: Any, path: PathT) -> Template:
+        return Template("" if value is None else str(value), self.source.locate(path, content=True))
+
+    def duration(self, value: str, path: PathT) -> timedelta:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:  # the schema's pattern accepts only parseable durations
+            self.error(path, str(exc))
+            return timedelta(0)
+
+    def timezone(self, name: str, path: PathT) -> str:
+        if name not in _zone_names():
+            try:
+                zoneinfo.ZoneInfo(name)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                close = difflib.get_close_matches(name, _zone_names(), 1, 0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else " (e.g. America/New_York)"
+                self.error(path, f"unknown time zone '{name}'{hint}")
+        return name
+
+    # --- top level ------------------------------------------------------------------------
+
+    def process(self, data: dict[str, Any], source_hash: str) -> Process:
+        states = self.states(data.get("states") or {})
+        non_terminal = tuple(s.name for s in states if not s.terminal)
+        transitions = tuple(
+            self.transition(t, ("transitions", i), non_terminal)
+            for i, t in enumerate(data.get("transitions") or [])
+        )
+        return Process(
+            id=data["id"],
+            version=data["version"],
+            title=data.get("title", ""),
+            description=data.get("description", ""),
+            fields=self.each(data, "fields", self.field),
+            roles=self.each(data, "roles", self.role),
+            states=states,
+            transitions=transitions,
+            calendars=self.each(data, "calendars", self.calendar),
+            tasks=self.each(data, "tasks", self.task),
+            rules=tuple(self.rule(r, ("rules", i)) for i, r in enumerate(data.get("rules") or [])),
+            invariants=tuple(
+                Invariant(
+                    name,
+                    self.expr(value, ("invariants", name)),
+                    self.at(("invariants", name), key=True),
+                )
+                for name, value in (data.get("invariants") or {}).items()
+            ),
+            source_file=self.source.file,
+            source_hash=source_hash,
+            loc=self.at(("id",), key=True),
+        )
+
+    def each(
+        self, data: dict[str, Any], section: str, make: Callable[[str, Any, PathT], Any]
+    ) -> Any:
+        return tuple(
+            make(name, value or {}, (section, name))
+            for name, value in (data.get(section) or {}).items()
+        )
+
+    # --- declarations -----------------------------------------------------------------------
+
+    def field(self, name: str, data: dict[str, Any], path: PathT) -> Field:
+        kind = FieldType(data["type"])
+        values = tuple(data.get("values") or ())
+        default = data.get("default")
+        if kind is FieldType.ENUM and not values:
+            self.error(path, f"enum field '{name}' needs `values`", key=True)
+        if values and kind is not FieldType.ENUM:
+            self.error(
+                (*path, "values"),
+                f"`values` applies to enum fields; '{name}' is {kind.value}",
+                key=True,
+            )
+        if default is not None:
+            self.check_default(name, kind, values, default, (*path, "default"))
+        return Field(
+            name,
+            kind,
+            bool(data.get("required", False)),
+            default,
+            values,
+            data.get("description", ""),
+            self.at(path, key=True),
+        )
+
+    def check_default(
+        self, name: str, kind: FieldType, values: tuple[str, ...], default: Any, path: PathT
+    ) -> None:
+        if kind is FieldType.ENUM and values and default not in values:
+            hint = did_you_mean(str(default), values)
+            self.error(
+                path, f"default '{default}' of field '{name}' is not one of its values; {hint}"
+            )
+            return
+        expected: dict[FieldType, Callable[[Any], bool]] = {
+            FieldType.INT: lambda v: isinstance(v, int) and not isinstance(v, bool),
+            FieldType.BOOL: lambda v: isinstance(v, bool),
+            FieldType.LIST: lambda v: isinstance(v, list),
+            FieldType.STRING: lambda v: isinstance(v, str),
+            FieldType.TEXT: lambda v: isinstance(v, str),
+        }
+        test = expected.get(kind)
+        if test is not None and not test(default):
+            self.error(
+                path, f"default of {kind.value} field '{name}' is not {_a(kind)}: {default!r}"
+            )
+
+    def role(self, name: str, data: dict[str, Any], path: PathT) -> Role:
+        return Role(
+            name,
+            data.get("title", ""),
+            data.get("manager"),
+            data.get("contact"),
+            self.at(path, key=True),
+        )
+
+    def calendar(self, name: str, data: dict[str, Any], path: PathT) -> Calendar:
+        timezone = self.timezone(data.get("timezone", "UTC"), (*path, "timezone"))
+        start, _, end = str(data.get("hours", "09:00-17:00")).partition("-")
+        if end != "24:00" and start >= end:
+            self.error((*path, "hours"), f"working hours '{start}-{end}' end before they start")
+        weekdays = tuple(
+            WEEKDAYS[d] for d in data.get("weekdays", ("mon", "tue", "wed", "thu", "fri"))
+        )
+        return Calendar(
+            name,
+            timezone,
+            weekdays,
+            start,
+            end,
+            tuple(data.get("holidays") or ()),
+            self.at(path, key=True),
+        )
+
+    def task(self, name: str, data: dict[str, Any], path: PathT) -> Task:
+        task_data = tuple(
+            (key, self.expr(value, (*path, "data", key)))
+            for key, value in (data.get("data") or {}).items()
+        )
+        return Task(
+            name,
+            data["process"],
+            data.get("title", ""),
+            tuple(data.get("depends_on") or ()),
+            data.get("queue"),
+            task_data,
+            bool(data.get("indicator", False)),
+            self.at(path, key=True),
+        )
+
+    def rule(self, data: dict[str, Any], path: PathT) -> Rule:
+        fire = tuple((f["target"], f["trigger"]) for f in data.get("fire") or ())
+        return Rule(data["when"], data.get("task"), fire, self.at(path))
+
+    # --- states -------------------------------------------------------------------------------
+
+    def states(self, data: dict[str, Any]) -> tuple[State, ...]:
+        return tuple(
+            self.state(name, value or {}, ("states", name)) for name, value in data.items()
+        )
+
+    def state(self, name: str, data: dict[str, Any], path: PathT) -> State:
+        timers = tuple(
+            self.timer(t, (*path, "timers", i)) for i, t in enumerate(data.get("timers") or [])
+        )
+        seen: dict[str, int] = {}
+        for i, timer in enumerate(timers):
+            if timer.name in seen:
+                self.error(
+                    (*path, "timers", i), f"state '{name}' has two timers named '{timer.name}'"
+                )
+            seen.setdefault(timer.name, i)
+        sla, batch = data.get("sla"), data.get("batch")
+        return State(
+            name=name,
+            initial=bool(data.get("initial", False)),
+            terminal=bool(data.get("terminal", False)),
+            waiting=bool(data.get("waiting", False)),
+            status=data.get("status", ""),
+            closure_reason=data.get("closure_reason", ""),
+            outcome=data.get("outcome"),
+            queue=data.get("queue"),
+            owner=data.get("owner"),
+            description=data.get("description", ""),
+            timers=timers,
+            sla=self.sla(sla, (*path, "sla")) if sla is not None else None,
+            batch=self.batch(batch, (*path, "batch")) if batch is not None else None,
+            loc=self.at(path, key=True),
+        )
+
+    def recurrence(self, data: dict[str, Any], path: PathT) -> Recurrence:
+        from engine.recurrence import validate_recurrence
+
+        timezone = self.timezone(data.get("timezone", "UTC"), (*path, "timezone"))
+        rec = Recurrence(
+            every=data["every"],
+            at=data.get("at", "00:00"),
+            weekday=WEEKDAYS[data.get("weekday", "mon")],
+            day=data.get("day", 1),
+            cron=data.get("cron", ""),
+            timezone=timezone,
+        )
+        if rec.every == "cron" and not rec.cron:
+            self.error(path, 'a cron recurrence needs `cron`, e.g. cron: "0 8 * * 1"')
+        elif rec.every == "cron" or timezone in _zone_names():
+            try:
+                validate_recurrence(rec)
+            except ValueError as exc:
+                self.error((*path, "cron") if rec.every == "cron" else path, str(exc))
+        return rec
+
+    def timer(self, data: dict[str, Any], path: PathT) -> Timer:
+        kinds = [k for k in _TIMER_KINDS if k in data]
+        if len(kinds) != 1:
+            given = " and ".join(kinds) if kinds else "none of them"
+            self.error(path, f"a timer needs exactly one of after, at, every; this one has {given}")
+        after = self.duration(data["after"], (*path, "after")) if "after" in data else None
+        at = self.expr(data["at"], (*path, "at")) if "at" in data else None
+        every = self.recurrence(data["every"], (*path, "every")) if "every" in data else None
+        return Timer(
+            name=data.get("name", data["trigger"]),
+            trigger=data["trigger"],
+            after=after,
+            at=at,
+            every=every,
+            calendar=data.get("calendar"),
+            data=tuple((data.get("data") or {}).items()),
+            loc=self.at(path),
+        )
+
+    def sla(self, data: dict[str, Any], path: PathT) -> Sla:
+        escalate = data.get("escalate_after")
+        return Sla(
+            due=self.duration(data["due"], (*path, "due")),
+            owner=data["owner"],
+            calendar=data.get("calendar"),
+            escalate_after=self.duration(escalate, (*path, "escalate_after")) if escalate else None,
+            channels=tuple(data.get("channels") or ("email",)),
+            loc=self.at(path, key=True),
+        )
+
+    def batch(self, data: dict[str, Any], path: PathT) -> Batch:
+        recipients = tuple(
+            Recipient(r["address"], r["subject"], r.get("note", "")) for r in data["recipients"]
+        )
+        return Batch(
+            self.recurrence(data["every"], (*path, "every")),
+            tuple(data["columns"]),
+            recipients,
+            data["trigger"],
+            self.at(path, key=True),
+        )
+
+    # --- transitions ------------------------------------------------------------------------
+
+    def transition(
+        self, data: dict[str, Any], path: PathT, non_terminal: tuple[str, ...]
+    ) -> Transition:
+        sources = _names(data["source"])
+        if "*" in sources:
+            sources = non_terminal
+        guard = data.get("guard")
+        return Transition(
+            trigger=data["trigger"],
+            sources=sources,
+            dest=data["dest"],
+            guard=self.expr(guard, (*path, "guard")) if guard is not None else None,
+            requires=tuple(data.get("requires") or ()),
+            roles=tuple(data.get("roles") or ()),
+            actions=tuple(
+                action
+                for i, a in enumerate(data.get("actions") or [])
+                for action in self.actions(a, (*path, "actions", i))
+            ),
+            description=data.get("description", ""),
+            loc=self.at(path),
+        )
+
+    def actions(self, data: dict[str, Any], path: PathT) -> list[Action]:
+        kind, body = next(iter(data.items()))
+        inner = (*path, kind)
+        loc = self.at(path)
+        if kind == "set":
+            return [
+                SetField(f, self.expr(v, (*inner, f)), self.at((*inner, f), key=True))
+                for f, v in body.items()
+            ]
+        if kind == "append":
+            line = self.template(body["line"], (*inner, "line"))
+            return [AppendLine(body["field"], line, bool(body.get("to_parent", False)), loc)]
+        if kind == "activity":
+            outcome = self.expr(body["outcome"], (*inner, "outcome")) if "outcome" in body else None
+            note = self.template(body["note"], (*inner, "note")) if "note" in body else None
+            return [RecordActivity(body["kind"], outcome, note, loc)]
+        if kind == "notify":
+            return [
+                Notify(
+                    channel=body.get("channel", "email"),
+                    to=_names(body["to"]),
+                    subject=self.template(body["subject"], (*inner, "subject")),
+                    body=self.template(body.get("body", ""), (*inner, "body")),
+                    cc=_names(body.get("cc")),
+                    on_parent=bool(body.get("on_parent", False)),
+                    loc=loc,
+                )
+            ]
+        if kind == "emit":
+            return [Emit(body["trigger"], body["to"], loc)]
+        columns = tuple(
+            (header, self.template(t, (*inner, "columns", header)))
+            for header, t in body["columns"].items()
+        )
+        return [AppendRow(body["name"], columns, loc)]
+
+
+def _a(kind: FieldType) -> str:
+    return {
+        FieldType.INT: "an integer",
+        FieldType.BOOL: "true or false",
+        FieldType.LIST: "a list",
+    }.get(kind, "a string")
+
+
+def build_process(source: Source, source_hash: str) -> tuple[Process, list[Problem]]:
+    """Build the model of a schema-valid document.
+
+    Args:
+        source: the parsed document (already checked against the JSON Schema).
+        source_hash: the sha256 of the text, stored as `Process.source_hash`.
+
+    Returns:
+        The process, and the problems found while converting values (all errors).
+    """
+    builder = _Builder(source)
+    process = builder.process(source.data, source_hash)
+    return process, builder.problems

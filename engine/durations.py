@@ -1,0 +1,80 @@
+"""Durations as process authors write them: `90m`, `24h`, `7d`, `2w`, `1d12h`, or ISO-8601.
+
+ISO-8601 durations (`P1W`, `PT24H`, `P1DT2H`, `PT90M`) are accepted without years and months:
+those have no fixed length, and a timer must know exactly when it is due.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+__all__ = ["DURATION_PATTERN", "format_duration", "parse_duration"]
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+_SHORT = re.compile(r"(?:\d+[wdhms])+")
+_SHORT_PART = re.compile(r"(\d+)([wdhms])")
+_ISO = re.compile(
+    r"P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
+    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?"
+)
+
+#: The regular expression the JSON Schema uses for a duration (kept in step with `parse_duration`).
+DURATION_PATTERN = (
+    r"^(?:(?:[0-9]+[wdhms])+"
+    r"|P(?=[0-9T])(?:[0-9]+W)?(?:[0-9]+D)?(?:T(?=[0-9])(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+S)?)?)$"
+)
+
+
+_PATTERN = re.compile(DURATION_PATTERN)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a duration written as `90m`, `24h`, `7d`, `2w`, `1d12h` or ISO-8601 `P1DT2H`.
+
+    Args:
+        text: the duration as written in the definition.
+
+    Returns:
+        The duration.
+
+    Raises:
+        ValueError: the text is not a duration; the message says what is accepted.
+    """
+    value = text.strip()
+    if _SHORT.fullmatch(value):
+        seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _SHORT_PART.findall(value))
+        return timedelta(seconds=seconds)
+    iso = _ISO.fullmatch(value)
+    if iso and _PATTERN.fullmatch(value):
+        parts = {k: int(v) for k, v in iso.groupdict().items() if v is not None}
+        return timedelta(
+            weeks=parts.get("w", 0),
+            days=parts.get("d", 0),
+            hours=parts.get("h", 0),
+            minutes=parts.get("m", 0),
+            seconds=parts.get("s", 0),
+        )
+    if re.fullmatch(r"P[0-9YMWDTHS]*", value) and re.match(r"P(?:\d+[YM])", value):
+        raise ValueError(
+            f"bad duration '{text}': years and months have no fixed length; use days or weeks"
+        )
+    raise ValueError(
+        f"bad duration '{text}': write a number and a unit (90m, 24h, 7d, 2w) "
+        "or ISO-8601 (P1W, PT24H, P1DT2H)"
+    )
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest short-form text for a duration, e.g. `timedelta(days=14)` -> `2w`."""
+    seconds = int(value.total_seconds())
+    if seconds == 0:
+        return "0m"
+    out = ""
+    for unit in ("w", "d", "h", "m", "s"):
+        size = _UNIT_SECONDS[unit]
+        count, seconds = divmod(seconds, size)
+        if count:
+            out += f"{count}{unit}"
+    return out

@@ -1,0 +1,113 @@
+"""Every check on a built process model, in one call: `check(process)`.
+
+The JSON Schema check (`engine.validate.schema`) runs earlier, on the YAML document; `check`
+runs on the model: names of fields and calendars (`references`), expressions and templates
+with their expected types (`engine.expressions`), and the graph, role and task checks
+(`graph`). Problems are returned sorted and without duplicates; warnings do not stop loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+
+from engine.errors import DefinitionError, Problem
+from engine.expressions import ExprType, check_expr, check_template, compile_expr, field_types
+from engine.model import (
+    AppendLine,
+    AppendRow,
+    Expr,
+    Notify,
+    Process,
+    RecordActivity,
+    SetField,
+    Template,
+)
+from engine.validate.graph import graph_problems
+from engine.validate.references import Locator, reference_problems
+
+__all__ = ["check", "expression_problems"]
+
+_TIME_TYPES = (ExprType.DATE, ExprType.DATETIME, ExprType.ANY)
+
+
+def _expressions(process: Process) -> Iterator[tuple[Expr, ExprType | None]]:
+    """Every expression of the process with the type it must have (None: any)."""
+    env_types = field_types(process)
+    for transition in process.transitions:
+        if transition.guard is not None:
+            yield transition.guard, ExprType.BOOL
+        for action in transition.actions:
+            if isinstance(action, SetField):
+                yield action.value, env_types.get(action.field)
+            elif isinstance(action, RecordActivity) and action.outcome is not None:
+                yield action.outcome, None
+    for task in process.tasks:
+        for _, expr in task.data:
+            yield expr, None
+    for invariant in process.invariants:
+        yield invariant.expr, ExprType.BOOL
+
+
+def _templates(process: Process) -> Iterator[Template]:
+    for transition in process.transitions:
+        for action in transition.actions:
+            if isinstance(action, AppendLine):
+                yield action.line
+            elif isinstance(action, RecordActivity) and action.note is not None:
+                yield action.note
+            elif isinstance(action, Notify):
+                yield action.subject
+                yield action.body
+            elif isinstance(action, AppendRow):
+                yield from (template for _, template in action.columns)
+
+
+def _timer_time(expr: Expr, env: Mapping[str, ExprType]) -> list[Problem]:
+    try:
+        compiled = compile_expr(expr, env)
+    except DefinitionError as exc:
+        return list(exc.problems)
+    if compiled.type in _TIME_TYPES:
+        return []
+    message = f"a timer's `at` must give a date or a datetime, but it gives {compiled.type.value}"
+    return [Problem(expr.loc, message)]
+
+
+def expression_problems(process: Process) -> list[Problem]:
+    """Problems of every expression and template, each type-checked against the fields."""
+    env = field_types(process)
+    problems: list[Problem] = []
+    for expr, expect in _expressions(process):
+        problems.extend(check_expr(expr, env, expect=expect))
+    for state in process.states:
+        for timer in state.timers:
+            if timer.at is not None:
+                problems.extend(_timer_time(timer.at, env))
+    for template in _templates(process):
+        if template.source:
+            problems.extend(check_template(template, env))
+    return problems
+
+
+def check(
+    process: Process,
+    *,
+    known_processes: Collection[str] | None = None,
+    locate: Locator | None = None,
+) -> list[Problem]:
+    """Every problem of a built process: references, expressions, graph, roles, tasks.
+
+    Args:
+        process: the process to check.
+        known_processes: ids of the processes its tasks may start; None skips that check.
+        locate: `Source.locate` of the YAML document, to point at the exact offending value.
+
+    Returns:
+        Errors and warnings, sorted by location, without duplicates.
+    """
+    problems = [
+        *reference_problems(process, locate),
+        *expression_problems(process),
+        *graph_problems(process, known_processes=known_processes),
+    ]
+    return sorted(set(problems))

@@ -1,0 +1,105 @@
+"""Checks that names used in a process refer to declared fields and calendars.
+
+These run on the model and point at the exact value that names the unknown thing (a `requires`
+entry, a `set` key, a batch column), with a "did you mean" hint. Names of states, roles and
+tasks are checked by `engine.validate.graph`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from engine.errors import Location, Problem, did_you_mean
+from engine.model import AppendLine, FieldType, Process, SetField, State, Transition
+
+__all__ = ["Locator", "reference_problems"]
+
+
+def _at(loc: Location, *more: str | int) -> Location:
+    """A location for a path below a model object's (line and column fixed up by the caller)."""
+    return Location(loc.file, loc.line, loc.column, (*loc.path, *more))
+
+
+def _unknown(what: str, name: str, choices: Sequence[str], loc: Location) -> Problem:
+    hint = did_you_mean(name, choices)
+    return Problem(loc, f"unknown {what} '{name}'" + (f"; {hint}" if hint else ""))
+
+
+class Locator(Protocol):
+    """Gives the location of a document path (`engine.yamlsource.Source.locate`)."""
+
+    def __call__(self, path: Sequence[str | int], *, key: bool = False) -> Location: ...
+
+
+class _Locate:
+    """Turns a path below a model object into a line and column, through the Source if any."""
+
+    def __init__(self, locate: Locator | None) -> None:
+        self.locate = locate
+
+    def __call__(self, loc: Location, *more: str | int) -> Location:
+        if self.locate is not None and loc.path:
+            return self.locate((*loc.path, *more))
+        return _at(loc, *more)
+
+
+def _transition_problems(
+    transition: Transition, fields: dict[str, FieldType], at: _Locate
+) -> Iterator[Problem]:
+    names = list(fields)
+    for i, name in enumerate(transition.requires):
+        if name not in fields:
+            yield _unknown("field", name, names, at(transition.loc, "requires", i))
+    for action in transition.actions:
+        if isinstance(action, SetField) and action.field not in fields:
+            yield _unknown("field", action.field, names, action.loc)
+        elif isinstance(action, AppendLine) and not action.to_parent:
+            where = at(action.loc, "append", "field")
+            kind = fields.get(action.field)
+            if kind is None:
+                yield _unknown("field", action.field, names, where)
+            elif kind is not FieldType.TEXT:
+                message = (
+                    f"append adds lines to a text field; '{action.field}' is {kind.value} "
+                    "(declare it `type: text`)"
+                )
+                yield Problem(where, message)
+
+
+def _state_problems(
+    state: State, fields: dict[str, FieldType], calendars: list[str], at: _Locate
+) -> Iterator[Problem]:
+    for i, timer in enumerate(state.timers):
+        if timer.calendar is not None and timer.calendar not in calendars:
+            where = at(state.loc, "timers", i, "calendar")
+            yield _unknown("calendar", timer.calendar, calendars, where)
+    if state.sla is not None and state.sla.calendar and state.sla.calendar not in calendars:
+        yield _unknown("calendar", state.sla.calendar, calendars, at(state.loc, "sla", "calendar"))
+    if state.batch is not None:
+        for i, column in enumerate(state.batch.columns):
+            if column not in fields:
+                where = at(state.loc, "batch", "columns", i)
+                yield _unknown("field", column, list(fields), where)
+
+
+def reference_problems(process: Process, locate: Locator | None = None) -> list[Problem]:
+    """Names of fields and calendars used but not declared.
+
+    Args:
+        process: the process to check.
+        locate: `Source.locate` of the document, to point at the offending value; without it
+            problems point at the enclosing object.
+
+    Returns:
+        The errors found.
+    """
+    at = _Locate(locate)
+    fields = {f.name: f.type for f in process.fields}
+    calendars = [c.name for c in process.calendars]
+    problems: list[Problem] = []
+    for transition in process.transitions:
+        problems.extend(_transition_problems(transition, fields, at))
+    for state in process.states:
+        problems.extend(_state_problems(state, fields, calendars, at))
+    return problems

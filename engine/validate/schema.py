@@ -1,0 +1,222 @@
+"""Checks a parsed document against `schemas/process.schema.json`, in words a person can act on.
+
+jsonschema's own messages are written for programmers (`'x' is not of type 'integer'`); here
+every error becomes a `Problem` at the offending key or value with a message such as
+"unknown key 'trigers' in transition; did you mean 'trigger'?". All errors are reported, one per
+place, choosing for `anyOf` the alternative the author most likely meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from engine.durations import DURATION_PATTERN
+from engine.errors import Location, Problem, did_you_mean
+from engine.yamlsource import Source
+
+__all__ = ["SCHEMA_PATH", "load_schema", "schema_problems"]
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "process.schema.json"
+
+_NOUNS = {
+    "^[a-z][a-z0-9_]*$": "name",
+    DURATION_PATTERN: "duration",
+    "^([01][0-9]|2[0-3]):[0-5][0-9]$": "time",
+}
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "nothing",
+}
+
+
+@functools.cache
+def load_schema() -> dict[str, Any]:
+    """The process JSON Schema, read once."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema())
+
+
+def describe(value: Any) -> str:
+    """A value as the author wrote it, for messages: `'x'`, `3`, `true`, `a list`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"_+", "_", re.sub(r"[^a-z0-9]+", "_", text.lower())).strip("_")
+
+
+def _expected(schema: dict[str, Any]) -> str:
+    """What a schema accepts, in words: `a name`, `a list`, `'*'`."""
+    if "const" in schema:
+        return repr(schema["const"])
+    if "$ref" in schema:
+        return "a name" if schema["$ref"].endswith("/identifier") else "a " + schema["$ref"][8:]
+    kind: Any = schema.get("type", "value")
+    kinds: list[str] = kind if isinstance(kind, list) else [str(kind)]
+    return _join([_TYPE_WORDS.get(k, k) for k in kinds])
+
+
+def _is_shape_error(error: ValidationError) -> bool:
+    return not error.relative_path and error.validator in ("type", "const")
+
+
+def _pick(error: ValidationError) -> ValidationError | str:
+    """For anyOf/oneOf, the error of the alternative meant, or a message listing the shapes."""
+    if error.validator not in ("anyOf", "oneOf") or not error.context:
+        return error
+    if isinstance(error.schema, dict) and "errorMessage" in error.schema:
+        return str(error.schema["errorMessage"])
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    meant = [errs for errs in branches.values() if not any(_is_shape_error(e) for e in errs)]
+    if not meant:
+        branches_schema: Any = error.validator_value
+        options = [_expected(branch) for branch in branches_schema]
+        return f"expected {_join(options)}, got {describe(error.instance)}"
+    deepest = max((e for errs in meant for e in errs), key=lambda e: len(e.path))
+    return _pick(deepest)
+
+
+def _key_name(error: ValidationError) -> str:
+    path = list(error.absolute_path)
+    return str(path[-1]) if path and isinstance(path[-1], str) else ""
+
+
+def _message(error: ValidationError) -> str:
+    """A human message for a leaf error (not additionalProperties/required/propertyNames)."""
+    kind: Any = error.validator
+    value: Any = error.validator_value
+    instance: Any = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if kind == "type":
+        kinds = value if isinstance(value, list) else [value]
+        return f"expected {_join([_TYPE_WORDS[k] for k in kinds])}, got {describe(instance)}"
+    if kind == "pattern":
+        noun = _NOUNS.get(str(value), "value")
+        hint = schema.get("patternErrorMessage", f"it must match {value}")
+        return f"bad {noun} {describe(instance)}: {hint}"
+    if kind == "enum":
+        where = f" for {_key_name(error)}" if _key_name(error) else ""
+        hint = did_you_mean(str(instance), [str(v) for v in value])
+        return f"bad value {describe(instance)}{where}: " + (
+            hint or "expected one of: " + ", ".join(map(str, value))
+        )
+    if kind == "minimum":
+        return f"{describe(instance)} is too small: the smallest allowed is {value}"
+    if kind == "maximum":
+        return f"{describe(instance)} is too large: the largest allowed is {value}"
+    if kind == "minItems":
+        return "the list is empty: write at least one item"
+    if kind == "uniqueItems":
+        return "the list repeats a value"
+    if kind == "minLength":
+        return "the text is empty"
+    if kind == "minProperties":
+        choices = ", ".join(schema.get("properties", {}))
+        what = schema.get("title", "mapping")
+        return f"empty {what}: write one of {choices}" if choices else f"empty {what}"
+    if kind == "maxProperties":
+        keys = ", ".join(instance) if isinstance(instance, dict) else ""
+        return f"write only one {schema.get('title', 'entry')} per list item; this one has {keys}"
+    return str(error.message)  # pragma: no cover - every keyword the schema uses is handled
+
+
+def _problems_for(error: ValidationError, source: Source) -> Iterable[Problem]:
+    picked = _pick(error)
+    path = list(error.absolute_path)
+    if isinstance(picked, str):
+        yield Problem(source.locate(path), picked)
+        return
+    error = picked
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if "propertyNames" in error.relative_schema_path or "propertyNames" in error.schema_path:
+        name = str(error.instance)
+        hint = schema.get("patternErrorMessage", "")
+        slug = _slug(name)
+        example = f" (e.g. '{slug}')" if slug and slug != name and slug[0].isalpha() else ""
+        message = f"bad name {describe(name)}: {hint}{example}"
+        yield Problem(source.locate([*path, name], key=True), message)
+    elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = schema.get("properties", {})
+        title = schema.get("title", "this mapping")
+        for key in error.instance:
+            if key not in known:
+                hint = did_you_mean(key, known)
+                message = f"unknown key '{key}' in {title}" + (f"; {hint}" if hint else "")
+                yield Problem(source.locate([*path, key], key=True), message)
+    elif error.validator == "required" and isinstance(error.instance, dict):
+        known = schema.get("properties", {})
+        unknown = [k for k in error.instance if k not in known]
+        required: Any = error.validator_value
+        missing = [
+            k
+            for k in required
+            if k not in error.instance and not difflib.get_close_matches(k, unknown, 1, 0.6)
+        ]
+        if not missing:  # a misspelt key is already reported as unknown, with a hint
+            return
+        title = schema.get("title", "this mapping")
+        keys = ", ".join(f"'{k}'" for k in missing)
+        noun = "key" if len(missing) == 1 else "keys"
+        yield Problem(source.locate(path), f"missing required {noun} {keys} in {title}")
+    else:
+        yield Problem(source.locate(path), _message(error))
+
+
+def schema_problems(source: Source) -> list[Problem]:
+    """Every schema error in the document, one per place, sorted by location.
+
+    Args:
+        source: the parsed document.
+
+    Returns:
+        The problems (all errors); empty when the document fits the schema.
+    """
+    if source.data is None:
+        return [
+            Problem(
+                Location(source.file, 1, 1),
+                "the file is empty: a process needs id, version and states",
+            )
+        ]
+    found: dict[tuple[int, int, str], Problem] = {}
+    for error in _validator().iter_errors(source.data):
+        for problem in _problems_for(error, source):
+            loc = problem.location
+            found.setdefault((loc.line, loc.column, problem.message), problem)
+    return sorted(found.values())
