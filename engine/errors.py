@@ -13,7 +13,8 @@
     ├── NotFound               no instance (or process) by that id
     ├── ConflictError          another writer changed the instance first (version check)
     ├── StoreError             the database is unreachable or refused the operation
-    └── ClockError             the clock was asked to go backwards, or a time is in the past
+    ├── ClockError             the clock was asked to go backwards, or a time is in the past
+    └── DeliveryError          a message could not be delivered (SMTP); `retryable` says if later
 
 The CLI catches `FulfilError`, prints its one-line message to stderr and exits non-zero.
 """
@@ -139,6 +140,18 @@ class StoreError(FulfilError):
 
 class ClockError(FulfilError):
     """A time that cannot be used: the clock going backwards, a timer in the past."""
+
+
+class DeliveryError(FulfilError):
+    """A message was not delivered; `retryable` is false when trying again cannot help.
+
+    `code` is the server's SMTP reply code, when there was one.
+    """
+
+    def __init__(self, message: str, *, retryable: bool, code: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.code = code
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
