@@ -82,5 +82,23 @@ def main(ctx: click.Context, db: str, processes: str, now: str | None) -> None:
     ctx.obj = Settings(db, processes, now)
 
 
+@main.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+@guarded
+def validate_command(settings: Settings, paths: tuple[Path, ...]) -> None:
+    """Check process definitions (files or folders; default: the processes folder)."""
+    from engine.validate.files import validate_paths
+
+    reports = validate_paths(paths or (settings.processes,))
+    for report in reports:
+        for line in report.lines():
+            click.echo(line)
+    errors = sum(1 for r in reports for p in r.problems if p.is_error)
+    if errors:
+        bad = sum(1 for r in reports if not r.ok)
+        fail(f"{errors} error{'s' if errors > 1 else ''} in {bad} of {len(reports)} files")
+
+
 if __name__ == "__main__":
     main()

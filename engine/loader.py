@@ -26,9 +26,11 @@ from engine.yamlsource import Source, parse
 __all__ = [
     "Catalog",
     "Loaded",
+    "declared_id",
     "definition_files",
     "load_directory",
     "load_file",
+    "load_files",
     "load_text",
 ]
 
@@ -103,7 +105,7 @@ def definition_files(folder: str | Path) -> list[Path]:
 _ID_LINE = re.compile(r"^id:[ \t]*[\"']?([a-z][a-z0-9_]*)", re.MULTILINE)
 
 
-def _declared_id(path: Path) -> str | None:
+def declared_id(path: Path) -> str | None:
     """The `id:` of a file, read without checking it, so that tasks can name its process."""
     try:
         found = _ID_LINE.search(path.read_text(encoding="utf-8"))
@@ -200,5 +202,5 @@ def load_directory(path: str | Path) -> Catalog:
     if not folder.is_dir():
         raise UsageError(f"no such folder: {folder}")
     files = definition_files(folder)
-    known = {ident for ident in map(_declared_id, files) if ident}
+    known = {ident for ident in map(declared_id, files) if ident}
     return load_files(files, known_processes=known)
