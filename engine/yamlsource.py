@@ -222,6 +222,11 @@ def _syntax_problem(file: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
     else:
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
+        start = exc.context_mark
+        if exc.context and start is not None and start.line != line:
+            context = (
+                f" ({exc.context} started at line {start.line + 1}, column {start.column + 1})"
+            )
         message = f"YAML syntax error: {problem}{context}"
     return Problem(Location(file, line + 1, column + 1), message)
 

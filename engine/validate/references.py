@@ -22,7 +22,7 @@ def _at(loc: Location, *more: str | int) -> Location:
 
 
 def _unknown(what: str, name: str, choices: Sequence[str], loc: Location) -> Problem:
-    hint = did_you_mean(name, choices)
+    hint = did_you_mean(name, choices) if choices else f"no {what}s are declared"
     return Problem(loc, f"unknown {what} '{name}'" + (f"; {hint}" if hint else ""))
 
 
