@@ -100,5 +100,50 @@ def validate_command(settings: Settings, paths: tuple[Path, ...]) -> None:
         fail(f"{errors} error{'s' if errors > 1 else ''} in {bad} of {len(reports)} files")
 
 
+@main.command("render")
+@click.argument("target", metavar="PROCESS_OR_FILE")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "svg", "html"]),
+    default="mermaid",
+    show_default=True,
+    help="svg needs Graphviz's `dot` program; the others need nothing.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+@click.pass_obj
+@guarded
+def render_command(settings: Settings, target: str, fmt: str, output: Path | None) -> None:
+    """Draw a process: a .yaml file, or a process id from the processes folder."""
+    from engine.errors import DefinitionError, UsageError
+    from engine.loader import load_directory, load_file
+    from engine.render import render
+
+    path = Path(target)
+    try:
+        if path.suffix in (".yaml", ".yml") or path.is_file():
+            if not path.is_file():
+                raise UsageError(f"no such file: {target}")
+            process = load_file(path).process
+        else:
+            process = load_directory(settings.processes).get(target)
+    except DefinitionError as exc:
+        for problem in exc.errors:
+            click.echo(str(problem), err=True)
+        fail(f"cannot render an invalid definition ({len(exc.errors)} errors)")
+    text = render(process, fmt)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
 if __name__ == "__main__":
     main()

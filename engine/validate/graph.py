@@ -221,9 +221,8 @@ def _fields(process: Process, index: ProcessIndex, graph: nx.MultiDiGraph) -> It
     yield from unused_fields(process)
 
 
-CHECKS: tuple[Check, ...] = (
+CHECKS: tuple[Check, ...] = (  # check_unknown_states runs first, in graph_problems
     check_initial,
-    check_unknown_states,
     check_unreachable,
     check_traps,
     check_terminal_exits,
@@ -233,6 +232,7 @@ CHECKS: tuple[Check, ...] = (
     _roles,
     _fields,
 )
+CASCADING: tuple[Check, ...] = (check_unreachable, check_traps)
 
 
 def graph_problems(
@@ -249,9 +249,13 @@ def graph_problems(
     """
     index = index_process(process)
     graph = build_graph(process, index)
-    problems: list[Problem] = []
+    problems = list(check_unknown_states(process, index, graph))
+    # A misspelt state name drops its edges from the graph; the unreachable and trap errors
+    # that follow from it would only bury the one real mistake, so they wait for its fix.
+    skip = CASCADING if problems else ()
     for check in CHECKS:
-        problems.extend(check(process, index, graph))
+        if check not in skip:
+            problems.extend(check(process, index, graph))
     problems.extend(task_problems(process, known_processes=known_processes))
     return sorted(problems)
 

@@ -112,6 +112,14 @@ def test_transition_to_unknown_state_suggests_the_close_name() -> None:
     assert errors(with_moves(base(), replace(bad, dest="closed"))) == []
 
 
+def test_misspelt_state_does_not_also_report_traps() -> None:
+    """The unreachable and trap errors a misspelt destination causes are not reported."""
+    finish = base().transitions[2]
+    process = base(transitions=(*base().transitions[:2], replace(finish, dest="closd")))
+    problem = only(errors(process))
+    assert problem.message == "transition 'finish' goes to unknown state 'closd'"
+
+
 def test_transition_from_unknown_state() -> None:
     """A misspelt source is an error at the transition."""
     bad = move("finish_early", "workin", "closed")
