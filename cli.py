@@ -136,7 +136,8 @@ def render_command(settings: Settings, target: str, fmt: str, output: Path | Non
     except DefinitionError as exc:
         for problem in exc.errors:
             click.echo(str(problem), err=True)
-        fail(f"cannot render an invalid definition ({len(exc.errors)} errors)")
+        count = len(exc.errors)
+        fail(f"cannot render an invalid definition ({count} error{'s' if count > 1 else ''})")
     text = render(process, fmt)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))

@@ -95,4 +95,4 @@ def test_invalid_definition_exits_1_with_location(tmp_path: Path) -> None:
     lines = err.splitlines()
     assert lines[0].startswith(f"{broken}:27:5: error: transition 'solve' goes to")
     assert "'closd'" in lines[0]
-    assert lines[-1] == "error: cannot render an invalid definition (1 errors)"
+    assert lines[-1] == "error: cannot render an invalid definition (1 error)"
