@@ -1,0 +1,103 @@
+"""Fulfilment list CSVs and the email carrying them (seed 004)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.csvbatch import attachment_name, build_csv, build_message, render_value
+from engine.model import Recipient
+
+
+def test_header_and_rows_in_column_order() -> None:
+    """The header is the columns; each row's cells follow the columns, not the mapping's order."""
+    text = build_csv(["name", "address"], [{"address": "1 Main St", "name": "Ann"}])
+    assert text == "name,address\r\nAnn,1 Main St\r\n"
+
+
+def test_empty_batch_is_just_the_header() -> None:
+    """With no rows the CSV still has its header."""
+    assert build_csv(["name"], []) == "name\r\n"
+
+
+def test_values_are_rendered() -> None:
+    """None is empty, dates are ISO, lists are joined by '; ', booleans are true/false."""
+    row = {
+        "none": None,
+        "day": date(2026, 3, 2),
+        "when": datetime(2026, 3, 2, 8, 30, tzinfo=UTC),
+        "contacts": ["a@example.com", "b@example.com"],
+        "flag": True,
+        "count": 3,
+    }
+    columns = ["none", "day", "when", "contacts", "flag", "count", "missing"]
+    lines = build_csv(columns, [row]).split("\r\n")
+    assert lines[1] == (
+        ",2026-03-02,2026-03-02T08:30:00+00:00,a@example.com; b@example.com,true,3,"
+    )
+
+
+def test_render_value_nested_and_false() -> None:
+    """Nested lists flatten with the same separator; False is 'false', not empty."""
+    assert render_value(["a", [date(2026, 1, 1), None]]) == "a; 2026-01-01; "
+    assert render_value(False) == "false"
+    assert render_value(0) == "0"
+
+
+def test_cells_needing_quotes_are_quoted() -> None:
+    """Commas, quotes and line breaks inside a cell are quoted as RFC 4180 says."""
+    text = build_csv(["a", "b"], [{"a": 'say "hi", then', "b": "two\nlines"}])
+    assert text == 'a,b\r\n"say ""hi"", then","two\nlines"\r\n'
+
+
+cells = st.one_of(st.none(), st.text(), st.integers(), st.lists(st.text(alphabet="xyz ")))
+
+
+@given(st.lists(st.fixed_dictionaries({"a": cells, "b": cells}), max_size=5))
+def test_csv_reads_back(rows: list[dict[str, object]]) -> None:
+    """Reading the CSV back gives the header and every rendered cell, row by row."""
+    parsed = list(csv.reader(io.StringIO(build_csv(["a", "b"], rows), newline="")))
+    assert parsed[0] == ["a", "b"]
+    assert parsed[1:] == [[render_value(r["a"]), render_value(r["b"])] for r in rows]
+
+
+def test_attachment_name() -> None:
+    """The file is `<name>-<period>.csv`: the UTC date, plus the time when not midnight."""
+    assert attachment_name("list_step", datetime(2026, 3, 2, tzinfo=UTC)) == (
+        "list_step-2026-03-02.csv"
+    )
+    eight_ny = datetime(2026, 3, 2, 8, 0, tzinfo=timezone(timedelta(hours=-5)))
+    assert attachment_name("list_step", eight_ny) == "list_step-2026-03-02T1300.csv"
+    assert attachment_name("Packages / to send!", datetime(2026, 3, 2, tzinfo=UTC)) == (
+        "Packages-to-send-2026-03-02.csv"
+    )
+
+
+def test_build_message() -> None:
+    """One recipient, their subject, the note as body, the CSV attached as text/csv."""
+    text = build_csv(["name"], [{"name": "Ann"}])
+    message = build_message(
+        batch_id="batch-1",
+        sender="fulfil@example.com",
+        recipient=Recipient("printer@example.com", "Packages to send", "Please send package X"),
+        name="list_step",
+        period=datetime(2026, 3, 2, tzinfo=UTC),
+        csv_text=text,
+        sent_at=datetime(2026, 3, 9, 8, tzinfo=UTC),
+    )
+    assert message["To"] == "printer@example.com"
+    assert message["From"] == "fulfil@example.com"
+    assert message["Subject"] == "Packages to send"
+    assert message["Message-ID"] == "<fulfil.batch-1@example.com>"
+    assert message["Date"] == "Mon, 09 Mar 2026 08:00:00 +0000"
+    body = message.get_body(("plain",))
+    assert body is not None
+    assert body.get_content() == "Please send package X\n"
+    [part] = list(message.iter_attachments())
+    assert part.get_content_type() == "text/csv"
+    assert part.get_filename() == "list_step-2026-03-02.csv"
+    assert part.get_content() == text
