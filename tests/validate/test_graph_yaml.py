@@ -1,0 +1,51 @@
+"""Graph warnings through the loader: YAML in, warnings with the line and column of the culprit."""
+
+from __future__ import annotations
+
+from engine.loader import load_text
+
+YAML = """\
+id: nap
+version: 1
+roles:
+  clerk: {}
+  auditor: {}
+fields:
+  done: {type: bool, default: false}
+  note: {type: text}
+states:
+  new:
+    initial: true
+    owner: clerk
+  sleeping:
+    timers:
+      - {name: wake, after: 1h, trigger: wake_up}
+  closed:
+    terminal: true
+transitions:
+  - {trigger: sleep, source: new, dest: sleeping}
+  - {trigger: wake_up, source: sleeping, dest: new}
+  - {trigger: finish, source: new, dest: closed, guard: "done"}
+"""
+
+
+def test_warnings_point_at_their_declarations() -> None:
+    """Unused role and field, and a state only timers leave, are warnings at their keys."""
+    loaded = load_text(YAML, "nap.yaml")
+    found = [(p.location.line, p.location.column, p.message) for p in loaded.warnings]
+    assert found == [
+        (5, 3, "role 'auditor' is never used"),
+        (8, 3, "field 'note' is never used"),
+        (13, 3, "state 'sleeping' can only be left by its timers"),
+    ]
+    assert all(p.severity == "warning" for p in loaded.warnings)
+
+
+def test_using_them_clears_the_warnings() -> None:
+    """Naming the role and the field, and adding a manual way out, leaves no warning."""
+    fixed = YAML.replace(
+        "  - {trigger: finish",
+        "  - {trigger: jot, source: sleeping, dest: new, "
+        "requires: [note], roles: [auditor]}\n  - {trigger: finish",
+    )
+    assert load_text(fixed, "nap.yaml").warnings == ()
