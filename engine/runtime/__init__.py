@@ -1,0 +1,36 @@
+"""The runtime: executing process instances durably on `transitions`, against a store.
+
+Engine            start / fire / tick / show / history / queue / outbox / verify
+CompiledProcess   one process version compiled once (expressions, actions, timers, machine)
+Executor          what one event does inside its transaction
+"""
+
+from __future__ import annotations
+
+from engine.runtime.compiled import CompiledProcess
+from engine.runtime.engine import Engine
+from engine.runtime.timers import CompiledTimer, TimerScheduler, schedule_timer
+from engine.runtime.views import (
+    Fired,
+    InstanceView,
+    QueueItem,
+    QueueView,
+    TimerView,
+    VerifyProblem,
+    VerifyReport,
+)
+
+__all__ = [
+    "CompiledProcess",
+    "CompiledTimer",
+    "Engine",
+    "Fired",
+    "InstanceView",
+    "QueueItem",
+    "QueueView",
+    "TimerScheduler",
+    "TimerView",
+    "VerifyProblem",
+    "VerifyReport",
+    "schedule_timer",
+]

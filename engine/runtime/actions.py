@@ -1,0 +1,170 @@
+"""Actions compiled to small functions that write into the event's `Step`.
+
+Nothing here touches the store: the engine applies what the step collected inside the event's
+transaction, after the transition succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.errors import DataError
+from engine.expressions import ExprType, compile_expr, compile_template
+from engine.model import (
+    Action,
+    AppendLine,
+    AppendRow,
+    Emit,
+    Notify,
+    Process,
+    RecordActivity,
+    SetField,
+)
+from engine.runtime.data import DataCodec
+from engine.runtime.step import Message, Step
+
+__all__ = ["CompiledAction", "compile_action", "dated_line", "resolve_addresses"]
+
+CompiledAction = Callable[[Step], None]
+
+
+def dated_line(existing: Any, step: Step, text: str) -> str:
+    """`existing` with the line `YYYY-MM-DD: text` (dated by the step's clock) added."""
+    line = f"{step.now.date().isoformat()}: {text}"
+    return f"{existing}\n{line}" if existing else line
+
+
+def resolve_addresses(
+    names: tuple[str, ...], process: Process, values: Mapping[str, Any]
+) -> tuple[list[str], list[str]]:
+    """Addresses for `to`/`cc` entries, and the entries that resolved to nothing.
+
+    A field gives its value (each item of a list field); a role gives its `contact` (a field's
+    value or a literal address), or `role:<name>` when it has none.
+    """
+    found: list[str] = []
+    unresolved: list[str] = []
+    for name in names:
+        role = process.find_role(name)
+        source: Any = name
+        if process.find_field(name) is None and role is not None:
+            if role.contact is None:
+                found.append(f"role:{name}")
+                continue
+            if "@" in role.contact:
+                found.append(role.contact)
+                continue
+            source = role.contact
+        value = values.get(source)
+        items = value if isinstance(value, list) else [value]
+        good = [str(item) for item in items if item not in (None, "")]
+        if good:
+            found.extend(good)
+        else:
+            unresolved.append(name)
+    return list(dict.fromkeys(found)), unresolved
+
+
+def _set_field(action: SetField, process: Process, env: Mapping[str, ExprType]) -> CompiledAction:
+    expr = compile_expr(action.value, env)
+    spec = process.find_field(action.field)
+    codec = DataCodec(process)
+
+    def run(step: Step) -> None:
+        value = expr.evaluate(step.vars)
+        if spec is not None and value is not None:
+            try:
+                value = codec.check({action.field: value})[action.field]
+            except DataError as exc:
+                raise DataError(f"set {action.field} = {action.value.source}: {exc}") from None
+        step.vars[action.field] = value
+
+    return run
+
+
+def _append(action: AppendLine, env: Mapping[str, ExprType]) -> CompiledAction:
+    template = compile_template(action.line, env)
+
+    def run(step: Step) -> None:
+        text = template.render(step.vars)
+        if action.to_parent:
+            step.parent_lines.append((action.field, text))
+        else:
+            step.vars[action.field] = dated_line(step.vars.get(action.field), step, text)
+
+    return run
+
+
+def _activity(action: RecordActivity, env: Mapping[str, ExprType]) -> CompiledAction:
+    outcome = compile_expr(action.outcome, env) if action.outcome else None
+    note = compile_template(action.note, env) if action.note else None
+
+    def run(step: Step) -> None:
+        step.activities.append(
+            {
+                "kind": action.kind,
+                "outcome": outcome.evaluate(step.vars) if outcome else None,
+                "note": note.render(step.vars) if note else "",
+            }
+        )
+
+    return run
+
+
+def _notify(action: Notify, process: Process, env: Mapping[str, ExprType]) -> CompiledAction:
+    subject = compile_template(action.subject, env)
+    body = compile_template(action.body, env)
+
+    def run(step: Step) -> None:
+        target_process, values = process, step.vars
+        if action.on_parent:
+            parent = step.parent()
+            if parent is not None:
+                target_process, values = parent[0].process, parent[1]
+        to, missing_to = resolve_addresses(action.to, target_process, values)
+        cc, missing_cc = resolve_addresses(action.cc, target_process, values)
+        step.messages.append(
+            Message(
+                channel=action.channel,
+                to=tuple(to),
+                cc=tuple(cc),
+                subject=subject.render(step.vars),
+                body=body.render(step.vars),
+                unresolved=tuple(missing_to + missing_cc),
+            )
+        )
+
+    return run
+
+
+def _row(action: AppendRow, env: Mapping[str, ExprType]) -> CompiledAction:
+    columns = [(name, compile_template(t, env)) for name, t in action.columns]
+
+    def run(step: Step) -> None:
+        values = tuple((name, t.render(step.vars)) for name, t in columns)
+        step.rows.append((action.sheet, values))
+
+    return run
+
+
+def compile_action(action: Action, process: Process, env: Mapping[str, ExprType]) -> CompiledAction:
+    """Compile one action of `process` (expressions checked against `env`).
+
+    Raises:
+        DefinitionError: an expression or template of the action is invalid.
+    """
+    if isinstance(action, SetField):
+        return _set_field(action, process, env)
+    if isinstance(action, AppendLine):
+        return _append(action, env)
+    if isinstance(action, RecordActivity):
+        return _activity(action, env)
+    if isinstance(action, Notify):
+        return _notify(action, process, env)
+    if isinstance(action, AppendRow):
+        return _row(action, env)
+    if isinstance(action, Emit):
+        emit = action
+        return lambda step: step.emits.append(emit)
+    raise TypeError(f"unknown action {action!r}")

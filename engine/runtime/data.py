@@ -1,0 +1,165 @@
+"""Instance data: checking what callers give against the declared fields, and its JSON form.
+
+Inside the runtime field values are typed (`date`, aware `datetime`, lists); in the store and in
+history they are JSON-native (dates as ISO strings), restored here by the field types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from engine.errors import DataError, did_you_mean
+from engine.model import Field, FieldType, Process
+
+__all__ = ["DataCodec"]
+
+_TYPE_WORDS = {
+    FieldType.STRING: "a string",
+    FieldType.TEXT: "a string",
+    FieldType.INT: "an integer",
+    FieldType.BOOL: "true or false",
+    FieldType.DATE: "an ISO date such as 2026-03-01",
+    FieldType.DATETIME: "an ISO date-time such as 2026-03-01T09:30:00Z",
+    FieldType.LIST: "a list of strings",
+}
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        raise ValueError("a date-time is not a date")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise ValueError("not a date")
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    raise ValueError("not a date-time")
+
+
+def _coerce(spec: Field, value: Any) -> Any:
+    kind = spec.type
+    if kind in (FieldType.STRING, FieldType.TEXT) and isinstance(value, str):
+        return value
+    if kind is FieldType.INT and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is FieldType.BOOL and isinstance(value, bool):
+        return value
+    if kind is FieldType.ENUM and isinstance(value, str) and value in spec.values:
+        return value
+    if (
+        kind is FieldType.LIST
+        and isinstance(value, list | tuple)
+        and all(isinstance(item, str) for item in value)
+    ):
+        return list(value)
+    if kind is FieldType.DATE:
+        return _as_date(value)
+    if kind is FieldType.DATETIME:
+        return _as_datetime(value)
+    raise ValueError(kind.value)
+
+
+def _problem(spec: Field, value: Any) -> str:
+    if spec.type is FieldType.ENUM:
+        return f"field '{spec.name}' does not allow {value!r}; allowed values: " + ", ".join(
+            spec.values
+        )
+    return (
+        f"field '{spec.name}' must be {_TYPE_WORDS[spec.type]}, "
+        f"got {value!r} ({type(value).__name__})"
+    )
+
+
+class DataCodec:
+    """Field checks and JSON conversion for one process, derived once from its fields."""
+
+    def __init__(self, process: Process) -> None:
+        self.process = process
+        self.fields: dict[str, Field] = {f.name: f for f in process.fields}
+        self._decoders = {
+            f.name: (_as_date if f.type is FieldType.DATE else _as_datetime)
+            for f in process.fields
+            if f.type in (FieldType.DATE, FieldType.DATETIME)
+        }
+
+    def check(
+        self, data: Mapping[str, Any] | None, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        """Validate caller data against the fields and return it typed.
+
+        Raises:
+            DataError: an unknown field (with a did-you-mean), a wrong type, an enum value that is
+                not allowed (listing the allowed ones), or `None` for a required field.
+        """
+        if not data:
+            return {}
+        typed: dict[str, Any] = {}
+        for name, value in data.items():
+            spec = self.fields.get(name)
+            if spec is None:
+                hint = did_you_mean(name, self.fields)
+                raise DataError(
+                    f"unknown field '{name}' for process {self.process.id}"
+                    + (f": {hint}" if hint else ""),
+                    instance=instance,
+                )
+            if value is None:
+                if spec.required:
+                    raise DataError(f"field '{name}' is required and cannot be cleared")
+                typed[name] = None
+                continue
+            try:
+                typed[name] = _coerce(spec, value)
+            except ValueError:
+                raise DataError(_problem(spec, value), instance=instance) from None
+        return typed
+
+    def initial(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The data of a new instance: defaults overlaid with `given` (already checked).
+
+        Raises:
+            DataError: a required field without default was not given.
+        """
+        values: dict[str, Any] = {}
+        for spec in self.process.fields:
+            values[spec.name] = _coerce(spec, spec.default) if spec.default is not None else None
+        values.update(given)
+        missing = [f.name for f in self.process.fields if f.required and values[f.name] is None]
+        if missing:
+            raise DataError(
+                f"missing required field{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} for process {self.process.id}: give "
+                f"{'them' if len(missing) > 1 else 'it'} in --data"
+            )
+        return values
+
+    def decode(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """Typed values from the stored JSON form."""
+        values = dict(stored)
+        for name, decoder in self._decoders.items():
+            raw = values.get(name)
+            if raw is not None:
+                values[name] = decoder(raw)
+        return values
+
+    @staticmethod
+    def encode_value(value: Any) -> Any:
+        """The JSON form of one typed value."""
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, tuple):
+            return list(value)
+        return value
+
+    def encode(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON form of the declared fields among `values`."""
+        encode = self.encode_value
+        return {name: encode(values.get(name)) for name in self.fields}

@@ -1,0 +1,416 @@
+"""What one event does inside its transaction: checks, the machine, and the writes.
+
+`Executor` is the engine's inner half: every method takes the open `Transaction` and either
+raises before writing anything or writes the whole step (instance, history events, timers,
+outbox, sheet rows, parent updates, emitted events) into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from engine.errors import (
+    ExecutionError,
+    InstanceClosed,
+    NotFound,
+    RoleRefused,
+    TriggerNotAllowed,
+    did_you_mean,
+)
+from engine.runtime.actions import dated_line
+from engine.runtime.compiled import CompiledProcess
+from engine.runtime.definitions import Definitions
+from engine.runtime.history import seal
+from engine.runtime.step import Step
+from engine.runtime.timers import TimerScheduler
+from engine.store.base import (
+    EventRecord,
+    InstanceRecord,
+    OutboxRecord,
+    SheetRow,
+    TimerRecord,
+    Transaction,
+    to_iso,
+)
+
+__all__ = ["Executor", "HistoryChain", "Outcome", "builtins"]
+
+MAX_EMIT_DEPTH = 8
+
+
+def builtins(state: str, now: datetime, actor: str, role: str | None) -> dict[str, Any]:
+    """The variables every expression sees besides the fields."""
+    return {"state": state, "now": now, "today": now.date(), "actor": actor, "role": role}
+
+
+@dataclass
+class Outcome:
+    """What a committed step changed beyond the instance: sheets to rewrite, messages queued."""
+
+    record: InstanceRecord
+    sheets: set[str]
+    messages: int = 0
+
+
+class HistoryChain:
+    """Appends events to one instance's history, chaining hashes."""
+
+    def __init__(self, tx: Transaction, record: InstanceRecord) -> None:
+        self.tx, self.seq, self.head, self.instance = tx, record.seq, record.head, record.id
+
+    def add(self, event: EventRecord) -> None:
+        self.seq += 1
+        sealed = seal(replace(event, seq=self.seq), self.head)
+        self.tx.append_event(sealed)
+        self.head = sealed.hash
+
+
+class Executor:
+    """Runs starts and events against an open transaction."""
+
+    def __init__(self, definitions: Definitions, scheduler: TimerScheduler) -> None:
+        self.definitions = definitions
+        self.scheduler = scheduler
+
+    # starting -------------------------------------------------------------------------------
+    def start(
+        self,
+        tx: Transaction,
+        process_id: str,
+        data: Mapping[str, Any] | None,
+        *,
+        instance_id: str | None,
+        actor: str,
+        role: str | None,
+        now: datetime,
+        parent: str | None = None,
+        task: str | None = None,
+    ) -> InstanceRecord:
+        """Create an instance in its initial state, with its start event and timers."""
+        cp = self.definitions.for_start(tx, process_id)
+        values = cp.codec.initial(cp.codec.check(data))
+        process = cp.process
+        if instance_id is None:
+            instance_id = f"{process.id}-{tx.next_number(process.id)}"
+        elif not instance_id.strip():
+            raise ExecutionError("an instance id cannot be empty")
+        state = process.initial.name
+        stored = cp.codec.encode(values)
+        record = InstanceRecord(
+            instance_id, process.id, process.version, state, stored, now, now, now, parent, task
+        )
+        variables = {**values, **builtins(state, now, actor, role)}
+        notes = self._enter(tx, cp, instance_id, state, variables, now)
+        detail: dict[str, Any] = {"process": process.id, "version": process.version}
+        if notes:
+            detail["timers"] = notes
+        chain = HistoryChain(tx, record)
+        start = EventRecord(instance_id, 0, now, actor, role, "start", None, None, state, stored)
+        chain.add(replace(start, detail=detail))
+        record = replace(record, seq=chain.seq, head=chain.head)
+        tx.insert_instance(record)
+        return record
+
+    # firing ---------------------------------------------------------------------------------
+    def load(self, tx: Transaction, instance_id: str) -> tuple[InstanceRecord, CompiledProcess]:
+        """The instance and the definition it is pinned to.
+
+        Raises:
+            NotFound: no such instance.
+        """
+        record = tx.get_instance(instance_id)
+        if record is None:
+            raise NotFound(f"no instance '{instance_id}'; `fulfil queue` lists open work")
+        return record, self.definitions.for_instance(tx, record.process, record.version)
+
+    def check_trigger(self, cp: CompiledProcess, record: InstanceRecord, trigger: str) -> None:
+        """Refuse a trigger a closed instance or its current state cannot take."""
+        if record.state in cp.terminal:
+            status, reason = cp.status(record.state)
+            shown = f"{status} / {reason}" if reason else status
+            raise InstanceClosed(
+                f"instance '{record.id}' is closed ({shown}); nothing more can fire",
+                instance=record.id,
+                trigger=trigger,
+            )
+        allowed = cp.triggers_from.get(record.state, ())
+        if trigger in allowed:
+            return
+        now_text = ", ".join(allowed) if allowed else "none"
+        if trigger in cp.process.triggers:
+            message = f"'{trigger}' cannot fire in state '{record.state}'"
+        else:
+            hint = did_you_mean(trigger, cp.process.triggers)
+            close = f" ({hint})" if hint.startswith("did you") else ""
+            message = f"'{trigger}' is not a trigger of {cp.process.id}{close}"
+        raise TriggerNotAllowed(
+            f"{message}; allowed now: {now_text}", instance=record.id, trigger=trigger
+        )
+
+    def check_role(self, cp: CompiledProcess, role: str | None, record: InstanceRecord) -> None:
+        """Refuse a role the process does not declare."""
+        declared = [r.name for r in cp.process.roles]
+        if role is None or not declared or role in declared:
+            return
+        hint = did_you_mean(role, declared)
+        raise RoleRefused(
+            f"role '{role}' is not a role of {cp.process.id}" + (f" ({hint})" if hint else ""),
+            instance=record.id,
+        )
+
+    def fire(
+        self,
+        tx: Transaction,
+        instance_id: str,
+        trigger: str,
+        data: Mapping[str, Any] | None,
+        *,
+        actor: str,
+        role: str | None,
+        now: datetime,
+        kind: str = "transition",
+        internal: bool = False,
+        detail: Mapping[str, Any] | None = None,
+        depth: int = 0,
+    ) -> Outcome:
+        """Check and apply one trigger; raises an ExecutionError before writing if refused."""
+        record, cp = self.load(tx, instance_id)
+        self.check_trigger(cp, record, trigger)
+        if not internal:
+            self.check_role(cp, role, record)
+        given = cp.codec.check(data, instance=record.id)
+        variables = cp.codec.decode(record.data)
+        variables.update(given)
+        variables.update(builtins(record.state, now, actor, role))
+        step = Step(cp, record, variables, actor, role, now, internal)
+        step.parent = lambda: self._parent_values(tx, record)
+        try:
+            dest = cp.machine.fire(record.state, trigger, step)
+        except LookupError as exc:
+            raise TriggerNotAllowed(str(exc), instance=record.id, trigger=trigger) from None
+        if dest is None:
+            raise self._refusal(cp, step, trigger)
+        return self._commit(tx, step, dest, kind, dict(detail or {}), depth)
+
+    def _refusal(self, cp: CompiledProcess, step: Step, trigger: str) -> ExecutionError:
+        refusals = step.refusals
+        others = [r for r in refusals if not isinstance(r, RoleRefused)]
+        if others or not refusals:
+            return others[0] if others else TriggerNotAllowed(f"'{trigger}' cannot fire now")
+        roles = dict.fromkeys(
+            r
+            for t in cp.process.transitions_from(step.record.state)
+            if t.trigger == trigger
+            for r in t.roles
+        )
+        if step.role is None or len(refusals) == 1:
+            return refusals[0]
+        return RoleRefused(
+            f"role '{step.role}' may not fire '{trigger}'; allowed: {', '.join(roles)}",
+            instance=step.record.id,
+            trigger=trigger,
+        )
+
+    def _parent_values(
+        self, tx: Transaction, record: InstanceRecord
+    ) -> tuple[CompiledProcess, dict[str, Any]] | None:
+        if record.parent is None:
+            return None
+        parent, cp = self.load(tx, record.parent)
+        return cp, cp.codec.decode(parent.data)
+
+    # writing --------------------------------------------------------------------------------
+    def _enter(
+        self,
+        tx: Transaction,
+        cp: CompiledProcess,
+        instance_id: str,
+        state: str,
+        variables: Mapping[str, Any],
+        now: datetime,
+        pending: set[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Schedule the timers of `state`; notes for the history event.
+
+        `pending` is given when the instance re-enters the state it is in: the names of the
+        timers that were still pending. An `at` timer already past that is not among them has
+        fired (or was missed) on the first entry and is not armed again, else a self-loop
+        would fire it forever.
+        """
+        notes: list[dict[str, Any]] = []
+        for timer in cp.timers.get(state, ()):
+            spec = timer.timer
+            due = self.scheduler(timer, variables, now)
+            if due is None:
+                notes.append({"name": spec.name, "scheduled": False})
+                continue
+            stale = spec.at is not None and due <= now
+            if pending is not None and stale and spec.name not in pending:
+                notes.append({"name": spec.name, "due_at": to_iso(due), "rearmed": False})
+                continue
+            tx.add_timer(
+                TimerRecord(instance_id, spec.name, state, spec.trigger, due, now, dict(spec.data))
+            )
+            note: dict[str, Any] = {"name": spec.name, "due_at": to_iso(due)}
+            if due < now:
+                note["past"] = True  # fired by the next tick, never dropped
+            notes.append(note)
+        return notes
+
+    def _commit(
+        self, tx: Transaction, step: Step, dest: str, kind: str, detail: dict[str, Any], depth: int
+    ) -> Outcome:
+        record, cp, now = step.record, step.cp, step.now
+        stored = cp.codec.encode(step.vars)
+        change = {k: v for k, v in stored.items() if record.data.get(k) != v}
+        pending: set[str] | None = None
+        if cp.timers.get(record.state):
+            if dest == record.state:
+                pending = {t.name for t in tx.timers(record.id) if t.state == dest}
+            tx.cancel_timers(record.id, record.state)
+        notes = []
+        if cp.timers.get(dest):
+            notes = self._enter(tx, cp, record.id, dest, step.vars, now, pending)
+        if notes:
+            detail["timers"] = notes
+        chain = HistoryChain(tx, record)
+        trigger = step.transition.transition.trigger if step.transition else None
+        chain.add(
+            EventRecord(
+                record.id,
+                0,
+                now,
+                step.actor,
+                step.role,
+                kind,
+                trigger,
+                record.state,
+                dest,
+                change,
+                detail,
+            )
+        )
+        for activity in step.activities:
+            chain.add(
+                EventRecord(
+                    record.id, 0, now, step.actor, step.role, "activity", trigger, detail=activity
+                )
+            )
+        for message in step.messages:
+            queued = tx.add_outbox(
+                OutboxRecord(
+                    record.id,
+                    message.channel,
+                    message.to,
+                    message.cc,
+                    message.subject,
+                    message.body,
+                    now,
+                )
+            )
+            note = {
+                "outbox": queued.id,
+                "channel": message.channel,
+                "to": list(message.to),
+                "cc": list(message.cc),
+                "subject": message.subject,
+            }
+            if message.unresolved:
+                note["unresolved"] = list(message.unresolved)
+            chain.add(
+                EventRecord(
+                    record.id, 0, now, step.actor, step.role, "notification", trigger, detail=note
+                )
+            )
+        for sheet, values in step.rows:
+            tx.add_sheet_row(SheetRow(sheet, record.id, now, values))
+        activity_at = record.last_activity_at if kind == "timer" else now
+        new = replace(
+            record,
+            state=dest,
+            data=stored,
+            rev=record.rev + 1,
+            seq=chain.seq,
+            head=chain.head,
+            updated_at=now,
+            last_activity_at=activity_at,
+        )
+        tx.update_instance(new, expected_rev=record.rev)
+        outcome = Outcome(new, {sheet for sheet, _ in step.rows}, len(step.messages))
+        if step.parent_lines:
+            self._append_to_parent(tx, step, record)
+        for emit in step.emits:
+            self._emit(tx, step, emit.trigger, emit.target, outcome, depth)
+        return outcome
+
+    def _append_to_parent(self, tx: Transaction, step: Step, child: InstanceRecord) -> None:
+        if child.parent is None:
+            return  # a task started on its own: there is no request to write to
+        parent, _ = self.load(tx, child.parent)
+        data = dict(parent.data)
+        for name, text in step.parent_lines:
+            data[name] = dated_line(data.get(name), step, text)
+        change = {k: v for k, v in data.items() if parent.data.get(k) != v}
+        chain = HistoryChain(tx, parent)
+        chain.add(
+            EventRecord(
+                parent.id,
+                0,
+                step.now,
+                step.actor,
+                step.role,
+                "update",
+                data=change,
+                detail={"by": child.id},
+            )
+        )
+        tx.update_instance(
+            replace(
+                parent,
+                data=data,
+                rev=parent.rev + 1,
+                seq=chain.seq,
+                head=chain.head,
+                updated_at=step.now,
+            ),
+            expected_rev=parent.rev,
+        )
+
+    def _emit(
+        self, tx: Transaction, step: Step, trigger: str, target: str, outcome: Outcome, depth: int
+    ) -> None:
+        if depth >= MAX_EMIT_DEPTH:
+            raise ExecutionError(
+                f"emitting '{trigger}' went {MAX_EMIT_DEPTH} levels deep; the process emits in "
+                "a loop",
+                instance=step.record.id,
+                trigger=trigger,
+            )
+        record = step.record
+        if target == "parent":
+            targets = [record.parent] if record.parent else []
+        else:
+            kids = tx.children(record.id)
+            targets = [k.id for k in kids if target in ("children", k.task)]
+        for target_id in targets:
+            if target == "children":
+                child, cp = self.load(tx, target_id)
+                if trigger not in cp.triggers_from.get(child.state, ()):
+                    continue  # a broadcast reaches only the children that can take it
+            result = self.fire(
+                tx,
+                target_id,
+                trigger,
+                None,
+                actor=step.actor,
+                role=None,
+                now=step.now,
+                internal=True,
+                detail={"emitted_by": record.id},
+                depth=depth + 1,
+            )
+            outcome.sheets |= result.sheets
+            outcome.messages += result.messages

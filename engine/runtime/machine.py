@@ -1,0 +1,88 @@
+"""The one place that talks to `transitions`: a typed adapter over a shared `Machine`.
+
+One `Machine` describes a process version (states, transitions, our condition and action
+callbacks); it is built once and shared by every instance. Each event attaches a throwaway
+model at the instance's state, fires the trigger by name and detaches the model again, so the
+machine never holds instances (its `add_model` scans the models it holds). The library's dynamic
+attributes stay inside this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from transitions import Machine, MachineError
+
+__all__ = ["MachineAdapter", "TransitionSpec"]
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class TransitionSpec(Generic[C]):
+    """A transition for the machine: `condition` and `action` receive the event's context."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    condition: Callable[[C], bool]
+    action: Callable[[C], None]
+
+
+class _Carrier:
+    """The throwaway model an event is fired on."""
+
+    state: str
+
+
+def _condition(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda event: check(event.kwargs["ctx"])
+
+
+def _action(run: Callable[[Any], None]) -> Callable[[Any], None]:
+    return lambda event: run(event.kwargs["ctx"])
+
+
+class MachineAdapter(Generic[C]):
+    """Fires triggers of one process version on a shared `transitions.Machine`."""
+
+    def __init__(self, states: Sequence[str], initial: str, specs: Sequence[TransitionSpec[C]]):
+        self._machine: Any = Machine(
+            model=None,
+            states=list(states),
+            initial=initial,
+            transitions=[
+                {
+                    "trigger": spec.trigger,
+                    "source": list(spec.sources),
+                    "dest": spec.dest,
+                    "conditions": [_condition(spec.condition)],
+                    "after": [_action(spec.action)],
+                }
+                for spec in specs
+            ],
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
+
+    def fire(self, state: str, trigger: str, ctx: C) -> str | None:
+        """Fire `trigger` from `state`; the destination, or None when every condition refused.
+
+        Raises:
+            LookupError: the trigger has no transition from `state`.
+        """
+        machine = self._machine
+        if trigger not in machine.events:
+            raise LookupError(f"'{trigger}' is not a trigger of this process")
+        carrier = _Carrier()
+        machine.add_model(carrier, initial=state)
+        try:
+            moved = carrier.trigger(trigger, ctx=ctx)  # type: ignore[attr-defined]
+        except MachineError as exc:
+            raise LookupError(f"'{trigger}' cannot fire from '{state}': {exc}") from None
+        finally:
+            machine.remove_model(carrier)
+        return carrier.state if moved else None

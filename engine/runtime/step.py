@@ -1,0 +1,62 @@
+"""The unit of work of one event: what a transition reads and what its actions produce.
+
+Conditions and actions (run inside `transitions` callbacks) only write into a `Step`; the
+engine turns it into store writes inside the event's transaction afterwards, so an action that
+fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import ExecutionError
+from engine.model import Emit
+
+if TYPE_CHECKING:
+    from engine.runtime.compiled import CompiledProcess, CompiledTransition
+    from engine.store.base import InstanceRecord
+
+__all__ = ["Message", "Step"]
+
+
+@dataclass
+class Message:
+    """A notification an action produced, addressed and rendered, not yet in the outbox."""
+
+    channel: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    body: str
+    unresolved: tuple[str, ...] = ()
+
+
+@dataclass
+class Step:
+    """One event in the making.
+
+    Attributes:
+        vars: the instance's typed field values plus the builtins `state`, `now`, `today`,
+            `actor`, `role` — the variables every expression of the event sees.
+        internal: fired by the engine itself (a timer, an emit): role checks do not apply.
+        parent: returns the parent's compiled process and typed values (None without parent).
+    """
+
+    cp: CompiledProcess
+    record: InstanceRecord
+    vars: dict[str, Any]
+    actor: str
+    role: str | None
+    now: datetime
+    internal: bool = False
+    parent: Callable[[], tuple[CompiledProcess, dict[str, Any]] | None] = lambda: None
+    refusals: list[ExecutionError] = field(default_factory=list)
+    transition: CompiledTransition | None = None
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    rows: list[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=list)
+    parent_lines: list[tuple[str, str]] = field(default_factory=list)
+    emits: list[Emit] = field(default_factory=list)

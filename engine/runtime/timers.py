@@ -1,0 +1,72 @@
+"""When a state's timers are due, computed as the instance enters the state.
+
+`schedule_timer` is the default `TimerScheduler`: `after` (in wall-clock time, or business time
+with `calendar`), `at` (an expression giving a date or datetime; a date means midnight UTC) and
+`every` (the next occurrence of a recurrence). Pass another scheduler to `Engine(...,
+scheduler=...)` to change the policy; SLA and batch steps plug in beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from engine.calendar import BusinessCalendar
+from engine.errors import ExecutionError
+from engine.expressions import CompiledExpr
+from engine.model import Timer
+from engine.recurrence import next_occurrence
+
+__all__ = ["CompiledTimer", "TimerScheduler", "schedule_timer"]
+
+
+@dataclass(frozen=True)
+class CompiledTimer:
+    """A timer with its `at` expression compiled and its business calendar resolved."""
+
+    timer: Timer
+    at: CompiledExpr | None = None
+    calendar: BusinessCalendar | None = None
+
+
+class TimerScheduler(Protocol):
+    """Computes when a timer is due; None means "do not schedule it"."""
+
+    def __call__(
+        self, timer: CompiledTimer, variables: Mapping[str, Any], now: datetime
+    ) -> datetime | None: ...
+
+
+def _moment(value: Any, timer: Timer) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise ExecutionError(
+        f"timer '{timer.name}': `at` gave {value!r}, which is not a date or datetime"
+    )
+
+
+def schedule_timer(
+    timer: CompiledTimer, variables: Mapping[str, Any], now: datetime
+) -> datetime | None:
+    """The due time of `timer` for an instance entering its state at `now`.
+
+    An `at` expression that reads unset fields gives None: the timer is not scheduled (there is
+    nothing to be reminded of yet). A due time already in the past is returned as is; the engine
+    notes it and the next tick fires it.
+    """
+    spec = timer.timer
+    if spec.after is not None:
+        if timer.calendar is not None:
+            return timer.calendar.add(now, spec.after)
+        return now + spec.after
+    if timer.at is not None:
+        return _moment(timer.at.evaluate(variables), spec)
+    if spec.every is not None:
+        return next_occurrence(spec.every, now)
+    return None

@@ -1,0 +1,219 @@
+"""What the engine returns: read-only views of instances, queues, timer firings and checks.
+
+Each view has `to_json()` giving the keys of the CLI contract (docs: shared DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.runtime.data import DataCodec
+from engine.store.base import EventRecord, OutboxRecord
+
+__all__ = [
+    "Fired",
+    "InstanceView",
+    "QueueItem",
+    "QueueView",
+    "TimerView",
+    "VerifyProblem",
+    "VerifyReport",
+    "event_json",
+    "outbox_json",
+]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+@dataclass(frozen=True)
+class TimerView:
+    """A pending timer of an instance."""
+
+    name: str
+    trigger: str
+    due_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "trigger": self.trigger, "due_at": _iso(self.due_at)}
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """An instance as it is now; `data` holds typed values (dates as `date`)."""
+
+    id: str
+    process: str
+    version: int
+    state: str
+    status: str
+    closure_reason: str
+    data: dict[str, Any]
+    triggers: tuple[str, ...]
+    timers: tuple[TimerView, ...]
+    parent: str | None
+    task: str | None
+    children: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    rev: int
+    terminal: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The `show --json` object."""
+        return {
+            "id": self.id,
+            "process": self.process,
+            "version": self.version,
+            "state": self.state,
+            "status": self.status,
+            "closure_reason": self.closure_reason,
+            "data": {k: DataCodec.encode_value(v) for k, v in self.data.items()},
+            "triggers": list(self.triggers),
+            "timers": [t.to_json() for t in self.timers],
+            "parent": self.parent,
+            "task": self.task,
+            "children": list(self.children),
+            "terminal": self.terminal,
+            "rev": self.rev,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "last_activity_at": _iso(self.last_activity_at),
+        }
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One instance in a queue listing."""
+
+    id: str
+    process: str
+    state: str
+    status: str
+    queue: str | None
+    owner: str | None
+    created_at: datetime
+    last_activity_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "process": self.process,
+            "state": self.state,
+            "status": self.status,
+            "queue": self.queue,
+            "owner": self.owner,
+            "created_at": _iso(self.created_at),
+            "last_activity_at": _iso(self.last_activity_at),
+        }
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """The seed 000 dashboard: work ready to start, and work in progress."""
+
+    ready: tuple[QueueItem, ...] = ()
+    in_progress: tuple[QueueItem, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ready": [i.to_json() for i in self.ready],
+            "in_progress": [i.to_json() for i in self.in_progress],
+        }
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A timer `tick` fired (or tried to: `refused` holds why it could not)."""
+
+    instance: str
+    timer: str
+    trigger: str
+    due_at: datetime
+    at: datetime
+    state: str
+    refused: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "instance": self.instance,
+            "timer": self.timer,
+            "trigger": self.trigger,
+            "due_at": _iso(self.due_at),
+            "at": _iso(self.at),
+            "state": self.state,
+            "refused": self.refused,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyProblem:
+    """One mismatch `verify` found."""
+
+    instance: str
+    seq: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.instance} event {self.seq}" if self.seq is not None else self.instance
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The result of checking history chains and replaying instances."""
+
+    checked: int = 0
+    problems: tuple[VerifyProblem, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "problems": [
+                {"instance": p.instance, "seq": p.seq, "message": p.message} for p in self.problems
+            ],
+        }
+
+
+def event_json(event: EventRecord) -> dict[str, Any]:
+    """One `history --json` entry."""
+    return {
+        "seq": event.seq,
+        "at": _iso(event.at),
+        "actor": event.actor,
+        "role": event.role,
+        "kind": event.kind,
+        "trigger": event.trigger,
+        "source": event.source,
+        "dest": event.dest,
+        "data": event.data,
+        "detail": event.detail,
+        "hash": event.hash,
+    }
+
+
+def outbox_json(message: OutboxRecord) -> dict[str, Any]:
+    """One `outbox --json` entry."""
+    return {
+        "id": message.id,
+        "instance": message.instance,
+        "channel": message.channel,
+        "to": list(message.to),
+        "cc": list(message.cc),
+        "subject": message.subject,
+        "body": message.body,
+        "created_at": _iso(message.created_at),
+        "status": message.status,
+        "attempts": message.attempts,
+        "error": message.error,
+        "delivered_at": _iso(message.delivered_at),
+    }

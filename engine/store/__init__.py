@@ -1,0 +1,89 @@
+"""Stores the engine can run against, chosen by URL.
+
+memory://                 in memory (tests, one-off scripts)
+sqlite:///path/to/file.db one SQLite file (the default: sqlite:///fulfil.db)
+postgresql://...          PostgreSQL (several workers; needs the `postgres` extra)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from engine.errors import UsageError, did_you_mean
+from engine.store.base import (
+    DefinitionRecord,
+    EventRecord,
+    InstanceRecord,
+    OutboxRecord,
+    SheetRow,
+    Store,
+    TimerRecord,
+    Transaction,
+)
+from engine.store.memory import MemoryStore
+from engine.store.sqlite import SQLiteStore
+
+__all__ = [
+    "DefinitionRecord",
+    "EventRecord",
+    "InstanceRecord",
+    "MemoryStore",
+    "OutboxRecord",
+    "SQLiteStore",
+    "SheetRow",
+    "Store",
+    "TimerRecord",
+    "Transaction",
+    "open_store",
+]
+
+
+def _memory(url: str) -> Store:
+    return MemoryStore(url)
+
+
+def _sqlite(url: str) -> Store:
+    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[len("sqlite://") :]
+    if not path:
+        raise UsageError(f"'{url}' names no file: write sqlite:///fulfil.db")
+    return SQLiteStore(path)
+
+
+def _postgres(url: str) -> Store:
+    try:
+        module = importlib.import_module("engine.store.postgres")
+    except ImportError as exc:
+        raise UsageError(
+            f"the PostgreSQL store is not available ({exc}); install it with "
+            "pip install 'fulfil[postgres]'"
+        ) from None
+    store: Store = module.PostgresStore(url)
+    return store
+
+
+_SCHEMES: dict[str, Callable[[str], Store]] = {
+    "memory": _memory,
+    "sqlite": _sqlite,
+    "postgresql": _postgres,
+    "postgres": _postgres,
+}
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names.
+
+    Raises:
+        UsageError: the URL's scheme is unknown (the message lists the known ones).
+        StoreError: the database cannot be opened.
+    """
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    opener = _SCHEMES.get(scheme)
+    if opener is None:
+        hint = did_you_mean(scheme, _SCHEMES) if scheme else ""
+        raise UsageError(
+            f"unknown store URL '{url}'"
+            + (f" ({hint})" if hint else "")
+            + "; use memory://, sqlite:///FILE or postgresql://USER@HOST/DB"
+        )
+    return opener(url)

@@ -1,0 +1,215 @@
+"""The store protocol: what the engine needs from a database, one transaction at a time.
+
+Every write the engine makes for one step (a start, a transition, a timer firing, a refusal) goes
+through one `Transaction`, so the new state, the history events, the timer changes, the outbox
+messages and the sheet rows commit together or not at all. Records are frozen dataclasses; the
+instance data they carry is JSON-native (dates as ISO strings) so every store serialises it the
+same way and the history hash is stable.
+
+Times are aware UTC datetimes in records; stores write them with `to_iso` (fixed width, so the
+text order is the time order) and read them back with `from_iso`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+__all__ = [
+    "FORMAT_VERSION",
+    "DefinitionRecord",
+    "EventRecord",
+    "InstanceRecord",
+    "OutboxRecord",
+    "SheetRow",
+    "Store",
+    "TimerRecord",
+    "Transaction",
+    "from_iso",
+    "to_iso",
+]
+
+FORMAT_VERSION = 1
+"""The layout of `InstanceRecord.data`; bump it with an upgrade function when it changes."""
+
+EVENT_KINDS = ("start", "transition", "refused", "timer", "activity", "notification", "update")
+
+
+def to_iso(moment: datetime) -> str:
+    """A fixed-width ISO-8601 UTC text for a datetime, ordered like the times it stands for."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_iso(text: str) -> datetime:
+    """The aware UTC datetime written by `to_iso`."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    """One running (or finished) instance of a process, pinned to a definition version.
+
+    `seq` and `head` are the number and hash of the instance's last history event, kept on the
+    row so appending an event needs no extra read.
+    """
+
+    id: str
+    process: str
+    version: int
+    state: str
+    data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    parent: str | None = None
+    task: str | None = None
+    rev: int = 1
+    seq: int = 0
+    head: str = ""
+    format_version: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One append-only history event; `hash` chains it to the event before it."""
+
+    instance: str
+    seq: int
+    at: datetime
+    actor: str
+    role: str | None
+    kind: str  # one of EVENT_KINDS
+    trigger: str | None = None
+    source: str | None = None
+    dest: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # the change: {field: new value}
+    detail: dict[str, Any] = field(default_factory=dict)
+    prev_hash: str = ""
+    hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord:
+    """A scheduled firing of `trigger` on an instance; `fired_at` is set once it is claimed."""
+
+    instance: str
+    name: str
+    state: str
+    trigger: str
+    due_at: datetime
+    created_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+    fired_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """A message waiting for (or past) delivery."""
+
+    instance: str
+    channel: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    body: str
+    created_at: datetime
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    error: str = ""
+    delivered_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SheetRow:
+    """One row appended to a named sheet; `values` keeps the column order."""
+
+    sheet: str
+    instance: str
+    created_at: datetime
+    values: tuple[tuple[str, str], ...]
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionRecord:
+    """A stored definition version, so pinned instances can run after the catalog moved on."""
+
+    process: str
+    version: int
+    source_hash: str
+    source: str
+
+
+class Transaction(Protocol):
+    """The operations of one unit of work. Writes become visible together at commit."""
+
+    # instances
+    def get_instance(self, instance_id: str) -> InstanceRecord | None: ...
+    def insert_instance(self, record: InstanceRecord) -> None: ...
+    def update_instance(self, record: InstanceRecord, expected_rev: int) -> None:
+        """Replace the instance; raises ConflictError when the stored rev is not expected_rev."""
+        ...
+
+    def children(self, instance_id: str) -> list[InstanceRecord]: ...
+    def find_instances(self, states: Sequence[tuple[str, str]]) -> list[InstanceRecord]:
+        """Instances in any of the (process, state) pairs, oldest last activity first."""
+        ...
+
+    def instance_ids(self) -> Iterator[str]: ...
+    def next_number(self, name: str) -> int:
+        """The next value (1, 2, ...) of a named counter."""
+        ...
+
+    # history
+    def append_event(self, event: EventRecord) -> None: ...
+    def events(self, instance_id: str) -> list[EventRecord]: ...
+
+    # timers
+    def add_timer(self, timer: TimerRecord) -> TimerRecord: ...
+    def cancel_timers(self, instance_id: str, state: str) -> int:
+        """Drop the pending timers the instance scheduled in `state`; returns how many."""
+        ...
+
+    def timers(self, instance_id: str) -> list[TimerRecord]:
+        """The instance's pending timers, earliest first."""
+        ...
+
+    def next_due_timer(self, now: datetime) -> TimerRecord | None: ...
+    def claim_timer(self, timer_id: int, fired_at: datetime) -> bool:
+        """Mark a pending timer fired; False when someone else claimed it first."""
+        ...
+
+    # outbox
+    def add_outbox(self, message: OutboxRecord) -> OutboxRecord: ...
+    def outbox(self, status: str | None = None) -> list[OutboxRecord]: ...
+    def update_outbox(self, message: OutboxRecord) -> None: ...
+
+    # sheets
+    def add_sheet_row(self, row: SheetRow) -> SheetRow: ...
+    def sheet_rows(self, sheet: str) -> list[SheetRow]: ...
+
+    # definitions
+    def get_definition(self, process: str, version: int) -> DefinitionRecord | None: ...
+    def put_definition(self, definition: DefinitionRecord) -> None: ...
+
+
+class Store(Protocol):
+    """A database the engine runs instances against."""
+
+    url: str
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[Transaction]:
+        """A unit of work: committed when the block ends, rolled back when it raises."""
+        ...
+
+    def upgrade(self) -> list[int]:
+        """Apply pending schema migrations; returns the versions applied."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,271 @@
+"""The in-memory store: the test double, and the fastest way to embed the engine in a script.
+
+A transaction records an undo step for every write and replays them backwards when the block
+raises, so a failed step leaves the store exactly as it was, as a database would.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from engine.errors import ConflictError, UsageError
+from engine.store.base import (
+    DefinitionRecord,
+    EventRecord,
+    InstanceRecord,
+    OutboxRecord,
+    SheetRow,
+    TimerRecord,
+)
+
+__all__ = ["MemoryStore"]
+
+
+class _Tables:
+    def __init__(self) -> None:
+        self.instances: dict[str, InstanceRecord] = {}
+        self.by_state: dict[tuple[str, str], dict[str, None]] = {}
+        self.by_parent: dict[str, list[str]] = {}
+        self.events: dict[str, list[EventRecord]] = {}
+        self.timers: dict[int, TimerRecord] = {}
+        self.due: list[tuple[datetime, int]] = []  # pending timers, ordered: the due index
+        self.outbox: dict[int, OutboxRecord] = {}
+        self.sheets: dict[str, list[SheetRow]] = {}
+        self.definitions: dict[tuple[str, int], DefinitionRecord] = {}
+        self.counters: dict[str, int] = {}
+        self.ids: dict[str, int] = {"timer": 0, "outbox": 0, "sheet": 0}
+
+
+class MemoryTransaction:
+    """One unit of work on a `MemoryStore`."""
+
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+        self.undo: list[Callable[[], object]] = []
+
+    def _new_id(self, kind: str) -> int:
+        self._t.ids[kind] += 1
+        return self._t.ids[kind]
+
+    # instances ------------------------------------------------------------------------------
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        return self._t.instances.get(instance_id)
+
+    def _index(self, record: InstanceRecord) -> None:
+        self._t.by_state.setdefault((record.process, record.state), {})[record.id] = None
+
+    def _unindex(self, record: InstanceRecord) -> None:
+        self._t.by_state.get((record.process, record.state), {}).pop(record.id, None)
+
+    def insert_instance(self, record: InstanceRecord) -> None:
+        if record.id in self._t.instances:
+            raise UsageError(f"an instance with id '{record.id}' already exists")
+        self._t.instances[record.id] = record
+        self._index(record)
+        if record.parent is not None:
+            self._t.by_parent.setdefault(record.parent, []).append(record.id)
+
+        def undo() -> None:
+            del self._t.instances[record.id]
+            self._unindex(record)
+            if record.parent is not None:
+                self._t.by_parent[record.parent].remove(record.id)
+
+        self.undo.append(undo)
+
+    def update_instance(self, record: InstanceRecord, expected_rev: int) -> None:
+        old = self._t.instances.get(record.id)
+        if old is None or old.rev != expected_rev:
+            found = "gone" if old is None else f"at revision {old.rev}"
+            raise ConflictError(
+                f"instance '{record.id}' changed since it was read (expected revision "
+                f"{expected_rev}, it is {found}); read it again and retry"
+            )
+        self._unindex(old)
+        self._t.instances[record.id] = record
+        self._index(record)
+
+        def undo() -> None:
+            self._unindex(record)
+            self._t.instances[record.id] = old
+            self._index(old)
+
+        self.undo.append(undo)
+
+    def children(self, instance_id: str) -> list[InstanceRecord]:
+        return [self._t.instances[i] for i in self._t.by_parent.get(instance_id, ())]
+
+    def find_instances(self, states: Sequence[tuple[str, str]]) -> list[InstanceRecord]:
+        found = [
+            self._t.instances[i]
+            for key in states
+            for i in self._t.by_state.get((key[0], key[1]), {})
+        ]
+        return sorted(found, key=lambda r: (r.last_activity_at, r.id))
+
+    def instance_ids(self) -> Iterator[str]:
+        return iter(sorted(self._t.instances))
+
+    def next_number(self, name: str) -> int:
+        old = self._t.counters.get(name, 0)
+        self._t.counters[name] = old + 1
+        self.undo.append(lambda: self._t.counters.__setitem__(name, old))
+        return old + 1
+
+    # history --------------------------------------------------------------------------------
+    def append_event(self, event: EventRecord) -> None:
+        events = self._t.events.setdefault(event.instance, [])
+        events.append(event)
+        self.undo.append(events.pop)
+
+    def events(self, instance_id: str) -> list[EventRecord]:
+        return list(self._t.events.get(instance_id, ()))
+
+    # timers ---------------------------------------------------------------------------------
+    def add_timer(self, timer: TimerRecord) -> TimerRecord:
+        stored = replace(timer, id=self._new_id("timer"))
+        assert stored.id is not None
+        self._t.timers[stored.id] = stored
+        key = (stored.due_at, stored.id)
+        bisect.insort(self._t.due, key)
+
+        def undo() -> None:
+            assert stored.id is not None
+            del self._t.timers[stored.id]
+            self._drop_due(key)
+
+        self.undo.append(undo)
+        return stored
+
+    def _drop_due(self, key: tuple[datetime, int]) -> None:
+        index = bisect.bisect_left(self._t.due, key)
+        if index < len(self._t.due) and self._t.due[index] == key:
+            del self._t.due[index]
+
+    def _set_timer(self, timer: TimerRecord, new: TimerRecord | None) -> None:
+        assert timer.id is not None
+        key = (timer.due_at, timer.id)
+        if new is None:
+            del self._t.timers[timer.id]
+        else:
+            self._t.timers[timer.id] = new
+        self._drop_due(key)
+
+        def undo() -> None:
+            assert timer.id is not None
+            self._t.timers[timer.id] = timer
+            bisect.insort(self._t.due, key)
+
+        self.undo.append(undo)
+
+    def cancel_timers(self, instance_id: str, state: str) -> int:
+        doomed = [
+            t
+            for t in self._t.timers.values()
+            if t.instance == instance_id and t.state == state and t.fired_at is None
+        ]
+        for timer in doomed:
+            self._set_timer(timer, None)
+        return len(doomed)
+
+    def timers(self, instance_id: str) -> list[TimerRecord]:
+        pending = [
+            t for t in self._t.timers.values() if t.instance == instance_id and t.fired_at is None
+        ]
+        return sorted(pending, key=lambda t: (t.due_at, t.id or 0))
+
+    def next_due_timer(self, now: datetime) -> TimerRecord | None:
+        if self._t.due and self._t.due[0][0] <= now:
+            return self._t.timers[self._t.due[0][1]]
+        return None
+
+    def claim_timer(self, timer_id: int, fired_at: datetime) -> bool:
+        timer = self._t.timers.get(timer_id)
+        if timer is None or timer.fired_at is not None:
+            return False
+        self._set_timer(timer, replace(timer, fired_at=fired_at))
+        return True
+
+    # outbox ---------------------------------------------------------------------------------
+    def add_outbox(self, message: OutboxRecord) -> OutboxRecord:
+        stored = replace(message, id=self._new_id("outbox"))
+        assert stored.id is not None
+        self._t.outbox[stored.id] = stored
+        self.undo.append(lambda: self._t.outbox.pop(stored.id or 0))
+        return stored
+
+    def outbox(self, status: str | None = None) -> list[OutboxRecord]:
+        rows = sorted(self._t.outbox.values(), key=lambda m: m.id or 0)
+        return [m for m in rows if status is None or m.status == status]
+
+    def update_outbox(self, message: OutboxRecord) -> None:
+        assert message.id is not None
+        old = self._t.outbox[message.id]
+        self._t.outbox[message.id] = message
+        self.undo.append(lambda: self._t.outbox.__setitem__(old.id or 0, old))
+
+    # sheets ---------------------------------------------------------------------------------
+    def add_sheet_row(self, row: SheetRow) -> SheetRow:
+        stored = replace(row, id=self._new_id("sheet"))
+        rows = self._t.sheets.setdefault(row.sheet, [])
+        rows.append(stored)
+        self.undo.append(rows.pop)
+        return stored
+
+    def sheet_rows(self, sheet: str) -> list[SheetRow]:
+        return list(self._t.sheets.get(sheet, ()))
+
+    # definitions ----------------------------------------------------------------------------
+    def get_definition(self, process: str, version: int) -> DefinitionRecord | None:
+        return self._t.definitions.get((process, version))
+
+    def put_definition(self, definition: DefinitionRecord) -> None:
+        key = (definition.process, definition.version)
+        old = self._t.definitions.get(key)
+        self._t.definitions[key] = definition
+
+        def undo() -> None:
+            if old is None:
+                del self._t.definitions[key]
+            else:
+                self._t.definitions[key] = old
+
+        self.undo.append(undo)
+
+
+class MemoryStore:
+    """A store kept in the process's memory; lost when the process ends."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._tables = _Tables()
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[MemoryTransaction]:
+        """A unit of work; every write in it is undone if the block raises."""
+        with self._lock:
+            tx = MemoryTransaction(self._tables)
+            try:
+                yield tx
+            except BaseException:
+                for step in reversed(tx.undo):
+                    step()
+                raise
+
+    def upgrade(self) -> list[int]:
+        """Nothing to migrate in memory."""
+        return []
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def stats(self) -> dict[str, Any]:
+        """Row counts, for tests and the benchmark."""
+        return {"instances": len(self._tables.instances), "timers": len(self._tables.timers)}

@@ -1,0 +1,54 @@
+"""The relational schema shared by the SQL stores, as numbered migrations.
+
+The DDL is kept portable between SQLite and PostgreSQL: `{id}` stands for the auto-numbered key
+(`INTEGER PRIMARY KEY` in SQLite, `BIGSERIAL PRIMARY KEY` in PostgreSQL). Times are stored as
+fixed-width ISO-8601 UTC text (see `engine.store.base.to_iso`), so text order is time order and
+the same rows read the same in both databases. Never edit a released migration: add one.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE definitions (
+                process TEXT NOT NULL, version INTEGER NOT NULL,
+                source_hash TEXT NOT NULL, source TEXT NOT NULL,
+                PRIMARY KEY (process, version))""",
+            """CREATE TABLE instances (
+                id TEXT PRIMARY KEY, process TEXT NOT NULL, version INTEGER NOT NULL,
+                state TEXT NOT NULL, data TEXT NOT NULL, parent TEXT, task TEXT,
+                rev INTEGER NOT NULL, seq INTEGER NOT NULL, head TEXT NOT NULL,
+                created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+                last_activity_at TEXT NOT NULL, format_version INTEGER NOT NULL)""",
+            "CREATE INDEX instances_state ON instances (process, state, last_activity_at)",
+            "CREATE INDEX instances_parent ON instances (parent)",
+            """CREATE TABLE events (
+                instance TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL,
+                actor TEXT NOT NULL, role TEXT, kind TEXT NOT NULL, trigger_name TEXT,
+                source TEXT, dest TEXT, data TEXT NOT NULL, detail TEXT NOT NULL,
+                prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+                PRIMARY KEY (instance, seq))""",
+            """CREATE TABLE timers (
+                id {id}, instance TEXT NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL,
+                trigger_name TEXT NOT NULL, due_at TEXT NOT NULL, data TEXT NOT NULL,
+                created_at TEXT NOT NULL, fired_at TEXT)""",
+            "CREATE INDEX timers_due ON timers (due_at) WHERE fired_at IS NULL",
+            "CREATE INDEX timers_instance ON timers (instance, state)",
+            """CREATE TABLE outbox (
+                id {id}, instance TEXT NOT NULL, channel TEXT NOT NULL,
+                to_addr TEXT NOT NULL, cc_addr TEXT NOT NULL, subject TEXT NOT NULL,
+                body TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,
+                attempts INTEGER NOT NULL, error TEXT NOT NULL, delivered_at TEXT)""",
+            "CREATE INDEX outbox_status ON outbox (status, id)",
+            """CREATE TABLE sheet_rows (
+                id {id}, sheet TEXT NOT NULL, instance TEXT NOT NULL,
+                created_at TEXT NOT NULL, row_values TEXT NOT NULL)""",
+            "CREATE INDEX sheet_rows_sheet ON sheet_rows (sheet, id)",
+            "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        ),
+    ),
+)

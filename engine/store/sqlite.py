@@ -1,0 +1,469 @@
+"""The SQLite store: the embedded default, one file, safe for several processes on one machine.
+
+The file runs in WAL mode with `synchronous=NORMAL`; write transactions start with
+`BEGIN IMMEDIATE`, so a step reads and writes its instance under one lock and two writers
+queue (up to `busy_timeout`) instead of failing half-way. The revision check in
+`update_instance` still guards against writers that read outside the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConflictError, StoreError, UsageError
+from engine.store.base import (
+    DefinitionRecord,
+    EventRecord,
+    InstanceRecord,
+    OutboxRecord,
+    SheetRow,
+    TimerRecord,
+    from_iso,
+    to_iso,
+)
+from engine.store.schema import MIGRATIONS
+
+__all__ = ["SQLiteStore"]
+
+_INSTANCE_COLUMNS = (
+    "id, process, version, state, data, parent, task, rev, seq, head, created_at, updated_at, "
+    "last_activity_at, format_version"
+)
+_EVENT_COLUMNS = (
+    "instance, seq, at, actor, role, kind, trigger_name, source, dest, data, detail, prev_hash, "
+    "hash"
+)
+_TIMER_COLUMNS = "id, instance, name, state, trigger_name, due_at, data, created_at, fired_at"
+_OUTBOX_COLUMNS = (
+    "id, instance, channel, to_addr, cc_addr, subject, body, created_at, status, attempts, "
+    "error, delivered_at"
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _opt_iso(moment: datetime | None) -> str | None:
+    return None if moment is None else to_iso(moment)
+
+
+def _opt_time(text: str | None) -> datetime | None:
+    return None if text is None else from_iso(text)
+
+
+def _instance(row: Sequence[Any]) -> InstanceRecord:
+    return InstanceRecord(
+        id=row[0],
+        process=row[1],
+        version=row[2],
+        state=row[3],
+        data=json.loads(row[4]),
+        parent=row[5],
+        task=row[6],
+        rev=row[7],
+        seq=row[8],
+        head=row[9],
+        created_at=from_iso(row[10]),
+        updated_at=from_iso(row[11]),
+        last_activity_at=from_iso(row[12]),
+        format_version=row[13],
+    )
+
+
+def _event(row: Sequence[Any]) -> EventRecord:
+    return EventRecord(
+        instance=row[0],
+        seq=row[1],
+        at=from_iso(row[2]),
+        actor=row[3],
+        role=row[4],
+        kind=row[5],
+        trigger=row[6],
+        source=row[7],
+        dest=row[8],
+        data=json.loads(row[9]),
+        detail=json.loads(row[10]),
+        prev_hash=row[11],
+        hash=row[12],
+    )
+
+
+def _timer(row: Sequence[Any]) -> TimerRecord:
+    return TimerRecord(
+        id=row[0],
+        instance=row[1],
+        name=row[2],
+        state=row[3],
+        trigger=row[4],
+        due_at=from_iso(row[5]),
+        data=json.loads(row[6]),
+        created_at=from_iso(row[7]),
+        fired_at=_opt_time(row[8]),
+    )
+
+
+def _outbox(row: Sequence[Any]) -> OutboxRecord:
+    return OutboxRecord(
+        id=row[0],
+        instance=row[1],
+        channel=row[2],
+        to=tuple(json.loads(row[3])),
+        cc=tuple(json.loads(row[4])),
+        subject=row[5],
+        body=row[6],
+        created_at=from_iso(row[7]),
+        status=row[8],
+        attempts=row[9],
+        error=row[10],
+        delivered_at=_opt_time(row[11]),
+    )
+
+
+class SQLiteTransaction:
+    """One unit of work on a `SQLiteStore` connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    # instances ------------------------------------------------------------------------------
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        row = self._c.execute(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?", (instance_id,)
+        ).fetchone()
+        return None if row is None else _instance(row)
+
+    def insert_instance(self, record: InstanceRecord) -> None:
+        try:
+            self._c.execute(
+                f"INSERT INTO instances ({_INSTANCE_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.process,
+                    record.version,
+                    record.state,
+                    _dumps(record.data),
+                    record.parent,
+                    record.task,
+                    record.rev,
+                    record.seq,
+                    record.head,
+                    to_iso(record.created_at),
+                    to_iso(record.updated_at),
+                    to_iso(record.last_activity_at),
+                    record.format_version,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise UsageError(f"an instance with id '{record.id}' already exists") from None
+
+    def update_instance(self, record: InstanceRecord, expected_rev: int) -> None:
+        cursor = self._c.execute(
+            "UPDATE instances SET state = ?, data = ?, rev = ?, seq = ?, head = ?, "
+            "updated_at = ?, last_activity_at = ?, format_version = ? WHERE id = ? AND rev = ?",
+            (
+                record.state,
+                _dumps(record.data),
+                record.rev,
+                record.seq,
+                record.head,
+                to_iso(record.updated_at),
+                to_iso(record.last_activity_at),
+                record.format_version,
+                record.id,
+                expected_rev,
+            ),
+        )
+        if cursor.rowcount != 1:
+            raise ConflictError(
+                f"instance '{record.id}' changed since it was read (expected revision "
+                f"{expected_rev}); read it again and retry"
+            )
+
+    def children(self, instance_id: str) -> list[InstanceRecord]:
+        rows = self._c.execute(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE parent = ? ORDER BY created_at, id",
+            (instance_id,),
+        )
+        return [_instance(row) for row in rows]
+
+    def find_instances(self, states: Sequence[tuple[str, str]]) -> list[InstanceRecord]:
+        if not states:
+            return []
+        where = " OR ".join("(process = ? AND state = ?)" for _ in states)
+        params = [part for pair in states for part in pair]
+        rows = self._c.execute(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE {where} "
+            "ORDER BY last_activity_at, id",
+            params,
+        )
+        return [_instance(row) for row in rows]
+
+    def instance_ids(self) -> Iterator[str]:
+        for (instance_id,) in self._c.execute("SELECT id FROM instances ORDER BY id").fetchall():
+            yield instance_id
+
+    def next_number(self, name: str) -> int:
+        self._c.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
+            (name,),
+        )
+        (value,) = self._c.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        return int(value)
+
+    # history --------------------------------------------------------------------------------
+    def append_event(self, event: EventRecord) -> None:
+        self._c.execute(
+            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.instance,
+                event.seq,
+                to_iso(event.at),
+                event.actor,
+                event.role,
+                event.kind,
+                event.trigger,
+                event.source,
+                event.dest,
+                _dumps(event.data),
+                _dumps(event.detail),
+                event.prev_hash,
+                event.hash,
+            ),
+        )
+
+    def events(self, instance_id: str) -> list[EventRecord]:
+        rows = self._c.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE instance = ? ORDER BY seq", (instance_id,)
+        )
+        return [_event(row) for row in rows]
+
+    # timers ---------------------------------------------------------------------------------
+    def add_timer(self, timer: TimerRecord) -> TimerRecord:
+        cursor = self._c.execute(
+            "INSERT INTO timers (instance, name, state, trigger_name, due_at, data, created_at, "
+            "fired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                timer.instance,
+                timer.name,
+                timer.state,
+                timer.trigger,
+                to_iso(timer.due_at),
+                _dumps(timer.data),
+                to_iso(timer.created_at),
+                _opt_iso(timer.fired_at),
+            ),
+        )
+        return replace(timer, id=cursor.lastrowid)
+
+    def cancel_timers(self, instance_id: str, state: str) -> int:
+        cursor = self._c.execute(
+            "DELETE FROM timers WHERE instance = ? AND state = ? AND fired_at IS NULL",
+            (instance_id, state),
+        )
+        return cursor.rowcount
+
+    def timers(self, instance_id: str) -> list[TimerRecord]:
+        rows = self._c.execute(
+            f"SELECT {_TIMER_COLUMNS} FROM timers WHERE instance = ? AND fired_at IS NULL "
+            "ORDER BY due_at, id",
+            (instance_id,),
+        )
+        return [_timer(row) for row in rows]
+
+    def next_due_timer(self, now: datetime) -> TimerRecord | None:
+        row = self._c.execute(
+            f"SELECT {_TIMER_COLUMNS} FROM timers WHERE fired_at IS NULL AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT 1",
+            (to_iso(now),),
+        ).fetchone()
+        return None if row is None else _timer(row)
+
+    def claim_timer(self, timer_id: int, fired_at: datetime) -> bool:
+        cursor = self._c.execute(
+            "UPDATE timers SET fired_at = ? WHERE id = ? AND fired_at IS NULL",
+            (to_iso(fired_at), timer_id),
+        )
+        return cursor.rowcount == 1
+
+    # outbox ---------------------------------------------------------------------------------
+    def add_outbox(self, message: OutboxRecord) -> OutboxRecord:
+        cursor = self._c.execute(
+            "INSERT INTO outbox (instance, channel, to_addr, cc_addr, subject, body, created_at, "
+            "status, attempts, error, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message.instance,
+                message.channel,
+                _dumps(list(message.to)),
+                _dumps(list(message.cc)),
+                message.subject,
+                message.body,
+                to_iso(message.created_at),
+                message.status,
+                message.attempts,
+                message.error,
+                _opt_iso(message.delivered_at),
+            ),
+        )
+        return replace(message, id=cursor.lastrowid)
+
+    def outbox(self, status: str | None = None) -> list[OutboxRecord]:
+        if status is None:
+            rows = self._c.execute(f"SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id")
+        else:
+            rows = self._c.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = ? ORDER BY id", (status,)
+            )
+        return [_outbox(row) for row in rows]
+
+    def update_outbox(self, message: OutboxRecord) -> None:
+        self._c.execute(
+            "UPDATE outbox SET status = ?, attempts = ?, error = ?, delivered_at = ? WHERE id = ?",
+            (
+                message.status,
+                message.attempts,
+                message.error,
+                _opt_iso(message.delivered_at),
+                message.id,
+            ),
+        )
+
+    # sheets ---------------------------------------------------------------------------------
+    def add_sheet_row(self, row: SheetRow) -> SheetRow:
+        cursor = self._c.execute(
+            "INSERT INTO sheet_rows (sheet, instance, created_at, row_values) VALUES (?, ?, ?, ?)",
+            (
+                row.sheet,
+                row.instance,
+                to_iso(row.created_at),
+                _dumps([list(v) for v in row.values]),
+            ),
+        )
+        return replace(row, id=cursor.lastrowid)
+
+    def sheet_rows(self, sheet: str) -> list[SheetRow]:
+        rows = self._c.execute(
+            "SELECT id, sheet, instance, created_at, row_values FROM sheet_rows "
+            "WHERE sheet = ? ORDER BY id",
+            (sheet,),
+        )
+        return [
+            SheetRow(
+                id=r[0],
+                sheet=r[1],
+                instance=r[2],
+                created_at=from_iso(r[3]),
+                values=tuple((str(k), str(v)) for k, v in json.loads(r[4])),
+            )
+            for r in rows
+        ]
+
+    # definitions ----------------------------------------------------------------------------
+    def get_definition(self, process: str, version: int) -> DefinitionRecord | None:
+        row = self._c.execute(
+            "SELECT process, version, source_hash, source FROM definitions "
+            "WHERE process = ? AND version = ?",
+            (process, version),
+        ).fetchone()
+        return None if row is None else DefinitionRecord(*row)
+
+    def put_definition(self, definition: DefinitionRecord) -> None:
+        self._c.execute(
+            "INSERT INTO definitions (process, version, source_hash, source) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (process, version) DO UPDATE SET source_hash = excluded.source_hash, "
+            "source = excluded.source",
+            (definition.process, definition.version, definition.source_hash, definition.source),
+        )
+
+
+class SQLiteStore:
+    """A store in one SQLite file (created, and its schema upgraded, when opened).
+
+    Args:
+        path: the database file.
+        busy_timeout_ms: how long a writer waits for another writer's lock.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self.upgrade()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open the SQLite database {self.path}: {exc}; check that the folder "
+                "exists and is writable and that the file is a fulfil database, or pass another "
+                "--db sqlite:///FILE"
+            ) from None
+
+    def schema_version(self) -> int:
+        """The highest migration applied to the file (0 for a new file)."""
+        self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def upgrade(self) -> list[int]:
+        """Apply the migrations the file has not seen yet, each in its own transaction."""
+        applied: list[int] = []
+        with self._lock:
+            for number, statements in MIGRATIONS:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if number <= self.schema_version():
+                        self._conn.execute("COMMIT")
+                        continue
+                    for statement in statements:
+                        self._conn.execute(statement.replace("{id}", "INTEGER PRIMARY KEY"))
+                    self._conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                applied.append(number)
+        return applied
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[SQLiteTransaction]:
+        """A unit of work: `BEGIN IMMEDIATE` for writes, a deferred read otherwise."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"the database {self.path} is busy or unusable: {exc}") from None
+            try:
+                yield SQLiteTransaction(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._conn.execute("ROLLBACK")
+                raise StoreError(f"could not commit to {self.path}: {exc}") from None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run raw SQL outside the engine (tests and repair tools); returns the rows."""
+        with self._lock:
+            return list(self._conn.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,43 @@
+"""Fixtures of the runtime tests: the `access` fixture process, a manual clock, engines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.clock import ManualClock
+from engine.loader import Catalog, load_file
+from engine.runtime import Engine
+from engine.store import MemoryStore, SQLiteStore, Store
+
+FIXTURES = Path(__file__).parent / "processes"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CLIENT = {"client": "Acme Motors", "client_email": "owner@acme.test"}
+
+
+@pytest.fixture
+def catalog() -> Catalog:
+    return Catalog((load_file(FIXTURES / "access.yaml").process,))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "f.db")
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def engine(catalog: Catalog, store: Store, clock: ManualClock, tmp_path: Path) -> Engine:
+    return Engine(catalog, store=store, clock=clock, sheets_dir=tmp_path / "sheets")
+
+
+OPS = {"actor": "sam", "role": "ops_specialist"}
