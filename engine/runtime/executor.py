@@ -107,11 +107,13 @@ class Executor:
         detail: dict[str, Any] = {"process": process.id, "version": process.version}
         if notes:
             detail["timers"] = notes
-        chain = HistoryChain(tx, record)
-        start = EventRecord(instance_id, 0, now, actor, role, "start", None, None, state, stored)
-        chain.add(replace(start, detail=detail))
-        record = replace(record, seq=chain.seq, head=chain.head)
+        start = EventRecord(
+            instance_id, 1, now, actor, role, "start", None, None, state, stored, detail
+        )
+        sealed = seal(start, "")
+        record = replace(record, seq=1, head=sealed.hash)
         tx.insert_instance(record)
+        tx.append_event(sealed)
         return record
 
     # firing ---------------------------------------------------------------------------------

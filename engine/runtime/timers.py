@@ -66,6 +66,8 @@ def schedule_timer(
             return timer.calendar.add(now, spec.after)
         return now + spec.after
     if timer.at is not None:
+        if any(variables.get(name, 0) is None for name in timer.at.names):
+            return None
         return _moment(timer.at.evaluate(variables), spec)
     if spec.every is not None:
         return next_occurrence(spec.every, now)
