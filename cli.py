@@ -146,5 +146,247 @@ def render_command(settings: Settings, target: str, fmt: str, output: Path | Non
         click.echo(f"wrote {output}", err=True)
 
 
+# --- runtime commands: start, fire, show, history, queue, outbox, verify, tick ---------------
+
+
+def open_engine(settings: Settings) -> Any:
+    """An Engine over the settings' store, processes folder and clock (`--now` fixes it)."""
+    from engine.clock import ManualClock, SystemClock, parse_now
+    from engine.loader import load_directory
+    from engine.runtime import Engine
+    from engine.store import open_store
+
+    clock = ManualClock(parse_now(settings.now)) if settings.now else SystemClock()
+    catalog = load_directory(settings.processes)
+    return Engine(catalog, store=open_store(settings.db), clock=clock)
+
+
+def parse_data(text: str | None) -> dict[str, Any] | None:
+    """The `--data` option: a JSON object, or a usage error (exit 2) saying what is wrong."""
+    from engine.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--data is not JSON ({exc.msg} at column {exc.colno}): {text}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f'--data must be a JSON object such as \'{{"field": "value"}}\': {text}')
+    return value
+
+
+def parse_as(text: str | None) -> dict[str, Any]:
+    """The `--as ACTOR:ROLE` option as engine keyword arguments."""
+    from engine.errors import UsageError
+
+    if text is None:
+        return {}
+    actor, colon, role = text.partition(":")
+    if not colon or not actor or not role:
+        raise UsageError(f"--as takes ACTOR:ROLE, e.g. --as sam:ops_specialist (got '{text}')")
+    return {"actor": actor, "role": role}
+
+
+def echo_view(view: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(view.to_json())
+        return
+    reason = f" / {view.closure_reason}" if view.closure_reason else ""
+    click.echo(f"{view.id}  {view.process} v{view.version}  {view.state} ({view.status}{reason})")
+    for name, value in view.to_json()["data"].items():
+        if value is not None:
+            click.echo(f"  {name}: {value}")
+    click.echo(f"  triggers now: {', '.join(view.triggers) or 'none'}")
+    for timer in view.timers:
+        click.echo(f"  timer {timer.name} -> {timer.trigger} at {timer.due_at.isoformat()}")
+
+
+_DATA = click.option("--data", "data", default=None, help="Field values as a JSON object.")
+_AS = click.option("--as", "who", default=None, metavar="ACTOR:ROLE", help="Who is acting.")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@main.command("start")
+@click.argument("process")
+@_DATA
+@click.option("--id", "instance_id", default=None, help="The new instance's id.")
+@_AS
+@_JSON
+@click.pass_obj
+@guarded
+def start_command(
+    settings: Settings,
+    process: str,
+    data: str | None,
+    instance_id: str | None,
+    who: str | None,
+    as_json: bool,
+) -> None:
+    """Start an instance of PROCESS; prints its id."""
+    engine = open_engine(settings)
+    try:
+        view = engine.start(process, parse_data(data), id=instance_id, **parse_as(who))
+    finally:
+        engine.store.close()
+    if as_json:
+        emit_json(view.to_json())
+    else:
+        click.echo(view.id)
+
+
+@main.command("fire")
+@click.argument("instance")
+@click.argument("trigger")
+@_DATA
+@_AS
+@_JSON
+@click.pass_obj
+@guarded
+def fire_command(
+    settings: Settings,
+    instance: str,
+    trigger: str,
+    data: str | None,
+    who: str | None,
+    as_json: bool,
+) -> None:
+    """Fire TRIGGER on INSTANCE."""
+    payload, actor = parse_data(data), parse_as(who)
+    engine = open_engine(settings)
+    try:
+        view = engine.fire(instance, trigger, payload, **actor)
+    finally:
+        engine.store.close()
+    echo_view(view, as_json)
+
+
+@main.command("show")
+@click.argument("instance")
+@_JSON
+@click.pass_obj
+@guarded
+def show_command(settings: Settings, instance: str, as_json: bool) -> None:
+    """Show an instance: state, status, data, the triggers allowed now, pending timers."""
+    engine = open_engine(settings)
+    try:
+        echo_view(engine.show(instance), as_json)
+    finally:
+        engine.store.close()
+
+
+@main.command("history")
+@click.argument("instance")
+@_JSON
+@click.pass_obj
+@guarded
+def history_command(settings: Settings, instance: str, as_json: bool) -> None:
+    """The instance's history, oldest first."""
+    from engine.runtime.views import event_json
+
+    engine = open_engine(settings)
+    try:
+        events = engine.history(instance)
+    finally:
+        engine.store.close()
+    if as_json:
+        emit_json([event_json(e) for e in events])
+        return
+    for e in events:
+        who = f"{e.actor}:{e.role}" if e.role else e.actor
+        move = f"{e.source} -> {e.dest}" if e.dest else (e.source or "")
+        what = " ".join(part for part in (e.kind, e.trigger or "", move) if part)
+        extra = json.dumps(e.data or e.detail, default=str) if (e.data or e.detail) else ""
+        click.echo(f"{e.seq:>3} {e.at.isoformat()} {who}: {what} {extra}".rstrip())
+
+
+@main.command("queue")
+@click.argument("queue", required=False)
+@_JSON
+@click.pass_obj
+@guarded
+def queue_command(settings: Settings, queue: str | None, as_json: bool) -> None:
+    """Work ready to start, and work in progress (least recently worked on first)."""
+    engine = open_engine(settings)
+    try:
+        view = engine.queue(queue)
+    finally:
+        engine.store.close()
+    if as_json:
+        emit_json(view.to_json())
+        return
+    for title, items in (("Ready to work", view.ready), ("In progress", view.in_progress)):
+        click.echo(f"{title} ({len(items)})")
+        for item in items:
+            click.echo(
+                f"  {item.id}  {item.process}  {item.status}  "
+                f"last activity {item.last_activity_at.isoformat()}"
+            )
+
+
+@main.command("outbox")
+@click.option("--status", default=None, help="Only messages with this status.")
+@_JSON
+@click.pass_obj
+@guarded
+def outbox_command(settings: Settings, status: str | None, as_json: bool) -> None:
+    """Messages the processes have queued, oldest first."""
+    from engine.runtime.views import outbox_json
+
+    engine = open_engine(settings)
+    try:
+        messages = engine.outbox(status)
+    finally:
+        engine.store.close()
+    if as_json:
+        emit_json([outbox_json(m) for m in messages])
+        return
+    for m in messages:
+        cc = f" cc {', '.join(m.cc)}" if m.cc else ""
+        click.echo(f"{m.id:>3} [{m.status}] {m.channel} to {', '.join(m.to)}{cc}: {m.subject}")
+
+
+@main.command("verify")
+@click.argument("instance", required=False)
+@_JSON
+@click.pass_obj
+@guarded
+def verify_command(settings: Settings, instance: str | None, as_json: bool) -> None:
+    """Check history hash chains and replay instances; exit 1 on any mismatch."""
+    engine = open_engine(settings)
+    try:
+        report = engine.verify(instance)
+    finally:
+        engine.store.close()
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for problem in report.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"verified {report.checked} instance(s): " + ("ok" if report.ok else "MISMATCH"))
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command("tick")
+@_JSON
+@click.pass_obj
+@guarded
+def tick_command(settings: Settings, as_json: bool) -> None:
+    """Fire every timer due at the clock's now (see --now)."""
+    engine = open_engine(settings)
+    try:
+        fired = engine.tick()
+    finally:
+        engine.store.close()
+    if as_json:
+        emit_json([f.to_json() for f in fired])
+        return
+    for f in fired:
+        outcome = f"refused: {f.refused}" if f.refused else f"-> {f.state}"
+        click.echo(f"{f.at.isoformat()} {f.instance} {f.timer} ({f.trigger}) {outcome}")
+    click.echo(f"fired {len(fired)} timer(s)")
+
+
 if __name__ == "__main__":
     main()
