@@ -10,9 +10,11 @@ process. `load_directory` loads a folder of definitions into a `Catalog`.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +53,23 @@ def _source(text: str, file: str) -> Source:
     return source
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a definition is loaded.
+
+    Loading allocates hundreds of thousands of small objects (nodes, data, model) and none of
+    them are garbage until the end; the collector would scan them again and again: with it
+    running, a 5,000-transition definition takes about three times as long to load.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_text(
     text: str, file: str = "<string>", *, known_processes: Collection[str] | None = None
 ) -> Loaded:
@@ -67,15 +86,16 @@ def load_text(
     Raises:
         DefinitionError: every error found, each with its location.
     """
-    source = _source(text, file)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    process, problems = build_process(source, digest)
-    if any(p.is_error for p in problems):
-        raise DefinitionError(problems)
-    problems += check(process, known_processes=known_processes, locate=source.locate)
-    if any(p.is_error for p in problems):
-        raise DefinitionError(problems)
-    return Loaded(process, tuple(sorted(problems)))
+    with _collector_paused():
+        source = _source(text, file)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        process, problems = build_process(source, digest)
+        if any(p.is_error for p in problems):
+            raise DefinitionError(problems)
+        problems += check(process, known_processes=known_processes, locate=source.locate)
+        if any(p.is_error for p in problems):
+            raise DefinitionError(problems)
+        return Loaded(process, tuple(sorted(problems)))
 
 
 def _read(path: Path) -> str:

@@ -50,9 +50,30 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with every local `$ref` replaced by its definition (the schema has no cycles).
+
+    jsonschema resolves a `$ref` on every visit; inlined, validating a 5,000-transition process
+    takes about half the time.
+    """
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _inline(value, defs) for key, value in node.items() if key != "$ref"}
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return {**_inline(defs[ref[len("#/$defs/") :]], defs), **out}
+    if ref is not None:
+        out["$ref"] = ref
+    return out
+
+
 @functools.cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema())
+    schema = load_schema()
+    inlined = _inline({k: v for k, v in schema.items() if k != "$defs"}, schema["$defs"])
+    return Draft202012Validator(inlined)
 
 
 def describe(value: Any) -> str:
@@ -82,8 +103,8 @@ def _expected(schema: dict[str, Any]) -> str:
     """What a schema accepts, in words: `a name`, `a list`, `'*'`."""
     if "const" in schema:
         return repr(schema["const"])
-    if "$ref" in schema:
-        return "a name" if schema["$ref"].endswith("/identifier") else "a " + schema["$ref"][8:]
+    if schema.get("pattern") in _NOUNS:
+        return "a " + _NOUNS[schema["pattern"]]
     kind: Any = schema.get("type", "value")
     kinds: list[str] = kind if isinstance(kind, list) else [str(kind)]
     return _join([_TYPE_WORDS.get(k, k) for k in kinds])
