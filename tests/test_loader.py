@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import DefinitionError, NotFound, UsageError
 from engine.loader import load_directory, load_file, load_text
@@ -212,3 +214,17 @@ def test_shipped_processes_all_load() -> None:
     assert len(catalog) == len(list(folder.glob("*.yaml"))) - len(
         list(folder.glob("*.scenarios.yaml"))
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mangled_definitions_fail_only_with_definition_errors(data: st.DataObject) -> None:
+    """Deleting, doubling or replacing text anywhere raises nothing but DefinitionError."""
+    text = ORDER.read_text(encoding="utf-8")
+    start = data.draw(st.integers(0, len(text) - 1))
+    end = data.draw(st.integers(start, min(len(text), start + 40)))
+    middle = data.draw(st.sampled_from(["", text[start:end] * 2, "x", ": ", "- ", "{", "1", "'"]))
+    try:
+        load_text(text[:start] + middle + text[end:])
+    except DefinitionError as exc:
+        assert exc.errors
