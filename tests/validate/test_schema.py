@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from engine.loader import definition_files
 from engine.validate.schema import load_schema, schema_problems
 from engine.yamlsource import parse
 
@@ -72,7 +73,7 @@ def test_duration_pattern(text: str, ok: bool) -> None:
     assert bool(re.fullmatch(load_schema()["$defs"]["duration"]["pattern"], text)) is ok
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "processes").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", definition_files(ROOT / "processes"), ids=lambda p: p.stem)
 def test_shipped_processes_fit_the_schema(path: Path) -> None:
     """Every shipped definition passes the schema and names it for editors on its first line."""
     text = path.read_text(encoding="utf-8")
