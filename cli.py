@@ -294,7 +294,7 @@ def history_command(settings: Settings, instance: str, as_json: bool) -> None:
         return
     for e in events:
         who = f"{e.actor}:{e.role}" if e.role else e.actor
-        move = f"{e.source} -> {e.dest}" if e.dest else (e.source or "")
+        move = f"{e.source or ''} -> {e.dest}".lstrip() if e.dest else (e.source or "")
         what = " ".join(part for part in (e.kind, e.trigger or "", move) if part)
         extra = json.dumps(e.data or e.detail, default=str) if (e.data or e.detail) else ""
         click.echo(f"{e.seq:>3} {e.at.isoformat()} {who}: {what} {extra}".rstrip())

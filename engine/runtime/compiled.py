@@ -116,6 +116,8 @@ class CompiledProcess:
             )
             for s in process.states
         }
+        # A process without timers needs no timer lookups when its instances are shown.
+        self.has_timers = any(s.timers for s in process.states)
         self.machine: MachineAdapter[Step] = MachineAdapter(
             [s.name for s in process.states],
             process.initial.name,

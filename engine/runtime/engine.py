@@ -338,7 +338,9 @@ class Engine:
             closure_reason=reason,
             data=cp.codec.decode(record.data),
             triggers=() if terminal else cp.triggers_from.get(record.state, ()),
-            timers=tuple(TimerView(t.name, t.trigger, t.due_at) for t in tx.timers(record.id)),
+            timers=tuple(TimerView(t.name, t.trigger, t.due_at) for t in tx.timers(record.id))
+            if cp.has_timers
+            else (),
             parent=record.parent,
             task=record.task,
             children=tuple(c.id for c in tx.children(record.id)),

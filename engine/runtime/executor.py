@@ -62,8 +62,9 @@ class HistoryChain:
         self.tx, self.seq, self.head, self.instance = tx, record.seq, record.head, record.id
 
     def add(self, event: EventRecord) -> None:
+        """Append `event` (its seq and hashes are set here)."""
         self.seq += 1
-        sealed = seal(replace(event, seq=self.seq), self.head)
+        sealed = seal(event, self.head, self.seq)
         self.tx.append_event(sealed)
         self.head = sealed.hash
 
@@ -330,15 +331,21 @@ class Executor:
         for sheet, values in step.rows:
             tx.add_sheet_row(SheetRow(sheet, record.id, now, values))
         activity_at = record.last_activity_at if kind == "timer" else now
-        new = replace(
-            record,
-            state=dest,
-            data=stored,
-            rev=record.rev + 1,
-            seq=chain.seq,
-            head=chain.head,
-            updated_at=now,
-            last_activity_at=activity_at,
+        new = InstanceRecord(
+            record.id,
+            record.process,
+            record.version,
+            dest,
+            stored,
+            record.created_at,
+            now,
+            activity_at,
+            record.parent,
+            record.task,
+            record.rev + 1,
+            chain.seq,
+            chain.head,
+            record.format_version,
         )
         tx.update_instance(new, expected_rev=record.rev)
         outcome = Outcome(new, {sheet for sheet, _ in step.rows}, len(step.messages))

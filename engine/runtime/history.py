@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from typing import Any
 
 from engine.store.base import EventRecord, to_iso
@@ -16,23 +15,32 @@ from engine.store.base import EventRecord, to_iso
 __all__ = ["canonical", "event_hash", "seal"]
 
 
+def _text(e: EventRecord, seq: int, prev_hash: str) -> str:
+    body: dict[str, Any] = {
+        "instance": e.instance,
+        "seq": seq,
+        "at": to_iso(e.at),
+        "actor": e.actor,
+        "role": e.role,
+        "kind": e.kind,
+        "trigger": e.trigger,
+        "source": e.source,
+        "dest": e.dest,
+        "data": e.data,
+        "detail": e.detail,
+        "prev_hash": prev_hash,
+    }
+    return _dumps(body)
+
+
+_dumps = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+).encode
+
+
 def canonical(event: EventRecord) -> str:
     """The canonical JSON text of an event, every field but `hash`."""
-    body: dict[str, Any] = {
-        "instance": event.instance,
-        "seq": event.seq,
-        "at": to_iso(event.at),
-        "actor": event.actor,
-        "role": event.role,
-        "kind": event.kind,
-        "trigger": event.trigger,
-        "source": event.source,
-        "dest": event.dest,
-        "data": event.data,
-        "detail": event.detail,
-        "prev_hash": event.prev_hash,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _text(event, event.seq, event.prev_hash)
 
 
 def event_hash(event: EventRecord) -> str:
@@ -40,7 +48,23 @@ def event_hash(event: EventRecord) -> str:
     return hashlib.sha256((event.prev_hash + canonical(event)).encode()).hexdigest()
 
 
-def seal(event: EventRecord, prev_hash: str) -> EventRecord:
-    """The event chained after `prev_hash`, with its hash set."""
-    chained = replace(event, prev_hash=prev_hash)
-    return replace(chained, hash=event_hash(chained))
+def seal(event: EventRecord, prev_hash: str, seq: int | None = None) -> EventRecord:
+    """The event numbered `seq` (default: its own) chained after `prev_hash`, hash set."""
+    e = event
+    seq = e.seq if seq is None else seq
+    digest = hashlib.sha256((prev_hash + _text(e, seq, prev_hash)).encode()).hexdigest()
+    return EventRecord(
+        e.instance,
+        seq,
+        e.at,
+        e.actor,
+        e.role,
+        e.kind,
+        e.trigger,
+        e.source,
+        e.dest,
+        e.data,
+        e.detail,
+        prev_hash,
+        digest,
+    )

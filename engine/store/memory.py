@@ -34,6 +34,7 @@ class _Tables:
         self.by_parent: dict[str, list[str]] = {}
         self.events: dict[str, list[EventRecord]] = {}
         self.timers: dict[int, TimerRecord] = {}
+        self.timers_of: dict[str, dict[int, None]] = {}  # instance -> its timers' ids
         self.due: list[tuple[datetime, int]] = []  # pending timers, ordered: the due index
         self.outbox: dict[int, OutboxRecord] = {}
         self.sheets: dict[str, list[SheetRow]] = {}
@@ -132,12 +133,14 @@ class MemoryTransaction:
         stored = replace(timer, id=self._new_id("timer"))
         assert stored.id is not None
         self._t.timers[stored.id] = stored
+        self._t.timers_of.setdefault(stored.instance, {})[stored.id] = None
         key = (stored.due_at, stored.id)
         bisect.insort(self._t.due, key)
 
         def undo() -> None:
             assert stored.id is not None
             del self._t.timers[stored.id]
+            del self._t.timers_of[stored.instance][stored.id]
             self._drop_due(key)
 
         self.undo.append(undo)
@@ -153,6 +156,7 @@ class MemoryTransaction:
         key = (timer.due_at, timer.id)
         if new is None:
             del self._t.timers[timer.id]
+            del self._t.timers_of[timer.instance][timer.id]
         else:
             self._t.timers[timer.id] = new
         self._drop_due(key)
@@ -160,24 +164,22 @@ class MemoryTransaction:
         def undo() -> None:
             assert timer.id is not None
             self._t.timers[timer.id] = timer
+            self._t.timers_of.setdefault(timer.instance, {})[timer.id] = None
             bisect.insort(self._t.due, key)
 
         self.undo.append(undo)
 
+    def _of(self, instance_id: str) -> list[TimerRecord]:
+        return [self._t.timers[i] for i in self._t.timers_of.get(instance_id, ())]
+
     def cancel_timers(self, instance_id: str, state: str) -> int:
-        doomed = [
-            t
-            for t in self._t.timers.values()
-            if t.instance == instance_id and t.state == state and t.fired_at is None
-        ]
+        doomed = [t for t in self._of(instance_id) if t.state == state and t.fired_at is None]
         for timer in doomed:
             self._set_timer(timer, None)
         return len(doomed)
 
     def timers(self, instance_id: str) -> list[TimerRecord]:
-        pending = [
-            t for t in self._t.timers.values() if t.instance == instance_id and t.fired_at is None
-        ]
+        pending = [t for t in self._of(instance_id) if t.fired_at is None]
         return sorted(pending, key=lambda t: (t.due_at, t.id or 0))
 
     def next_due_timer(self, now: datetime) -> TimerRecord | None:
