@@ -1,9 +1,11 @@
-"""The store contract: every store (memory, SQLite; PostgreSQL later) passes these unchanged."""
+"""The store contract: every store (memory, SQLite, PostgreSQL) passes these unchanged.
+
+The `store` fixture, parametrised over the stores, is in conftest.py.
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,7 @@ from engine.store import (
     TimerRecord,
     open_store,
 )
+from engine.store.schema import MIGRATIONS
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -32,13 +35,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def instance(id: str = "i-1", **changes: object) -> InstanceRecord:
     base = InstanceRecord(id, "access", 1, "new", {"client": "Acme", "n": 1}, T0, T0, T0)
     return replace(base, **changes)  # type: ignore[arg-type]
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
-    yield made
-    made.close()
 
 
 class Boom(Exception):
@@ -251,10 +247,10 @@ def test_sqlite_schema_is_versioned_and_upgrade_idempotent(tmp_path: Path) -> No
     """A new file gets every migration; upgrading again applies nothing; WAL is on."""
     path = tmp_path / "v.db"
     store = SQLiteStore(path)
-    assert store.schema_version() == 1
+    assert store.schema_version() == MIGRATIONS[-1][0]
     assert store.upgrade() == []
     assert store.execute("PRAGMA journal_mode")[0][0] == "wal"
     store.close()
     again = SQLiteStore(path)
-    assert again.schema_version() == 1
+    assert again.schema_version() == MIGRATIONS[-1][0]
     again.close()

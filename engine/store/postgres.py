@@ -1,0 +1,327 @@
+"""The PostgreSQL store: several worker processes, on one machine or many, share one database.
+
+The tables, the migrations and most statements are SQLite's (`engine.store.schema`,
+`engine.store.sqlite`): a transaction here is a `SQLiteTransaction` speaking to a psycopg cursor
+through a thin adapter that turns `?` placeholders into `%s`. What differs is what several
+concurrent writers need:
+
+- one step is one PostgreSQL transaction (READ COMMITTED); the revision check in
+  `update_instance` (`UPDATE ... WHERE rev = ?`, one row or ConflictError) stops lost updates,
+  and a second writer of the same history event (same instance and sequence number) is a
+  ConflictError too, as are deadlocks and serialisation failures: the engine retries them;
+- `claim_due_timer` and `claim_outbox` take rows with `FOR UPDATE SKIP LOCKED`, so workers
+  never take the same timer or message and never wait for one another;
+- the schema is never changed implicitly: `upgrade()` (`fulfil db upgrade`) applies the pending
+  migrations under an advisory lock, and a store whose schema is behind refuses to run.
+
+URL: `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]`. `schema=` (or libpq's
+`options=-csearch_path=NAME`) puts the tables in a schema of their own, created by `upgrade()`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors, sql
+
+from engine.errors import ConflictError, StoreError, UsageError
+from engine.store.base import (
+    EventRecord,
+    InstanceRecord,
+    OutboxRecord,
+    TimerRecord,
+    to_iso,
+)
+from engine.store.schema import MIGRATIONS
+from engine.store.sqlite import (
+    _OUTBOX_COLUMNS,
+    _TIMER_COLUMNS,
+    SQLiteTransaction,
+    _outbox,
+    _timer,
+)
+
+__all__ = ["PostgresStore", "PostgresTransaction", "split_url"]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """The libpq connection URL and the schema named by a `schema=` query parameter."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((value for key, value in query if key == "schema"), None)
+    rest = urlencode([(key, value) for key, value in query if key != "schema"])
+    scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
+    return urlunsplit((scheme, parts.netloc, parts.path, rest, parts.fragment)), schema or None
+
+
+def _where(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    if len(netloc) == 2 and ":" in netloc[0]:
+        netloc[0] = netloc[0].split(":", 1)[0] + ":***"
+    return urlunsplit((parts.scheme, "@".join(netloc), parts.path, parts.query, ""))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_SERIAL_TABLES = frozenset(
+    match.group(1)
+    for _, statements in MIGRATIONS
+    for statement in statements
+    if (match := re.match(r"CREATE TABLE (\w+) \(\s*id \{id\}", statement))
+)
+_INSERT = re.compile(r"INSERT INTO (\w+) ")
+
+
+class _Result:
+    """A psycopg cursor after one statement, with sqlite3's `lastrowid` for inserts."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], lastrowid: int | None) -> None:
+        self.cursor = cursor
+        self.lastrowid = lastrowid
+        self.rowcount = cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self.cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self.cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.cursor.fetchall())
+
+
+class _Connection:
+    """A psycopg cursor that answers `execute` like `sqlite3.Connection` does.
+
+    `?` placeholders become `%s`; an INSERT into a table with a serial id gets `RETURNING id`
+    so the caller finds the new id in `lastrowid`, as with SQLite.
+    """
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self.cursor = cursor
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> _Result:
+        text = statement.replace("?", "%s")
+        insert = _INSERT.match(text)
+        if insert is not None and insert.group(1) in _SERIAL_TABLES:
+            row = self.cursor.execute(text + " RETURNING id", params).fetchone()
+            return _Result(self.cursor, None if row is None else int(row[0]))
+        return _Result(self.cursor.execute(text, params), None)
+
+
+class PostgresTransaction(SQLiteTransaction):
+    """One unit of work on a `PostgresStore`: SQLite's statements, PostgreSQL's claims."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        # the adapter quacks like sqlite3.Connection for every statement the parent runs
+        super().__init__(cast(sqlite3.Connection, _Connection(cursor)))
+        self._cur = cursor
+
+    def _run(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._cur.execute(statement, params)
+
+    def insert_instance(self, record: InstanceRecord) -> None:
+        try:
+            super().insert_instance(record)
+        except errors.UniqueViolation:
+            raise UsageError(f"an instance with id '{record.id}' already exists") from None
+
+    def append_event(self, event: EventRecord) -> None:
+        try:
+            super().append_event(event)
+        except errors.UniqueViolation:
+            # another worker appended this instance's next event first: a lost race, retried
+            raise ConflictError(
+                f"instance '{event.instance}' changed since it was read (its event "
+                f"{event.seq} was written by another worker); read it again and retry"
+            ) from None
+
+    def claim_due_timer(self, now: datetime) -> TimerRecord | None:
+        # locking the instance too keeps a second timer of the same instance (and so a deadlock
+        # between two workers cancelling each other's timers) out of reach until this one ends
+        row = self._run(
+            f"UPDATE timers SET fired_at = %s WHERE id = ("
+            "SELECT t.id FROM timers t JOIN instances i ON i.id = t.instance "
+            "WHERE t.fired_at IS NULL AND t.due_at <= %s ORDER BY t.due_at, t.id LIMIT 1 "
+            f"FOR UPDATE OF t, i SKIP LOCKED) RETURNING {_TIMER_COLUMNS}",
+            (to_iso(now), to_iso(now)),
+        ).fetchone()
+        if row is None:  # timers whose instance is gone still fire (and are refused)
+            row = self._run(
+                f"UPDATE timers SET fired_at = %s WHERE id = ("
+                "SELECT t.id FROM timers t WHERE t.fired_at IS NULL AND t.due_at <= %s "
+                "AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = t.instance) "
+                "ORDER BY t.due_at, t.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                f"RETURNING {_TIMER_COLUMNS}",
+                (to_iso(now), to_iso(now)),
+            ).fetchone()
+        return None if row is None else _timer(row)
+
+    def claim_outbox(self, now: datetime, until: datetime, after: int = 0) -> OutboxRecord | None:
+        row = self._run(
+            "UPDATE outbox SET status = 'sending', lease_until = %s WHERE id = ("
+            "SELECT id FROM outbox WHERE id > %s AND (status = 'pending' OR "
+            "(status = 'sending' AND lease_until < %s)) ORDER BY id LIMIT 1 "
+            f"FOR UPDATE SKIP LOCKED) RETURNING {_OUTBOX_COLUMNS}",
+            (to_iso(until), after, to_iso(now)),
+        ).fetchone()
+        return None if row is None else _outbox(row)
+
+
+class PostgresStore:
+    """A store in a PostgreSQL database, shared by any number of worker processes.
+
+    Args:
+        url: `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]`.
+        connect_timeout: seconds to wait for the server before giving up.
+
+    Raises:
+        StoreError: the server does not answer or refuses the connection.
+    """
+
+    def __init__(self, url: str, *, connect_timeout: int = 5) -> None:
+        self.url = url
+        self._conninfo, self.schema = split_url(url)
+        self._timeout = connect_timeout
+        self._lock = threading.RLock()
+        self._checked = False
+        self._conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=self._timeout)
+            if self.schema is not None:
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {_where(self.url)}: {_first_line(exc)}; check "
+                "that the server is running and reachable, and that the user, password, host, "
+                "port and database in the URL are right"
+            ) from None
+        return conn
+
+    def _target_schema(self) -> str:
+        """The schema the tables live in: `schema=`, else the first of the search path."""
+        if self.schema is not None:
+            return self.schema
+        row = self._conn.execute("SELECT current_schema()").fetchone()
+        if row is not None and row[0] is not None:
+            return str(row[0])
+        path = self._conn.execute("SELECT current_setting('search_path')").fetchone()
+        names = [n.strip().strip('"') for n in str(path[0] if path else "").split(",")]
+        named = [n for n in names if n and n != "$user"]
+        if not named:
+            raise UsageError(f"{_where(self.url)} selects no schema; add ?schema=NAME to the URL")
+        return named[0]
+
+    def schema_version(self) -> int:
+        """The highest migration applied to the schema (0 when it has no fulfil tables)."""
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT to_regclass(format('%%I.schema_version', %s::text))",
+                (self._target_schema(),),
+            ).fetchone()
+            if found is None or found[0] is None:
+                return 0
+            row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            return int(row[0] or 0) if row else 0
+
+    def upgrade(self) -> list[int]:
+        """Create the schema and apply pending migrations, each in its own transaction.
+
+        Workers upgrading at once queue on an advisory lock, so each migration runs once.
+        """
+        applied: list[int] = []
+        with self._lock:
+            self._reconnect_if_broken()
+            schema = self._target_schema()
+            for number, statements in MIGRATIONS:
+                with self._conn.transaction():
+                    self._conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"fulfil:{schema}",)
+                    )
+                    self._conn.execute(
+                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                    )
+                    self._conn.execute(
+                        sql.SQL(
+                            "CREATE TABLE IF NOT EXISTS {}.schema_version "
+                            "(version INTEGER NOT NULL)"
+                        ).format(sql.Identifier(schema))
+                    )
+                    if number <= self.schema_version():
+                        continue
+                    for statement in statements:
+                        self._conn.execute(statement.replace("{id}", "BIGSERIAL PRIMARY KEY"))
+                    self._conn.execute(
+                        "INSERT INTO schema_version (version) VALUES (%s)", (number,)
+                    )
+                applied.append(number)
+            self._checked = True
+        return applied
+
+    def _check_schema(self) -> None:
+        version = self.schema_version()
+        if version != LATEST:
+            state = "has no fulfil tables" if version == 0 else f"is at version {version}"
+            raise StoreError(
+                f"the database {_where(self.url)} {state}; this fulfil needs schema version "
+                f"{LATEST}: run `fulfil db upgrade --db {_where(self.url)}` first"
+            )
+        self._checked = True
+
+    def _reconnect_if_broken(self) -> None:
+        if self._conn.closed or self._conn.broken:
+            self._conn = self._connect()
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[PostgresTransaction]:
+        """A unit of work in one PostgreSQL transaction, rolled back when the block raises.
+
+        Raises:
+            ConflictError: a deadlock or serialisation failure with another writer (retry).
+            StoreError: the connection failed, or the schema needs `fulfil db upgrade`.
+        """
+        with self._lock:
+            try:
+                self._reconnect_if_broken()
+                if not self._checked:
+                    self._check_schema()
+                with self._conn.transaction(), self._conn.cursor() as cursor:
+                    yield PostgresTransaction(cursor)
+            except (errors.DeadlockDetected, errors.SerializationFailure) as exc:
+                raise ConflictError(
+                    f"another worker changed the same rows at the same time "
+                    f"({_first_line(exc)}); retry"
+                ) from None
+            except psycopg.Error as exc:
+                raise StoreError(
+                    f"PostgreSQL at {_where(self.url)} failed: {_first_line(exc)}; check that the "
+                    "server is running and that `fulfil db upgrade` was run for this URL"
+                ) from None
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run raw SQL outside the engine (tests and repair tools); returns the rows, if any."""
+        with self._lock, self._conn.transaction():
+            cursor = self._conn.execute(statement, params)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
