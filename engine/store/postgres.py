@@ -175,10 +175,11 @@ class PostgresTransaction(SQLiteTransaction):
     def claim_outbox(self, now: datetime, until: datetime, after: int = 0) -> OutboxRecord | None:
         row = self._run(
             "UPDATE outbox SET status = 'sending', lease_until = %s WHERE id = ("
-            "SELECT id FROM outbox WHERE id > %s AND (status = 'pending' OR "
+            "SELECT id FROM outbox WHERE id > %s AND ((status = 'pending' AND "
+            "(lease_until IS NULL OR lease_until <= %s)) OR "
             "(status = 'sending' AND lease_until < %s)) ORDER BY id LIMIT 1 "
             f"FOR UPDATE SKIP LOCKED) RETURNING {_OUTBOX_COLUMNS}",
-            (to_iso(until), after, to_iso(now)),
+            (to_iso(until), after, to_iso(now), to_iso(now)),
         ).fetchone()
         return None if row is None else _outbox(row)
 
