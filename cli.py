@@ -197,9 +197,25 @@ def echo_view(view: Any, as_json: bool) -> None:
     for name, value in view.to_json()["data"].items():
         if value is not None:
             click.echo(f"  {name}: {value}")
+    if view.waiting_on:
+        click.echo(f"  waiting on: {', '.join(view.waiting_on)} (in no queue until released)")
     click.echo(f"  triggers now: {', '.join(view.triggers) or 'none'}")
     for timer in view.timers:
         click.echo(f"  timer {timer.name} -> {timer.trigger} at {timer.due_at.isoformat()}")
+    echo_children(view.children)
+
+
+def echo_children(children: Any) -> None:
+    """The `show` lines of a request's tasks: task, id, state, status, waiting or released."""
+    for child in children:
+        reason = f" / {child.closure_reason}" if child.closure_reason else ""
+        if child.waiting:
+            mark = f"waiting on {', '.join(child.waiting_on)}"
+        else:
+            mark = "released" if child.released else "not released"
+        click.echo(
+            f"  task {child.task}: {child.id}  {child.state} ({child.status}{reason})  {mark}"
+        )
 
 
 _DATA = click.option("--data", "data", default=None, help="Field values as a JSON object.")
@@ -386,6 +402,21 @@ def tick_command(settings: Settings, as_json: bool) -> None:
         outcome = f"refused: {f.refused}" if f.refused else f"-> {f.state}"
         click.echo(f"{f.at.isoformat()} {f.instance} {f.timer} ({f.trigger}) {outcome}")
     click.echo(f"fired {len(fired)} timer(s)")
+
+
+@main.group("db")
+def db_group() -> None:
+    """The store's schema."""
+
+
+@db_group.command("upgrade")
+@click.pass_obj
+@guarded
+def db_upgrade_command(settings: Settings) -> None:
+    """Create the --db store's tables, or upgrade them in place; prints the versions applied."""
+    from engine.store.migrations import upgrade_store
+
+    click.echo(upgrade_store(settings.db).summary())
 
 
 if __name__ == "__main__":
