@@ -12,12 +12,12 @@ from typing import Any
 from engine.calendar import BusinessCalendar
 from engine.errors import GuardRefused, RequirementMissing, RoleRefused
 from engine.expressions import CompiledExpr, ExprType, compile_expr, field_types
-from engine.model import Process, Transition
+from engine.model import Batch, Process, Transition
 from engine.runtime.actions import CompiledAction, compile_action
 from engine.runtime.data import DataCodec
 from engine.runtime.machine import MachineAdapter, TransitionSpec
 from engine.runtime.step import Step
-from engine.runtime.timers import CompiledTimer
+from engine.runtime.timers import CompiledTimer, sla_timers
 
 __all__ = ["CompiledProcess", "CompiledTransition", "is_set"]
 
@@ -114,10 +114,14 @@ class CompiledProcess:
                 )
                 for timer in s.timers
             )
+            + (sla_timers(s.sla, calendars) if s.sla is not None else ())
             for s in process.states
         }
         # A process without timers needs no timer lookups when its instances are shown.
-        self.has_timers = any(s.timers for s in process.states)
+        self.has_timers = any(self.timers.values())
+        self.batches: dict[str, Batch] = {
+            s.name: s.batch for s in process.states if s.batch is not None
+        }
         self.machine: MachineAdapter[Step] = MachineAdapter(
             [s.name for s in process.states],
             process.initial.name,

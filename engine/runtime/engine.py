@@ -11,21 +11,31 @@ import csv
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from engine.clock import Clock
 from engine.delivery import DeliveryAdapter
-from engine.errors import ConflictError, ExecutionError, RoleRefused, UsageError
+from engine.errors import (
+    ConflictError,
+    DeliveryError,
+    ExecutionError,
+    NotFound,
+    RoleRefused,
+    UsageError,
+)
 from engine.model import Process
+from engine.runtime.batches import BATCH_OWNER, retry_batch, send_batch
 from engine.runtime.compiled import CompiledProcess
 from engine.runtime.definitions import CatalogLike, Definitions
 from engine.runtime.executor import Executor, HistoryChain, Outcome
-from engine.runtime.timers import TimerScheduler, schedule_timer
+from engine.runtime.sla import due_at as sla_due_at
+from engine.runtime.sla import fire_notice
+from engine.runtime.timers import TimerScheduler, is_sla_timer, schedule_timer
 from engine.runtime.verify import verify_instance
 from engine.runtime.views import (
     Fired,
@@ -35,11 +45,23 @@ from engine.runtime.views import (
     TimerView,
     VerifyReport,
 )
-from engine.store.base import EventRecord, InstanceRecord, OutboxRecord, Store, Transaction
+from engine.smtp import backoff
+from engine.store.base import (
+    EventRecord,
+    InstanceRecord,
+    OutboxRecord,
+    Store,
+    TimerRecord,
+    Transaction,
+)
 
 __all__ = ["Engine"]
 
 MAX_TIMERS_PER_TICK = 100_000
+MAX_DELIVERIES = 100_000  # per deliver() call
+MAX_DELIVERY_ATTEMPTS = 10  # with backoff 1m, 2m, 4m ... 1h: about 5 hours of retrying
+SEND_LEASE = timedelta(minutes=10)  # a message being sent is retried after this if not marked
+_NO_RECORD: Any = None  # an Outcome that only queued messages (a batch, an SLA notice)
 _SHEET_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -180,77 +202,90 @@ class Engine:
                 expected_rev=record.rev,
             )
 
-    def tick(self, now: datetime | None = None) -> list[Fired]:
+    def tick(
+        self, now: datetime | None = None, *, stop: Callable[[], bool] | None = None
+    ) -> list[Fired]:
         """Fire every timer due at `now` (default: the clock), earliest first.
 
         Each firing is its own transaction with the timer's claim and runs at the timer's due
         time, so a tick far in the future fires a chain of timers in order, each at its time.
-        A firing the process refuses is recorded as a `refused` event and not retried.
+        A firing the process refuses is recorded as a `refused` event and not retried. `stop`
+        is asked between firings (the worker's graceful stop): a firing is never cut short.
         """
         now = now or self.clock.now()
         fired: list[Fired] = []
         for _ in range(MAX_TIMERS_PER_TICK):
+            if stop is not None and stop():
+                break
             result = self._tick_one(now)
             if result is None:
                 break
             fired.append(result)
-        if fired and self.delivery is not None:
-            self.deliver()
         return fired
 
     def _tick_one(self, now: datetime) -> Fired | None:
-        with self.store.transaction() as tx:
-            timer = tx.next_due_timer(now)
-            if timer is None or timer.id is None:
-                return None
-            record = tx.get_instance(timer.instance)
-            at = timer.due_at
-            detail: dict[str, Any] = {"timer": timer.name, "due_at": timer.due_at.isoformat()}
-            if record is not None and record.updated_at > at:
-                at = record.updated_at  # history never goes back in time
-                detail["late"] = True
+        """Claim the earliest due timer and fire it, claim and firing in one transaction."""
+        claimed: TimerRecord | None = None
         try:
             with self.store.transaction() as tx:
-                if not tx.claim_timer(timer.id, now):
-                    return Fired(timer.instance, timer.name, timer.trigger, timer.due_at, at, "")
-                outcome = self.executor.fire(
-                    tx,
-                    timer.instance,
-                    timer.trigger,
-                    timer.data,
-                    actor="timer",
-                    role=None,
-                    now=at,
-                    kind="timer",
-                    internal=True,
-                    detail=detail,
-                )
-        except ExecutionError as exc:
-            return self._timer_refused(
-                timer.id, timer.instance, timer.trigger, now, at, str(exc), timer.name, timer.due_at
-            )
-        self._after(outcome)
-        return Fired(
-            timer.instance, timer.name, timer.trigger, timer.due_at, at, outcome.record.state
+                claimed = tx.claim_due_timer(now)
+                if claimed is None:
+                    return None
+                fired, outcomes = self._fire_timer(tx, claimed)
+        except (ExecutionError, NotFound) as exc:
+            if claimed is None or claimed.id is None:
+                raise
+            return self._timer_refused(claimed.id, claimed, now, str(exc))
+        self._after(*outcomes)
+        return fired
+
+    def _fire_timer(self, tx: Transaction, timer: TimerRecord) -> tuple[Fired, list[Outcome]]:
+        """What a claimed timer does: a batch, an SLA notice, or its trigger on its instance."""
+        due = timer.due_at
+        if timer.instance == BATCH_OWNER:
+            sent = send_batch(tx, self.executor, timer, due)
+            outcomes = [*sent.outcomes, Outcome(_NO_RECORD, set(), len(sent.outbox))]
+            fired = Fired(sent.reference, timer.name, timer.trigger, due, due, timer.state)
+            return fired, outcomes
+        record, cp = self.executor.load(tx, timer.instance)
+        at = max(due, record.updated_at)  # history never goes back in time
+        if is_sla_timer(timer.name):
+            state, queued = fire_notice(tx, cp, timer, at)
+            fired = Fired(timer.instance, timer.name, timer.trigger, due, at, state)
+            return fired, [Outcome(_NO_RECORD, set(), queued)]
+        detail: dict[str, Any] = {"timer": timer.name, "due_at": due.isoformat()}
+        if at > due:
+            detail["late"] = True
+        outcome = self.executor.fire(
+            tx,
+            timer.instance,
+            timer.trigger,
+            timer.data,
+            actor="timer",
+            role=None,
+            now=at,
+            kind="timer",
+            internal=True,
+            detail=detail,
         )
+        fired = Fired(timer.instance, timer.name, timer.trigger, due, at, outcome.record.state)
+        return fired, [outcome]
 
     def _timer_refused(
-        self,
-        timer_id: int,
-        instance_id: str,
-        trigger: str,
-        now: datetime,
-        at: datetime,
-        message: str,
-        name: str,
-        due_at: datetime,
+        self, timer_id: int, timer: TimerRecord, now: datetime, message: str
     ) -> Fired:
+        """Claim a timer whose firing the process refused and record why (not retried)."""
+        instance_id, trigger, name, due_at = timer.instance, timer.trigger, timer.name, timer.due_at
+        at = due_at
         with self.store.transaction() as tx:
             state = ""
             if tx.claim_timer(timer_id, now):
+                if instance_id == BATCH_OWNER:
+                    retry_batch(tx, self.definitions, timer, now)
                 record = tx.get_instance(instance_id)
                 if record is not None:
                     state = record.state
+                    at = max(at, record.updated_at)
                     chain = HistoryChain(tx, record)
                     chain.add(
                         EventRecord(
@@ -273,40 +308,73 @@ class Engine:
         return Fired(instance_id, name, trigger, due_at, at, state, refused=message)
 
     def deliver(self, adapter: DeliveryAdapter | None = None) -> list[OutboxRecord]:
-        """Send pending outbox messages through `adapter` (default: the engine's)."""
+        """Send the outbox messages due now through `adapter` (default: the engine's).
+
+        Each message is leased in its own transaction (so two workers never send it both),
+        sent, and its outcome stored in another transaction right after the server answered:
+        `sent`; `pending` again with `next_attempt_at` set by `backoff` when the failure may be
+        temporary; `failed` with the error when it is permanent or after
+        `MAX_DELIVERY_ATTEMPTS`. A message is never sent again once marked sent. The one
+        window left is a crash after the server accepted and before the mark: the lease ends
+        and it is sent again with the same Message-ID (derived from the outbox id), which lets
+        the receiver drop the duplicate.
+        """
         adapter = adapter or self.delivery
         if adapter is None:
             raise UsageError("no delivery adapter configured")
-        with self.store.transaction(write=False) as tx:
-            pending = tx.outbox("pending")
         done: list[OutboxRecord] = []
-        for message in pending:
-            try:
-                adapter.send(message)
-                result = replace(
-                    message,
-                    status="sent",
-                    attempts=message.attempts + 1,
-                    error="",
-                    delivered_at=self.clock.now(),
-                )
-            except Exception as exc:  # any adapter failure is recorded and retried later
-                result = replace(
-                    message,
-                    attempts=message.attempts + 1,
-                    error=str(exc),
-                    status="failed" if message.attempts >= 4 else "pending",
-                )
+        after = 0
+        for _ in range(MAX_DELIVERIES):
+            now = self.clock.now()
             with self.store.transaction() as tx:
-                tx.update_outbox(result)
-            done.append(result)
+                message = tx.claim_outbox(now, now + SEND_LEASE, after)
+            if message is None or message.id is None:
+                break
+            after = message.id
+            done.append(self._send(adapter, message))
         return done
 
-    def _after(self, outcome: Outcome) -> None:
+    def _send(self, adapter: DeliveryAdapter, message: OutboxRecord) -> OutboxRecord:
+        attempts = message.attempts + 1
+        try:
+            adapter.send(message)
+        except Exception as exc:  # any adapter failure is recorded; retried unless permanent
+            retry = not isinstance(exc, DeliveryError) or exc.retryable
+            if retry and attempts < MAX_DELIVERY_ATTEMPTS:
+                later = self.clock.now() + backoff(attempts)
+                result = replace(
+                    message,
+                    status="pending",
+                    attempts=attempts,
+                    error=str(exc),
+                    next_attempt_at=later,
+                )
+            else:
+                result = replace(
+                    message,
+                    status="failed",
+                    attempts=attempts,
+                    error=str(exc),
+                    next_attempt_at=None,
+                )
+        else:
+            result = replace(
+                message,
+                status="sent",
+                attempts=attempts,
+                error="",
+                delivered_at=self.clock.now(),
+                next_attempt_at=None,
+            )
+        with self.store.transaction() as tx:
+            tx.update_outbox(result)
+        return result
+
+    def _after(self, *outcomes: Outcome) -> None:
         """Work that happens once a step committed: CSV sheets, then delivery."""
-        for sheet in sorted(outcome.sheets):
+        for sheet in sorted({name for outcome in outcomes for name in outcome.sheets}):
             self._write_sheet(sheet)
-        if outcome.messages and self.delivery is not None:
+        if any(outcome.messages for outcome in outcomes) and self.delivery is not None:
             self.deliver()
 
     def _write_sheet(self, sheet: str) -> None:
@@ -329,6 +397,8 @@ class Engine:
         cp = self.definitions.for_instance(tx, record.process, record.version)
         status, reason = cp.status(record.state)
         terminal = record.state in cp.terminal
+        spec = cp.process.find_state(record.state)
+        sla = spec.sla if spec is not None else None
         return InstanceView(
             id=record.id,
             process=record.process,
@@ -349,6 +419,8 @@ class Engine:
             last_activity_at=record.last_activity_at,
             rev=record.rev,
             terminal=terminal,
+            due_at=None if sla is None or terminal else sla_due_at(tx, record),
+            owner=sla.owner if sla is not None else spec.owner if spec is not None else None,
         )
 
     def show(self, instance_id: str) -> InstanceView:

@@ -21,6 +21,7 @@ from engine.errors import (
     did_you_mean,
 )
 from engine.runtime.actions import dated_line
+from engine.runtime.batches import join_batch
 from engine.runtime.compiled import CompiledProcess
 from engine.runtime.definitions import Definitions
 from engine.runtime.history import seal
@@ -244,6 +245,8 @@ class Executor:
         would fire it forever.
         """
         notes: list[dict[str, Any]] = []
+        if state in cp.batches:
+            notes.append(join_batch(tx, cp, instance_id, state, now))
         for timer in cp.timers.get(state, ()):
             spec = timer.timer
             due = self.scheduler(timer, variables, now)
@@ -274,8 +277,10 @@ class Executor:
             if dest == record.state:
                 pending = {t.name for t in tx.timers(record.id) if t.state == dest}
             tx.cancel_timers(record.id, record.state)
+        if record.state in cp.batches:
+            tx.leave_batch(record.id, record.state)
         notes = []
-        if cp.timers.get(dest):
+        if cp.timers.get(dest) or dest in cp.batches:
             notes = self._enter(tx, cp, record.id, dest, step.vars, now, pending)
         if notes:
             detail["timers"] = notes

@@ -16,10 +16,23 @@ from typing import Any, Protocol
 from engine.calendar import BusinessCalendar
 from engine.errors import ExecutionError
 from engine.expressions import CompiledExpr
-from engine.model import Timer
+from engine.model import Sla, Timer
 from engine.recurrence import next_occurrence
 
-__all__ = ["CompiledTimer", "TimerScheduler", "schedule_timer"]
+__all__ = [
+    "ESCALATE",
+    "OVERDUE",
+    "CompiledTimer",
+    "TimerScheduler",
+    "is_sla_timer",
+    "schedule_timer",
+    "sla_timers",
+]
+
+OVERDUE = "sla.overdue"
+"""The engine timer of an SLA's overdue notice (a dot: no declared timer is named so)."""
+ESCALATE = "sla.escalate"
+"""The engine timer of an SLA's escalation to the owner's manager."""
 
 
 @dataclass(frozen=True)
@@ -72,3 +85,19 @@ def schedule_timer(
     if spec.every is not None:
         return next_occurrence(spec.every, now)
     return None
+
+
+def is_sla_timer(name: str) -> bool:
+    """Whether a stored timer is one of the engine's SLA timers."""
+    return name in (OVERDUE, ESCALATE)
+
+
+def sla_timers(sla: Sla, calendars: Mapping[str, BusinessCalendar]) -> tuple[CompiledTimer, ...]:
+    """The engine timers standing for an SLA: overdue at `due`, escalation `escalate_after`
+    later (counted as `due + escalate_after` from the entry, in the SLA's calendar if any)."""
+    calendar = calendars.get(sla.calendar) if sla.calendar else None
+    found = [CompiledTimer(Timer(OVERDUE, OVERDUE, after=sla.due), calendar=calendar)]
+    if sla.escalate_after is not None:
+        later = Timer(ESCALATE, ESCALATE, after=sla.due + sla.escalate_after)
+        found.append(CompiledTimer(later, calendar=calendar))
+    return tuple(found)

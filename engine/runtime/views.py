@@ -62,6 +62,8 @@ class InstanceView:
     last_activity_at: datetime
     rev: int
     terminal: bool = False
+    due_at: datetime | None = None  # the current state's SLA due time
+    owner: str | None = None  # the role owning the work now (the SLA's owner, else the state's)
 
     def to_json(self) -> dict[str, Any]:
         """The `show --json` object."""
@@ -83,6 +85,8 @@ class InstanceView:
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
             "last_activity_at": _iso(self.last_activity_at),
+            "due_at": _iso(self.due_at),
+            "owner": self.owner,
         }
 
 

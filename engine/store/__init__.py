@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from engine.errors import UsageError, did_you_mean
 from engine.store.base import (
+    BatchMember,
     DefinitionRecord,
     EventRecord,
     InstanceRecord,
@@ -25,6 +26,7 @@ from engine.store.memory import MemoryStore
 from engine.store.sqlite import SQLiteStore
 
 __all__ = [
+    "BatchMember",
     "DefinitionRecord",
     "EventRecord",
     "InstanceRecord",

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "FORMAT_VERSION",
+    "BatchMember",
     "DefinitionRecord",
     "EventRecord",
     "InstanceRecord",
@@ -35,7 +36,16 @@ __all__ = [
 FORMAT_VERSION = 1
 """The layout of `InstanceRecord.data`; bump it with an upgrade function when it changes."""
 
-EVENT_KINDS = ("start", "transition", "refused", "timer", "activity", "notification", "update")
+EVENT_KINDS = (
+    "start",
+    "transition",
+    "refused",
+    "timer",
+    "activity",
+    "notification",
+    "update",
+    "sla",
+)
 
 
 def to_iso(moment: datetime) -> str:
@@ -118,11 +128,31 @@ class OutboxRecord:
     subject: str
     body: str
     created_at: datetime
-    status: str = "pending"  # pending | sent | failed
+    status: str = "pending"  # pending | sending (leased by a worker) | sent | failed
     attempts: int = 0
     error: str = ""
     delivered_at: datetime | None = None
     id: int | None = None
+    # (file name, content type, text) of each attachment: a batch's CSV (seed 004)
+    attachments: tuple[tuple[str, str, str], ...] = ()
+    # pending: not attempted again before this (retry backoff); sending: the end of the lease
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchMember:
+    """An instance gathered into the batch of a (process, batch state) sent at `period`.
+
+    `batch` is the id of the recurrence timer that sent it (None while waiting): an instance is
+    taken by exactly one batch.
+    """
+
+    process: str
+    state: str
+    instance: str
+    period: datetime  # the occurrence the batch is sent at
+    joined_at: datetime
+    batch: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,10 +215,42 @@ class Transaction(Protocol):
         """Mark a pending timer fired; False when someone else claimed it first."""
         ...
 
+    def claim_due_timer(self, now: datetime) -> TimerRecord | None:
+        """Claim the earliest pending timer due at `now` (marking it fired at `now`).
+
+        The claim is part of this transaction: if the block rolls back, the timer is pending
+        again. Several workers calling this at once each get a different timer and never wait
+        for one another (PostgreSQL skips rows other transactions hold); a timer whose instance
+        another transaction is changing may be passed over until that one ends.
+        """
+        ...
+
     # outbox
     def add_outbox(self, message: OutboxRecord) -> OutboxRecord: ...
     def outbox(self, status: str | None = None) -> list[OutboxRecord]: ...
     def update_outbox(self, message: OutboxRecord) -> None: ...
+    def claim_outbox(self, now: datetime, until: datetime, after: int = 0) -> OutboxRecord | None:
+        """Lease the first deliverable message with an id above `after`, until `until`.
+
+        Deliverable: `pending`, or `sending` with a lease that ended before `now` (its worker
+        died mid-send). The message comes back with status `sending`; the caller sends it and
+        stores the outcome with `update_outbox`. Commit the claim before sending, so other
+        workers see the lease.
+        """
+        ...
+
+    # batches (fulfilment lists)
+    def add_batch_member(self, member: BatchMember) -> None: ...
+    def leave_batch(self, instance_id: str, state: str) -> int:
+        """Drop the instance's membership of the unsent batch of `state`; returns how many."""
+        ...
+
+    def take_batch(
+        self, process: str, state: str, until: datetime, batch: int
+    ) -> list[BatchMember]:
+        """Mark the unsent members of (process, state) with `period <= until` as sent in
+        `batch` and return them, earliest joined first."""
+        ...
 
     # sheets
     def add_sheet_row(self, row: SheetRow) -> SheetRow: ...

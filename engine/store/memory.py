@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.errors import ConflictError, UsageError
 from engine.store.base import (
+    BatchMember,
     DefinitionRecord,
     EventRecord,
     InstanceRecord,
@@ -40,6 +41,7 @@ class _Tables:
         self.sheets: dict[str, list[SheetRow]] = {}
         self.definitions: dict[tuple[str, int], DefinitionRecord] = {}
         self.counters: dict[str, int] = {}
+        self.members: list[BatchMember] = []
         self.ids: dict[str, int] = {"timer": 0, "outbox": 0, "sheet": 0}
 
 
@@ -194,7 +196,28 @@ class MemoryTransaction:
         self._set_timer(timer, replace(timer, fired_at=fired_at))
         return True
 
+    def claim_due_timer(self, now: datetime) -> TimerRecord | None:
+        timer = self.next_due_timer(now)
+        if timer is None or timer.id is None:
+            return None
+        self.claim_timer(timer.id, now)
+        return replace(timer, fired_at=now)
+
     # outbox ---------------------------------------------------------------------------------
+    def claim_outbox(self, now: datetime, until: datetime, after: int = 0) -> OutboxRecord | None:
+        for message in self.outbox():
+            assert message.id is not None
+            lease = message.next_attempt_at
+            if message.status == "pending":
+                ready = lease is None or lease <= now
+            else:
+                ready = message.status == "sending" and lease is not None and lease < now
+            if message.id > after and ready:
+                claimed = replace(message, status="sending", next_attempt_at=until)
+                self.update_outbox(claimed)
+                return claimed
+        return None
+
     def add_outbox(self, message: OutboxRecord) -> OutboxRecord:
         stored = replace(message, id=self._new_id("outbox"))
         assert stored.id is not None
@@ -211,6 +234,40 @@ class MemoryTransaction:
         old = self._t.outbox[message.id]
         self._t.outbox[message.id] = message
         self.undo.append(lambda: self._t.outbox.__setitem__(old.id or 0, old))
+
+    # batches --------------------------------------------------------------------------------
+    def _set_members(self, members: list[BatchMember]) -> None:
+        old = self._t.members
+        self._t.members = members
+        self.undo.append(lambda: setattr(self._t, "members", old))
+
+    def add_batch_member(self, member: BatchMember) -> None:
+        self._t.members.append(member)
+        self.undo.append(self._t.members.pop)
+
+    def leave_batch(self, instance_id: str, state: str) -> int:
+        def dropped(m: BatchMember) -> bool:
+            return m.instance == instance_id and m.state == state and m.batch is None
+
+        kept = [m for m in self._t.members if not dropped(m)]
+        count = len(self._t.members) - len(kept)
+        if count:
+            self._set_members(kept)
+        return count
+
+    def take_batch(
+        self, process: str, state: str, until: datetime, batch: int
+    ) -> list[BatchMember]:
+        taken: list[BatchMember] = []
+        members: list[BatchMember] = []
+        for m in self._t.members:
+            if (m.process, m.state) == (process, state) and m.period <= until and m.batch is None:
+                m = replace(m, batch=batch)
+                taken.append(m)
+            members.append(m)
+        if taken:
+            self._set_members(members)
+        return sorted(taken, key=lambda m: (m.joined_at, m.instance))
 
     # sheets ---------------------------------------------------------------------------------
     def add_sheet_row(self, row: SheetRow) -> SheetRow:

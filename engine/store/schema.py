@@ -51,4 +51,25 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
         ),
     ),
+    (
+        2,
+        (
+            # the lease of a message a worker is sending (see Transaction.claim_outbox)
+            "ALTER TABLE outbox ADD COLUMN lease_until TEXT",
+        ),
+    ),
+    (
+        3,
+        (
+            # a batch's CSV travels with its messages; lease_until doubles as the time a
+            # pending message is not retried before (OutboxRecord.next_attempt_at)
+            "ALTER TABLE outbox ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]'",
+            """CREATE TABLE batch_members (
+                process TEXT NOT NULL, state TEXT NOT NULL, instance TEXT NOT NULL,
+                period TEXT NOT NULL, joined_at TEXT NOT NULL, batch INTEGER)""",
+            "CREATE INDEX batch_members_open ON batch_members (process, state, period) "
+            "WHERE batch IS NULL",
+            "CREATE INDEX batch_members_instance ON batch_members (instance, state)",
+        ),
+    ),
 )

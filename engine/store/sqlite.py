@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.errors import ConflictError, StoreError, UsageError
 from engine.store.base import (
+    BatchMember,
     DefinitionRecord,
     EventRecord,
     InstanceRecord,
@@ -44,8 +45,9 @@ _EVENT_COLUMNS = (
 _TIMER_COLUMNS = "id, instance, name, state, trigger_name, due_at, data, created_at, fired_at"
 _OUTBOX_COLUMNS = (
     "id, instance, channel, to_addr, cc_addr, subject, body, created_at, status, attempts, "
-    "error, delivered_at"
+    "error, delivered_at, attachments, lease_until"
 )
+_MEMBER_COLUMNS = "process, state, instance, period, joined_at, batch"
 
 
 def _dumps(value: Any) -> str:
@@ -125,7 +127,13 @@ def _outbox(row: Sequence[Any]) -> OutboxRecord:
         attempts=row[9],
         error=row[10],
         delivered_at=_opt_time(row[11]),
+        attachments=tuple((str(n), str(t), str(c)) for n, t, c in json.loads(row[12])),
+        next_attempt_at=_opt_time(row[13]),
     )
+
+
+def _member(row: Sequence[Any]) -> BatchMember:
+    return BatchMember(row[0], row[1], row[2], from_iso(row[3]), from_iso(row[4]), row[5])
 
 
 class SQLiteTransaction:
@@ -296,11 +304,35 @@ class SQLiteTransaction:
         )
         return cursor.rowcount == 1
 
+    def claim_due_timer(self, now: datetime) -> TimerRecord | None:
+        # BEGIN IMMEDIATE already serialises writers: the plain read-then-claim is atomic
+        timer = self.next_due_timer(now)
+        if timer is None or timer.id is None or not self.claim_timer(timer.id, now):
+            return None
+        return replace(timer, fired_at=now)
+
     # outbox ---------------------------------------------------------------------------------
+    def claim_outbox(self, now: datetime, until: datetime, after: int = 0) -> OutboxRecord | None:
+        row = self._c.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id > ? AND ((status = 'pending' AND "
+            "(lease_until IS NULL OR lease_until <= ?)) OR "
+            "(status = 'sending' AND lease_until < ?)) ORDER BY id LIMIT 1",
+            (after, to_iso(now), to_iso(now)),
+        ).fetchone()
+        if row is None:
+            return None
+        message = replace(_outbox(row), status="sending", next_attempt_at=until)
+        self._c.execute(
+            "UPDATE outbox SET status = 'sending', lease_until = ? WHERE id = ?",
+            (to_iso(until), message.id),
+        )
+        return message
+
     def add_outbox(self, message: OutboxRecord) -> OutboxRecord:
         cursor = self._c.execute(
             "INSERT INTO outbox (instance, channel, to_addr, cc_addr, subject, body, created_at, "
-            "status, attempts, error, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "status, attempts, error, delivered_at, attachments, lease_until) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 message.instance,
                 message.channel,
@@ -313,6 +345,8 @@ class SQLiteTransaction:
                 message.attempts,
                 message.error,
                 _opt_iso(message.delivered_at),
+                _dumps([list(a) for a in message.attachments]),
+                _opt_iso(message.next_attempt_at),
             ),
         )
         return replace(message, id=cursor.lastrowid)
@@ -328,15 +362,51 @@ class SQLiteTransaction:
 
     def update_outbox(self, message: OutboxRecord) -> None:
         self._c.execute(
-            "UPDATE outbox SET status = ?, attempts = ?, error = ?, delivered_at = ? WHERE id = ?",
+            "UPDATE outbox SET status = ?, attempts = ?, error = ?, delivered_at = ?, "
+            "lease_until = ? WHERE id = ?",
             (
                 message.status,
                 message.attempts,
                 message.error,
                 _opt_iso(message.delivered_at),
+                _opt_iso(message.next_attempt_at),
                 message.id,
             ),
         )
+
+    # batches --------------------------------------------------------------------------------
+    def add_batch_member(self, member: BatchMember) -> None:
+        self._c.execute(
+            f"INSERT INTO batch_members ({_MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                member.process,
+                member.state,
+                member.instance,
+                to_iso(member.period),
+                to_iso(member.joined_at),
+                member.batch,
+            ),
+        )
+
+    def leave_batch(self, instance_id: str, state: str) -> int:
+        cursor = self._c.execute(
+            "DELETE FROM batch_members WHERE instance = ? AND state = ? AND batch IS NULL",
+            (instance_id, state),
+        )
+        return cursor.rowcount
+
+    def take_batch(
+        self, process: str, state: str, until: datetime, batch: int
+    ) -> list[BatchMember]:
+        where = "process = ? AND state = ? AND period <= ? AND batch IS NULL"
+        params = (process, state, to_iso(until))
+        rows = self._c.execute(
+            f"SELECT {_MEMBER_COLUMNS} FROM batch_members WHERE {where} "
+            "ORDER BY joined_at, instance",
+            params,
+        ).fetchall()
+        self._c.execute(f"UPDATE batch_members SET batch = ? WHERE {where}", (batch, *params))
+        return [replace(_member(row), batch=batch) for row in rows]
 
     # sheets ---------------------------------------------------------------------------------
     def add_sheet_row(self, row: SheetRow) -> SheetRow:
