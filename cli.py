@@ -419,5 +419,34 @@ def db_upgrade_command(settings: Settings) -> None:
     click.echo(upgrade_store(settings.db).summary())
 
 
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--db",
+    "store",
+    type=click.Choice(["memory", "sqlite"]),
+    default="memory",
+    show_default=True,
+    help="Run each scenario on a fresh in-memory store, or a fresh temporary SQLite file. "
+    "Scenarios never touch the global --db.",
+)
+@click.option("-k", "select", default=None, help="Only scenarios whose name contains this text.")
+@click.pass_obj
+@guarded
+def test_command(
+    settings: Settings, paths: tuple[Path, ...], store: str, select: str | None
+) -> None:
+    """Run YAML scenarios (default: every *.scenarios.yaml in the processes folder).
+
+    Prints PASS/FAIL per scenario and a summary; exit 1 when a scenario fails, 2 when a file
+    is malformed (FILE:LINE:COL) or its folder's definitions are invalid.
+    """
+    from engine.testing import run_suite
+
+    status = run_suite(paths or (settings.processes,), store=store, select=select, echo=click.echo)
+    if status:
+        sys.exit(status)
+
+
 if __name__ == "__main__":
     main()
