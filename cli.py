@@ -342,15 +342,29 @@ def queue_command(settings: Settings, queue: str | None, as_json: bool) -> None:
 
 @main.command("outbox")
 @click.option("--status", default=None, help="Only messages with this status.")
+@click.option(
+    "--deliver",
+    is_flag=True,
+    help="Send the messages due first (SMTP when FULFIL_SMTP_HOST is set, else stdout or "
+    "FULFIL_OUTBOX_FILE).",
+)
 @_JSON
 @click.pass_obj
 @guarded
-def outbox_command(settings: Settings, status: str | None, as_json: bool) -> None:
-    """Messages the processes have queued, oldest first."""
+def outbox_command(settings: Settings, status: str | None, deliver: bool, as_json: bool) -> None:
+    """Messages the processes have queued, oldest first, with status, attempts and error."""
+    import io
+
+    from engine.delivery import adapter_from_env
     from engine.runtime.views import outbox_json
+    from engine.worker import delivered_line
 
     engine = open_engine(settings)
     try:
+        if deliver:
+            printed = io.StringIO()  # keep --json output parseable: report, don't dump bodies
+            for message in engine.deliver(adapter_from_env(stream=printed)):
+                click.echo(delivered_line(message), err=as_json)
         messages = engine.outbox(status)
     finally:
         engine.store.close()
@@ -359,7 +373,12 @@ def outbox_command(settings: Settings, status: str | None, as_json: bool) -> Non
         return
     for m in messages:
         cc = f" cc {', '.join(m.cc)}" if m.cc else ""
-        click.echo(f"{m.id:>3} [{m.status}] {m.channel} to {', '.join(m.to)}{cc}: {m.subject}")
+        tried = f" attempts {m.attempts}" if m.attempts else ""
+        error = f" error: {m.error}" if m.error else ""
+        click.echo(
+            f"{m.id:>3} [{m.status}] {m.channel} to {', '.join(m.to)}{cc}: {m.subject}"
+            f"{tried}{error}"
+        )
 
 
 @main.command("verify")
@@ -446,6 +465,68 @@ def test_command(
     status = run_suite(paths or (settings.processes,), store=store, select=select, echo=click.echo)
     if status:
         sys.exit(status)
+
+
+@main.command("worker")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.01),
+    default=5.0,
+    show_default=True,
+    help="Seconds between rounds.",
+)
+@click.option("--once", is_flag=True, help="Run one round (tick and deliver) and exit.")
+@click.pass_obj
+@guarded
+def worker_command(settings: Settings, poll: float, once: bool) -> None:
+    """Fire due timers and deliver the outbox in a loop; SIGTERM/SIGINT stop it gracefully."""
+    from engine.delivery import adapter_from_env
+    from engine.worker import Worker
+
+    engine = open_engine(settings)
+    try:
+        worker = Worker(engine, adapter=adapter_from_env(), poll=poll, echo=click.echo)
+        worker.run(once=once)
+    finally:
+        engine.store.close()
+
+
+@main.command("demo")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("demo-report.html"),
+    show_default=True,
+    help="Where to write the auditor HTML report of every process.",
+)
+@click.option(
+    "--sheets",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-sheets"),
+    show_default=True,
+    help="Where the processes write their CSV sheets (its old CSV files are removed).",
+)
+@click.pass_obj
+@guarded
+def demo_command(settings: Settings, report: Path, sheets: Path) -> None:
+    """Run each of the eight processes through its main scenario and summarise.
+
+    The demo owns its database: it DELETES and recreates the SQLite file of --db (demo.db
+    unless --db is given; it refuses a file holding instances it did not start). Exit 0 only
+    when every process ran through its scenario.
+    """
+    from click.core import ParameterSource
+
+    from engine.demo import demo_lines, run_demo
+
+    root = click.get_current_context().find_root()
+    explicit = root.get_parameter_source("db") is not ParameterSource.DEFAULT
+    db = settings.db if explicit else "sqlite:///demo.db"
+    result = run_demo(settings.processes, db=db, report=report, sheets_dir=sheets)
+    for line in demo_lines(result):
+        click.echo(line)
+    if not result.ok:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

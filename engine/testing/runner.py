@@ -21,7 +21,7 @@ from engine.loader import Catalog
 from engine.runtime import Engine, InstanceView
 from engine.runtime.views import ChildView
 from engine.store import MemoryStore, SQLiteStore, Store
-from engine.store.base import SheetRow
+from engine.store.base import OutboxRecord, SheetRow
 from engine.testing.expectations import (
     Mismatch,
     compare_instance,
@@ -149,6 +149,7 @@ class ScenarioRun:
         store: Store,
         sheets_dir: Path,
         id_prefix: str = "",
+        hidden: frozenset[str] = frozenset(),
     ) -> None:
         self.scenario = scenario
         self.catalog = catalog
@@ -157,7 +158,11 @@ class ScenarioRun:
         self.id_prefix = id_prefix
         self.instances: dict[str, str] = {}
         self.current: str | None = None
-        self.seen = len(self.engine.outbox())
+        # In a store shared with earlier runs (the demo), their instances, messages and rows
+        # are not this scenario's: `hidden` names those instances.
+        self.hidden = hidden
+        self.earlier = {m.id for m in self.engine.outbox()} if hidden else set()
+        self.seen = 0
 
     def run(self) -> ScenarioResult:
         """Run every step until one fails."""
@@ -226,7 +231,7 @@ class ScenarioRun:
 
     def _snapshot(self, instance_id: str) -> dict[str, Any]:
         view = self.engine.show(instance_id)
-        return {"state": view.state, "data": view.data, "outbox": len(self.engine.outbox())}
+        return {"state": view.state, "data": view.data, "outbox": len(self.messages())}
 
     def do_advance(self, step: Step) -> None:
         assert step.delta is not None
@@ -273,11 +278,11 @@ class ScenarioRun:
             )
             out += self._children(checks.get("children", {}), view)
         if "outbox" in checks:
-            messages = self.engine.outbox()
+            messages = self.messages()
             new, self.seen = messages[self.seen :], len(messages)
             out += compare_outbox(checks["outbox"], new)
         if "outbox_count" in checks:
-            total = len(self.engine.outbox())
+            total = len(self.messages())
             if total != checks["outbox_count"]:
                 out.append(
                     Mismatch(
@@ -309,6 +314,16 @@ class ScenarioRun:
                     )
         return out
 
+    def messages(self) -> list[OutboxRecord]:
+        """The outbox messages of this scenario, oldest first."""
+        return [
+            m
+            for m in self.engine.outbox()
+            if m.id not in self.earlier and m.instance not in self.hidden
+        ]
+
     def sheet_rows(self, sheet: str) -> list[SheetRow]:
+        """The rows this scenario appended to a sheet."""
         with self.engine.store.transaction(write=False) as tx:
-            return tx.sheet_rows(sheet)
+            rows = tx.sheet_rows(sheet)
+        return [row for row in rows if row.instance not in self.hidden]
