@@ -22,6 +22,7 @@ from engine.errors import (
 )
 from engine.runtime.actions import dated_line
 from engine.runtime.batches import join_batch
+from engine.runtime.children import Family, Requests
 from engine.runtime.compiled import CompiledProcess
 from engine.runtime.definitions import Definitions
 from engine.runtime.history import seal
@@ -76,6 +77,7 @@ class Executor:
     def __init__(self, definitions: Definitions, scheduler: TimerScheduler) -> None:
         self.definitions = definitions
         self.scheduler = scheduler
+        self.requests = Requests(self)
 
     # starting -------------------------------------------------------------------------------
     def start(
@@ -90,8 +92,13 @@ class Executor:
         now: datetime,
         parent: str | None = None,
         task: str | None = None,
+        waiting_on: tuple[str, ...] = (),
     ) -> InstanceRecord:
-        """Create an instance in its initial state, with its start event and timers."""
+        """Create an instance in its initial state, with its start event and timers.
+
+        A request's tasks are started with it. A task `waiting_on` dependencies arms no timers
+        (they start when it is released).
+        """
         cp = self.definitions.for_start(tx, process_id)
         values = cp.codec.initial(cp.codec.check(data))
         process = cp.process
@@ -105,10 +112,12 @@ class Executor:
             instance_id, process.id, process.version, state, stored, now, now, now, parent, task
         )
         variables = {**values, **builtins(state, now, actor, role)}
-        notes = self._enter(tx, cp, instance_id, state, variables, now)
+        notes = [] if waiting_on else self._enter(tx, cp, instance_id, state, variables, now)
         detail: dict[str, Any] = {"process": process.id, "version": process.version}
         if notes:
             detail["timers"] = notes
+        if waiting_on:
+            detail["waiting_on"] = list(waiting_on)
         start = EventRecord(
             instance_id, 1, now, actor, role, "start", None, None, state, stored, detail
         )
@@ -116,6 +125,8 @@ class Executor:
         record = replace(record, seq=1, head=sealed.hash)
         tx.insert_instance(record)
         tx.append_event(sealed)
+        if process.tasks:
+            self.requests.start_tasks(tx, cp, record, variables, actor=actor, now=now)
         return record
 
     # firing ---------------------------------------------------------------------------------
@@ -184,6 +195,7 @@ class Executor:
         record, cp = self.load(tx, instance_id)
         self.check_trigger(cp, record, trigger)
         if not internal:
+            self.check_released(tx, record, trigger)
             self.check_role(cp, role, record)
         given = cp.codec.check(data, instance=record.id)
         variables = cp.codec.decode(record.data)
@@ -197,7 +209,23 @@ class Executor:
             raise TriggerNotAllowed(str(exc), instance=record.id, trigger=trigger) from None
         if dest is None:
             raise self._refusal(cp, step, trigger)
-        return self._commit(tx, step, dest, kind, dict(detail or {}), depth)
+        outcome = self._commit(tx, step, dest, kind, dict(detail or {}), depth)
+        if record.parent is not None or cp.process.tasks or step.emits:
+            # rules and emits may have changed this instance again after its own step
+            outcome.record = tx.get_instance(record.id) or outcome.record
+        return outcome
+
+    def check_released(self, tx: Transaction, record: InstanceRecord, trigger: str) -> None:
+        """Refuse people's triggers on a task still waiting on its dependencies."""
+        if record.task is None:
+            return
+        waiting = Family(tx, self.definitions).waiting_on(record)
+        if waiting:
+            raise TriggerNotAllowed(
+                f"task '{record.task}' is waiting on: {', '.join(waiting)}",
+                instance=record.id,
+                trigger=trigger,
+            )
 
     def _refusal(self, cp: CompiledProcess, step: Step, trigger: str) -> ExecutionError:
         refusals = step.refusals
@@ -280,7 +308,10 @@ class Executor:
         if record.state in cp.batches:
             tx.leave_batch(record.id, record.state)
         notes = []
-        if cp.timers.get(dest) or dest in cp.batches:
+        waiting = Family(tx, self.definitions).waiting_on(record) if record.task else ()
+        if waiting:
+            detail["waiting_on"] = list(waiting)  # its timers start when it is released
+        elif cp.timers.get(dest) or dest in cp.batches:
             notes = self._enter(tx, cp, record.id, dest, step.vars, now, pending)
         if notes:
             detail["timers"] = notes
@@ -354,11 +385,19 @@ class Executor:
         )
         tx.update_instance(new, expected_rev=record.rev)
         outcome = Outcome(new, {sheet for sheet, _ in step.rows}, len(step.messages))
+        self._reach_out(tx, step, new, outcome, depth)
+        return outcome
+
+    def _reach_out(
+        self, tx: Transaction, step: Step, new: InstanceRecord, outcome: Outcome, depth: int
+    ) -> None:
+        """What a committed step does to other instances: the request's log, emits, rules."""
         if step.parent_lines:
-            self._append_to_parent(tx, step, record)
+            self._append_to_parent(tx, step, step.record)
         for emit in step.emits:
             self._emit(tx, step, emit.trigger, emit.target, outcome, depth)
-        return outcome
+        if new.parent is not None and new.state in step.cp.terminal:
+            self.requests.child_ended(tx, new, step.cp, step.now, outcome, depth)
 
     def _append_to_parent(self, tx: Transaction, step: Step, child: InstanceRecord) -> None:
         if child.parent is None:

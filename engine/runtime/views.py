@@ -13,6 +13,7 @@ from engine.runtime.data import DataCodec
 from engine.store.base import EventRecord, OutboxRecord
 
 __all__ = [
+    "ChildView",
     "Fired",
     "InstanceView",
     "QueueItem",
@@ -42,6 +43,40 @@ class TimerView:
 
 
 @dataclass(frozen=True)
+class ChildView:
+    """One task instance of a request, as the request's `show` lists it.
+
+    `waiting` tasks have dependencies that have not completed (`waiting_on`); `released` says
+    that all of them completed (always true for a task without dependencies).
+    """
+
+    id: str
+    task: str | None
+    process: str
+    state: str
+    status: str
+    closure_reason: str
+    waiting: bool = False
+    released: bool = True
+    waiting_on: tuple[str, ...] = ()
+    terminal: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task": self.task,
+            "process": self.process,
+            "state": self.state,
+            "status": self.status,
+            "closure_reason": self.closure_reason,
+            "waiting": self.waiting,
+            "released": self.released,
+            "waiting_on": list(self.waiting_on),
+            "terminal": self.terminal,
+        }
+
+
+@dataclass(frozen=True)
 class InstanceView:
     """An instance as it is now; `data` holds typed values (dates as `date`)."""
 
@@ -56,12 +91,13 @@ class InstanceView:
     timers: tuple[TimerView, ...]
     parent: str | None
     task: str | None
-    children: tuple[str, ...]
+    children: tuple[ChildView, ...]
     created_at: datetime
     updated_at: datetime
     last_activity_at: datetime
     rev: int
     terminal: bool = False
+    waiting_on: tuple[str, ...] = ()  # a task's dependencies that have not completed
     due_at: datetime | None = None  # the current state's SLA due time
     owner: str | None = None  # the role owning the work now (the SLA's owner, else the state's)
 
@@ -79,7 +115,9 @@ class InstanceView:
             "timers": [t.to_json() for t in self.timers],
             "parent": self.parent,
             "task": self.task,
-            "children": list(self.children),
+            "children": [c.to_json() for c in self.children],
+            "waiting": bool(self.waiting_on),
+            "waiting_on": list(self.waiting_on),
             "terminal": self.terminal,
             "rev": self.rev,
             "created_at": _iso(self.created_at),
@@ -102,6 +140,8 @@ class QueueItem:
     owner: str | None
     created_at: datetime
     last_activity_at: datetime
+    parent: str | None = None
+    task: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +151,8 @@ class QueueItem:
             "status": self.status,
             "queue": self.queue,
             "owner": self.owner,
+            "parent": self.parent,
+            "task": self.task,
             "created_at": _iso(self.created_at),
             "last_activity_at": _iso(self.last_activity_at),
         }
