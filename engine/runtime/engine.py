@@ -30,7 +30,6 @@ from engine.errors import (
 )
 from engine.model import Process
 from engine.runtime.batches import BATCH_OWNER, retry_batch, send_batch
-from engine.runtime.children import Family
 from engine.runtime.compiled import CompiledProcess
 from engine.runtime.definitions import CatalogLike, Definitions
 from engine.runtime.executor import Executor, HistoryChain, Outcome
@@ -308,7 +307,9 @@ class Engine:
                     )
         return Fired(instance_id, name, trigger, due_at, at, state, refused=message)
 
-    def deliver(self, adapter: DeliveryAdapter | None = None) -> list[OutboxRecord]:
+    def deliver(
+        self, adapter: DeliveryAdapter | None = None, *, stop: Callable[[], bool] | None = None
+    ) -> list[OutboxRecord]:
         """Send the outbox messages due now through `adapter` (default: the engine's).
 
         Each message is leased in its own transaction (so two workers never send it both),
@@ -318,7 +319,7 @@ class Engine:
         `MAX_DELIVERY_ATTEMPTS`. A message is never sent again once marked sent. The one
         window left is a crash after the server accepted and before the mark: the lease ends
         and it is sent again with the same Message-ID (derived from the outbox id), which lets
-        the receiver drop the duplicate.
+        the receiver drop the duplicate. `stop` is asked before each message.
         """
         adapter = adapter or self.delivery
         if adapter is None:
@@ -326,6 +327,8 @@ class Engine:
         done: list[OutboxRecord] = []
         after = 0
         for _ in range(MAX_DELIVERIES):
+            if stop is not None and stop():
+                break
             now = self.clock.now()
             with self.store.transaction() as tx:
                 message = tx.claim_outbox(now, now + SEND_LEASE, after)
@@ -398,8 +401,6 @@ class Engine:
         cp = self.definitions.for_instance(tx, record.process, record.version)
         status, reason = cp.status(record.state)
         terminal = record.state in cp.terminal
-        family = Family(tx, self.definitions)
-        waiting_on = () if terminal else family.waiting_on(record)
         spec = cp.process.find_state(record.state)
         sla = spec.sla if spec is not None else None
         return InstanceView(
@@ -410,19 +411,18 @@ class Engine:
             status=status,
             closure_reason=reason,
             data=cp.codec.decode(record.data),
-            triggers=() if terminal or waiting_on else cp.triggers_from.get(record.state, ()),
+            triggers=() if terminal else cp.triggers_from.get(record.state, ()),
             timers=tuple(TimerView(t.name, t.trigger, t.due_at) for t in tx.timers(record.id))
             if cp.has_timers
             else (),
             parent=record.parent,
             task=record.task,
-            children=family.children(record),
+            children=tuple(c.id for c in tx.children(record.id)),
             created_at=record.created_at,
             updated_at=record.updated_at,
             last_activity_at=record.last_activity_at,
             rev=record.rev,
             terminal=terminal,
-            waiting_on=waiting_on,
             due_at=None if sla is None or terminal else sla_due_at(tx, record),
             owner=sla.owner if sla is not None else spec.owner if spec is not None else None,
         )
@@ -454,17 +454,12 @@ class Engine:
 
         Ready: instances still in their process's initial state. In progress: the others in a
         queued, non-terminal state, the least recently worked on first, so stale work shows
-        on top (seed 000 orders the dashboard by the last activity on the task). A request's
-        task sits in the queue its `Task` names, else its state's; while it waits on its
-        dependencies it is in no queue.
+        on top (seed 000 orders the dashboard by the last activity on the task).
         """
-        processes = self._processes()
-        task_processes = {t.process for p in processes for t in p.tasks}
         wanted: dict[tuple[str, str], tuple[bool, str | None, str | None, str]] = {}
-        for process in processes:
+        for process in self._processes():
             for state in process.states:
-                maybe = state.queue is not None and (not name or state.queue == name)
-                if state.terminal or not (maybe or process.id in task_processes):
+                if state.queue is None or state.terminal or (name and state.queue != name):
                     continue
                 wanted[(process.id, state.name)] = (
                     state.initial,
@@ -475,16 +470,8 @@ class Engine:
         ready: list[QueueItem] = []
         in_progress: list[QueueItem] = []
         with self.store.transaction(write=False) as tx:
-            family = Family(tx, self.definitions)
             for record in tx.find_instances(sorted(wanted)):
                 initial, queue, owner, status = wanted[(record.process, record.state)]
-                task = family.task(record)
-                if task is not None:
-                    if family.waiting_on(record):
-                        continue
-                    queue = task.queue or queue
-                if queue is None or (name and queue != name):
-                    continue
                 item = QueueItem(
                     record.id,
                     record.process,
@@ -494,8 +481,6 @@ class Engine:
                     owner,
                     record.created_at,
                     record.last_activity_at,
-                    record.parent,
-                    record.task,
                 )
                 (ready if initial else in_progress).append(item)
         return QueueView(tuple(ready), tuple(in_progress))

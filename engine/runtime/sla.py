@@ -1,11 +1,11 @@
 """SLAs: the overdue notice to a state's owner and the escalation to the owner's manager.
 
-A state with `sla` gets two engine timers when an instance enters it, stored as ordinary timer
-rows so that leaving the state cancels them and re-entering restarts them like any other timer:
+A state with `sla` gets engine timers, stored as ordinary timer rows so that leaving the state
+cancels them and re-entering restarts them like any other timer:
 
-    sla.overdue    at `due` after entering (working time when `sla.calendar` is set)
-    sla.escalate   `escalate_after` later (counted together with `due` from the entry, in the
-                   same calendar: `due + escalate_after` of working time)
+    sla.overdue    armed on entering, at `due` after it (working time when `sla.calendar` is set)
+    sla.escalate   armed when the overdue notice fires, `escalate_after` after the due time
+                   (in the same calendar: `2d` is two working days past the due time)
 
 Their names contain a dot, which a declared timer name never does, so they cannot collide with
 the process's own timers. When one fires, `fire_notice` puts one outbox message per SLA channel
@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from engine.calendar import BusinessCalendar
 from engine.model import Process, Sla, State
 from engine.runtime.actions import resolve_addresses
 from engine.runtime.compiled import CompiledProcess
@@ -35,6 +36,14 @@ from engine.store.base import (
 )
 
 __all__ = ["due_at", "fire_notice"]
+
+
+def _escalation_due(cp: CompiledProcess, sla: Sla, due: datetime) -> datetime:
+    assert sla.escalate_after is not None
+    spec = next((c for c in cp.process.calendars if c.name == sla.calendar), None)
+    if spec is None:
+        return due + sla.escalate_after
+    return BusinessCalendar.from_model(spec).add(due, sla.escalate_after)
 
 
 def _addressee(process: Process, sla: Sla, escalate: bool) -> str:
@@ -115,6 +124,10 @@ def fire_notice(
     }
     if unresolved:
         detail["unresolved"] = unresolved
+    if not escalate and sla.escalate_after is not None:
+        later = _escalation_due(cp, sla, timer.due_at)
+        tx.add_timer(TimerRecord(record.id, ESCALATE, timer.state, ESCALATE, later, at))
+        detail["escalate_at"] = to_iso(later)
     chain = HistoryChain(tx, record)
     chain.add(
         EventRecord(record.id, 0, at, "timer", None, "sla", None, record.state, None, {}, detail)

@@ -93,11 +93,7 @@ def is_sla_timer(name: str) -> bool:
 
 
 def sla_timers(sla: Sla, calendars: Mapping[str, BusinessCalendar]) -> tuple[CompiledTimer, ...]:
-    """The engine timers standing for an SLA: overdue at `due`, escalation `escalate_after`
-    later (counted as `due + escalate_after` from the entry, in the SLA's calendar if any)."""
+    """The engine timer standing for an SLA on entering its state: the overdue notice at `due`
+    (in the SLA's calendar if any). The escalation timer is armed when that notice fires."""
     calendar = calendars.get(sla.calendar) if sla.calendar else None
-    found = [CompiledTimer(Timer(OVERDUE, OVERDUE, after=sla.due), calendar=calendar)]
-    if sla.escalate_after is not None:
-        later = Timer(ESCALATE, ESCALATE, after=sla.due + sla.escalate_after)
-        found.append(CompiledTimer(later, calendar=calendar))
-    return tuple(found)
+    return (CompiledTimer(Timer(OVERDUE, OVERDUE, after=sla.due), calendar=calendar),)
