@@ -30,6 +30,7 @@ from engine.errors import (
 )
 from engine.model import Process
 from engine.runtime.batches import BATCH_OWNER, retry_batch, send_batch
+from engine.runtime.children import Family
 from engine.runtime.compiled import CompiledProcess
 from engine.runtime.definitions import CatalogLike, Definitions
 from engine.runtime.executor import Executor, HistoryChain, Outcome
@@ -401,6 +402,8 @@ class Engine:
         cp = self.definitions.for_instance(tx, record.process, record.version)
         status, reason = cp.status(record.state)
         terminal = record.state in cp.terminal
+        family = Family(tx, self.definitions)
+        waiting_on = () if terminal else family.waiting_on(record)
         spec = cp.process.find_state(record.state)
         sla = spec.sla if spec is not None else None
         return InstanceView(
@@ -411,18 +414,19 @@ class Engine:
             status=status,
             closure_reason=reason,
             data=cp.codec.decode(record.data),
-            triggers=() if terminal else cp.triggers_from.get(record.state, ()),
+            triggers=() if terminal or waiting_on else cp.triggers_from.get(record.state, ()),
             timers=tuple(TimerView(t.name, t.trigger, t.due_at) for t in tx.timers(record.id))
             if cp.has_timers
             else (),
             parent=record.parent,
             task=record.task,
-            children=tuple(c.id for c in tx.children(record.id)),
+            children=family.children(record),
             created_at=record.created_at,
             updated_at=record.updated_at,
             last_activity_at=record.last_activity_at,
             rev=record.rev,
             terminal=terminal,
+            waiting_on=waiting_on,
             due_at=None if sla is None or terminal else sla_due_at(tx, record),
             owner=sla.owner if sla is not None else spec.owner if spec is not None else None,
         )
@@ -454,12 +458,17 @@ class Engine:
 
         Ready: instances still in their process's initial state. In progress: the others in a
         queued, non-terminal state, the least recently worked on first, so stale work shows
-        on top (seed 000 orders the dashboard by the last activity on the task).
+        on top (seed 000 orders the dashboard by the last activity on the task). A request's
+        task sits in the queue its `Task` names, else its state's; while it waits on its
+        dependencies it is in no queue.
         """
+        processes = self._processes()
+        task_processes = {t.process for p in processes for t in p.tasks}
         wanted: dict[tuple[str, str], tuple[bool, str | None, str | None, str]] = {}
-        for process in self._processes():
+        for process in processes:
             for state in process.states:
-                if state.queue is None or state.terminal or (name and state.queue != name):
+                maybe = state.queue is not None and (not name or state.queue == name)
+                if state.terminal or not (maybe or process.id in task_processes):
                     continue
                 wanted[(process.id, state.name)] = (
                     state.initial,
@@ -470,8 +479,16 @@ class Engine:
         ready: list[QueueItem] = []
         in_progress: list[QueueItem] = []
         with self.store.transaction(write=False) as tx:
+            family = Family(tx, self.definitions)
             for record in tx.find_instances(sorted(wanted)):
                 initial, queue, owner, status = wanted[(record.process, record.state)]
+                task = family.task(record)
+                if task is not None:
+                    if family.waiting_on(record):
+                        continue
+                    queue = task.queue or queue
+                if queue is None or (name and queue != name):
+                    continue
                 item = QueueItem(
                     record.id,
                     record.process,
@@ -481,6 +498,8 @@ class Engine:
                     owner,
                     record.created_at,
                     record.last_activity_at,
+                    record.parent,
+                    record.task,
                 )
                 (ready if initial else in_progress).append(item)
         return QueueView(tuple(ready), tuple(in_progress))
