@@ -3,7 +3,8 @@
 `transitions`' own GraphMachine can emit Mermaid without Graphviz, but it shows neither display
 statuses, roles, terminal ends nor timers, and it needs a live machine with a model; so we write
 the text ourselves from the diagram model. Mermaid has no dashed transitions: timer edges are
-labelled with a stopwatch and their source states get the `timed` class.
+labelled with a stopwatch and their source states get the `timed` class. A request's tasks are
+drawn in a composite state `Tasks`, with a `then` edge from each dependency to its task.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 
 from engine.model import Process
-from engine.render.model import TIMER_MARK, Diagram, Edge, Node, extract
+from engine.render.model import TIMER_MARK, Diagram, Edge, Node, TaskNode, extract
 
 # Words the Mermaid state diagram grammar reads as keywords: such states get an alias.
 RESERVED = frozenset({"end", "state", "note", "class", "classdef", "direction", "as", "style"})
@@ -60,6 +61,26 @@ def _classes(diagram: Diagram) -> list[str]:
     return lines
 
 
+def task_id(name: str) -> str:
+    """The Mermaid id of a task (capitalised: state names are lower case, so they never clash)."""
+    return f"Task_{name}"
+
+
+def task_lines(tasks: tuple[TaskNode, ...]) -> list[str]:
+    """The `Tasks` composite state: a node per task, a `then` edge from each dependency."""
+    if not tasks:
+        return []
+    lines = ['state "Tasks" as Tasks {']
+    for task in tasks:
+        mark = " (indicator)" if task.indicator else ""
+        text = f"{task.name}{mark}: {task.title or task.process} (process {task.process})"
+        lines.append(f'{INDENT}state "{escape(text)}" as {task_id(task.name)}')
+    for task in tasks:
+        for dep in task.depends_on:
+            lines.append(f"{INDENT}{task_id(dep)} --> {task_id(task.name)} : then")
+    return [*lines, "}"]
+
+
 def render_diagram(diagram: Diagram) -> str:
     """The Mermaid text of a diagram model."""
     title = f"{diagram.title or diagram.id} ({diagram.id} v{diagram.version})"
@@ -78,6 +99,7 @@ def render_diagram(diagram: Diagram) -> str:
     for edge in diagram.edges:
         body.append(f"{node_id(edge.source)} --> {node_id(edge.dest)} : {edge_label(edge)}")
     body += [f"{node_id(n.name)} --> [*]" for n in diagram.nodes if n.terminal]
+    body += task_lines(diagram.tasks)
     body += _classes(diagram)
     head = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", "---", "stateDiagram-v2"]
     return "\n".join(head + [INDENT + line for line in body]) + "\n"
