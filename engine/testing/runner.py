@@ -191,7 +191,10 @@ class ScenarioRun:
             return
         if step.error is not None:
             raise _StepFailed(
-                Mismatch(f"the start is refused with {show(step.error)}", "the start succeeded")
+                Mismatch(
+                    f"the start is refused with a message containing {step.error!r}",
+                    "the start succeeded",
+                )
             )
         self.instances[step.alias] = view.id
         self.current = view.id
@@ -216,7 +219,7 @@ class ScenarioRun:
         if step.error is not None:
             raise _StepFailed(
                 Mismatch(
-                    f"fire {step.trigger} is refused with {show(step.error)}",
+                    f"fire {step.trigger} is refused with a message containing {step.error!r}",
                     f"it fired: {view.id} is now in {view.state} ({view.status})",
                 )
             )
@@ -226,7 +229,9 @@ class ScenarioRun:
             raise _StepFailed(Mismatch(f"{what} succeeds", f"refused: {exc}")) from None
         if step.error.lower() not in str(exc).lower():
             raise _StepFailed(
-                Mismatch(f"{what} is refused with {show(step.error)}", f"refused: {exc}")
+                Mismatch(
+                    f"{what} is refused with a message containing {step.error!r}", f"refused: {exc}"
+                )
             ) from None
 
     def _snapshot(self, instance_id: str) -> dict[str, Any]:

@@ -277,7 +277,10 @@ class _Reader:
                 if kind == "expect" and name in ("instance", "task"):
                     hint = f"write '{name}' inside the expect mapping"
                 self.problem(
-                    (*path, name), f"unknown key '{name}' in a {kind} step", key=True, hint=hint
+                    (*path, name),
+                    f"unknown key '{name}' in {_article(kind)} {kind} step",
+                    key=True,
+                    hint=hint,
                 )
         step = Step(kind, number, self.source.locate(path), self.text_of(path))
         reader: Callable[[Step, dict[str, Any], DocPath, _Aliases], Step | None] = getattr(
@@ -441,6 +444,10 @@ def _child(node: Any, part: str | int) -> Any:
     if isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
         return node.value[part]
     return None
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _kind(value: Any) -> str:

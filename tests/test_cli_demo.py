@@ -1,0 +1,125 @@
+"""`fulfil demo` with CliRunner: a table per process, the HTML report, a recreated database."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cli import main
+from engine.demo import DEMO_PROCESSES, demo_scenario
+from engine.testing import parse_scenarios
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES = ROOT / "processes"
+FIXTURES = Path(__file__).resolve().parent / "processes" / "scenarios"
+HEADER = re.compile(r"^(\w+)  \[(ok|FAILED)\]", re.MULTILINE)
+
+
+def demo(tmp_path: Path, *args: str, processes: Path = PROCESSES) -> Result:
+    base = ["--processes", str(processes), *args, "demo"]
+    options = ["--report", str(tmp_path / "report.html"), "--sheets", str(tmp_path / "sheets")]
+    return CliRunner().invoke(main, [*base, *options])
+
+
+def instance_ids(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return sorted(row[0] for row in conn.execute("SELECT id FROM instances"))
+
+
+@pytest.fixture
+def ran(tmp_path: Path) -> tuple[Result, Path]:
+    db = tmp_path / "demo.db"
+    return demo(tmp_path, "--db", f"sqlite:///{db}"), db
+
+
+def test_demo_prints_a_table_per_process(ran: tuple[Result, Path]) -> None:
+    """Each of the eight processes gets a block: state table, notifications and sheets."""
+    result, _ = ran
+    headers = HEADER.findall(result.output)
+    assert [process for process, _ in headers] == list(DEMO_PROCESSES)
+    for block in result.output.split("\n\n")[: len(DEMO_PROCESSES)]:
+        assert "notifications sent" in block and "sheets written" in block, block
+        if "[ok]" in block.splitlines()[0]:
+            assert re.search(r"^    instance +state +status$", block, re.MULTILINE), block
+
+
+def test_demo_exit_code_says_whether_every_process_ran(ran: tuple[Result, Path]) -> None:
+    """Exit 0 only when every process ran through its scenario; a failure says why."""
+    result, _ = ran
+    failed = [process for process, mark in HEADER.findall(result.output) if mark == "FAILED"]
+    assert result.exit_code == (1 if failed else 0), result.output
+    assert f"{8 - len(failed)} of 8 processes ran through their scenario" in result.output
+    assert result.output.count("  why it failed:") == len(failed)
+
+
+def test_demo_writes_the_report_with_every_process(
+    ran: tuple[Result, Path], tmp_path: Path
+) -> None:
+    """The HTML report names every shipped process and its path is printed."""
+    result, db = ran
+    report = tmp_path / "report.html"
+    html = report.read_text(encoding="utf-8")
+    for process in DEMO_PROCESSES:
+        assert f'id="process-{process}"' in html
+    assert f"report:   {report}" in result.output
+    assert db.is_file()
+
+
+def test_demo_recreates_its_database(ran: tuple[Result, Path], tmp_path: Path) -> None:
+    """A second run starts from an empty database: the same instances, not twice as many."""
+    _, db = ran
+    first = instance_ids(db)
+    assert first and all(i.startswith("demo-") for i in first)
+    again = demo(tmp_path, "--db", f"sqlite:///{db}")
+    assert again.exception is None or isinstance(again.exception, SystemExit)
+    assert instance_ids(db) == first
+
+
+def test_demo_refuses_a_database_it_did_not_make(tmp_path: Path) -> None:
+    """A file that is not a demo database is left alone and the demo exits 2."""
+    db = tmp_path / "work.db"
+    db.write_bytes(b"precious data")
+    result = demo(tmp_path, "--db", f"sqlite:///{db}")
+    assert result.exit_code == 2
+    assert "is not a demo database" in result.output
+    assert db.read_bytes() == b"precious data"
+
+
+def test_demo_uses_demo_db_when_no_db_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --db the demo writes demo.db, never the default fulfil.db."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FULFIL_DB", raising=False)
+    result = demo(tmp_path)
+    assert (tmp_path / "demo.db").is_file() and not (tmp_path / "fulfil.db").exists()
+    assert "database: sqlite:///demo.db" in result.output
+
+
+def test_demo_completes_when_processes_are_missing(tmp_path: Path) -> None:
+    """Processes the folder lacks are FAILED rows with the reason; the report is still written."""
+    result = demo(tmp_path, "--db", "memory://", processes=FIXTURES)
+    assert result.exit_code == 1
+    assert result.output.count("FAILED") == 8
+    assert f"no process 'facebook_access' in {FIXTURES}" in result.output
+    assert 'id="process-ticket"' in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_demo_scenario_prefers_the_one_marked_demo() -> None:
+    """The demo runs the scenario marked `demo: true`, else the first one."""
+    text = (
+        "process: p\nscenarios:\n"
+        "  - name: first\n    steps: [{tick: true}]\n"
+        "  - name: chosen\n    demo: true\n    steps: [{tick: true}]\n"
+    )
+    assert demo_scenario(parse_scenarios(text)).name == "chosen"
+    assert (
+        demo_scenario(
+            parse_scenarios(text.replace("demo: true", "clock: 2026-01-05T09:00:00Z"))
+        ).name
+        == "first"
+    )
