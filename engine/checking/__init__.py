@@ -1,0 +1,27 @@
+"""Model checking and timing analysis of process definitions (`fulfil check`).
+
+    explore(process, depth=8) -> CheckReport   bounded breadth-first exploration (explore.py)
+    timing(process) -> TimingReport             timer-only times between states (timing.py)
+
+The explorer abstracts field values to small domains (abstraction.py), runs guards, actions
+and timers through the runtime's compiled process, and reports findings (findings.py,
+report.py) each with the shortest scenario showing it, in the scenario-file format
+(scenario.py, docs/scenarios.md).
+"""
+
+from __future__ import annotations
+
+from engine.checking.explore import explore
+from engine.checking.report import KINDS, CheckReport, Finding
+from engine.checking.timing import Reach, Span, TimingReport, timing
+
+__all__ = [
+    "KINDS",
+    "CheckReport",
+    "Finding",
+    "Reach",
+    "Span",
+    "TimingReport",
+    "explore",
+    "timing",
+]

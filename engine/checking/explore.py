@@ -1,0 +1,486 @@
+"""Bounded exhaustive exploration of a process definition, breadth first.
+
+A configuration is (state, canonical field values, pending timers of the state); see
+`engine.checking.abstraction` for how values are kept finite. From each configuration the
+explorer fires every trigger the state handles, with every data drawn for the fields its
+transitions' guards and `requires` read (and with no data), as each group of roles that the
+transitions tell apart; and it lets the next pending timer fire. Guards, actions and timers run
+through the runtime's compiled process (`engine.runtime.compiled`), so they mean exactly what
+they mean when an instance runs: the first transition (in declared order) whose role,
+`requires` and guard pass is the one that fires.
+
+Breadth first, the first path found to a configuration is a shortest one, and so is every
+finding's scenario. Configurations reached at different times are merged (the clock is not
+part of a configuration); the path kept is the first one found.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.checking.abstraction import CLOCK, Abstraction
+from engine.checking.findings import Findings
+from engine.checking.report import CheckReport
+from engine.checking.scenario import ACTOR, Event
+from engine.errors import ExecutionError, Location, Problem
+from engine.expressions import CompiledExpr, ExprType, compile_expr, compile_template
+from engine.model import (
+    AppendLine,
+    AppendRow,
+    Notify,
+    Process,
+    RecordActivity,
+    SetField,
+    Timer,
+    Transition,
+)
+from engine.runtime.compiled import CompiledProcess, CompiledTransition
+from engine.runtime.executor import builtins
+from engine.runtime.step import Step
+from engine.runtime.timers import CompiledTimer, schedule_timer
+from engine.store.base import InstanceRecord
+
+__all__ = ["MAX_CONFIGURATIONS", "Node", "explore"]
+
+MAX_CONFIGURATIONS = 200_000  # a safety stop; the shipped processes stay far below it
+
+Config = tuple[str, tuple[Any, ...], frozenset[str]]
+
+
+@dataclass(frozen=True)
+class Node:
+    """A configuration reached, with the shortest path's last event and clock."""
+
+    config: Config
+    parent: int | None
+    event: Event
+    depth: int
+    now: datetime
+    dues: Mapping[str, datetime]  # pending timer -> due time, on this path
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """A timer of a state, or its batch step (which fires its trigger at each occurrence)."""
+
+    name: str
+    trigger: str
+    data: Mapping[str, Any]
+    compiled: CompiledTimer
+    loc: Location
+
+
+class Explorer:
+    """One exploration of one process; `run` fills `nodes`, `edges` and `findings`."""
+
+    def __init__(self, process: Process, depth: int) -> None:
+        self.process = process
+        self.depth = depth
+        self.cp = CompiledProcess(process)
+        self.ab = Abstraction.of(process)
+        self.names = [f.name for f in process.fields]
+        self.nodes: list[Node] = []
+        self.index: dict[Config, int] = {}
+        self.edges: list[set[int]] = []
+        self.expanded: list[bool] = []
+        self.fired: set[int] = set()
+        self.timers_fired: set[tuple[str, str]] = set()
+        self.first_in: dict[str, int] = {}
+        self.findings = Findings(self)
+        self.queue: deque[int] = deque()
+        self.record = InstanceRecord(
+            "check", process.id, process.version, process.initial.name, {}, CLOCK, CLOCK, CLOCK
+        )
+        self.invariants: list[tuple[str, CompiledExpr]] = [
+            (inv.name, compile_expr(inv.expr, self.cp.env, expect=ExprType.BOOL))
+            for inv in process.invariants
+        ]
+        self.clocks = {s.name: self._clocks(s.name) for s in process.states}
+        self._handlers: dict[tuple[str, str], list[tuple[int, CompiledTransition]]] = {}
+        self._data: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._roles: dict[tuple[str, str], list[str | None]] = {}
+        self.position = {n: i for i, n in enumerate(self.names)}
+        self.reads = [
+            action_reads(process, ct.transition, self.cp.env) for ct in self.cp.transitions
+        ]
+        self._effects: dict[tuple[Any, ...], tuple[tuple[int, Any], ...] | str] = {}
+        self._enabled: dict[tuple[Any, ...], tuple[int, ...] | Problem] = {}
+        self._guard_reads: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def _clocks(self, state: str) -> dict[str, _Clock]:
+        spec = self.process.find_state(state)
+        assert spec is not None
+        out = {
+            ct.timer.name: _Clock(
+                ct.timer.name,
+                ct.timer.trigger,
+                self.cp.codec.check(dict(ct.timer.data)),
+                ct,
+                ct.timer.loc,
+            )
+            for ct in self.cp.timers.get(state, ())
+        }
+        if spec.batch is not None:
+            timer = Timer("batch", spec.batch.trigger, every=spec.batch.every, loc=spec.batch.loc)
+            out["batch"] = _Clock("batch", timer.trigger, {}, CompiledTimer(timer), timer.loc)
+        return out
+
+    # -- lookups, cached per (state, trigger) ---------------------------------------------------
+    def handlers(self, state: str, trigger: str) -> list[tuple[int, CompiledTransition]]:
+        """The compiled transitions of `trigger` from `state`, with their index, in order."""
+        key = (state, trigger)
+        if key not in self._handlers:
+            self._handlers[key] = [
+                (i, ct)
+                for i, ct in enumerate(self.cp.transitions)
+                if ct.transition.trigger == trigger and state in ct.transition.sources
+            ]
+        return self._handlers[key]
+
+    def _data_for(self, state: str, trigger: str) -> list[dict[str, Any]]:
+        key = (state, trigger)
+        if key not in self._data:
+            read: set[str] = set()
+            for _, ct in self.handlers(state, trigger):
+                read.update(ct.transition.requires)
+                if ct.guard is not None:
+                    read |= ct.guard.names
+            self._data[key] = self.ab.combinations(self.ab.drawable(read))
+        return self._data[key]
+
+    def _roles_for(self, state: str, trigger: str) -> list[str | None]:
+        """One role per group of roles the transitions treat alike (None: no roles declared)."""
+        key = (state, trigger)
+        if key not in self._roles:
+            declared = [r.name for r in self.process.roles]
+            cts = [ct for _, ct in self.handlers(state, trigger)]
+            if not declared:
+                self._roles[key] = [None]
+            elif any(ct.guard and ct.guard.names & {"role", "actor"} for ct in cts):
+                self._roles[key] = list(declared)
+            else:
+                groups: dict[tuple[bool, ...], str] = {}
+                for role in declared:
+                    sign = tuple(
+                        not ct.transition.roles or role in ct.transition.roles for ct in cts
+                    )
+                    if any(sign):
+                        groups.setdefault(sign, role)
+                self._roles[key] = list(groups.values())
+        return self._roles[key]
+
+    def values_of(self, node: Node) -> dict[str, Any]:
+        """The typed field values of a node's configuration."""
+        return self.ab.values(dict(zip(self.names, node.config[1], strict=True)))
+
+    # -- the search -----------------------------------------------------------------------------
+    def run(self) -> None:
+        """Explore breadth first from every start, up to `depth` events after the start."""
+        self._starts()
+        while self.queue and len(self.nodes) < MAX_CONFIGURATIONS:
+            nid = self.queue.popleft()
+            if self.nodes[nid].depth < self.depth:
+                self._expand(nid)
+
+    def _starts(self) -> None:
+        initial = self.process.initial
+        required = [f.name for f in self.process.fields if f.required]
+        control = self.ab.drawable(self.ab.control)
+        fixed = {n: self.ab.domains[n][0] for n in required if n not in control}
+        role = initial.owner or next((r.name for r in self.process.roles), None)
+        drawn = self.ab.combinations(control, required=[n for n in required if n in control])
+        for data in drawn:
+            given = {**self.ab.values(fixed), **data}
+            values = self.cp.codec.initial(given)
+            variables = {**values, **builtins(initial.name, CLOCK, ACTOR, role)}
+            event = Event("start", data=given, role=role)
+            dues = self._enter(None, initial.name, variables, CLOCK, {}, event, None)
+            canon = tuple(self.ab.canon(n, values.get(n)) for n in self.names)
+            self._add(None, initial.name, canon, dues, event, CLOCK)
+
+    def _expand(self, nid: int) -> None:
+        node = self.nodes[nid]
+        self.expanded[nid] = True
+        state = node.config[0]
+        if state in self.cp.terminal:
+            return
+        for trigger in self.cp.triggers_from.get(state, ()):
+            for data in self._data_for(state, trigger):
+                for role in self._roles_for(state, trigger):
+                    event = Event("fire", trigger, data, role)
+                    self._fire(nid, event, node.now, internal=False)
+        if node.dues:
+            first = min(node.dues.values())
+            for name, due in node.dues.items():
+                if due == first:
+                    self._tick(nid, name, due)
+
+    def _tick(self, nid: int, name: str, due: datetime) -> None:
+        node = self.nodes[nid]
+        state = node.config[0]
+        clock = self.clocks[state][name]
+        at = max(node.now, due)
+        event = Event("timer", name, clock.data, advance=at - node.now)
+        self.timers_fired.add((state, name))
+        if self._fire(nid, event, at, internal=True, trigger=clock.trigger) == "refused":
+            dues = {k: v for k, v in node.dues.items() if k != name}
+            self._add(nid, state, node.config[1], dues, event, at)
+
+    def _read(self, node: Node, event: Event, at: datetime, name: str) -> Any:
+        """The (hashable) value an expression reads as `name` when `event` fires in `node`."""
+        if name in event.data:
+            return _hashable(event.data[name])
+        position = self.position.get(name)
+        if position is not None:
+            return node.config[1][position]
+        special = {"state": node.config[0], "now": at, "today": at.date(), "role": event.role}
+        return special.get(name, ACTOR)
+
+    def _variables(self, node: Node, event: Event, at: datetime) -> dict[str, Any]:
+        state = node.config[0]
+        return {**self.values_of(node), **event.data, **builtins(state, at, ACTOR, event.role)}
+
+    def _fire(
+        self, nid: int, event: Event, at: datetime, *, internal: bool, trigger: str | None = None
+    ) -> str:
+        """Fire one event; "moved", "refused" or "error" (an expression failed)."""
+        node = self.nodes[nid]
+        state = node.config[0]
+        handlers = self.handlers(state, trigger or event.name)
+        reads = self._guard_reads.get((state, trigger or event.name))
+        if reads is None:
+            reads = self._guard_reads[(state, trigger or event.name)] = guard_reads(handlers)
+        key = (state, trigger or event.name, event.role, internal)
+        key += tuple(self._read(node, event, at, n) for n in reads)
+        enabled = self._enabled.get(key)
+        if enabled is None:
+            enabled = self._enabled[key] = self._allowed(node, event, at, internal, handlers)
+        if isinstance(enabled, Problem):
+            self.findings.error(nid, event, enabled.location, enabled.message)
+            return "error"
+        if not enabled:
+            return "refused"
+        chosen = [self.cp.transitions[i] for i in enabled]
+        for other in chosen[1:]:
+            self.findings.overlap(nid, event, chosen[0], other, state)
+        index, ct = enabled[0], chosen[0]
+        effect = self._effect(index, ct, node, event, at, internal)
+        if isinstance(effect, str):
+            self.findings.error(nid, event, ct.transition.loc, effect)
+            return "error"
+        self.fired.add(index)
+        canon = list(node.config[1])
+        for name, value in event.data.items():
+            canon[self.position[name]] = self.ab.canon(name, value)
+        for position, value in effect:
+            canon[position] = value
+        dest = ct.transition.dest
+        after = tuple(canon)
+        dues: dict[str, datetime] = {}
+        if self.clocks[dest]:
+            entered = {
+                **self.ab.values(dict(zip(self.names, after, strict=True))),
+                **builtins(dest, at, ACTOR, event.role),
+            }
+            dues = self._enter(state, dest, entered, at, node.dues, event, nid)
+        self._add(nid, dest, after, dues, event, at)
+        return "moved"
+
+    def _allowed(
+        self,
+        node: Node,
+        event: Event,
+        at: datetime,
+        internal: bool,
+        handlers: list[tuple[int, CompiledTransition]],
+    ) -> tuple[int, ...] | Problem:
+        """The indexes of the transitions whose role, `requires` and guard pass, in order.
+
+        A guard that fails gives a Problem (its location, the message) instead.
+        """
+        variables = self._variables(node, event, at)
+        enabled: list[int] = []
+        for index, ct in handlers:
+            step = Step(self.cp, self.record, variables, ACTOR, event.role, at, internal)
+            try:
+                if ct.allows(step):
+                    enabled.append(index)
+            except ExecutionError as exc:
+                return Problem(ct.transition.loc, str(exc))
+        return tuple(enabled)
+
+    def _effect(
+        self,
+        index: int,
+        ct: CompiledTransition,
+        node: Node,
+        event: Event,
+        at: datetime,
+        internal: bool,
+    ) -> tuple[tuple[int, Any], ...] | str:
+        """What the transition's actions change (position, canonical value), or an error.
+
+        Actions are run once per distinct value of what they read: the result is the same
+        for every configuration that agrees on it (their texts and notices are not kept).
+        """
+        key = (index, *(self._read(node, event, at, n) for n in self.reads[index]))
+        found = self._effects.get(key)
+        if found is None:
+            variables = self._variables(node, event, at)
+            step = Step(self.cp, self.record, dict(variables), ACTOR, event.role, at, internal)
+            try:
+                ct.run(step)
+            except ExecutionError as exc:
+                found = str(exc)
+            else:
+                found = tuple(
+                    (i, self.ab.canon(n, step.vars.get(n)))
+                    for i, n in enumerate(self.names)
+                    if step.vars.get(n) is not variables.get(n)
+                )
+            self._effects[key] = found
+        return found
+
+    def _enter(
+        self,
+        source: str | None,
+        dest: str,
+        variables: Mapping[str, Any],
+        now: datetime,
+        old: Mapping[str, datetime],
+        event: Event,
+        nid: int | None,
+    ) -> dict[str, datetime]:
+        """The timers `dest` schedules on entry, as the runtime's executor does."""
+        pending = set(old) if source == dest else None
+        dues: dict[str, datetime] = {}
+        for name, clock in self.clocks[dest].items():
+            try:
+                due = schedule_timer(clock.compiled, variables, now)
+            except ExecutionError as exc:
+                self.findings.error(nid, event, clock.loc, str(exc))
+                continue
+            if due is None:
+                continue
+            stale = clock.compiled.at is not None and due <= now
+            if pending is not None and stale and name not in pending:
+                continue
+            dues[name] = due
+        return dues
+
+    def _add(
+        self,
+        parent: int | None,
+        state: str,
+        canon: tuple[Any, ...],
+        dues: dict[str, datetime],
+        event: Event,
+        now: datetime,
+    ) -> None:
+        config: Config = (state, canon, frozenset(dues))
+        nid = self.index.get(config)
+        if nid is None:
+            nid = len(self.nodes)
+            depth = 0 if parent is None else self.nodes[parent].depth + 1
+            self.nodes.append(Node(config, parent, event, depth, now, dues))
+            self.index[config] = nid
+            self.edges.append(set())
+            self.expanded.append(False)
+            self.first_in.setdefault(state, nid)
+            self.queue.append(nid)
+            self._check_invariants(nid)
+        if parent is not None:
+            self.edges[parent].add(nid)
+
+    def _check_invariants(self, nid: int) -> None:
+        node = self.nodes[nid]
+        variables = {**self.values_of(node), **builtins(node.config[0], node.now, ACTOR, None)}
+        for name, expr in self.invariants:
+            try:
+                holds = expr.evaluate(variables) is True
+            except ExecutionError as exc:
+                self.findings.error(nid, None, expr.loc, str(exc))
+                continue
+            if not holds:
+                self.findings.invariant(nid, name, expr)
+
+    def path(self, nid: int | None) -> list[Event]:
+        """The events of the shortest path to a node, start first."""
+        events: list[Event] = []
+        while nid is not None:
+            node = self.nodes[nid]
+            events.append(node.event)
+            nid = node.parent
+        return events[::-1]
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def guard_reads(handlers: list[tuple[int, CompiledTransition]]) -> tuple[str, ...]:
+    """The names the roles, `requires` and guards of some transitions read."""
+    names = {"role"}
+    for _, ct in handlers:
+        names.update(ct.transition.requires)
+        if ct.guard is not None:
+            names |= ct.guard.names
+    return tuple(sorted(names))
+
+
+def action_reads(
+    process: Process, transition: Transition, env: Mapping[str, ExprType]
+) -> tuple[str, ...]:
+    """The names a transition's actions read (their expressions and templates)."""
+    names: set[str] = set()
+    for action in transition.actions:
+        if isinstance(action, SetField):
+            names |= compile_expr(action.value, env).names
+        elif isinstance(action, AppendLine):
+            names |= compile_template(action.line, env).names
+        elif isinstance(action, RecordActivity):
+            names |= compile_expr(action.outcome, env).names if action.outcome else set()
+            names |= compile_template(action.note, env).names if action.note else set()
+        elif isinstance(action, Notify):
+            names |= compile_template(action.subject, env).names
+            names |= compile_template(action.body, env).names
+        elif isinstance(action, AppendRow):
+            for _, template in action.columns:
+                names |= compile_template(template, env).names
+    return tuple(sorted(names))
+
+
+def explore(process: Process, *, depth: int = 8) -> CheckReport:
+    """Explore every configuration of `process` reachable within `depth` events of a start.
+
+    Args:
+        process: a loaded process definition.
+        depth: how many events (fires and timer firings) after the start to explore.
+
+    Returns:
+        The report: invariant violations, expressions failing at run time, configurations that
+        cannot reach a terminal state, overlapping guards, transitions and timers that never
+        fire; each with the shortest scenario showing it.
+    """
+    began = time.perf_counter()
+    explorer = Explorer(process, depth)
+    explorer.run()
+    findings = explorer.findings.finish()
+    exhausted = not any(
+        not done and node.config[0] not in explorer.cp.terminal
+        for node, done in zip(explorer.nodes, explorer.expanded, strict=True)
+    )
+    return CheckReport(
+        process.id,
+        process.source_file,
+        depth,
+        len(explorer.nodes),
+        exhausted,
+        time.perf_counter() - began,
+        tuple(findings),
+    )
