@@ -227,17 +227,21 @@ def _table(
     return out
 
 
+def _status(status: str, reason: str) -> str:
+    return f"{status} / {reason}" if reason else status
+
+
 def _row_lines(row: DemoRow) -> list[str]:
     mark = "ok" if row.ok else "FAILED"
     lines = [f"{row.process}  [{mark}]" + (f"  scenario: {row.scenario}" if row.scenario else "")]
     if row.instances:
-        lines += _table(
-            ("instance", "state", "status"),
-            [
-                (v.id, v.state, v.status + (f" / {v.closure_reason}" if v.closure_reason else ""))
-                for v in row.instances
-            ],
-        )
+        states: list[tuple[str, ...]] = []
+        for view in row.instances:
+            states.append((view.id, view.state, _status(view.status, view.closure_reason)))
+            states += [
+                (f"  {c.id}", c.state, _status(c.status, c.closure_reason)) for c in view.children
+            ]
+        lines += _table(("instance", "state", "status"), states)
     if row.messages:
         lines.append(f"  notifications sent ({len(row.messages)})")
         lines += _table(

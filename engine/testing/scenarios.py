@@ -182,6 +182,8 @@ class _Reader:
         raw = self.source.text[start.index : end.index].rstrip()
         indent = " " * start.column
         lines = raw.splitlines()
+        while len(lines) > 1 and lines[-1].lstrip().startswith("#"):
+            lines.pop()  # a block ends where the next one starts: drop the comments between
         body = [lines[0], *(line.removeprefix(indent) for line in lines[1:])]
         return "\n".join(body)
 

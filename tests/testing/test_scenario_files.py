@@ -28,13 +28,15 @@ def test_steps_are_typed_with_defaults() -> None:
         + "      - advance: 1d12h\n"
         + "      - at: 2026-02-01T10:00:00+01:00\n"
         + "      - tick: true\n"
-        + "      - expect: {instance: i1, task: review, state: open}\n",
+        + "      - expect:\n          instance: i1\n          task: review\n          state: open\n"
+        + "        # about the next step\n"
+        + "      - tick: true\n",
         "s.scenarios.yaml",
     )
     assert parsed.process == "ticket"
     scenario = parsed.scenarios[0]
     assert scenario.clock == DEFAULT_CLOCK and not scenario.demo
-    start, fire, nudge, advance, at, tick, expect = scenario.steps
+    start, fire, nudge, advance, at, tick, expect, _ = scenario.steps
     assert (start.kind, start.alias, start.actor, start.role) == ("start", "i1", "scenario", None)
     assert (fire.trigger, fire.actor, fire.role, fire.data) == ("take", "sam", "agent", {"x": 1})
     assert (nudge.actor, nudge.role) == ("bob", None)
@@ -47,6 +49,7 @@ def test_steps_are_typed_with_defaults() -> None:
         {"state": "open"},
     )
     assert str(fire.location) == "s.scenarios.yaml:6:9"
+    assert expect.text == "expect:\n  instance: i1\n  task: review\n  state: open"
     assert fire.text == "fire: take\nas: 'sam:agent'\ndata: {x: 1}"
 
 
