@@ -9,7 +9,8 @@ cancels them and re-entering restarts them like any other timer:
 
 Their names contain a dot, which a declared timer name never does, so they cannot collide with
 the process's own timers. When one fires, `fire_notice` puts one outbox message per SLA channel
-(`email`, and `sms` for the seed 004 cell phone alert) addressed to the role's contact, and one
+(`email`, and `sms` for the seed 004 cell phone alert, which only the owner gets) addressed to
+the role's contact, and one
 history event of kind `sla` — in the transaction that claimed the timer, so it is sent once.
 """
 
@@ -44,6 +45,14 @@ def _escalation_due(cp: CompiledProcess, sla: Sla, due: datetime) -> datetime:
     if spec is None:
         return due + sla.escalate_after
     return BusinessCalendar.from_model(spec).add(due, sla.escalate_after)
+
+
+def _channels(sla: Sla, escalate: bool) -> tuple[str, ...]:
+    """The overdue notice goes by every channel; the cell phone alert (`sms`) is the owner's
+    (seed 004: "Send cell phone alert to Owner"), so the manager's escalation skips it."""
+    if not escalate:
+        return sla.channels
+    return tuple(c for c in sla.channels if c != "sms") or sla.channels
 
 
 def _addressee(process: Process, sla: Sla, escalate: bool) -> str:
@@ -110,7 +119,7 @@ def fire_notice(
     to, unresolved = resolve_addresses((role,), cp.process, values)
     subject, body = _text(cp.process, state, record.id, timer.due_at, escalate)
     queued: list[int] = []
-    for channel in sla.channels:
+    for channel in _channels(sla, escalate):
         message = tx.add_outbox(OutboxRecord(record.id, channel, tuple(to), (), subject, body, at))
         queued.append(message.id or 0)
     detail: dict[str, Any] = {
