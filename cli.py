@@ -529,5 +529,75 @@ def demo_command(settings: Settings, report: Path, sheets: Path) -> None:
         sys.exit(1)
 
 
+@main.command("check")
+@click.argument("target", metavar="PROCESS_OR_FILE")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=8,
+    show_default=True,
+    help="How many events after the start to explore.",
+)
+@click.option("--timing", "with_timing", is_flag=True, help="Also print the timer-only timing.")
+@click.option(
+    "--from",
+    "origins",
+    multiple=True,
+    metavar="STATE",
+    help="Measure the timing from this state (repeatable; implies --timing).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_obj
+@guarded
+def check_command(
+    settings: Settings,
+    target: str,
+    depth: int,
+    with_timing: bool,
+    origins: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Model-check a process: stuck instances, overlapping guards, silent transitions, timers.
+
+    Exit 0 when nothing is found (the timing report alone never fails), 1 when something is.
+    """
+    from engine.checking import explore, timing
+    from engine.errors import DefinitionError, UsageError
+    from engine.loader import load_directory, load_file
+
+    path = Path(target)
+    try:
+        if path.suffix in (".yaml", ".yml") or path.is_file():
+            if not path.is_file():
+                raise UsageError(f"no such file: {target}")
+            process = load_file(path).process
+        else:
+            process = load_directory(settings.processes).get(target)
+    except DefinitionError as exc:
+        for problem in exc.errors:
+            click.echo(str(problem), err=True)
+        count = len(exc.errors)
+        fail(f"cannot check an invalid definition ({count} error{'s' if count > 1 else ''})")
+    unknown = [o for o in origins if process.find_state(o) is None]
+    if unknown:
+        states = ", ".join(st.name for st in process.states)
+        raise UsageError(f"no state '{unknown[0]}' in {process.id}; its states: {states}")
+    report = explore(process, depth=depth)
+    wanted = with_timing or bool(origins)
+    times = timing(process, start=origins or None) if wanted else None
+    if as_json:
+        out = report.to_json()
+        if times is not None:
+            out["timing"] = times.to_json()
+        emit_json(out)
+    else:
+        for line in report.lines():
+            click.echo(line)
+        for line in times.lines() if times is not None else []:
+            click.echo(line)
+    if not report.ok:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -69,13 +69,14 @@ class Findings:
     def error(self, nid: int | None, event: Event | None, loc: Location, message: str) -> None:
         """An expression or action failed: the runtime would refuse this event."""
         state = self.ex.nodes[nid].config[0] if nid is not None else self.ex.process.initial.name
+        what = event.describe() if event is not None else "an invariant"
         self._keep(
             ("error", loc, message),
             lambda: Finding(
                 "error",
                 f"in state '{state}': {message}",
                 loc,
-                self._scenario(nid, event, f"fails: {message}", {"state": state}),
+                self._scenario(nid, event, f"{what} fails in {state}", {}),
             ),
         )
 

@@ -13,7 +13,7 @@ shortest and longest time to each state reached by timers alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -303,11 +303,13 @@ def origins(process: Process) -> list[str]:
     return [s.name for s in process.states if s.name in entered]
 
 
-def timing(process: Process) -> TimingReport:
+def timing(process: Process, *, start: Sequence[str] | None = None) -> TimingReport:
     """Shortest and longest times to every state reached by timers alone, from each origin.
 
     Args:
         process: the process definition.
+        start: the states to measure from; default: the initial state and every state a
+            person's action enters.
 
     Returns:
         The reaches from the initial state and from every state a person's action enters, and
@@ -320,7 +322,7 @@ def timing(process: Process) -> TimingReport:
         edges.setdefault(leg.source, set()).add(leg.dest)
     terminal = {s.name for s in process.states if s.terminal}
     reaches: list[Reach] = []
-    for origin in origins(process):
+    for origin in origins(process) if start is None else start:
         spans: dict[str, list[Span]] = {}
         for target, span in _paths(origin, legs):
             spans.setdefault(target, []).append(span)

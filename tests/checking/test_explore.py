@@ -1,0 +1,132 @@
+"""`explore`: planted bugs are found with their shortest scenario; clean definitions are clean."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.checking import explore
+from engine.loader import load_directory, load_file, load_text
+
+FOLDER = Path(__file__).parents[1] / "processes" / "checking"
+SHIPPED = Path(__file__).parents[2] / "processes"
+AGENT = "checker:agent"
+
+
+def check(name: str, depth: int = 8):  # type: ignore[no-untyped-def]
+    return explore(load_file(FOLDER / f"{name}.yaml").process, depth=depth)
+
+
+def test_overlapping_guards_are_found_with_the_shortest_sequence() -> None:
+    """`attempt < 3` and `attempt > 1` on one trigger overlap at attempt 2, three calls in."""
+    report = check("overlap")
+    assert [f.kind for f in report.findings] == ["guard_overlap"]
+    finding = report.findings[0]
+    assert (finding.location.line, finding.location.column) == (20, 5)
+    assert "attempt=2" in finding.message
+    assert finding.scenario is not None
+    assert finding.scenario["steps"] == [
+        {"start": {"data": {}}, "as": AGENT},
+        {"fire": "call", "as": AGENT},
+        {"fire": "call", "as": AGENT},
+        {"fire": "call", "as": AGENT},
+        {"expect": {"state": "calling"}},
+    ]
+
+
+def test_a_data_level_trap_is_found_where_it_starts() -> None:
+    """A state whose only exit needs a count its loop never reaches is reported as a trap."""
+    report = check("stuck")
+    traps = [f for f in report.findings if f.kind == "trap"]
+    assert len(traps) == 1
+    assert "'chasing'" in traps[0].message
+    assert traps[0].location.line == 11
+    assert traps[0].scenario is not None
+    assert traps[0].scenario["steps"] == [
+        {"start": {"data": {}}, "as": AGENT},
+        {"fire": "submit", "as": AGENT},
+        {"expect": {"state": "chasing", "fields": {"reminders": 0}}},
+    ]
+    silent = [f for f in report.findings if f.kind == "never_fires"]
+    assert [f.location.line for f in silent] == [25]  # give_up
+
+
+def test_a_clean_definition_has_no_findings() -> None:
+    """Exclusive guards, a timer and a holding invariant: nothing to report, all explored."""
+    report = check("clean")
+    assert report.findings == ()
+    assert report.exhausted
+    assert report.ok
+
+
+def test_invariant_violation_and_its_scenario() -> None:
+    """An invariant false after two calls is reported with the two calls and the values."""
+    text = (FOLDER / "clean.yaml").read_text().replace("attempt <= 3", "attempt < 2")
+    report = explore(load_text(text, "clean.yaml").process)
+    found = [f for f in report.findings if f.kind == "invariant"]
+    assert len(found) == 1
+    assert "at_most_three_attempts" in found[0].message
+    assert found[0].scenario is not None
+    assert found[0].scenario["steps"] == [
+        {"start": {"data": {"client": "sample"}}, "as": AGENT},
+        {"fire": "begin", "as": AGENT},
+        {"fire": "log_call", "as": AGENT, "data": {"outcome": "no_answer"}},
+        {"advance": "2d"},
+        {"tick": True},
+        {"fire": "log_call", "as": AGENT},
+        {"expect": {"state": "waiting", "fields": {"attempt": 2}}},
+    ]
+
+
+def test_a_pre_empted_timer_is_reported_with_time_passing() -> None:
+    """`nudge` (5d) never fires after `expire` (3d); the scenario lets two 7-day timers pass."""
+    report = check("chain")
+    assert [f.kind for f in report.findings] == ["timer_never_fires"]
+    finding = report.findings[0]
+    assert "'expire'" in finding.message
+    assert finding.scenario is not None
+    assert finding.scenario["steps"] == [
+        {"start": {"data": {}}, "as": AGENT},
+        {"advance": "1w"},
+        {"tick": True},
+        {"advance": "1w"},
+        {"tick": True},
+        {"expect": {"state": "escalated"}},
+    ]
+
+
+def test_depth_bounds_the_exploration() -> None:
+    """At depth 1 the overlap (three calls deep) is out of reach and the search is not complete."""
+    report = check("overlap", depth=1)
+    assert report.findings[0].kind == "never_fires"
+    assert not report.exhausted
+    assert "within 1 events" in report.findings[0].message
+
+
+def test_an_expression_failing_at_run_time_is_an_error_finding() -> None:
+    """Arithmetic on a field that is unset in a reachable configuration is reported."""
+    text = (FOLDER / "overlap.yaml").read_text()
+    text = text.replace("attempt: {type: int, default: 0}", "attempt: {type: int}")
+    text = text.replace("attempt < 3", "not (attempt >= 3)")
+    report = explore(load_text(text, "overlap.yaml").process)
+    errors = [f for f in report.findings if f.kind == "error"]
+    assert len(errors) == 1
+    assert "`attempt + 1`" in errors[0].message and "not set" in errors[0].message
+    assert errors[0].location.line == 13
+    assert errors[0].scenario is not None
+    assert errors[0].scenario["steps"] == [
+        {"start": {"data": {}}, "as": AGENT},
+        {"fire": "call", "as": AGENT},
+    ]
+
+
+@pytest.mark.parametrize("process_id", load_directory(SHIPPED).ids)
+def test_every_shipped_process_checks_clean_and_fast(process_id: str) -> None:
+    """Each shipped definition checks at depth 8 in a few seconds, with no findings."""
+    process = load_directory(SHIPPED).get(process_id)
+    began = time.perf_counter()
+    report = explore(process, depth=8)
+    assert time.perf_counter() - began < 5
+    assert [f.lines()[0] for f in report.findings] == []
