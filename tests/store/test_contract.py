@@ -19,6 +19,7 @@ from postgres_support import URL, drop_schema, new_schema, require_server, with_
 
 from engine.errors import ConflictError, StoreError, UsageError
 from engine.store import (
+    BatchMember,
     DefinitionRecord,
     EventRecord,
     InstanceRecord,
@@ -283,3 +284,40 @@ def test_sqlite_schema_is_versioned_and_upgrade_idempotent(tmp_path: Path) -> No
     again = SQLiteStore(path)
     assert again.schema_version() == MIGRATIONS[-1][0]
     again.close()
+
+
+def test_outbox_attachments_and_retry_time_round_trip(store: Store) -> None:
+    """Attachments and next_attempt_at read back; a pending message waits for its retry time."""
+    csv_file = ("list-2026-03-02.csv", "text/csv", 'name\r\nAnn, "Jr"\r\n')
+    with store.transaction() as tx:
+        queued = tx.add_outbox(
+            OutboxRecord("batch:p:s", "email", ("a@x",), (), "s", "b", T0, attachments=(csv_file,))
+        )
+        later = T0 + timedelta(minutes=2)
+        tx.update_outbox(replace(queued, attempts=1, error="421 busy", next_attempt_at=later))
+    with store.transaction() as tx:
+        [read] = tx.outbox()
+        assert read.attachments == (csv_file,) and read.next_attempt_at == later
+        assert tx.claim_outbox(T0 + timedelta(minutes=1), T0 + timedelta(minutes=11)) is None
+        claimed = tx.claim_outbox(later, later + timedelta(minutes=10))
+    assert claimed is not None and claimed.status == "sending"
+    assert claimed.next_attempt_at == later + timedelta(minutes=10)
+
+
+def test_batch_members_taken_once_and_dropped_on_leaving(store: Store) -> None:
+    """take_batch marks members up to a period once; leave_batch drops only unsent ones."""
+    week = T0 + timedelta(days=7)
+    with store.transaction() as tx:
+        for name, period in (("a", week), ("b", week), ("c", week + timedelta(days=7))):
+            tx.add_batch_member(BatchMember("p", "list", name, period, T0))
+        tx.add_batch_member(BatchMember("other", "list", "z", week, T0))
+        assert tx.leave_batch("b", "list") == 1
+    with store.transaction() as tx:
+        taken = tx.take_batch("p", "list", week, 7)
+        assert [(m.instance, m.batch) for m in taken] == [("a", 7)]
+        assert tx.take_batch("p", "list", week, 8) == []
+        assert tx.leave_batch("a", "list") == 0  # already sent: kept as the record of its batch
+    with store.transaction() as tx:
+        tx.add_batch_member(BatchMember("p", "list", "d", week, T0))
+        taken_later = tx.take_batch("p", "list", week + timedelta(days=7), 9)
+        assert [m.instance for m in taken_later] == ["c", "d"]
