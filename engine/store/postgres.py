@@ -34,6 +34,7 @@ from psycopg import errors, sql
 
 from engine.errors import ConflictError, StoreError, UsageError
 from engine.store.base import (
+    BatchMember,
     EventRecord,
     InstanceRecord,
     OutboxRecord,
@@ -42,9 +43,11 @@ from engine.store.base import (
 )
 from engine.store.schema import MIGRATIONS
 from engine.store.sqlite import (
+    _MEMBER_COLUMNS,
     _OUTBOX_COLUMNS,
     _TIMER_COLUMNS,
     SQLiteTransaction,
+    _member,
     _outbox,
     _timer,
 )
@@ -182,6 +185,18 @@ class PostgresTransaction(SQLiteTransaction):
             (to_iso(until), after, to_iso(now), to_iso(now)),
         ).fetchone()
         return None if row is None else _outbox(row)
+
+    def take_batch(
+        self, process: str, state: str, until: datetime, batch: int
+    ) -> list[BatchMember]:
+        # one statement: of two workers taking the same members, the second finds them taken
+        rows = self._run(
+            "UPDATE batch_members SET batch = %s WHERE process = %s AND state = %s "
+            f"AND period <= %s AND batch IS NULL RETURNING {_MEMBER_COLUMNS}",
+            (batch, process, state, to_iso(until)),
+        ).fetchall()
+        members = [_member(row) for row in rows]
+        return sorted(members, key=lambda m: (to_iso(m.joined_at), m.instance))
 
 
 class PostgresStore:
