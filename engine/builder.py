@@ -357,7 +357,7 @@ class _Builder:
         return Transition(
             trigger=data["trigger"],
             sources=sources,
-            dest=data["dest"],
+            dest=data.get("dest"),
             guard=self.expr(guard, (*path, "guard")) if guard is not None else None,
             requires=tuple(data.get("requires") or ()),
             roles=tuple(data.get("roles") or ()),

@@ -237,17 +237,30 @@ Action = SetField | AppendLine | RecordActivity | Notify | Emit | AppendRow
 
 @dataclass(frozen=True)
 class Transition:
-    """A trigger moving an instance from one of `sources` to `dest` (the same state allowed)."""
+    """A trigger moving an instance from one of `sources` to `dest` (the same state allowed).
+
+    Without `dest` (None) the transition is internal: the instance stays in its state without
+    leaving and entering it again, so the state's timers and SLA keep running.
+    """
 
     trigger: str
     sources: tuple[str, ...]
-    dest: str
+    dest: str | None  # None: internal, stays in the source state
     guard: Expr | None = None
     requires: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()  # empty: any declared role may fire it
     actions: tuple[Action, ...] = ()
     description: str = ""
     loc: Location = UNKNOWN
+
+    @property
+    def internal(self) -> bool:
+        """Whether it stays in its state (no `dest`) instead of leaving it."""
+        return self.dest is None
+
+    def target(self, source: str) -> str:
+        """The state an instance in `source` is in after the transition."""
+        return source if self.dest is None else self.dest
 
 
 # --- children ----------------------------------------------------------------------------

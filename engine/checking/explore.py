@@ -284,10 +284,12 @@ class Explorer:
             canon[self.position[name]] = self.ab.canon(name, value)
         for position, value in effect:
             canon[position] = value
-        dest = ct.transition.dest
+        dest = ct.transition.target(state)
         after = tuple(canon)
         dues: dict[str, datetime] = {}
-        if self.clocks[dest]:
+        if ct.transition.internal:
+            dues = self._stay(state, node, event, at)
+        elif self.clocks[dest]:
             entered = {
                 **self.ab.values(dict(zip(self.names, after, strict=True))),
                 **builtins(dest, at, ACTOR, event.role),
@@ -350,6 +352,19 @@ class Explorer:
                 )
             self._effects[key] = found
         return found
+
+    def _stay(self, state: str, node: Node, event: Event, at: datetime) -> dict[str, datetime]:
+        """The timers after an internal transition, as the runtime's executor keeps them: all
+        run on but the one that fired it, which is armed again when it recurs."""
+        dues = dict(node.dues)
+        if event.kind == "timer":
+            dues.pop(event.name, None)
+            clock = self.clocks[state].get(event.name)
+            if clock is not None and clock.compiled.timer.every is not None:
+                due = schedule_timer(clock.compiled, {}, at)
+                if due is not None:
+                    dues[event.name] = due
+        return dues
 
     def _enter(
         self,

@@ -149,7 +149,7 @@ def timer_legs(process: Process) -> list[Leg]:
             clocks.append(("batch", state.batch.trigger, timedelta(0), term))
         for name, trigger, fixed, term in clocks:
             for t in _targets(process, state.name, trigger):
-                legs.append(Leg(state.name, t.dest, name, fixed, term, t))
+                legs.append(Leg(state.name, t.target(state.name), name, fixed, term, t))
     return legs
 
 
@@ -298,7 +298,9 @@ def origins(process: Process) -> list[str]:
     }
     entered = {process.initial.name}
     for t in process.transitions:
-        if any((source, t.trigger) not in timer_triggers for source in t.sources):
+        if t.dest is not None and any(
+            (source, t.trigger) not in timer_triggers for source in t.sources
+        ):
             entered.add(t.dest)
     return [s.name for s in process.states if s.name in entered]
 

@@ -47,9 +47,12 @@ def edge_line(edge: Edge) -> str:
     head = f"{TIMER_MARK} {edge.timer}" if edge.is_timer else ""
     first = f"{edge.trigger} [{edge.guard}]" if edge.guard else edge.trigger
     roles = f"({', '.join(edge.roles)})" if edge.roles else ""
-    extra = {"label": label(head, first, roles)}
+    stays = "(internal: stays)" if edge.internal else ""
+    extra = {"label": label(head, first, roles, stays)}
     if edge.is_timer:
         extra["style"] = "dashed"
+    if edge.internal:
+        extra["fontname"] = '"Helvetica-Oblique"'  # an italic label: no leaving, no re-entering
     return f"{quote(edge.source)} -> {quote(edge.dest)}{attrs(**extra)};"
 
 

@@ -134,7 +134,7 @@ def transitions_table(process: Process) -> str:
         (
             code(t.trigger),
             cell(t.sources),
-            cell(t.dest),
+            cell(t.dest or "(stays: internal)"),
             code(t.guard.source if t.guard else None),
             cell(t.requires),
             cell(t.roles or "any role"),

@@ -38,6 +38,8 @@ def edge_label(edge: Edge) -> str:
         label += f" [{edge.guard}]"
     if edge.roles:
         label += f" ({', '.join(edge.roles)})"
+    if edge.internal:
+        label += " (internal)"  # stays in the state: its timers keep running
     return escape(label)
 
 

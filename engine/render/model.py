@@ -7,7 +7,7 @@ when it fires, so that renderers can draw it dashed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from engine.model import Process, Recurrence, State, Timer
@@ -38,7 +38,11 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """A transition from one source to its destination; `timer` is set for timer edges."""
+    """A transition from one source to its destination; `timer` is set for timer edges.
+
+    An `internal` edge (a transition without dest) goes from the state to itself without
+    leaving it: renderers mark it so that it is not mistaken for a self-loop restarting timers.
+    """
 
     source: str
     dest: str
@@ -46,6 +50,7 @@ class Edge:
     guard: str | None = None
     roles: tuple[str, ...] = ()
     timer: str | None = None  # e.g. "7d next_call_due"
+    internal: bool = False
 
     @property
     def is_timer(self) -> bool:
@@ -148,16 +153,13 @@ def extract(process: Process) -> Diagram:
     for transition in process.transitions:
         guard = transition.guard.source if transition.guard else None
         for source in expand_sources(process, transition):
-            plain = Edge(source, transition.dest, transition.trigger, guard, transition.roles)
+            dest, stays = transition.target(source), transition.internal
+            plain = Edge(source, dest, transition.trigger, guard, transition.roles, None, stays)
             labels = timed.get(source, {}).get(transition.trigger)
             if not labels:
                 edges.append(plain)
             for label in labels or ():
-                edges.append(
-                    Edge(
-                        source, transition.dest, transition.trigger, guard, transition.roles, label
-                    )
-                )
+                edges.append(replace(plain, timer=label))
     tasks = tuple(
         TaskNode(t.name, t.process, t.title, t.depends_on, t.indicator) for t in process.tasks
     )

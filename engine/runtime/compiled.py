@@ -159,6 +159,6 @@ class CompiledProcess:
         return any(
             ct.transition.trigger == trigger
             and source in ct.transition.sources
-            and ct.transition.dest == dest
+            and ct.transition.target(source) == dest
             for ct in self.transitions
         )

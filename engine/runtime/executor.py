@@ -294,12 +294,34 @@ class Executor:
             notes.append(note)
         return notes
 
-    def _commit(
-        self, tx: Transaction, step: Step, dest: str, kind: str, detail: dict[str, Any], depth: int
-    ) -> Outcome:
-        record, cp, now = step.record, step.cp, step.now
-        stored = cp.codec.encode(step.vars)
-        change = {k: v for k, v in stored.items() if record.data.get(k) != v}
+    def _rearm_recurring(self, tx: Transaction, step: Step, detail: dict[str, Any]) -> None:
+        """A recurring timer that fired an internal transition is armed for its next time."""
+        name = detail.get("timer")
+        record = step.record
+        for timer in step.cp.timers.get(record.state, ()):
+            spec = timer.timer
+            if spec.name != name or spec.every is None:
+                continue
+            due = self.scheduler(timer, step.vars, step.now)
+            if due is not None:
+                tx.add_timer(
+                    TimerRecord(
+                        record.id,
+                        spec.name,
+                        record.state,
+                        spec.trigger,
+                        due,
+                        step.now,
+                        dict(spec.data),
+                    )
+                )
+                detail["timers"] = [{"name": spec.name, "due_at": to_iso(due)}]
+
+    def _leave_and_enter(
+        self, tx: Transaction, step: Step, dest: str, detail: dict[str, Any]
+    ) -> None:
+        """Cancel the timers and batch of the state left, arm those of `dest` (noted)."""
+        record, cp = step.record, step.cp
         pending: set[str] | None = None
         if cp.timers.get(record.state):
             if dest == record.state:
@@ -312,9 +334,21 @@ class Executor:
         if waiting:
             detail["waiting_on"] = list(waiting)  # its timers start when it is released
         elif cp.timers.get(dest) or dest in cp.batches:
-            notes = self._enter(tx, cp, record.id, dest, step.vars, now, pending)
+            notes = self._enter(tx, cp, record.id, dest, step.vars, step.now, pending)
         if notes:
             detail["timers"] = notes
+
+    def _commit(
+        self, tx: Transaction, step: Step, dest: str, kind: str, detail: dict[str, Any], depth: int
+    ) -> Outcome:
+        record, cp, now = step.record, step.cp, step.now
+        stored = cp.codec.encode(step.vars)
+        change = {k: v for k, v in stored.items() if record.data.get(k) != v}
+        if step.transition is not None and step.transition.transition.internal:
+            detail["internal"] = True  # it stays: its timers, SLA and batch run on
+            self._rearm_recurring(tx, step, detail)
+        else:
+            self._leave_and_enter(tx, step, dest, detail)
         chain = HistoryChain(tx, record)
         trigger = step.transition.transition.trigger if step.transition else None
         chain.add(

@@ -1,10 +1,10 @@
 """The one place that talks to `transitions`: a typed adapter over a shared `Machine`.
 
 One `Machine` describes a process version (states, transitions, our condition and action
-callbacks); it is built once and shared by every instance. Each event attaches a throwaway
-model at the instance's state, fires the trigger by name and detaches the model again, so the
-machine never holds instances (its `add_model` scans the models it holds). The library's dynamic
-attributes stay inside this module.
+callbacks); it is built once and shared by every instance. Each event runs the machine's
+`Event` on a throwaway model set at the instance's state, never attached to the machine, so the
+machine holds no instances (its `add_model` scans the models it holds and binds convenience
+methods on each). The library's dynamic attributes stay inside this module.
 """
 
 from __future__ import annotations
@@ -22,11 +22,15 @@ C = TypeVar("C")
 
 @dataclass(frozen=True)
 class TransitionSpec(Generic[C]):
-    """A transition for the machine: `condition` and `action` receive the event's context."""
+    """A transition for the machine: `condition` and `action` receive the event's context.
+
+    A `dest` of None is one of the library's internal transitions: the model stays in its state
+    without exiting and entering it.
+    """
 
     trigger: str
     sources: tuple[str, ...]
-    dest: str
+    dest: str | None
     condition: Callable[[C], bool]
     action: Callable[[C], None]
 
@@ -78,11 +82,11 @@ class MachineAdapter(Generic[C]):
         if trigger not in machine.events:
             raise LookupError(f"'{trigger}' is not a trigger of this process")
         carrier = _Carrier()
-        machine.add_model(carrier, initial=state)
+        carrier.state = state
+        # The event runs on the carrier without attaching it: add_model/remove_model would
+        # bind and unbind every state's and trigger's convenience methods on each event.
         try:
-            moved = carrier.trigger(trigger, ctx=ctx)  # type: ignore[attr-defined]
+            moved = machine.events[trigger].trigger(carrier, ctx=ctx)
         except MachineError as exc:
             raise LookupError(f"'{trigger}' cannot fire from '{state}': {exc}") from None
-        finally:
-            machine.remove_model(carrier)
         return carrier.state if moved else None

@@ -63,7 +63,7 @@ def check_unknown_states(
                     f"transition '{transition.trigger}' comes from unknown state '{source}'",
                     did_you_mean(source, names),
                 )
-        if transition.dest not in names:
+        if transition.dest is not None and transition.dest not in names:
             yield error(
                 transition.loc,
                 f"transition '{transition.trigger}' goes to unknown state '{transition.dest}'",
@@ -201,7 +201,8 @@ def check_timer_only_exits(
     """Warn about states that only time can move on (every way out is a timer's trigger)."""
     for state in process.states:
         timed = _timer_triggers(state)
-        handled = index.handled.get(state.name, set())
+        # an internal transition does not leave the state
+        handled = {t.trigger for t in index.outgoing.get(state.name, ()) if not t.internal}
         if state.terminal or not timed or not handled:
             continue
         if handled <= timed:

@@ -69,10 +69,10 @@ def build_graph(process: Process, index: ProcessIndex | None = None) -> nx.Multi
         if source not in index.states:
             continue
         for transition in transitions:
-            if transition.dest in index.states:
+            if transition.target(source) in index.states:
                 graph.add_edge(
                     source,
-                    transition.dest,
+                    transition.target(source),
                     kind="transition",
                     trigger=transition.trigger,
                     transition=transition,
@@ -80,10 +80,10 @@ def build_graph(process: Process, index: ProcessIndex | None = None) -> nx.Multi
     for state in process.states:
         for timer in state.timers:
             for transition in timer_targets(index, state.name, timer):
-                if transition.dest in index.states:
+                if transition.target(state.name) in index.states:
                     graph.add_edge(
                         state.name,
-                        transition.dest,
+                        transition.target(state.name),
                         kind="timer",
                         trigger=timer.trigger,
                         transition=transition,

@@ -130,3 +130,48 @@ def test_every_shipped_process_checks_clean_and_fast(process_id: str) -> None:
     report = explore(process, depth=8)
     assert time.perf_counter() - began < 5
     assert [f.lines()[0] for f in report.findings] == []
+
+
+NUDGED = """
+id: nudged
+version: 1
+roles:
+  clerk: {title: Clerk}
+fields:
+  nudges: {type: int, default: 0}
+states:
+  waiting:
+    initial: true
+    timers:
+      - {name: nudge, WHEN, trigger: nudge}
+  done:
+    terminal: true
+transitions:
+  - trigger: nudge
+    source: waiting
+    guard: "not is_set(role)"   # only the timer fires it
+    actions:
+      - set: {nudges: "nudges + 1"}
+  - trigger: finish
+    source: waiting
+    dest: done
+invariants:
+  nudged_once: "nudges <= 1"
+"""
+
+
+def test_a_timer_firing_an_internal_transition_is_spent() -> None:
+    """A one-shot timer firing an internal transition fires once: the invariant holds."""
+    report = explore(load_text(NUDGED.replace("WHEN", "after: 1d"), "nudged.yaml").process)
+    assert [f.kind for f in report.findings] == []
+    assert report.exhausted
+
+
+def test_a_recurring_timer_on_an_internal_transition_fires_again() -> None:
+    """A daily timer firing an internal transition is armed again: a second nudge breaks it."""
+    when = "every: {every: daily, at: '08:00'}"
+    report = explore(load_text(NUDGED.replace("WHEN", when), "nudged.yaml").process)
+    found = [f for f in report.findings if f.kind == "invariant"]
+    assert len(found) == 1
+    assert found[0].scenario is not None
+    assert [s for s in found[0].scenario["steps"] if "tick" in s] == [{"tick": True}] * 2

@@ -85,3 +85,12 @@ def test_a_timer_loop_has_no_upper_bound() -> None:
     reach = {(r.origin, r.target): r for r in report.reaches}
     assert reach[("waiting", "escalated")].longest is None
     assert "no upper bound" in reach[("waiting", "escalated")].text()
+
+
+def test_an_internal_transition_enters_no_state() -> None:
+    """A person's internal transition on `reminded` does not make it an origin of timings."""
+    text = (FOLDER / "chain.yaml").read_text() + (
+        "  - {trigger: note, source: reminded, roles: [agent]}\n"
+    )
+    report = timing(load_text(text, "chain.yaml").process)
+    assert "reminded" not in {r.origin for r in report.reaches}

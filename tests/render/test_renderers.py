@@ -137,3 +137,20 @@ def test_svg_reports_graphviz_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(svg_module.subprocess, "run", fake_run)
     with pytest.raises(FulfilError, match=r"exit 1.*syntax error in line 3"):
         render(sample_process(), "svg")
+
+
+def test_internal_transition_is_a_marked_self_loop() -> None:
+    """A transition without dest is drawn from each source to itself, marked internal."""
+    process = sample_process()
+    note = Transition("note", ("new", "in_progress"), None)
+    changed = replace(process, transitions=(*process.transitions, note))
+    edges = [e for e in extract(changed).edges if e.trigger == "note"]
+    assert [(e.source, e.dest, e.internal) for e in edges] == [
+        ("new", "new", True),
+        ("in_progress", "in_progress", True),
+    ]
+    assert "new --> new : note (internal)" in render_mermaid(changed)
+    assert (
+        '"new" -> "new" [label="note\\n(internal: stays)", fontname="Helvetica-Oblique"];'
+        in render_dot(changed)
+    )

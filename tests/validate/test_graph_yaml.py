@@ -49,3 +49,13 @@ def test_using_them_clears_the_warnings() -> None:
         "requires: [note], roles: [auditor]}\n  - {trigger: finish",
     )
     assert load_text(fixed, "nap.yaml").warnings == ()
+
+
+def test_an_internal_transition_is_no_way_out() -> None:
+    """A person's internal transition (no dest) does not leave the state: still timer-only."""
+    noted = YAML.replace(
+        "  - {trigger: finish,",
+        "  - {trigger: note, source: sleeping, roles: [clerk]}\n  - {trigger: finish,",
+    )
+    messages = [p.message for p in load_text(noted, "nap.yaml").warnings]
+    assert "state 'sleeping' can only be left by its timers" in messages

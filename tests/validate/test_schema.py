@@ -104,8 +104,13 @@ def test_wrong_type_says_what_was_expected() -> None:
 
 def test_missing_key_is_reported_at_the_parent_mapping() -> None:
     """A missing required key is reported where the mapping starts, naming the key."""
-    text = BASE.replace(", dest: a}", "}")
-    assert _messages(text) == ["f.yaml:6:5: error: missing required key 'dest' in transition"]
+    text = BASE.replace(", source: a,", ",")
+    assert _messages(text) == ["f.yaml:6:5: error: missing required key 'source' in transition"]
+
+
+def test_transition_without_dest_is_valid() -> None:
+    """`dest` is optional: a transition without it is internal (it stays in its state)."""
+    assert _messages(BASE.replace(", dest: a}", "}")) == []
 
 
 def test_bad_names_suggest_an_identifier() -> None:
