@@ -26,6 +26,7 @@ from engine.runtime.children import Family, Requests
 from engine.runtime.compiled import CompiledProcess
 from engine.runtime.definitions import Definitions
 from engine.runtime.history import seal
+from engine.runtime.refusals import best_refusal
 from engine.runtime.step import Step
 from engine.runtime.timers import TimerScheduler
 from engine.store.base import (
@@ -228,23 +229,7 @@ class Executor:
             )
 
     def _refusal(self, cp: CompiledProcess, step: Step, trigger: str) -> ExecutionError:
-        refusals = step.refusals
-        others = [r for r in refusals if not isinstance(r, RoleRefused)]
-        if others or not refusals:
-            return others[0] if others else TriggerNotAllowed(f"'{trigger}' cannot fire now")
-        roles = dict.fromkeys(
-            r
-            for t in cp.process.transitions_from(step.record.state)
-            if t.trigger == trigger
-            for r in t.roles
-        )
-        if step.role is None or len(refusals) == 1:
-            return refusals[0]
-        return RoleRefused(
-            f"role '{step.role}' may not fire '{trigger}'; allowed: {', '.join(roles)}",
-            instance=step.record.id,
-            trigger=trigger,
-        )
+        return best_refusal(cp, step, trigger)
 
     def _parent_values(
         self, tx: Transaction, record: InstanceRecord
