@@ -21,6 +21,7 @@ from engine.expressions import (
     check_template,
     compile_expr,
     compile_template,
+    enum_values,
     field_types,
 )
 from engine.expressions.evaluator import FUNCTIONS
@@ -605,5 +606,54 @@ def test_public_exports_are_pinned() -> None:
 
     assert sorted(engine.expressions.__all__) == [
         "CompiledExpr", "CompiledTemplate", "EvaluationError", "ExprType", "check_expr",
-        "check_template", "compile_expr", "compile_template", "field_types",
+        "check_template", "compile_expr", "compile_template", "enum_values", "field_types",
     ]  # fmt: skip
+
+
+ENUMS = {"outcome": ("reached", "no_answer", "left_voicemail", "wrong_number")}
+
+
+def enum_problems(source: str) -> list[Problem]:
+    return check_expr(Expr(source, LOC), ENV, expect=T.BOOL, enums=ENUMS)
+
+
+def test_enum_comparison_with_a_misspelt_value_is_refused() -> None:
+    """`outcome == 'reachd'` names the enum's values and suggests the closest, at the literal."""
+    (problem,) = enum_problems("outcome == 'reachd'")
+    assert problem.message == "'reachd' is not a value of enum field 'outcome'"
+    assert problem.hint == "did you mean 'reached'?"
+    assert (problem.location.line, problem.location.column) == (10, 16)
+
+
+def test_enum_value_on_either_side_and_with_not_equal() -> None:
+    """The literal may come first, and `!=` is checked too."""
+    assert [p.message for p in enum_problems("'reachd' != outcome")] == [
+        "'reachd' is not a value of enum field 'outcome'"
+    ]
+
+
+def test_enum_membership_checks_every_listed_value() -> None:
+    """`outcome in ['reached', 'nope']` refuses 'nope' (listing the values), not 'reached'."""
+    (problem,) = enum_problems("outcome not in ['reached', 'nope']")
+    assert problem.message == "'nope' is not a value of enum field 'outcome'"
+    assert problem.hint.startswith("expected one of: ")
+    assert (problem.location.line, problem.location.column) == (10, 32)
+
+
+def test_enum_values_that_exist_are_accepted() -> None:
+    """Declared values, none and other fields' comparisons raise nothing."""
+    assert enum_problems("outcome == 'reached' or outcome in ['no_answer', none]") == []
+    assert enum_problems("client == 'reachd'") == []
+
+
+def test_enum_values_of_a_process() -> None:
+    """enum_values maps each enum field to its values and leaves other fields out."""
+    process = Process(
+        id="p",
+        version=1,
+        fields=(
+            Field("outcome", FieldType.ENUM, values=("reached", "no_answer")),
+            Field("client", FieldType.STRING),
+        ),
+    )
+    assert enum_values(process) == {"outcome": ("reached", "no_answer")}

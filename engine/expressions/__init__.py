@@ -43,7 +43,7 @@ from engine.errors import UNKNOWN, DefinitionError, Location, Problem
 from engine.expressions import templates
 from engine.expressions.checker import check_source
 from engine.expressions.evaluator import MAX_RESULT, EvaluationError, evaluate_tree
-from engine.expressions.exprtypes import ExprType, field_types
+from engine.expressions.exprtypes import ExprType, enum_values, field_types
 from engine.model import Expr, Template
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "check_template",
     "compile_expr",
     "compile_template",
+    "enum_values",
     "field_types",
 ]
 
@@ -110,14 +111,22 @@ class CompiledTemplate:
 
 
 def check_expr(
-    expr: Expr, env: Mapping[str, ExprType], *, expect: ExprType | None = None
+    expr: Expr,
+    env: Mapping[str, ExprType],
+    *,
+    expect: ExprType | None = None,
+    enums: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[Problem]:
     """The problems `compile_expr` would raise, as a list (empty when the expression is fine)."""
-    return check_source(expr.source, expr.loc, env, expect).problems
+    return check_source(expr.source, expr.loc, env, expect, enums).problems
 
 
 def compile_expr(
-    expr: Expr, env: Mapping[str, ExprType], *, expect: ExprType | None = None
+    expr: Expr,
+    env: Mapping[str, ExprType],
+    *,
+    expect: ExprType | None = None,
+    enums: Mapping[str, tuple[str, ...]] | None = None,
 ) -> CompiledExpr:
     """Check an expression against the names in `env` and compile it.
 
@@ -126,19 +135,24 @@ def compile_expr(
         env: The readable names and their types, usually `field_types(process)`.
         expect: The type the expression must have (`ExprType.BOOL` for guards); `none` is
             accepted for any type but BOOL, since setting a field to none clears it.
+        enums: The values of enum fields, usually `enum_values(process)`: a string literal
+            compared with such a field (`==`, `!=`, `in [...]`) must be one of them.
 
     Raises:
         DefinitionError: Syntax errors, constructs the language does not have, unknown names or
-            functions, type errors; each Problem points at the offending token.
+            functions, type errors, values no enum has; each Problem points at the offending
+            token.
     """
-    checked = check_source(expr.source, expr.loc, env, expect)
+    checked = check_source(expr.source, expr.loc, env, expect, enums)
     if checked.problems or checked.tree is None:
         raise DefinitionError(checked.problems)
     return CompiledExpr(expr.source, checked.names, checked.type, expr.loc, checked.tree)
 
 
 def _compile_parts(
-    template: Template, env: Mapping[str, ExprType]
+    template: Template,
+    env: Mapping[str, ExprType],
+    enums: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[list[str | CompiledExpr], list[Problem]]:
     pieces, errors = templates.split(template.source)
     problems = [
@@ -156,16 +170,21 @@ def _compile_parts(
             brace = templates.location_of(template.loc, template.source, piece.offset - 1)
             problems.append(Problem(brace, message))
             continue
-        checked = check_source(piece.source, loc, env)
+        checked = check_source(piece.source, loc, env, enums=enums)
         problems.extend(checked.problems)
         if checked.tree is not None and not checked.problems:
             parts.append(CompiledExpr(piece.source, checked.names, checked.type, loc, checked.tree))
     return parts, problems
 
 
-def check_template(template: Template, env: Mapping[str, ExprType]) -> list[Problem]:
-    """The problems `compile_template` would raise, as a list."""
-    return _compile_parts(template, env)[1]
+def check_template(
+    template: Template,
+    env: Mapping[str, ExprType],
+    *,
+    enums: Mapping[str, tuple[str, ...]] | None = None,
+) -> list[Problem]:
+    """The problems `compile_template` would raise, as a list (`enums` as in `compile_expr`)."""
+    return _compile_parts(template, env, enums)[1]
 
 
 def compile_template(template: Template, env: Mapping[str, ExprType]) -> CompiledTemplate:

@@ -83,12 +83,20 @@ class Checked:
 
 
 def check_source(
-    source: str, loc: Location, env: Mapping[str, ExprType], expect: ExprType | None = None
+    source: str,
+    loc: Location,
+    env: Mapping[str, ExprType],
+    expect: ExprType | None = None,
+    enums: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Checked:
-    """Parse and check `source`; problems carry locations relative to `loc`."""
+    """Parse and check `source`; problems carry locations relative to `loc`.
+
+    `enums` maps enum fields to their values: a string literal compared with one of those
+    fields by `==`, `!=`, `in` or `not in` (a list) must be one of its values.
+    """
     lead = len(source) - len(source.lstrip(" \t"))
     text = source.strip()
-    checker = _Checker(text, loc, lead, env)
+    checker = _Checker(text, loc, lead, env, enums or {})
     if not text:
         checker.problem_at(1, 0, "the expression is empty")
         return Checked(None, T.ANY, frozenset(), checker.problems)
@@ -142,6 +150,7 @@ class _Checker:
     loc: Location
     lead: int
     env: Mapping[str, ExprType]
+    enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
     list_items: dict[int, ExprType] = field(default_factory=dict)
@@ -284,6 +293,8 @@ class _Checker:
             message = self.comparison_error(op, left, right, right_node)
             if message:
                 self.operator_at(left_node, right_node, message)
+            else:
+                self.enum_literals(op, left_node, right_node)
             left_node, left = right_node, right
         return T.BOOL
 
@@ -304,6 +315,29 @@ class _Checker:
         else:
             ok = T.ANY in (left, right) or (left == right and left in ORDERED)
         return "" if ok else f"cannot compare {_a(left)} with {_a(right)} using `{symbol}`"
+
+    def enum_literals(self, op: ast.cmpop, left: ast.expr, right: ast.expr) -> None:
+        """String literals compared with an enum field must be among its values."""
+        if isinstance(op, ast.Eq | ast.NotEq):
+            pairs = [(left, [right]), (right, [left])]
+        elif isinstance(op, ast.In | ast.NotIn) and isinstance(right, ast.List):
+            pairs = [(left, right.elts)]
+        else:
+            return
+        for side, literals in pairs:
+            field_name = side.id if isinstance(side, ast.Name) else ""
+            values = self.enums.get(field_name)
+            if values is None:
+                continue
+            for literal in literals:
+                if not isinstance(literal, ast.Constant) or not isinstance(literal.value, str):
+                    continue
+                if literal.value not in values:
+                    self.problem(
+                        literal,
+                        f"'{literal.value}' is not a value of enum field '{field_name}'",
+                        did_you_mean(literal.value, values),
+                    )
 
     def membership_error(
         self, symbol: str, left: ExprType, right: ExprType, right_node: ast.expr

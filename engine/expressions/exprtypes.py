@@ -63,6 +63,22 @@ def field_types(process: Process) -> dict[str, ExprType]:
     return env
 
 
+def enum_values(process: Process) -> dict[str, tuple[str, ...]]:
+    """The values of every enum field of `process`, for checking literals compared with them.
+
+    Args:
+        process: The process whose fields are read.
+
+    Returns:
+        Each enum field (not shadowed by a builtin) mapped to its declared values, in order.
+    """
+    return {
+        f.name: f.values
+        for f in process.fields
+        if f.type == FieldType.ENUM and f.name not in BUILTIN_NAMES
+    }
+
+
 T = ExprType
 ORDERED = frozenset({T.INT, T.STRING, T.DATE, T.DATETIME, T.DURATION})
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 
 from engine.errors import DefinitionError, Problem
-from engine.expressions import ExprType, check_expr, check_template, compile_expr, field_types
+from engine.expressions import (
+    ExprType,
+    check_expr,
+    check_template,
+    compile_expr,
+    enum_values,
+    field_types,
+)
 from engine.model import (
     AppendLine,
     AppendRow,
@@ -74,18 +81,19 @@ def _timer_time(expr: Expr, env: Mapping[str, ExprType]) -> list[Problem]:
 
 
 def expression_problems(process: Process) -> list[Problem]:
-    """Problems of every expression and template, each type-checked against the fields."""
-    env = field_types(process)
+    """Problems of every expression and template, each type-checked against the fields (and
+    the string literals compared with enum fields against their values)."""
+    env, enums = field_types(process), enum_values(process)
     problems: list[Problem] = []
     for expr, expect in _expressions(process):
-        problems.extend(check_expr(expr, env, expect=expect))
+        problems.extend(check_expr(expr, env, expect=expect, enums=enums))
     for state in process.states:
         for timer in state.timers:
             if timer.at is not None:
                 problems.extend(_timer_time(timer.at, env))
     for template in _templates(process):
         if template.source:
-            problems.extend(check_template(template, env))
+            problems.extend(check_template(template, env, enums=enums))
     return problems
 
 
