@@ -16,7 +16,7 @@ import networkx as nx
 from engine.errors import Location, Problem, did_you_mean
 from engine.model import Process, State, Transition
 from engine.validate.graph_tasks import task_problems
-from engine.validate.graph_usage import check_roles, unused_fields, unused_roles
+from engine.validate.graph_usage import check_roles, name_clashes, unused_fields, unused_roles
 from engine.validate.graphmodel import (
     ANY_STATE,
     ProcessIndex,
@@ -216,6 +216,7 @@ def check_timer_only_exits(
 def _roles(process: Process, index: ProcessIndex, graph: nx.MultiDiGraph) -> Iterator[Problem]:
     yield from check_roles(process)
     yield from unused_roles(process)
+    yield from name_clashes(process)
 
 
 def _fields(process: Process, index: ProcessIndex, graph: nx.MultiDiGraph) -> Iterator[Problem]:

@@ -74,6 +74,26 @@ def check_roles(process: Process) -> Iterator[Problem]:
                     )
 
 
+def name_clashes(process: Process) -> Iterator[Problem]:
+    """Warn about a role named like a field whose contact is not that field: messages to the
+    name (notify recipients, SLA notices) resolve the field first, not the role."""
+    fields = {f.name for f in process.fields}
+    for role in process.roles:
+        if role.name not in fields or role.contact == role.name:
+            continue
+        if role.contact is None:
+            instead = f"the role (role:{role.name})"
+        else:
+            instead = f"the role's contact '{role.contact}'"
+        yield Problem(
+            role.loc,
+            f"role '{role.name}' has the name of field '{role.name}': messages to "
+            f"'{role.name}' go to the field's value, not to {instead}",
+            "warning",
+            f"give the role `contact: {role.name}`, or rename the role or the field",
+        )
+
+
 def unused_roles(process: Process) -> Iterator[Problem]:
     """Warn about declared roles that nothing names."""
     used = {name for name, _, _ in role_uses(process)}

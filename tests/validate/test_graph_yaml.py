@@ -59,3 +59,54 @@ def test_an_internal_transition_is_no_way_out() -> None:
     )
     messages = [p.message for p in load_text(noted, "nap.yaml").warnings]
     assert "state 'sleeping' can only be left by its timers" in messages
+
+
+CLASH = """\
+id: clash
+version: 1
+roles:
+  csm: {title: Customer Success Manager}
+  account_manager: {contact: account_manager}
+  lead: {contact: "lead@example.com"}
+fields:
+  csm: {type: string}
+  account_manager: {type: string}
+  lead: {type: string}
+states:
+  new:
+    initial: true
+  closed:
+    terminal: true
+transitions:
+  - trigger: finish
+    source: new
+    dest: closed
+    roles: [csm, account_manager, lead]
+    actions:
+      - notify: {channel: email, to: [csm, account_manager, lead], subject: "Done"}
+"""
+
+
+def test_a_role_named_like_a_field_without_that_contact_is_a_warning() -> None:
+    """Roles `csm` (no contact) and `lead` (a literal contact) shadowed by fields are warned
+    about at the role; `account_manager`, whose contact is its field, is not."""
+    found = [
+        (p.location.line, p.location.column, p.message, p.hint)
+        for p in load_text(CLASH, "clash.yaml").warnings
+    ]
+    assert found == [
+        (
+            4,
+            3,
+            "role 'csm' has the name of field 'csm': messages to 'csm' go to the field's "
+            "value, not to the role (role:csm)",
+            "give the role `contact: csm`, or rename the role or the field",
+        ),
+        (
+            6,
+            3,
+            "role 'lead' has the name of field 'lead': messages to 'lead' go to the field's "
+            "value, not to the role's contact 'lead@example.com'",
+            "give the role `contact: lead`, or rename the role or the field",
+        ),
+    ]
