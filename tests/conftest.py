@@ -1,0 +1,27 @@
+"""Hypothesis settings profiles for the whole suite.
+
+`default` (used unless told otherwise) keeps Hypothesis's example counts, turns the per-example
+deadline off (the test machine is a noisy 2-core box: timings say nothing there) and bounds
+stateful runs; `thorough` runs ten times as many examples and longer state machine runs:
+
+    .venv/bin/pytest tests/testing/test_state_machines.py --hypothesis-profile=thorough
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default",
+    deadline=None,
+    stateful_step_count=30,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    deadline=None,
+    max_examples=1000,
+    stateful_step_count=100,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("default")
