@@ -14,9 +14,9 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.clock import Clock
 from engine.delivery import DeliveryAdapter
@@ -64,6 +64,32 @@ MAX_DELIVERY_ATTEMPTS = 10  # with backoff 1m, 2m, 4m ... 1h: about 5 hours of r
 SEND_LEASE = timedelta(minutes=10)  # a message being sent is retried after this if not marked
 _NO_RECORD: Any = None  # an Outcome that only queued messages (a batch, an SLA notice)
 _SHEET_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class _StateFacts(NamedTuple):
+    """What a view shows of a state that depends on the definition alone."""
+
+    status: str
+    reason: str
+    terminal: bool
+    triggers: tuple[str, ...]
+    has_sla: bool
+    owner: str | None
+
+
+@lru_cache(maxsize=1024)
+def _state_facts(cp: CompiledProcess, state: str) -> _StateFacts:
+    status, reason = cp.status(state)
+    spec = cp.process.find_state(state)
+    sla = spec.sla if spec is not None else None
+    return _StateFacts(
+        status,
+        reason,
+        state in cp.terminal,
+        cp.triggers_from.get(state, ()),
+        sla is not None,
+        sla.owner if sla is not None else spec.owner if spec is not None else None,
+    )
 
 
 class Engine:
@@ -377,6 +403,8 @@ class Engine:
 
     def _after(self, *outcomes: Outcome) -> None:
         """Work that happens once a step committed: CSV sheets, then delivery."""
+        if not any(outcome.sheets or outcome.messages for outcome in outcomes):
+            return
         for sheet in sorted({name for outcome in outcomes for name in outcome.sheets}):
             self._write_sheet(sheet)
         if any(outcome.messages for outcome in outcomes) and self.delivery is not None:
@@ -400,35 +428,34 @@ class Engine:
     # reading --------------------------------------------------------------------------------
     def _view(self, tx: Transaction, record: InstanceRecord) -> InstanceView:
         cp = self.definitions.for_instance(tx, record.process, record.version)
-        status, reason = cp.status(record.state)
-        terminal = record.state in cp.terminal
-        family = Family(tx, self.definitions)
-        waiting_on = () if terminal else family.waiting_on(record)
-        spec = cp.process.find_state(record.state)
-        sla = spec.sla if spec is not None else None
+        facts = _state_facts(cp, record.state)
+        terminal = facts.terminal
+        # only a task waits on others and only a request has tasks: skip their reads otherwise
+        family = Family(tx, self.definitions) if record.task or cp.process.tasks else None
+        waiting_on = () if terminal or family is None else family.waiting_on(record)
         return InstanceView(
             id=record.id,
             process=record.process,
             version=record.version,
             state=record.state,
-            status=status,
-            closure_reason=reason,
+            status=facts.status,
+            closure_reason=facts.reason,
             data=cp.codec.decode(record.data),
-            triggers=() if terminal or waiting_on else cp.triggers_from.get(record.state, ()),
+            triggers=() if terminal or waiting_on else facts.triggers,
             timers=tuple(TimerView(t.name, t.trigger, t.due_at) for t in tx.timers(record.id))
             if cp.has_timers
             else (),
             parent=record.parent,
             task=record.task,
-            children=family.children(record),
+            children=family.children(record) if family is not None and cp.process.tasks else (),
             created_at=record.created_at,
             updated_at=record.updated_at,
             last_activity_at=record.last_activity_at,
             rev=record.rev,
             terminal=terminal,
             waiting_on=waiting_on,
-            due_at=None if sla is None or terminal else sla_due_at(tx, record),
-            owner=sla.owner if sla is not None else spec.owner if spec is not None else None,
+            due_at=sla_due_at(tx, record) if facts.has_sla and not terminal else None,
+            owner=facts.owner,
         )
 
     def show(self, instance_id: str) -> InstanceView:
