@@ -1,7 +1,9 @@
 """A self-contained HTML page for an auditor: the diagram and the tables of a process.
 
 The page fetches nothing: the CSS is inline and the diagram is the SVG from Graphviz when `dot`
-is installed, otherwise the Mermaid source in a `<pre class="mermaid">` with a note.
+is installed, otherwise the built-in SVG drawing (`engine.render.builtin_svg`) with a note and
+the Mermaid source in a collapsed `<details>`; a process too big for the built-in layout gets
+the Mermaid source only.
 `render_report` puts several processes on one page, with a table of contents.
 """
 
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 from html import escape
 
 from engine.model import Process
+from engine.render.builtin_svg import builtin_svg
 from engine.render.dot import render_dot
 from engine.render.html_tables import all_tables
 from engine.render.mermaid import render_mermaid
@@ -25,21 +28,33 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertica
 th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }
 code { font-size: 0.95em; } .none { color: #999; }
 .meta { color: #555; } .note { background: #fff8dc; padding: 0.5em; border: 1px solid #e8d8a0; }
+details { margin: 0.5em 0; } summary { cursor: pointer; color: #555; }
 pre.mermaid { background: #f6f6f6; padding: 1em; overflow-x: auto; }
 .diagram svg { max-width: 100%; height: auto; }
 """
 
 
 def diagram_html(process: Process) -> str:
-    """The SVG diagram when Graphviz is installed, else the Mermaid source with a note."""
+    """The SVG diagram from Graphviz when installed, else the built-in SVG and Mermaid source."""
     if dot_program() is not None:
         svg = dot_to_svg(render_dot(process))
         return f'<div class="diagram">{svg[svg.find("<svg") :]}</div>'
+    mermaid = f'<pre class="mermaid">{escape(render_mermaid(process))}</pre>'
+    drawn = builtin_svg(process, inline=True)
+    if drawn is None:
+        note = (
+            '<p class="note">Graphviz is not installed on the machine that made this page and '
+            "the process is too big for the built-in drawing, so the diagram is given as "
+            "Mermaid source: paste it into any Mermaid viewer to draw it.</p>"
+        )
+        return f"{note}\n{mermaid}"
     note = (
-        '<p class="note">Graphviz is not installed on the machine that made this page, so the '
-        "diagram is given as Mermaid source: paste it into any Mermaid viewer to draw it.</p>"
+        '<p class="note">Graphviz is not installed on the machine that made this page: the '
+        "diagram below is fulfil's built-in drawing. Dashed orange arrows are fired by timers; "
+        "the Mermaid source is below it.</p>"
     )
-    return f'{note}\n<pre class="mermaid">{escape(render_mermaid(process))}</pre>'
+    source = f"<details><summary>Mermaid source</summary>\n{mermaid}\n</details>"
+    return f'{note}\n<div class="diagram">{drawn}</div>\n{source}'
 
 
 def anchor(process: Process) -> str:
