@@ -5,11 +5,20 @@
     run_file              a scenario file as a suite -> FileReport
     result_lines          the text `fulfil test` prints (summary_line: `N passed, M failed`)
 
-Other modules of this package (such as Hypothesis strategies) are imported from their own
-module, never from here, so that importing `engine.testing` stays light.
+Property-based testing (docs/testing.md), loaded on first use because it needs Hypothesis:
+
+    process_state_machine  any definition -> a Hypothesis RuleBasedStateMachine (machine.py)
+    InvariantViolation     what it raises, with the steps as a scenario
+    field_values, start_data, fire_data, actors, clock_advances, event_sequences
+                           Hypothesis strategies for a process (strategies.py)
+
+Importing `engine.testing` itself stays light: those names import Hypothesis only when read.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from engine.testing.expectations import Mismatch
 from engine.testing.runner import (
@@ -40,11 +49,43 @@ from engine.testing.suite import (
     summary_line,
 )
 
+if TYPE_CHECKING:
+    from engine.testing.machine import InvariantViolation, process_state_machine
+    from engine.testing.strategies import (
+        actors,
+        clock_advances,
+        event_sequences,
+        field_values,
+        fire_data,
+        start_data,
+    )
+
+_LAZY = {
+    "InvariantViolation": "engine.testing.machine",
+    "process_state_machine": "engine.testing.machine",
+    "actors": "engine.testing.strategies",
+    "clock_advances": "engine.testing.strategies",
+    "event_sequences": "engine.testing.strategies",
+    "field_values": "engine.testing.strategies",
+    "fire_data": "engine.testing.strategies",
+    "start_data": "engine.testing.strategies",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The property-testing names, imported (with Hypothesis) when first read."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.testing' has no attribute '{name}'")
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
     "DEFAULT_CLOCK",
     "STORES",
     "Catalogs",
     "FileReport",
+    "InvariantViolation",
     "Mismatch",
     "Scenario",
     "ScenarioFile",
@@ -52,15 +93,22 @@ __all__ = [
     "ScenarioRun",
     "Step",
     "StepFailure",
+    "actors",
+    "clock_advances",
+    "event_sequences",
     "expand_paths",
+    "field_values",
+    "fire_data",
     "fresh_store",
     "load_for",
     "load_scenario_file",
     "parse_scenarios",
+    "process_state_machine",
     "result_lines",
     "run_file",
     "run_scenario",
     "run_suite",
     "scenario_files",
+    "start_data",
     "summary_line",
 ]
