@@ -123,3 +123,11 @@ def test_demo_scenario_prefers_the_one_marked_demo() -> None:
         ).name
         == "first"
     )
+
+
+@pytest.mark.parametrize("process", DEMO_PROCESSES)
+def test_each_shipped_scenario_file_marks_one_demo_scenario(process: str) -> None:
+    """Every shipped scenarios file marks exactly one scenario `demo: true` (its main path)."""
+    path = PROCESSES / f"{process}.scenarios.yaml"
+    parsed = parse_scenarios(path.read_text(encoding="utf-8"), str(path))
+    assert [s.name for s in parsed.scenarios if s.demo] == [demo_scenario(parsed).name]
