@@ -27,10 +27,12 @@ __all__ = [
     "compile_invariants",
     "enabled_transitions",
     "invariant_problems",
+    "overlap_problem",
     "refusal_problems",
     "release_problems",
     "snapshot",
     "state_problems",
+    "timer_overlaps",
     "timer_problems",
     "type_problems",
 ]
@@ -240,9 +242,11 @@ def enabled_transitions(
     actor: str,
     role: str | None,
     now: datetime,
+    internal: bool = False,
 ) -> list[Transition]:
     """The transitions of `trigger` from the instance's state whose role, requires and guard
     all pass for this data, evaluated exactly as the runtime does (`CompiledTransition.allows`).
+    `internal` firings (timers, rules, emits) skip the role check, as in the runtime.
     """
     try:
         given = cp.codec.check(data)
@@ -255,7 +259,7 @@ def enabled_transitions(
         t = ct.transition
         if t.trigger != trigger or record.state not in t.sources:
             continue
-        step = Step(cp, record, dict(variables), actor, role, now)
+        step = Step(cp, record, dict(variables), actor, role, now, internal)
         try:
             allowed = ct.allows(step)
         except ExecutionError:
@@ -263,6 +267,41 @@ def enabled_transitions(
         if allowed:
             passing.append(t)
     return passing
+
+
+def overlap_problem(enabled: list[Transition], trigger: str, state: str, how: str) -> list[str]:
+    """The problem of more than one transition enabled by one firing (`how`: data, role)."""
+    if len(enabled) < 2:
+        return []
+    where = ", ".join(f"-> {t.dest} ({t.loc})" for t in enabled)
+    return [
+        f"{len(enabled)} transitions of '{trigger}' from '{state}' are enabled at once "
+        f"{how}: {where}"
+    ]
+
+
+def timer_overlaps(world: World, compiled: Compiled, now: datetime) -> list[str]:
+    """Overlapping guards for the first timer each instance will fire by `now`."""
+    problems: list[str] = []
+    for iid, timers in world.timers.items():
+        due = sorted((t for t in timers if t.due_at <= now), key=lambda t: (t.due_at, t.id or 0))
+        record = world.instances[iid]
+        if not due or due[0].state != record.state:
+            continue
+        timer = due[0]
+        cp = compiled(record)
+        enabled = enabled_transitions(
+            cp,
+            record,
+            timer.trigger,
+            timer.data,
+            actor="timer",
+            role=None,
+            now=timer.due_at,
+            internal=True,
+        )
+        problems += overlap_problem(enabled, timer.trigger, record.state, f"by timer {timer.name}")
+    return problems
 
 
 # --- timers -------------------------------------------------------------------------------------

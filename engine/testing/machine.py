@@ -219,14 +219,8 @@ class ProcessMachine(RuleBasedStateMachine):
             lambda: self.engine.fire(iid, trigger, values, actor=actor, role=role),
             iid,
         )
-        if len(enabled) > 1:
-            where = ", ".join(f"-> {t.dest} ({t.loc})" for t in enabled)
-            self.fail(
-                [
-                    f"{len(enabled)} transitions of '{trigger}' from '{record.state}' are "
-                    f"enabled at once for data {values} as role {role}: {where}"
-                ]
-            )
+        how = f"for data {values} as role {role}"
+        self.fail(checks.overlap_problem(enabled, trigger, record.state, how))
 
     @precondition(lambda self: bool(self.started))
     @rule(data=st.data())
@@ -236,12 +230,13 @@ class ProcessMachine(RuleBasedStateMachine):
         before = self.world
         now = self.clock.advance(delta)
         self.steps += [{"advance": format_duration(delta)}, {"tick": True}]
+        overlaps = checks.timer_overlaps(before, self.compiled, now)
         try:
             self.engine.tick()
         except Exception as exc:
             self.fail([f"tick raised {type(exc).__name__}: {exc}"])
         self.world = checks.snapshot(self.store)
-        self.fail(checks.timer_problems(before, self.world, now))
+        self.fail(overlaps + checks.timer_problems(before, self.world, now))
 
     # checks after every step ----------------------------------------------------------------------
     @invariant()

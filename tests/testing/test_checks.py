@@ -191,3 +191,35 @@ def test_a_task_released_before_its_dependency_is_reported() -> None:
     broken = replace(world, events={**world.events, child: [*world.events[child], early]})
     [problem] = checks.release_problems(broken, compiled)
     assert problem.startswith(f"task {child} has event 2 (released") and "cs_intake" in problem
+
+
+def test_overlapping_guards_of_a_timer_trigger_are_reported() -> None:
+    """A due timer whose trigger has two transitions enabled at once is reported before the tick."""
+    timed = load_text(
+        """
+id: timed
+version: 1
+roles:
+  agent: {title: Agent}
+fields:
+  amount: {type: int, default: 5}
+states:
+  open:
+    initial: true
+    timers:
+      - {name: nudge, after: 1d, trigger: nudge}
+  done: {terminal: true}
+  late: {terminal: true}
+transitions:
+  - {trigger: nudge, source: open, dest: done, guard: "amount > 0", roles: [agent]}
+  - {trigger: nudge, source: open, dest: late, guard: "amount > 1", roles: [agent]}
+""",
+        "<timed>",
+    ).process
+    engine, _ = engine_for(Catalog((timed,)))
+    engine.start("timed", id="t1")
+    world = checks.snapshot(engine.store)
+    compiled = engine.definitions.compile
+    assert checks.timer_overlaps(world, lambda r: compiled(timed), CLOCK) == []
+    [problem] = checks.timer_overlaps(world, lambda r: compiled(timed), CLOCK + timedelta(days=1))
+    assert problem.startswith("2 transitions of 'nudge' from 'open' are enabled at once by timer")

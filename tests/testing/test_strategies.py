@@ -175,3 +175,18 @@ def test_unknown_names_are_refused_with_a_hint(call: Any, message: str) -> None:
     """A misspelt field or trigger raises UsageError saying what was meant."""
     with pytest.raises(UsageError, match=message):
         call()
+
+
+def test_engine_testing_exports_the_property_testing_names() -> None:
+    """`engine.testing` exports the factory and the strategies (imported on first use)."""
+    import engine.testing
+    from engine.testing import machine, strategies
+
+    names = ["field_values", "start_data", "fire_data", "actors", "clock_advances"]
+    for name in [*names, "event_sequences"]:
+        assert getattr(engine.testing, name) is getattr(strategies, name)
+        assert name in engine.testing.__all__
+    assert engine.testing.process_state_machine is machine.process_state_machine
+    assert engine.testing.InvariantViolation is machine.InvariantViolation
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        _ = engine.testing.nothing  # type: ignore[attr-defined]
