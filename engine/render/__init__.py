@@ -5,7 +5,10 @@
     svg      SVG through Graphviz's `dot`        (engine.render.svg)
     html     a self-contained auditor's page     (engine.render.html)
 
-All of them read the diagram model of `engine.render.model`.
+All of them read the diagram model of `engine.render.model`. The html page draws the diagram
+with Graphviz when `dot` is installed, else with the built-in layered layout
+(`engine.render.layout`, written as SVG by `engine.render.builtin_svg.builtin_svg`); the `svg`
+format itself stays Graphviz's.
 """
 
 from __future__ import annotations

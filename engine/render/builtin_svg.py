@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,7 @@ MAX_NODES = 200  # beyond this the layout gets slow and the picture unreadable
 FONT = "Helvetica, Arial, sans-serif"
 NAME_SIZE, TEXT_SIZE, LINE = 13.0, 11.0, 14.0
 WRAP = 28  # characters per label line
+MIN_SCALE = 0.85  # on a page, text shrinks to 85% at most: smaller would be hard to read
 LOOP = 30.0  # room of a self-loop arc beside its state
 PLAIN, TIMED = "#333333", "#b35c00"
 SVG_NS = ' xmlns="http://www.w3.org/2000/svg"'
@@ -162,15 +164,20 @@ def path_through(points: Sequence[Point]) -> str:
 
 
 def bracket(points: Sequence[Point]) -> str:
-    """A path along the four corners of a bracket, its two bends rounded."""
-    (ax, ay), (bx, by), (cx, cy), (dx, dy) = points
-    r = min(12.0, abs(bx - ax) / 2, abs(cy - by) / 2, abs(cx - dx) / 2)
-    side, up = (1 if bx > ax else -1), (1 if cy > by else -1)
-    return (
-        f"M{num(ax)},{num(ay)} L{num(bx - side * r)},{num(by)} "
-        f"Q{num(bx)},{num(by)} {num(bx)},{num(by + up * r)} L{num(cx)},{num(cy - up * r)} "
-        f"Q{num(cx)},{num(cy)} {num(cx - side * r)},{num(cy)} L{num(dx)},{num(dy)}"
-    )
+    """A path along straight lines through points, its bends rounded."""
+    (x, y), last = points[0], points[-1]
+    parts = [f"M{num(x)},{num(y)}"]
+    for (ax, ay), (bx, by), (cx, cy) in zip(points, points[1:], points[2:], strict=False):
+        before, after = math.hypot(bx - ax, by - ay), math.hypot(cx - bx, cy - by)
+        r = min(12.0, before / 2, after / 2)
+        if r < 0.5:
+            parts.append(f"L{num(bx)},{num(by)}")
+            continue
+        x0, y0 = bx - (bx - ax) * r / before, by - (by - ay) * r / before
+        x1, y1 = bx + (cx - bx) * r / after, by + (cy - by) * r / after
+        parts.append(f"L{num(x0)},{num(y0)} Q{num(bx)},{num(by)} {num(x1)},{num(y1)}")
+    parts.append(f"L{num(last[0])},{num(last[1])}")
+    return " ".join(parts)
 
 
 def route_path(route: Route) -> str:
@@ -361,7 +368,8 @@ def diagram_svg(diagram: Diagram, *, inline: bool = False) -> str | None:
 
     Args:
         diagram: what to draw.
-        inline: for an HTML page, where `<svg>` needs no namespace declaration.
+        inline: for an HTML page, where `<svg>` needs no namespace declaration; the page may
+            shrink it to its width, but not below MIN_SCALE (it scrolls sideways instead).
     """
     if len(diagram.nodes) + len(diagram.tasks) > MAX_NODES:
         return None
@@ -379,8 +387,9 @@ def diagram_svg(diagram: Diagram, *, inline: bool = False) -> str | None:
     width = max(width, text_width(note, 10.0) + 32)
     height = bottom + 24
     title = f"{diagram.title or diagram.id} ({diagram.id} v{diagram.version})"
+    least = f' style="min-width: {width * MIN_SCALE:.0f}px"'
     head = (
-        f'<svg{"" if inline else SVG_NS} width="{num(width)}" height="{num(height)}" '
+        f'<svg{least if inline else SVG_NS} width="{num(width)}" height="{num(height)}" '
         f'viewBox="0 0 {num(width)} {num(height)}" font-family="{FONT}" '
         f'font-size="{num(TEXT_SIZE)}" role="img">'
     )

@@ -30,7 +30,7 @@ code { font-size: 0.95em; } .none { color: #999; }
 .meta { color: #555; } .note { background: #fff8dc; padding: 0.5em; border: 1px solid #e8d8a0; }
 details { margin: 0.5em 0; } summary { cursor: pointer; color: #555; }
 pre.mermaid { background: #f6f6f6; padding: 1em; overflow-x: auto; }
-.diagram svg { max-width: 100%; height: auto; }
+.diagram { overflow-x: auto; } .diagram svg { max-width: 100%; height: auto; }
 """
 
 

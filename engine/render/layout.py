@@ -98,8 +98,9 @@ class Route:
     """How a link is drawn.
 
     `down`: `points` are the source port, the points it passes and the target port; the path is
-    a vertical-tangent curve through them. `up`: `points` are the four corners of a bracket
-    (out sideways, up, back in). `self`: no points (the writer draws the loop beside the body).
+    a vertical-tangent curve through them. `up`: `points` are the corners of a bracket (out
+    sideways, up, back in), joined by straight lines. `self`: no points (the writer draws the
+    loop beside the body).
     """
 
     kind: Kind
@@ -436,34 +437,78 @@ class _Sides:
     obstacles: list[Box]
     used: dict[tuple[str, int], int] = field(default_factory=dict)
 
-    def port(self, name: str, side: int) -> float:
+    def count(self, name: str, side: int) -> int:
+        """How many ports of that side of that body are taken (then one more is)."""
         count = self.used.get((name, side), 0)
         self.used[(name, side)] = count + 1
-        return (0.0, -9.0, 9.0, -18.0, 18.0)[count % 5]
+        return count
+
+    def port(self, name: str, side: int) -> float:
+        """The y offset, from the middle of a body's side, of a new port there."""
+        return (0.0, -9.0, 9.0, -18.0, 18.0)[self.count(name, side) % 5]
 
 
-def _up_route(link: Link, rooms: dict[str, Box], bodies: dict[str, Box], sides: _Sides) -> Route:
-    """A bracket on one side, out past every box between its ends, its label beyond it."""
+def _up_ends(
+    link: Link,
+    side: int,
+    bodies: dict[str, Box],
+    rows: dict[str, tuple[float, float]],
+    gap: float,
+    sides: _Sides,
+) -> tuple[list[Point], list[Point]]:
+    """Where a back link leaves its source and reaches its target, when boxes are beside them.
+
+    It leaves the source's top (near the side it goes to) into the gap above the source's
+    row, and reaches the target's bottom from the gap below the target's row: gaps hold no box.
+    """
     source, dest = bodies[link.source], bodies[link.dest]
-    side = min((1, -1), key=lambda s: (_side_cost(s, link, rooms, bodies), -s))
-    sy = source.cy + sides.port(link.source, side)
-    ty = dest.cy + sides.port(link.dest, side)
+
+    def near_side(box: Box, name: str) -> float:
+        inset = 8.0 + 7.0 * (sides.count(name, 2 * side) % 3)
+        return box.right - inset if side > 0 else box.x + inset
+
+    px, qx = near_side(source, link.source), near_side(dest, link.dest)
+    sy, ty = rows[link.source][0] - gap / 2, rows[link.dest][1] + gap / 2
+    return [(px, source.y), (px, sy)], [(qx, ty), (qx, dest.bottom)]
+
+
+def _up_route(
+    link: Link,
+    layout: tuple[dict[str, Box], dict[str, Box], dict[str, tuple[float, float]]],
+    gap: float,
+    sides: _Sides,
+) -> Route:
+    """A bracket on one side, out past every box between its ends, its label beyond it.
+
+    It leaves and reaches the boxes by their sides when nothing stands beside them in their
+    rows, else through the gaps between rows (`_up_ends`).
+    """
+    rooms, bodies, rows = layout
+    source, dest = bodies[link.source], bodies[link.dest]
+    cost, flipped = min((_side_cost(s, link, rooms, bodies), -s) for s in (1, -1))
+    side = -flipped
+    if cost:
+        start, end = _up_ends(link, side, bodies, rows, gap, sides)
+    else:
+        sx, tx = (source.right, dest.right) if side > 0 else (source.x, dest.x)
+        start = [(sx, source.cy + sides.port(link.source, side))]
+        end = [(tx, dest.cy + sides.port(link.dest, side))]
+    (sx, sy), (tx, ty) = start[-1], end[0]
     low, high = min(sy, ty), max(sy, ty)
     band = [b for b in sides.obstacles if b.y < high and b.bottom > low]
+    xs = [x for x, _ in start + end]
     if side > 0:
-        sx, tx = source.right, dest.right
-        extreme = max([b.right for b in band] + [sx, tx]) + 14.0
+        extreme = max([b.right for b in band] + xs) + 14.0
         label = Box(extreme + 4.0, (sy + ty - link.label_height) / 2, link.label_width, 0.0)
-        taken = Box(min(sx, tx), low, extreme - min(sx, tx), high - low)
+        taken = Box(min(xs), low, extreme - min(xs), high - low)
     else:
-        sx, tx = source.x, dest.x
-        extreme = min([b.x for b in band] + [sx, tx]) - 14.0
+        extreme = min([b.x for b in band] + xs) - 14.0
         label = Box(extreme - 4.0 - link.label_width, (sy + ty - link.label_height) / 2, 0, 0)
         label = replace(label, width=link.label_width)
-        taken = Box(extreme, low, max(sx, tx) - extreme, high - low)
+        taken = Box(extreme, low, max(xs) - extreme, high - low)
     label = replace(label, height=link.label_height)
     sides.obstacles += [taken, label] if link.label_width else [taken]
-    points = ((sx, sy), (extreme, sy), (extreme, ty), (tx, ty))
+    points = (*start, (extreme, sy), (extreme, ty), *end)
     return Route("up", points, label if link.label_width else None)
 
 
@@ -521,10 +566,11 @@ def layered_layout(
     place_y(rows, gap_y)
     rooms = {i.name: Box(slots[i.name].left, slots[i.name].top, i.width, i.height) for i in items}
     bodies = {i.name: _body(i, slots[i.name]) for i in items}
+    row_of = {i.name: slots[i.name].row for i in items}
     by_index = _down_routes(links, chains, slots, bodies)
     sides = _Sides(list(rooms.values()) + [r.label for r in by_index.values() if r.label])
     span = {i: abs(layer[links[i].source] - layer[links[i].dest]) for i in up}
     for index in sorted(up, key=lambda i: (span[i], i)):
-        by_index[index] = _up_route(links[index], rooms, bodies, sides)
+        by_index[index] = _up_route(links[index], (rooms, bodies, row_of), gap_y, sides)
     routes = [by_index.get(i, Route("self")) for i in range(len(links))]
     return _finish(rooms, bodies, routes)
