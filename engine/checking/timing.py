@@ -66,8 +66,9 @@ class Dominated:
 
 
 def _always_moves(process: Process, state: str, trigger: str) -> bool:
+    # an internal transition stays: the other timers of the state keep running
     return any(
-        t.guard is None and not t.requires
+        t.guard is None and not t.requires and not t.internal
         for t in process.transitions_from(state)
         if t.trigger == trigger
     )

@@ -1,7 +1,8 @@
 """The state graph of a process as a networkx MultiDiGraph, and the indexes the checks share.
 
-States are nodes; every transition gives one edge per (source, dest) pair, and every timer gives
-one edge per transition it can fire from its state, so timers count as ways forward. Sources and
+States are nodes; every transition gives one edge per (source, dest) pair (an internal one, without
+dest, a loop on its source), and every timer gives one edge per transition it can fire from its
+state, so timers count as ways forward. Sources and
 destinations that name no state are left out of the graph (the unknown-state check reports them).
 """
 

@@ -94,3 +94,16 @@ def test_an_internal_transition_enters_no_state() -> None:
     )
     report = timing(load_text(text, "chain.yaml").process)
     assert "reminded" not in {r.origin for r in report.reaches}
+
+
+def test_a_shorter_timer_firing_an_internal_transition_pre_empts_nothing() -> None:
+    """A 1-day `ping` that stays (internal) keeps neither `expire` nor `nudge` from firing."""
+    text = (FOLDER / "chain.yaml").read_text()
+    text = text.replace(
+        "      - {name: nudge, after: 5d, trigger: nudge}\n",
+        "      - {name: nudge, after: 5d, trigger: nudge}\n"
+        "      - {name: ping, after: 1d, trigger: ping}\n",
+    )
+    text += "  - {trigger: ping, source: escalated}\n"
+    report = timing(load_text(text, "chain.yaml").process)
+    assert [(d.timer.name, d.by.name) for d in report.dominated] == [("nudge", "expire")]
