@@ -13,6 +13,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from engine.delivery import DeliveryAdapter
+from engine.errors import ConflictError, StoreError
 from engine.runtime.engine import Engine
 from engine.runtime.views import Fired
 from engine.store.base import OutboxRecord
@@ -66,13 +67,25 @@ class Worker:
         self.stopping = True
 
     def round(self) -> int:
-        """One tick and one delivery pass; returns how many timers and messages it handled."""
-        fired = self.engine.tick(stop=lambda: self.stopping)
+        """One tick and one delivery pass; returns how many timers and messages it handled.
+
+        A tick or delivery pass that fails on the database (busy, unreachable, or a race lost
+        through every retry) is reported and left to the next round: what committed stays
+        committed, what did not is still pending, and the worker keeps running.
+        """
+        fired: list[Fired] = []
+        try:
+            fired = self.engine.tick(stop=lambda: self.stopping)
+        except (ConflictError, StoreError) as exc:
+            self.echo(f"tick stopped, retried next round: {exc}")
         for item in fired:
             self.echo(fired_line(item))
         sent: list[OutboxRecord] = []
         if self.adapter is not None and not self.stopping:
-            sent = self.engine.deliver(self.adapter, stop=lambda: self.stopping)
+            try:
+                sent = self.engine.deliver(self.adapter, stop=lambda: self.stopping)
+            except (ConflictError, StoreError) as exc:
+                self.echo(f"delivery stopped, retried next round: {exc}")
             for message in sent:
                 self.echo(delivered_line(message))
         return len(fired) + len(sent)

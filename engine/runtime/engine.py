@@ -236,8 +236,13 @@ class Engine:
 
         Each firing is its own transaction with the timer's claim and runs at the timer's due
         time, so a tick far in the future fires a chain of timers in order, each at its time.
-        A firing the process refuses is recorded as a `refused` event and not retried. `stop`
-        is asked between firings (the worker's graceful stop): a firing is never cut short.
+        A firing the process refuses is recorded as a `refused` event and not retried; one that
+        lost a race with another writer is retried like `fire`. `stop` is asked between
+        firings (the worker's graceful stop): a firing is never cut short.
+
+        Raises:
+            ConflictError: other writers kept changing a timer's instance through every retry
+                (the timers fired before it stay fired; the next tick picks up the rest).
         """
         now = now or self.clock.now()
         fired: list[Fired] = []
@@ -251,6 +256,21 @@ class Engine:
         return fired
 
     def _tick_one(self, now: datetime) -> Fired | None:
+        """Fire the earliest due timer, again when its firing lost a race (up to `retries`).
+
+        A firing that lost to another writer of its instance (ConflictError) rolled back with
+        its claim, so the timer is pending again and the next attempt claims it afresh.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._claim_and_fire(now)
+            except ConflictError:
+                attempt += 1
+                if attempt > self.retries:
+                    raise
+
+    def _claim_and_fire(self, now: datetime) -> Fired | None:
         """Claim the earliest due timer and fire it, claim and firing in one transaction."""
         claimed: TimerRecord | None = None
         try:
