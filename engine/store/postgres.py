@@ -155,25 +155,38 @@ class PostgresTransaction(SQLiteTransaction):
             ) from None
 
     def claim_due_timer(self, now: datetime) -> TimerRecord | None:
-        # locking the instance too keeps a second timer of the same instance (and so a deadlock
-        # between two workers cancelling each other's timers) out of reach until this one ends
-        row = self._run(
-            f"UPDATE timers SET fired_at = %s WHERE id = ("
-            "SELECT t.id FROM timers t JOIN instances i ON i.id = t.instance "
-            "WHERE t.fired_at IS NULL AND t.due_at <= %s ORDER BY t.due_at, t.id LIMIT 1 "
-            f"FOR UPDATE OF t, i SKIP LOCKED) RETURNING {_TIMER_COLUMNS}",
-            (to_iso(now), to_iso(now)),
-        ).fetchone()
-        if row is None:  # timers whose instance is gone still fire (and are refused)
+        # One query takes timers in (due_at, id) order whether or not they have an instance
+        # row (a batch's timers and those of deleted instances have none), skipping timers
+        # other workers hold. The instance is then locked too, so a second timer of it (and a
+        # deadlock between two workers cancelling each other's timers) stays out of reach
+        # until this transaction ends; when another transaction holds it, the claim is undone
+        # to its savepoint, releasing the timer, and the next timer in order is tried.
+        due, after = to_iso(now), ("", 0)
+        while True:
+            self._run("SAVEPOINT claim_timer")
             row = self._run(
-                f"UPDATE timers SET fired_at = %s WHERE id = ("
-                "SELECT t.id FROM timers t WHERE t.fired_at IS NULL AND t.due_at <= %s "
-                "AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = t.instance) "
-                "ORDER BY t.due_at, t.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                f"RETURNING {_TIMER_COLUMNS}",
-                (to_iso(now), to_iso(now)),
+                "UPDATE timers SET fired_at = %s WHERE id = ("
+                "SELECT id FROM timers WHERE fired_at IS NULL AND due_at <= %s "
+                "AND (due_at, id) > (%s, %s) ORDER BY due_at, id LIMIT 1 "
+                f"FOR UPDATE SKIP LOCKED) RETURNING {_TIMER_COLUMNS}",
+                (due, due, *after),
             ).fetchone()
-        return None if row is None else _timer(row)
+            if row is None:
+                self._run("RELEASE SAVEPOINT claim_timer")
+                return None
+            timer = _timer(row)
+            checked = self._run(
+                "SELECT (SELECT count(*) FROM instances WHERE id = %s), "
+                "(SELECT id FROM instances WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                (timer.instance, timer.instance),
+            ).fetchone()
+            present, locked = checked if checked is not None else (0, None)
+            if locked is not None or not present:
+                self._run("RELEASE SAVEPOINT claim_timer")
+                return timer
+            self._run("ROLLBACK TO SAVEPOINT claim_timer")
+            self._run("RELEASE SAVEPOINT claim_timer")
+            after = (row[5], int(row[0]))  # due_at text and id, as _TIMER_COLUMNS order them
 
     def claim_outbox(self, now: datetime, until: datetime, after: int = 0) -> OutboxRecord | None:
         row = self._run(
