@@ -102,10 +102,10 @@ class Findings:
             f"'{trigger}' from state '{state}' enables two transitions at once"
             + (f" when {_text(shown)}" if shown else "")
             + f": {_label(first)} and {_label(other)}; the first declared fires, going to "
-            f"'{first.transition.dest}' instead of '{other.transition.dest}'"
+            f"'{first.transition.target(state)}' instead of '{other.transition.target(state)}'"
         )
         name = f"{trigger} in {state} enables two transitions"
-        expect = {"state": first.transition.dest}
+        expect = {"state": first.transition.target(state)}
         self.found[key] = Finding(
             "guard_overlap", message, other.transition.loc, self._scenario(nid, event, name, expect)
         )
@@ -225,7 +225,8 @@ class Findings:
                 continue
             t = ct.transition
             reached = [s for s in t.sources if s in ex.first_in]
-            head = f"'{t.trigger}' from {'/'.join(t.sources)} to '{t.dest}' never fires"
+            to = f"to '{t.dest}'" if t.dest is not None else "(internal)"
+            head = f"'{t.trigger}' from {'/'.join(t.sources)} {to} never fires"
             if not reached:
                 why = f"{head}{self._within()}: its source state is never reached"
                 made = None

@@ -175,3 +175,26 @@ def test_a_recurring_timer_on_an_internal_transition_fires_again() -> None:
     assert len(found) == 1
     assert found[0].scenario is not None
     assert [s for s in found[0].scenario["steps"] if "tick" in s] == [{"tick": True}] * 2
+
+
+def test_an_internal_transition_that_never_fires_says_so() -> None:
+    """A silent internal transition is named without a destination, not `to 'None'`."""
+    text = NUDGED.replace("WHEN", "after: 1d").replace(
+        'guard: "not is_set(role)"', 'guard: "nudges > 5 and not is_set(role)"'
+    )
+    report = explore(load_text(text, "nudged.yaml").process)
+    (silent,) = [f for f in report.findings if f.kind == "never_fires"]
+    assert silent.message.startswith("'nudge' from waiting (internal) never fires")
+
+
+def test_overlapping_internal_transitions_stay_in_their_state() -> None:
+    """An overlap between internal transitions expects the state they stay in, not None."""
+    text = NUDGED.replace("WHEN", "after: 1d").replace(
+        "  - trigger: finish",
+        '  - trigger: nudge\n    source: waiting\n    guard: "nudges < 5"\n  - trigger: finish',
+    )
+    report = explore(load_text(text, "nudged.yaml").process)
+    (overlap,) = [f for f in report.findings if f.kind == "guard_overlap"]
+    assert "going to 'waiting' instead of 'waiting'" in overlap.message
+    assert overlap.scenario is not None
+    assert overlap.scenario["steps"][-1] == {"expect": {"state": "waiting"}}
