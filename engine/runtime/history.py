@@ -7,10 +7,10 @@ reordering a stored event breaks the chain from that event on, which `verify` re
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from engine.store.base import EventRecord, to_iso
+from engine.store.jsontext import compact_encoder
 
 __all__ = ["canonical", "event_hash", "seal"]
 
@@ -33,9 +33,7 @@ def _text(e: EventRecord, seq: int, prev_hash: str) -> str:
     return _dumps(body)
 
 
-_dumps = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-).encode
+_dumps = compact_encoder(sort_keys=True, default=str)
 
 
 def canonical(event: EventRecord) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from transitions import Machine, MachineError
+from transitions import Machine, MachineError, State
 
 __all__ = ["MachineAdapter", "TransitionSpec"]
 
@@ -41,6 +41,26 @@ class _Carrier:
     state: str
 
 
+class _State(State):
+    """A state without enter/exit callbacks, so entering and leaving it costs nothing.
+
+    The engine registers none (its work happens in transition callbacks) and the carrier is
+    never attached, so the library never adds `on_enter_*` methods of a model either.
+    """
+
+    def enter(self, event_data: Any) -> None:
+        pass
+
+    def exit(self, event_data: Any) -> None:
+        pass
+
+
+class _Machine(Machine):
+    """A `Machine` whose states are `_State`s."""
+
+    state_cls = _State
+
+
 def _condition(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda event: check(event.kwargs["ctx"])
 
@@ -53,7 +73,7 @@ class MachineAdapter(Generic[C]):
     """Fires triggers of one process version on a shared `transitions.Machine`."""
 
     def __init__(self, states: Sequence[str], initial: str, specs: Sequence[TransitionSpec[C]]):
-        self._machine: Any = Machine(
+        self._machine: Any = _Machine(
             model=None,
             states=list(states),
             initial=initial,
