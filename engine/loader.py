@@ -22,6 +22,7 @@ from engine.builder import build_process
 from engine.errors import DefinitionError, Location, NotFound, Problem, UsageError, did_you_mean
 from engine.model import Process
 from engine.validate import check
+from engine.validate.family import family_problems
 from engine.validate.schema import schema_problems
 from engine.yamlsource import Source, parse
 
@@ -191,7 +192,10 @@ def load_files(paths: Iterable[Path], *, known_processes: Collection[str] | None
     if problems:
         raise DefinitionError(problems)
     _refuse_duplicates(loaded)
-    warnings = tuple(w for item in loaded for w in item.warnings)
+    family = family_problems(item.process for item in loaded)
+    if any(problem.is_error for problem in family):
+        raise DefinitionError(family)
+    warnings = tuple(w for item in loaded for w in item.warnings) + tuple(family)
     return Catalog(tuple(item.process for item in loaded), warnings)
 
 

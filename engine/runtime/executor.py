@@ -20,6 +20,7 @@ from engine.errors import (
     TriggerNotAllowed,
     did_you_mean,
 )
+from engine.model import FieldType
 from engine.runtime.actions import dated_line
 from engine.runtime.batches import join_batch
 from engine.runtime.children import Family, Requests
@@ -421,9 +422,18 @@ class Executor:
     def _append_to_parent(self, tx: Transaction, step: Step, child: InstanceRecord) -> None:
         if child.parent is None:
             return  # a task started on its own: there is no request to write to
-        parent, _ = self.load(tx, child.parent)
+        parent, parent_cp = self.load(tx, child.parent)
         data = dict(parent.data)
         for name, text in step.parent_lines:
+            declared = parent_cp.process.find_field(name)
+            if declared is None or declared.type is not FieldType.TEXT:
+                # The loader refuses this within one folder; a task started by hand under
+                # another request can still meet a parent without the field.
+                raise ExecutionError(
+                    f"'{child.id}' appends to '{name}' of its request '{parent.id}', which "
+                    f"{parent_cp.process.id} does not declare as a text field",
+                    instance=child.id,
+                )
             data[name] = dated_line(data.get(name), step, text)
         change = {k: v for k, v in data.items() if parent.data.get(k) != v}
         chain = HistoryChain(tx, parent)

@@ -347,7 +347,8 @@ def test_cli_show_and_queue_of_a_request(tmp_path: Path) -> None:
 
 
 def _dag_request(deps: list[list[int]]) -> Process:
-    lines = ["id: dag", "version: 1", "fields: {client: {type: string}}", "states:"]
+    fields = "fields: {client: {type: string}, log: {type: text}}"
+    lines = ["id: dag", "version: 1", fields, "states:"]
     lines += ["  open: {initial: true}", "  done: {terminal: true}", "tasks:"]
     for i, mine in enumerate(deps):
         after = ", ".join(f"t{d}" for d in mine)

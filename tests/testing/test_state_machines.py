@@ -165,20 +165,15 @@ def test_request_fixtures_keep_the_engine_promises(process_id: str) -> None:
     run_state_machine_as_test(machine, settings=bounded())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "runtime bug: Executor._append_to_parent (engine/runtime/executor.py:421-427) writes a "
-        "field the request does not declare (step_task appends `log` to_parent; chain has no "
-        "`log`); the request's next transition re-encodes only declared fields and drops it, so "
-        "the stored instance no longer equals the replay of its history"
-    ),
-)
-def test_a_request_whose_tasks_append_to_an_undeclared_field_still_verifies() -> None:
+@pytest.mark.parametrize("process_id", ["chain"])
+def test_a_request_whose_tasks_append_to_it_verifies_after_its_rules(process_id: str) -> None:
     """Found by the state machine on tests/processes/children/chain.yaml, shrunk to: start,
-    fire failed_once (its emit closes the three tasks, each appending to the request's `log`)."""
+    fire failed_once (its emit closes the three tasks, each appending to the request's `log`);
+    the request now declares `log`, and replaying its history gives the stored instance."""
     catalog = load_directory(CHILDREN)
     engine = Engine(catalog, store=open_store("memory://"), clock=ManualClock(CLOCK))
-    engine.start("chain", {"client": "Acme"}, id="i1")
+    engine.start(process_id, {"client": "Acme"}, id="i1")
     engine.fire("i1", "failed_once")
-    assert engine.verify().ok, engine.verify().problems
+    report = engine.verify()
+    assert report.ok, report.problems
+    assert engine.show("i1").data["log"].count("closed by the request") == 3
