@@ -23,10 +23,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Settings:
     """The global options, shared by every command through click's context."""
 
-    def __init__(self, db: str, processes: str, now: str | None) -> None:
+    def __init__(self, db: str, processes: str, now: str | None, sheets: str = "sheets") -> None:
         self.db = db
         self.processes = Path(processes)
         self.now = now
+        self.sheets = Path(sheets)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -75,11 +76,18 @@ def emit_json(value: Any) -> None:
     default=None,
     help="The clock's time (ISO-8601), for scenarios and back-filling.",
 )
+@click.option(
+    "--sheets",
+    envvar="FULFIL_SHEETS",
+    default="./sheets",
+    show_default=True,
+    help="Folder of the CSV sheets that `sheet` actions append rows to.",
+)
 @click.version_option(package_name="fulfil")
 @click.pass_context
-def main(ctx: click.Context, db: str, processes: str, now: str | None) -> None:
+def main(ctx: click.Context, db: str, processes: str, now: str | None, sheets: str) -> None:
     """fulfil: declarative workflows for operations teams."""
-    ctx.obj = Settings(db, processes, now)
+    ctx.obj = Settings(db, processes, now, sheets)
 
 
 @main.command("validate")
@@ -158,7 +166,7 @@ def open_engine(settings: Settings) -> Any:
 
     clock = ManualClock(parse_now(settings.now)) if settings.now else SystemClock()
     catalog = load_directory(settings.processes)
-    return Engine(catalog, store=open_store(settings.db), clock=clock)
+    return Engine(catalog, store=open_store(settings.db), clock=clock, sheets_dir=settings.sheets)
 
 
 def parse_data(text: str | None) -> dict[str, Any] | None:

@@ -143,3 +143,13 @@ def test_verify_reports_tampering(run, tmp_path: Path) -> None:  # type: ignore[
     result = run("verify", instance)
     assert result.exit_code == 1
     assert f"{instance} event 2: its content does not match its hash" in result.stderr
+
+
+def test_sheets_folder_is_configurable(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--sheets puts the CSV sheets in the folder given, not ./sheets."""
+    instance = started(run)
+    folder = tmp_path / "trackers"
+    call = '{"outcome": "no_answer"}'
+    logged = run("--sheets", str(folder), "fire", instance, "log_call", "--data", call, *OPS)
+    assert logged.exit_code == 0, logged.output
+    assert (folder / "calls.csv").is_file() and not Path("sheets").exists()
