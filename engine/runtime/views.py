@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.delivery import message_json
 from engine.runtime.data import DataCodec
 from engine.store.base import EventRecord, OutboxRecord
 
@@ -248,18 +249,14 @@ def event_json(event: EventRecord) -> dict[str, Any]:
 
 
 def outbox_json(message: OutboxRecord) -> dict[str, Any]:
-    """One `outbox --json` entry."""
-    return {
-        "id": message.id,
-        "instance": message.instance,
-        "channel": message.channel,
-        "to": list(message.to),
-        "cc": list(message.cc),
-        "subject": message.subject,
-        "body": message.body,
-        "created_at": _iso(message.created_at),
-        "status": message.status,
-        "attempts": message.attempts,
-        "error": message.error,
-        "delivered_at": _iso(message.delivered_at),
-    }
+    """One `outbox --json` entry: the message as adapters send it, attachments by file name,
+    and its delivery status."""
+    entry = message_json(message)
+    entry["attachments"] = [attachment["filename"] for attachment in entry["attachments"]]
+    entry.update(
+        status=message.status,
+        attempts=message.attempts,
+        error=message.error,
+        delivered_at=_iso(message.delivered_at),
+    )
+    return entry
