@@ -10,6 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -169,6 +170,18 @@ def open_engine(settings: Settings) -> Any:
     return Engine(catalog, store=open_store(settings.db), clock=clock, sheets_dir=settings.sheets)
 
 
+def warn_past_timers(view: Any, now: datetime) -> None:
+    """Say on stderr which timers the step scheduled in the past (the next tick fires them)."""
+    for timer in view.timers:
+        if timer.due_at < now:
+            click.echo(
+                f"warning: timer '{timer.name}' of {view.id} was due at "
+                f"{timer.due_at.isoformat()}, before now ({now.isoformat()}); "
+                "the next `fulfil tick` fires it",
+                err=True,
+            )
+
+
 def parse_data(text: str | None) -> dict[str, Any] | None:
     """The `--data` option: a JSON object, or a usage error (exit 2) saying what is wrong."""
     from engine.errors import UsageError
@@ -251,6 +264,7 @@ def start_command(
     engine = open_engine(settings)
     try:
         view = engine.start(process, parse_data(data), id=instance_id, **parse_as(who))
+        warn_past_timers(view, engine.clock.now())
     finally:
         engine.store.close()
     if as_json:
@@ -280,6 +294,7 @@ def fire_command(
     engine = open_engine(settings)
     try:
         view = engine.fire(instance, trigger, payload, **actor)
+        warn_past_timers(view, engine.clock.now())
     finally:
         engine.store.close()
     echo_view(view, as_json)

@@ -59,7 +59,8 @@ def test_full_flow(run) -> None:  # type: ignore[no-untyped-def]
     ticked = run("tick", now="2026-03-09T10:00:00Z")
     assert ticked.exit_code == 0 and "fired 1 timer(s)" in ticked.output
     assert run("verify").exit_code == 0
-    assert "Closed" in run("fire", instance, "access_obtained", *OPS).output
+    later = "2026-03-09T11:00:00Z"
+    assert "Closed" in run("fire", instance, "access_obtained", *OPS, now=later).output
     assert (Path("sheets") / "calls.csv").is_file()
 
 
@@ -153,3 +154,14 @@ def test_sheets_folder_is_configurable(run, tmp_path: Path) -> None:  # type: ig
     logged = run("--sheets", str(folder), "fire", instance, "log_call", "--data", call, *OPS)
     assert logged.exit_code == 0, logged.output
     assert (folder / "calls.csv").is_file() and not Path("sheets").exists()
+
+
+def test_a_timer_scheduled_in_the_past_is_announced(run) -> None:  # type: ignore[no-untyped-def]
+    """A step whose `at` timer is already past warns on stderr that the next tick fires it."""
+    data = '{"client": "Acme", "client_email": "o@acme.test", "effective_date": "2026-03-05"}'
+    result = run("start", "access", "--data", data)
+    assert result.exit_code == 0
+    began = run("fire", result.output.strip(), "begin", *OPS)
+    assert began.exit_code == 0
+    assert "warning: timer 'effective' of access-1 was due at 2026-02-19" in began.stderr
+    assert "the next `fulfil tick` fires it" in began.stderr

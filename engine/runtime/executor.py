@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import (
+    ClockError,
     ExecutionError,
     InstanceClosed,
     NotFound,
@@ -57,6 +58,20 @@ class Outcome:
     record: InstanceRecord
     sheets: set[str]
     messages: int = 0
+
+
+def check_not_before(record: InstanceRecord, now: datetime) -> None:
+    """Refuse a step dated before the instance's last change: a history never goes back.
+
+    Raises:
+        ClockError: `now` (the clock, e.g. `--now`) is earlier than the last change.
+    """
+    if now < record.updated_at:
+        raise ClockError(
+            f"the clock says {now.isoformat()}, before the last change of '{record.id}' at "
+            f"{record.updated_at.isoformat()}; a history cannot go back in time: give a time at "
+            "or after it (--now / FULFIL_NOW)"
+        )
 
 
 class HistoryChain:
@@ -199,6 +214,9 @@ class Executor:
         if not internal:
             self.check_released(tx, record, trigger)
             self.check_role(cp, role, record)
+            check_not_before(record, now)
+        elif now < record.updated_at:
+            now = record.updated_at  # a reaction to another instance never predates this one
         given = cp.codec.check(data, instance=record.id)
         variables = cp.codec.decode(record.data)
         variables.update(given)

@@ -248,3 +248,23 @@ def test_show_json_keys(engine: Engine) -> None:
         "due_at": "2026-03-09T09:00:00+00:00",
     }
     assert shown["created_at"] == T0.isoformat()
+
+
+def test_a_step_dated_before_the_last_change_is_refused(
+    catalog: object, store: Store, tmp_path: Path
+) -> None:
+    """A clock behind the instance's last change (a stale --now) is refused; nothing stored."""
+    from datetime import timedelta
+
+    from engine.clock import ManualClock
+    from engine.errors import ClockError
+    from engine.loader import Catalog
+
+    assert isinstance(catalog, Catalog)
+    later = Engine(catalog, store=store, clock=ManualClock(T0 + timedelta(days=30)))
+    instance = later.start("access", dict(CLIENT)).id
+    earlier = Engine(catalog, store=store, clock=ManualClock(T0), sheets_dir=tmp_path)
+    before = snapshot(store, instance)
+    with pytest.raises(ClockError, match="cannot go back in time"):
+        earlier.fire(instance, "begin", **OPS)
+    assert snapshot(store, instance) == before
