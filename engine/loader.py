@@ -88,15 +88,22 @@ def load_text(
         DefinitionError: every error found, each with its location.
     """
     with _collector_paused():
-        source = _source(text, file)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        process, problems = build_process(source, digest)
-        if any(p.is_error for p in problems):
-            raise DefinitionError(problems)
-        problems += check(process, known_processes=known_processes, locate=source.locate)
-        if any(p.is_error for p in problems):
-            raise DefinitionError(problems)
-        return Loaded(process, tuple(sorted(problems)))
+        # The parse tree dies when `_load` returns, before the collector resumes: resuming
+        # with it still alive would make the collector's first pass scan all of it (about a
+        # fifth of the load time of a 5,000-transition definition).
+        return _load(text, file, known_processes)
+
+
+def _load(text: str, file: str, known_processes: Collection[str] | None) -> Loaded:
+    source = _source(text, file)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    process, problems = build_process(source, digest)
+    if any(p.is_error for p in problems):
+        raise DefinitionError(problems)
+    problems += check(process, known_processes=known_processes, locate=source.locate)
+    if any(p.is_error for p in problems):
+        raise DefinitionError(problems)
+    return Loaded(process, tuple(sorted(problems)))
 
 
 def _read(path: Path) -> str:

@@ -12,11 +12,12 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from engine.durations import DURATION_PATTERN
@@ -69,11 +70,108 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     return out
 
 
+# Subschema verdicts already known for this document: (id(subschema), value key) of the values
+# found valid. A real process repeats many values (state and role names, small lists and
+# mappings); the verdict depends only on the subschema and the value, so each pair is validated
+# once. Per call, never across documents.
+_VALID: ContextVar[set[Hashable] | None] = ContextVar("schema_valid", default=None)
+_SCALARS = (str, int, float, bool, type(None))
+_MAX_KEYED = 16  # longer lists and mappings are rarely repeated: not worth a key
+
+
+def _value_key(value: Any) -> Hashable | None:
+    """A hashable key equal only for equal values of equal types; None for nested values."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind, value)
+    if kind not in (list, dict) or len(value) > _MAX_KEYED:
+        return None
+    if kind is list and all(type(item) in _SCALARS for item in value):
+        return (kind, tuple((type(item), item) for item in value))
+    if kind is dict and all(type(item) in _SCALARS for item in value.values()):
+        return (kind, tuple((name, type(item), item) for name, item in value.items()))
+    return None
+
+
+def _descend(
+    validator: Any,
+    value: Any,
+    subschema: Any,
+    path: str | int | None = None,
+    schema_path: str | None = None,
+) -> Iterable[ValidationError]:
+    """`validator.descend`, skipped when this value is already known valid under `subschema`."""
+    known = _VALID.get()
+    key = None if known is None else _value_key(value)
+    if known is None or key is None:
+        return validator.descend(value, subschema, path=path, schema_path=schema_path)  # type: ignore[no-any-return]
+    if (id(subschema), key) in known:
+        return ()
+    errors = list(validator.descend(value, subschema, path=path, schema_path=schema_path))
+    if not errors:
+        known.add((id(subschema), key))
+    return errors
+
+
+_JSONSCHEMA_KEYWORDS: dict[str, Any] = Draft202012Validator.VALIDATORS
+
+# jsonschema's own `properties`, `items`, `additionalProperties` and `propertyNames` keywords,
+# descending through `_descend` (the forms our schema does not use are left to jsonschema).
+
+
+def _properties(
+    validator: Any, properties: dict[str, Any], instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "object"):
+        for name, subschema in properties.items():
+            if name in instance:
+                yield from _descend(validator, instance[name], subschema, name, name)
+
+
+def _items(validator: Any, items: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if "prefixItems" in schema or isinstance(items, bool):
+        yield from _JSONSCHEMA_KEYWORDS["items"](validator, items, instance, schema)
+    elif validator.is_type(instance, "array"):
+        for index, item in enumerate(instance):
+            yield from _descend(validator, item, items, index)
+
+
+def _additional(
+    validator: Any, extra: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not isinstance(extra, dict) or "patternProperties" in schema:
+        yield from _JSONSCHEMA_KEYWORDS["additionalProperties"](validator, extra, instance, schema)
+    elif validator.is_type(instance, "object"):
+        known = schema.get("properties", {})
+        for name in instance:
+            if name not in known:
+                yield from _descend(validator, instance[name], extra, name)
+
+
+def _property_names(
+    validator: Any, names: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "object"):
+        for name in instance:
+            yield from _descend(validator, name, names)
+
+
+_Validator: Any = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    {
+        "properties": _properties,
+        "items": _items,
+        "additionalProperties": _additional,
+        "propertyNames": _property_names,
+    },
+)
+
+
 @functools.cache
-def _validator() -> Draft202012Validator:
+def _validator() -> Any:
     schema = load_schema()
     inlined = _inline({k: v for k, v in schema.items() if k != "$defs"}, schema["$defs"])
-    return Draft202012Validator(inlined)
+    return _Validator(inlined)
 
 
 def describe(value: Any) -> str:
@@ -236,7 +334,12 @@ def schema_problems(source: Source) -> list[Problem]:
             )
         ]
     found: dict[tuple[int, int, str], Problem] = {}
-    for error in _validator().iter_errors(source.data):
+    token = _VALID.set(set())
+    try:
+        errors = list(_validator().iter_errors(source.data))
+    finally:
+        _VALID.reset(token)
+    for error in errors:
         for problem in _problems_for(error, source):
             loc = problem.location
             found.setdefault((loc.line, loc.column, problem.message), problem)

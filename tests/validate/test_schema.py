@@ -163,3 +163,22 @@ def test_empty_document_is_one_clear_problem() -> None:
 def test_non_mapping_document_is_refused() -> None:
     """A list at the top level is a type error at line 1."""
     assert _messages("- a\n") == ["f.yaml:1:1: error: expected a mapping, got a list"]
+
+
+def test_repeated_values_are_judged_at_every_place() -> None:
+    """A value found valid once is not trusted elsewhere under another subschema, and a repeated
+    bad value (scalar or inside a repeated list) is reported at each of its places."""
+    text = (
+        "id: p\nversion: 1\nstates:\n  a: {initial: true, status: 'yes'}\n"
+        "  b: {initial: yes}\n  c: {initial: yes}\n"
+        "transitions:\n  - {trigger: go, source: [a], dest: b, roles: [x]}\n"
+        "  - {trigger: go, source: [a, 'A'], dest: b, roles: [x]}\n"
+        "  - {trigger: go, source: [a, 'A'], dest: b, roles: [x]}\n"
+    )
+    bad = "use lowercase letters, digits and underscores, starting with a letter"
+    assert _messages(text) == [
+        "f.yaml:5:16: error: expected true or false, got 'yes'",
+        "f.yaml:6:16: error: expected true or false, got 'yes'",
+        f"f.yaml:9:31: error: bad name 'A': {bad}",
+        f"f.yaml:10:31: error: bad name 'A': {bad}",
+    ]
