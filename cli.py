@@ -561,7 +561,9 @@ def demo_command(settings: Settings, report: Path, sheets: Path) -> None:
     show_default=True,
     help="How many events after the start to explore.",
 )
-@click.option("--timing", "with_timing", is_flag=True, help="Also print the timer-only timing.")
+@click.option(
+    "--timing", "with_timing", is_flag=True, help="Also print the timing (timer-only, and paced)."
+)
 @click.option(
     "--from",
     "origins",
@@ -584,7 +586,7 @@ def check_command(
 
     Exit 0 when nothing is found (the timing report alone never fails), 1 when something is.
     """
-    from engine.checking import explore, timing
+    from engine.checking import explore, paced, timing
     from engine.errors import DefinitionError, UsageError
     from engine.loader import load_directory, load_file
 
@@ -608,15 +610,18 @@ def check_command(
     report = explore(process, depth=depth)
     wanted = with_timing or bool(origins)
     times = timing(process, start=origins or None) if wanted else None
+    pace = paced(process, start=origins or None) if wanted else None
     if as_json:
         out = report.to_json()
-        if times is not None:
-            out["timing"] = times.to_json()
+        if times is not None and pace is not None:
+            out["timing"] = {**times.to_json(), "paced": pace.to_json()}
         emit_json(out)
     else:
         for line in report.lines():
             click.echo(line)
         for line in times.lines() if times is not None else []:
+            click.echo(line)
+        for line in pace.lines() if pace is not None else []:
             click.echo(line)
     if not report.ok:
         sys.exit(1)

@@ -2,6 +2,7 @@
 
     explore(process, depth=8) -> CheckReport   bounded breadth-first exploration (explore.py)
     timing(process) -> TimingReport             timer-only times between states (timing.py)
+    paced(process) -> PacedReport               times when people act only when reminded (paced.py)
 
 The explorer abstracts field values to small domains (abstraction.py), runs guards, actions
 and timers through the runtime's compiled process, and reports findings (findings.py,
@@ -12,6 +13,7 @@ report.py) each with the shortest scenario showing it, in the scenario-file form
 from __future__ import annotations
 
 from engine.checking.explore import explore
+from engine.checking.paced import PacedReach, PacedReport, paced
 from engine.checking.report import KINDS, CheckReport, Finding
 from engine.checking.timing import Reach, Span, TimingReport, timing
 
@@ -19,9 +21,12 @@ __all__ = [
     "KINDS",
     "CheckReport",
     "Finding",
+    "PacedReach",
+    "PacedReport",
     "Reach",
     "Span",
     "TimingReport",
     "explore",
+    "paced",
     "timing",
 ]
