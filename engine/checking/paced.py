@@ -112,7 +112,7 @@ class _PacedExplorer(Explorer):
         self.out[parent].append(_Edge(child, event.name, fixed, term))
 
 
-_Edge2 = tuple[int, _Edge]  # (parent, edge)
+_Arc = tuple[int, _Edge]  # (parent, edge)
 
 
 def _key(span: Span) -> tuple[timedelta, int]:
@@ -205,13 +205,12 @@ class _Graph:
         todo = [i for i in self.starts if self.state[i] != state]
         while todo:
             for edge in self.ex.out[todo.pop()]:
-                if edge.child in seen:
-                    continue
-                seen.add(edge.child)
-                if self.state[edge.child] != state:
+                if self.state[edge.child] == state:
+                    if by_anyone or not edge.timer:
+                        found.append(edge.child)
+                elif edge.child not in seen:
+                    seen.add(edge.child)
                     todo.append(edge.child)
-                elif by_anyone or not edge.timer:
-                    found.append(edge.child)
         return sorted(set(found))
 
     def reach(self, sources: Iterable[int], *, humans_only: bool = False) -> set[int]:
@@ -247,10 +246,10 @@ class _Graph:
                 arrival[self.state[nid]] = span
         return arrival
 
-    def region(self, sources: Sequence[int], target: str) -> tuple[set[int], list[_Edge2]]:
+    def region(self, sources: Sequence[int], target: str) -> tuple[set[int], list[_Arc]]:
         """The configurations on a path from `sources` to a first arrival in `target`, and the
         edges between them (none leave a `target` configuration)."""
-        edges: list[_Edge2] = []
+        edges: list[_Arc] = []
         seen, todo = set(sources), list(sources)
         while todo:
             nid = todo.pop()
@@ -297,7 +296,7 @@ class _Graph:
         return max(ends, key=_key) if ends else None
 
 
-def _components(nodes: set[int], edges: list[_Edge2]) -> tuple[dict[int, int], list[int]]:
+def _components(nodes: set[int], edges: list[_Arc]) -> tuple[dict[int, int], list[int]]:
     """Strongly connected components (Tarjan, iterative): node -> component, and the
     components in topological order (every edge goes from an earlier to a later one)."""
     succ: dict[int, list[int]] = {}
