@@ -145,6 +145,23 @@ class _Builder:
         return text  # pragma: no cover - every allowed scalar tag is handled above
 
 
+class _PlainBuilder(_Builder):
+    """For a text without anchors (no `&` anywhere): no node can be an alias of another, so
+    there are no cycles nor expansions to watch for."""
+
+    def build(self, node: Node) -> Any:
+        if node.tag not in _ALLOWED_TAGS:
+            self.error(node, f"tag '{_short_tag(node.tag)}' is not allowed in a process file")
+            return None
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, MappingNode):
+            return self.mapping(node)
+        if isinstance(node, SequenceNode):
+            return self.sequence(node)
+        return None  # pragma: no cover - the composer makes only these three kinds of node
+
+
 class _TooLarge(Exception):
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -159,6 +176,9 @@ class Source:
     data: Any
     root: Node | None = None
     _index: dict[int, dict[str, tuple[Node, Node]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _parents: dict[tuple[str | int, ...], Node] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -184,28 +204,56 @@ class Source:
         `content=True` a quoted scalar's location is that of its first character inside the
         quotes, so that positions inside an expression can be added to it.
         """
+        path = tuple(path)
+        # The model builder locates every object and then its children: most paths share their
+        # parent with an earlier one, so parents found are kept and the walk starts there.
+        start = self._parents.get(path[:-1]) if path else None
+        if start is not None:
+            return self._step(start, path, len(path) - 1, key=key, content=content)
         node = self.root
         found: Node | None = node
+        last = len(path) - 1
         for depth, part in enumerate(path):
-            last = depth == len(path) - 1
+            if depth == last and node is not None:
+                self._parents[path[:-1]] = node
+                return self._step(node, path, depth, key=key, content=content)
             if isinstance(node, MappingNode) and isinstance(part, str):
                 pair = self._entries(node).get(part)
                 if pair is None:
                     break
-                node = pair[1]
-                found = pair[0] if key and last else node
+                node = found = pair[1]
             elif (
                 isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value)
             ):
-                node = node.value[part]
-                found = node
+                node = found = node.value[part]
             else:
                 break
+        return self._location(found, path, content=content)
+
+    def _step(
+        self, parent: Node, path: tuple[str | int, ...], depth: int, *, key: bool, content: bool
+    ) -> Location:
+        """`locate` from the node at `path[:depth]`, one step left to go."""
+        part = path[depth]
+        found: Node = parent
+        if isinstance(parent, MappingNode) and isinstance(part, str):
+            pair = self._entries(parent).get(part)
+            if pair is not None:
+                found = pair[0] if key else pair[1]
+        elif (
+            isinstance(parent, SequenceNode) and isinstance(part, int) and part < len(parent.value)
+        ):
+            found = parent.value[part]
+        return self._location(found, path, content=content)
+
+    def _location(
+        self, found: Node | None, path: tuple[str | int, ...], *, content: bool
+    ) -> Location:
         if found is None:
-            return Location(self.file, 1, 1, tuple(path))
+            return Location(self.file, 1, 1, path)
         mark = found.start_mark
         quoted = content and isinstance(found, ScalarNode) and found.style in ("'", '"')
-        return Location(self.file, mark.line + 1, mark.column + 1 + quoted, tuple(path))
+        return Location(self.file, mark.line + 1, mark.column + 1 + quoted, path)
 
 
 def _merge_sources(node: Node) -> list[MappingNode]:
@@ -254,7 +302,7 @@ def parse(text: str, file: str = "<string>") -> Source:
         raise DefinitionError([Problem(Location(file, 1, 1), f"YAML error: {exc}")]) from None
     if root is None:
         return Source(file, text, None, None)
-    builder = _Builder(file)
+    builder = _Builder(file) if "&" in text else _PlainBuilder(file)
     data = None
     try:
         data = builder.build(root)

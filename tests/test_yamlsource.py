@@ -132,3 +132,33 @@ def test_several_documents_are_refused() -> None:
 def test_empty_document_gives_no_data() -> None:
     """An empty text parses to None (the schema check reports it)."""
     assert parse("# nothing\n").data is None
+
+
+def test_remembered_parents_give_the_same_locations() -> None:
+    """Locating many paths of one source (starting from parents found before) gives what a
+    fresh source gives for each path: keys, contents, missing children, indexes past the end."""
+    paths = [
+        ("states", "new", "timers", 0, "after"),
+        ("states", "new", "timers", 0, "trigger"),
+        ("states", "new", "timers", 0, "nothing"),
+        ("states", "new", "timers", 1, "at"),
+        ("states", "new", "timers", 5),
+        ("states", "new", "timers", 1),
+        ("states", "new", "sla", "due"),
+        ("id",),
+        (),
+    ]
+    warm = parse(DOC, "f.yaml")
+    for _ in range(2):
+        for path in paths:
+            for key, content in ((False, False), (True, False), (False, True)):
+                fresh = parse(DOC, "f.yaml").locate(path, key=key, content=content)
+                located = warm.locate(path, key=key, content=content)
+                assert (located, located.path) == (fresh, fresh.path), path
+
+
+def test_texts_with_and_without_anchors_are_read_alike() -> None:
+    """A text with no `&` is read without alias bookkeeping, with the same data and refusals."""
+    assert parse(DOC + "# R&D\n").data == parse(DOC).data
+    assert _error("a: !env HOME\n") == _error("a: !env HOME  # R&D\n")
+    assert _error("a: 1\na: 2\n") == _error("a: 1\na: 2  # R&D\n")

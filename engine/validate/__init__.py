@@ -85,15 +85,27 @@ def expression_problems(process: Process) -> list[Problem]:
     the string literals compared with enum fields against their values)."""
     env, enums = field_types(process), enum_values(process)
     problems: list[Problem] = []
+    # A text found fine is fine wherever it is written (`attempt + 1` in many transitions):
+    # checked once. A text with problems is checked at each place, for each one's locations.
+    fine: set[tuple[str, ExprType | None, bool]] = set()
     for expr, expect in _expressions(process):
-        problems.extend(check_expr(expr, env, expect=expect, enums=enums))
+        if (expr.source, expect, False) not in fine:
+            found = check_expr(expr, env, expect=expect, enums=enums)
+            if found:
+                problems.extend(found)
+            else:
+                fine.add((expr.source, expect, False))
     for state in process.states:
         for timer in state.timers:
             if timer.at is not None:
                 problems.extend(_timer_time(timer.at, env))
     for template in _templates(process):
-        if template.source:
-            problems.extend(check_template(template, env, enums=enums))
+        if template.source and (template.source, None, True) not in fine:
+            found = check_template(template, env, enums=enums)
+            if found:
+                problems.extend(found)
+            else:
+                fine.add((template.source, None, True))
     return problems
 
 

@@ -61,3 +61,18 @@ def test_problems_are_sorted_and_unique() -> None:
     """Two mistakes come out in document order, each once."""
     text = BASE.replace('"done {due_on}"', '"{x} {y}"')
     assert _errors(text) == ["m.yaml:15:39: unknown name 'x'", "m.yaml:15:43: unknown name 'y'"]
+
+
+def test_repeated_expressions_are_judged_at_every_place() -> None:
+    """A text fine in one role (a template hole) is still type-checked as a guard, and a
+    repeated bad guard is reported at each of its places."""
+    guarded = "    dest: done\n    guard: due_on\n"
+    text = BASE.replace("    dest: done\n", guarded) + (
+        "  - {trigger: close, source: open, dest: done, guard: due_on}\n"
+        '  - {trigger: keep, source: open, dest: done, guard: "due_on != none"}\n'
+        '  - {trigger: keep2, source: open, dest: done, guard: "due_on != none"}\n'
+    )
+    assert _errors(text) == [
+        "m.yaml:14:12: the expression must be a bool, but it is a date",
+        "m.yaml:17:55: the expression must be a bool, but it is a date",
+    ]
