@@ -72,25 +72,35 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
 
 # Subschema verdicts already known for this document: (id(subschema), value key) of the values
 # found valid. A real process repeats many values (state and role names, small lists and
-# mappings); the verdict depends only on the subschema and the value, so each pair is validated
-# once. Per call, never across documents.
+# mappings, whole actions); the verdict depends only on the subschema and the value, so each
+# pair is validated once. Per call, never across documents.
 _VALID: ContextVar[set[Hashable] | None] = ContextVar("schema_valid", default=None)
 _SCALARS = (str, int, float, bool, type(None))
-_MAX_KEYED = 16  # longer lists and mappings are rarely repeated: not worth a key
+_MAX_KEYED = 16  # values of more nodes are rarely repeated: not worth a key
+
+
+def _freeze(value: Any, budget: int) -> tuple[Hashable, int]:
+    """`value` as a hashable key (with types, so that 1, 1.0 and true differ) and the budget of
+    nodes left; a budget below zero means the value is too large (the key is then unusable)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind, value), budget - 1
+    items = value.items() if kind is dict else enumerate(value) if kind is list else None
+    if items is None:
+        return None, -1
+    keys: list[Hashable] = []
+    for name, item in items:
+        key, budget = _freeze(item, budget - 1)
+        if budget < 0:
+            return None, -1
+        keys.append((name, key))
+    return (kind, tuple(keys)), budget
 
 
 def _value_key(value: Any) -> Hashable | None:
-    """A hashable key equal only for equal values of equal types; None for nested values."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return (kind, value)
-    if kind not in (list, dict) or len(value) > _MAX_KEYED:
-        return None
-    if kind is list and all(type(item) in _SCALARS for item in value):
-        return (kind, tuple((type(item), item) for item in value))
-    if kind is dict and all(type(item) in _SCALARS for item in value.values()):
-        return (kind, tuple((name, type(item), item) for name, item in value.items()))
-    return None
+    """A key equal only for equal values of equal types; None for a large value."""
+    key, budget = _freeze(value, _MAX_KEYED)
+    return key if budget >= 0 else None
 
 
 def _descend(

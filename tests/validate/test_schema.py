@@ -182,3 +182,16 @@ def test_repeated_values_are_judged_at_every_place() -> None:
         f"f.yaml:9:31: error: bad name 'A': {bad}",
         f"f.yaml:10:31: error: bad name 'A': {bad}",
     ]
+
+
+def test_repeated_nested_values_are_judged_at_every_place() -> None:
+    """A repeated bad action is reported in each transition, a repeated good one in none."""
+    action = "actions: [{set: {n: '1'}}, {sett: {n: '1'}}]"
+    text = BASE + (
+        f"  - {{trigger: a, source: a, dest: a, {action}}}\n"
+        f"  - {{trigger: b, source: a, dest: a, {action}}}\n"
+    )
+    assert _messages(text) == [
+        "f.yaml:7:66: error: unknown key 'sett' in action; did you mean 'set'?",
+        "f.yaml:8:66: error: unknown key 'sett' in action; did you mean 'set'?",
+    ]
