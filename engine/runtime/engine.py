@@ -423,6 +423,8 @@ class Engine:
 
     def _after(self, *outcomes: Outcome) -> None:
         """Work that happens once a step committed: CSV sheets, then delivery."""
+        if len(outcomes) == 1 and not (outcomes[0].sheets or outcomes[0].messages):
+            return  # the common case, without building a generator on every step
         if not any(outcome.sheets or outcome.messages for outcome in outcomes):
             return
         for sheet in sorted({name for outcome in outcomes for name in outcome.sheets}):
@@ -453,29 +455,30 @@ class Engine:
         # only a task waits on others and only a request has tasks: skip their reads otherwise
         family = Family(tx, self.definitions) if record.task or cp.process.tasks else None
         waiting_on = () if terminal or family is None else family.waiting_on(record)
+        # positional: a view is built on every step, and twenty keywords cost half as much again
         return InstanceView(
-            id=record.id,
-            process=record.process,
-            version=record.version,
-            state=record.state,
-            status=facts.status,
-            closure_reason=facts.reason,
-            data=cp.codec.decode(record.data),
-            triggers=() if terminal or waiting_on else facts.triggers,
-            timers=tuple(TimerView(t.name, t.trigger, t.due_at) for t in tx.timers(record.id))
+            record.id,
+            record.process,
+            record.version,
+            record.state,
+            facts.status,
+            facts.reason,
+            cp.codec.decode(record.data),
+            () if terminal or waiting_on else facts.triggers,
+            tuple(TimerView(t.name, t.trigger, t.due_at) for t in tx.timers(record.id))
             if cp.has_timers
             else (),
-            parent=record.parent,
-            task=record.task,
-            children=family.children(record) if family is not None and cp.process.tasks else (),
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            last_activity_at=record.last_activity_at,
-            rev=record.rev,
-            terminal=terminal,
-            waiting_on=waiting_on,
-            due_at=sla_due_at(tx, record) if facts.has_sla and not terminal else None,
-            owner=facts.owner,
+            record.parent,
+            record.task,
+            family.children(record) if family is not None and cp.process.tasks else (),
+            record.created_at,
+            record.updated_at,
+            record.last_activity_at,
+            record.rev,
+            terminal,
+            waiting_on,
+            sla_due_at(tx, record) if facts.has_sla and not terminal else None,
+            facts.owner,
         )
 
     def show(self, instance_id: str) -> InstanceView:

@@ -27,7 +27,7 @@ from engine.runtime.batches import join_batch
 from engine.runtime.children import Family, Requests
 from engine.runtime.compiled import CompiledProcess
 from engine.runtime.definitions import Definitions
-from engine.runtime.history import seal
+from engine.runtime.history import seal, sealed
 from engine.runtime.refusals import best_refusal
 from engine.runtime.step import Step
 from engine.runtime.timers import TimerScheduler
@@ -83,9 +83,40 @@ class HistoryChain:
     def add(self, event: EventRecord) -> None:
         """Append `event` (its seq and hashes are set here)."""
         self.seq += 1
-        sealed = seal(event, self.head, self.seq)
-        self.tx.append_event(sealed)
-        self.head = sealed.hash
+        event = seal(event, self.head, self.seq)
+        self.tx.append_event(event)
+        self.head = event.hash
+
+    def append(
+        self,
+        at: datetime,
+        actor: str,
+        role: str | None,
+        kind: str,
+        trigger: str | None,
+        source: str | None = None,
+        dest: str | None = None,
+        data: dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append a new event of the instance (as `add`, without an unsealed record first)."""
+        self.seq += 1
+        event = sealed(
+            self.instance,
+            self.seq,
+            at,
+            actor,
+            role,
+            kind,
+            trigger,
+            source,
+            dest,
+            {} if data is None else data,
+            {} if detail is None else detail,
+            self.head,
+        )
+        self.tx.append_event(event)
+        self.head = event.hash
 
 
 class Executor:
@@ -184,8 +215,10 @@ class Executor:
 
     def check_role(self, cp: CompiledProcess, role: str | None, record: InstanceRecord) -> None:
         """Refuse a role the process does not declare."""
+        if role is None:
+            return
         declared = [r.name for r in cp.process.roles]
-        if role is None or not declared or role in declared:
+        if not declared or role in declared:
             return
         hint = did_you_mean(role, declared)
         raise RoleRefused(
@@ -355,27 +388,9 @@ class Executor:
             self._leave_and_enter(tx, step, dest, detail)
         chain = HistoryChain(tx, record)
         trigger = step.transition.transition.trigger if step.transition else None
-        chain.add(
-            EventRecord(
-                record.id,
-                0,
-                now,
-                step.actor,
-                step.role,
-                kind,
-                trigger,
-                record.state,
-                dest,
-                change,
-                detail,
-            )
-        )
+        chain.append(now, step.actor, step.role, kind, trigger, record.state, dest, change, detail)
         for activity in step.activities:
-            chain.add(
-                EventRecord(
-                    record.id, 0, now, step.actor, step.role, "activity", trigger, detail=activity
-                )
-            )
+            chain.append(now, step.actor, step.role, "activity", trigger, detail=activity)
         for message in step.messages:
             queued = tx.add_outbox(
                 OutboxRecord(
@@ -397,11 +412,7 @@ class Executor:
             }
             if message.unresolved:
                 note["unresolved"] = list(message.unresolved)
-            chain.add(
-                EventRecord(
-                    record.id, 0, now, step.actor, step.role, "notification", trigger, detail=note
-                )
-            )
+            chain.append(now, step.actor, step.role, "notification", trigger, detail=note)
         for sheet, values in step.rows:
             tx.add_sheet_row(SheetRow(sheet, record.id, now, values))
         activity_at = record.last_activity_at if kind == "timer" else now

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from transitions import Machine, MachineError, State
+from transitions import EventData, Machine, State
 
 __all__ = ["MachineAdapter", "TransitionSpec"]
 
@@ -99,14 +99,21 @@ class MachineAdapter(Generic[C]):
             LookupError: the trigger has no transition from `state`.
         """
         machine = self._machine
-        if trigger not in machine.events:
+        event = machine.events.get(trigger)
+        if event is None:
             raise LookupError(f"'{trigger}' is not a trigger of this process")
+        candidates = event.transitions.get(state)
+        if not candidates:
+            raise LookupError(f"'{trigger}' cannot fire from '{state}'")
         carrier = _Carrier()
         carrier.state = state
         # The event runs on the carrier without attaching it: add_model/remove_model would
-        # bind and unbind every state's and trigger's convenience methods on each event.
-        try:
-            moved = machine.events[trigger].trigger(carrier, ctx=ctx)
-        except MachineError as exc:
-            raise LookupError(f"'{trigger}' cannot fire from '{state}': {exc}") from None
-        return carrier.state if moved else None
+        # bind and unbind every state's and trigger's convenience methods on each event. Its
+        # transitions are executed as `Event.trigger` would, minus the machine-wide queue and
+        # prepare/finalize/exception hooks, which this machine never has.
+        data = EventData(machine.get_state(state), event, machine, carrier, (), {"ctx": ctx})
+        for transition in candidates:
+            data.transition = transition
+            if transition.execute(data):
+                return carrier.state
+        return None

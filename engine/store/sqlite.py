@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -69,9 +69,25 @@ def _opt_time(text: str | None) -> datetime | None:
     return None if text is None else from_iso(text)
 
 
+# Instance rows decoded lately, by id: a step reads back the row its previous step wrote (or
+# read), and comparing the row with the one remembered costs far less than decoding it again.
+# Records are immutable (their data is never changed in place), so one may be handed out twice.
+_DECODED: dict[str, tuple[tuple[Any, ...], InstanceRecord]] = {}
+_DECODED_MAX = 256
+
+
+def _remember(row: tuple[Any, ...], record: InstanceRecord) -> None:
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.clear()
+    _DECODED[row[0]] = (row, record)
+
+
 def _instance(row: Sequence[Any]) -> InstanceRecord:
+    known = _DECODED.get(row[0])
+    if known is not None and known[0] == row:
+        return known[1]
     # positional: this runs on every step, and keywords cost a fifth more
-    return InstanceRecord(
+    record = InstanceRecord(
         row[0],  # id
         row[1],  # process
         row[2],  # version
@@ -86,6 +102,40 @@ def _instance(row: Sequence[Any]) -> InstanceRecord:
         row[8],  # seq
         row[9],  # head
         row[13],  # format_version
+    )
+    if type(row) is tuple:
+        _remember(row, record)
+    return record
+
+
+def _written_row(
+    record: InstanceRecord, data: str, updated: str, activity: str
+) -> tuple[Any, ...] | None:
+    """The row `_GET_INSTANCE` reads back once `record` is written (its texts given).
+
+    None when reading it back would not give `record` itself: times in another zone than UTC.
+    """
+    if not (
+        record.created_at.tzinfo is UTC
+        and record.updated_at.tzinfo is UTC
+        and record.last_activity_at.tzinfo is UTC
+    ):
+        return None
+    return (
+        record.id,
+        record.process,
+        record.version,
+        record.state,
+        data,
+        record.parent,
+        record.task,
+        record.rev,
+        record.seq,
+        record.head,
+        to_iso(record.created_at),
+        updated,
+        activity,
+        record.format_version,
     )
 
 
@@ -185,17 +235,19 @@ class SQLiteTransaction:
             raise UsageError(f"an instance with id '{record.id}' already exists") from None
 
     def update_instance(self, record: InstanceRecord, expected_rev: int) -> None:
+        data = _dumps(record.data)
+        updated, activity = to_iso(record.updated_at), to_iso(record.last_activity_at)
         cursor = self._c.execute(
             "UPDATE instances SET state = ?, data = ?, rev = ?, seq = ?, head = ?, "
             "updated_at = ?, last_activity_at = ?, format_version = ? WHERE id = ? AND rev = ?",
             (
                 record.state,
-                _dumps(record.data),
+                data,
                 record.rev,
                 record.seq,
                 record.head,
-                to_iso(record.updated_at),
-                to_iso(record.last_activity_at),
+                updated,
+                activity,
                 record.format_version,
                 record.id,
                 expected_rev,
@@ -206,6 +258,10 @@ class SQLiteTransaction:
                 f"instance '{record.id}' changed since it was read (expected revision "
                 f"{expected_rev}); read it again and retry"
             )
+        # the next step of this instance reads this row back: it need not decode it again
+        row = _written_row(record, data, updated, activity)
+        if row is not None:
+            _remember(row, record)
 
     def children(self, instance_id: str) -> list[InstanceRecord]:
         rows = self._c.execute(
