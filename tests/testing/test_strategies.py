@@ -159,6 +159,8 @@ def test_event_sequences_reach_a_given_shape() -> None:
             and s[0].data.get("outcome") == "no_answer"
             and isinstance(s[1], AdvanceStep)
         ),
+        # A fixed seed and room to search: a random one missed the shape now and then.
+        settings=settings(max_examples=5000, derandomize=True, database=None),
     )
     assert found[1] == AdvanceStep(timedelta(days=7))
 
