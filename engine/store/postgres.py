@@ -42,11 +42,11 @@ from engine.store.base import (
     to_iso,
 )
 from engine.store.schema import MIGRATIONS
-from engine.store.sqlite import (
+from engine.store.sqlite import SQLiteTransaction
+from engine.store.sqlite_rows import (
     _MEMBER_COLUMNS,
     _OUTBOX_COLUMNS,
     _TIMER_COLUMNS,
-    SQLiteTransaction,
     _member,
     _outbox,
     _timer,
