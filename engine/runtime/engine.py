@@ -13,30 +13,27 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from engine.clock import Clock
 from engine.delivery import DeliveryAdapter
-from engine.errors import (
-    ConflictError,
-    DeliveryError,
-    ExecutionError,
-    NotFound,
-    RoleRefused,
-    UsageError,
-)
+from engine.errors import ConflictError, RoleRefused, UsageError
 from engine.model import Process
-from engine.runtime.batches import BATCH_OWNER, retry_batch, send_batch
 from engine.runtime.children import Family
 from engine.runtime.compiled import CompiledProcess
 from engine.runtime.definitions import CatalogLike, Definitions
+from engine.runtime.delivering import MAX_DELIVERIES as MAX_DELIVERIES
+from engine.runtime.delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
+from engine.runtime.delivering import SEND_LEASE as SEND_LEASE
+from engine.runtime.delivering import Deliverer
 from engine.runtime.executor import Executor, HistoryChain, Outcome
 from engine.runtime.sla import due_at as sla_due_at
-from engine.runtime.sla import fire_notice
-from engine.runtime.timers import TimerScheduler, is_sla_timer, schedule_timer
+from engine.runtime.ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
+from engine.runtime.ticking import Ticker
+from engine.runtime.timers import TimerScheduler, schedule_timer
 from engine.runtime.verify import verify_instance
 from engine.runtime.views import (
     Fired,
@@ -46,23 +43,16 @@ from engine.runtime.views import (
     TimerView,
     VerifyReport,
 )
-from engine.smtp import backoff
 from engine.store.base import (
     EventRecord,
     InstanceRecord,
     OutboxRecord,
     Store,
-    TimerRecord,
     Transaction,
 )
 
 __all__ = ["Engine"]
 
-MAX_TIMERS_PER_TICK = 100_000
-MAX_DELIVERIES = 100_000  # per deliver() call
-MAX_DELIVERY_ATTEMPTS = 10  # with backoff 1m, 2m, 4m ... 1h: about 5 hours of retrying
-SEND_LEASE = timedelta(minutes=10)  # a message being sent is retried after this if not marked
-_NO_RECORD: Any = None  # an Outcome that only queued messages (a batch, an SLA notice)
 _SHEET_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -244,115 +234,8 @@ class Engine:
             ConflictError: other writers kept changing a timer's instance through every retry
                 (the timers fired before it stay fired; the next tick picks up the rest).
         """
-        now = now or self.clock.now()
-        fired: list[Fired] = []
-        for _ in range(MAX_TIMERS_PER_TICK):
-            if stop is not None and stop():
-                break
-            result = self._tick_one(now)
-            if result is None:
-                break
-            fired.append(result)
-        return fired
-
-    def _tick_one(self, now: datetime) -> Fired | None:
-        """Fire the earliest due timer, again when its firing lost a race (up to `retries`).
-
-        A firing that lost to another writer of its instance (ConflictError) rolled back with
-        its claim, so the timer is pending again and the next attempt claims it afresh.
-        """
-        attempt = 0
-        while True:
-            try:
-                return self._claim_and_fire(now)
-            except ConflictError:
-                attempt += 1
-                if attempt > self.retries:
-                    raise
-
-    def _claim_and_fire(self, now: datetime) -> Fired | None:
-        """Claim the earliest due timer and fire it, claim and firing in one transaction."""
-        claimed: TimerRecord | None = None
-        try:
-            with self.store.transaction() as tx:
-                claimed = tx.claim_due_timer(now)
-                if claimed is None:
-                    return None
-                fired, outcomes = self._fire_timer(tx, claimed)
-        except (ExecutionError, NotFound) as exc:
-            if claimed is None or claimed.id is None:
-                raise
-            return self._timer_refused(claimed.id, claimed, now, str(exc))
-        self._after(*outcomes)
-        return fired
-
-    def _fire_timer(self, tx: Transaction, timer: TimerRecord) -> tuple[Fired, list[Outcome]]:
-        """What a claimed timer does: a batch, an SLA notice, or its trigger on its instance."""
-        due = timer.due_at
-        if timer.instance == BATCH_OWNER:
-            sent = send_batch(tx, self.executor, timer, due)
-            outcomes = [*sent.outcomes, Outcome(_NO_RECORD, set(), len(sent.outbox))]
-            fired = Fired(sent.reference, timer.name, timer.trigger, due, due, timer.state)
-            return fired, outcomes
-        record, cp = self.executor.load(tx, timer.instance)
-        at = max(due, record.updated_at)  # history never goes back in time
-        if is_sla_timer(timer.name):
-            state, queued = fire_notice(tx, cp, timer, at)
-            fired = Fired(timer.instance, timer.name, timer.trigger, due, at, state)
-            return fired, [Outcome(_NO_RECORD, set(), queued)]
-        detail: dict[str, Any] = {"timer": timer.name, "due_at": due.isoformat()}
-        if at > due:
-            detail["late"] = True
-        outcome = self.executor.fire(
-            tx,
-            timer.instance,
-            timer.trigger,
-            timer.data,
-            actor="timer",
-            role=None,
-            now=at,
-            kind="timer",
-            internal=True,
-            detail=detail,
-        )
-        fired = Fired(timer.instance, timer.name, timer.trigger, due, at, outcome.record.state)
-        return fired, [outcome]
-
-    def _timer_refused(
-        self, timer_id: int, timer: TimerRecord, now: datetime, message: str
-    ) -> Fired:
-        """Claim a timer whose firing the process refused and record why (not retried)."""
-        instance_id, trigger, name, due_at = timer.instance, timer.trigger, timer.name, timer.due_at
-        at = due_at
-        with self.store.transaction() as tx:
-            state = ""
-            if tx.claim_timer(timer_id, now):
-                if instance_id == BATCH_OWNER:
-                    retry_batch(tx, self.definitions, timer, now)
-                record = tx.get_instance(instance_id)
-                if record is not None:
-                    state = record.state
-                    at = max(at, record.updated_at)
-                    chain = HistoryChain(tx, record)
-                    chain.add(
-                        EventRecord(
-                            record.id,
-                            0,
-                            at,
-                            "timer",
-                            None,
-                            "refused",
-                            trigger,
-                            record.state,
-                            None,
-                            detail={"timer": name, "error": message},
-                        )
-                    )
-                    tx.update_instance(
-                        replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head),
-                        expected_rev=record.rev,
-                    )
-        return Fired(instance_id, name, trigger, due_at, at, state, refused=message)
+        ticker = Ticker(self.store, self.executor, self.definitions, self.retries, self._after)
+        return ticker.tick(now or self.clock.now(), stop)
 
     def deliver(
         self, adapter: DeliveryAdapter | None = None, *, stop: Callable[[], bool] | None = None
@@ -371,55 +254,7 @@ class Engine:
         adapter = adapter or self.delivery
         if adapter is None:
             raise UsageError("no delivery adapter configured")
-        done: list[OutboxRecord] = []
-        after = 0
-        for _ in range(MAX_DELIVERIES):
-            if stop is not None and stop():
-                break
-            now = self.clock.now()
-            with self.store.transaction() as tx:
-                message = tx.claim_outbox(now, now + SEND_LEASE, after)
-            if message is None or message.id is None:
-                break
-            after = message.id
-            done.append(self._send(adapter, message))
-        return done
-
-    def _send(self, adapter: DeliveryAdapter, message: OutboxRecord) -> OutboxRecord:
-        attempts = message.attempts + 1
-        try:
-            adapter.send(message)
-        except Exception as exc:  # any adapter failure is recorded; retried unless permanent
-            retry = not isinstance(exc, DeliveryError) or exc.retryable
-            if retry and attempts < MAX_DELIVERY_ATTEMPTS:
-                later = self.clock.now() + backoff(attempts)
-                result = replace(
-                    message,
-                    status="pending",
-                    attempts=attempts,
-                    error=str(exc),
-                    next_attempt_at=later,
-                )
-            else:
-                result = replace(
-                    message,
-                    status="failed",
-                    attempts=attempts,
-                    error=str(exc),
-                    next_attempt_at=None,
-                )
-        else:
-            result = replace(
-                message,
-                status="sent",
-                attempts=attempts,
-                error="",
-                delivered_at=self.clock.now(),
-                next_attempt_at=None,
-            )
-        with self.store.transaction() as tx:
-            tx.update_outbox(result)
-        return result
+        return Deliverer(self.store, self.clock, adapter).deliver(stop)
 
     def _after(self, *outcomes: Outcome) -> None:
         """Work that happens once a step committed: CSV sheets, then delivery."""

@@ -1,0 +1,157 @@
+"""Firing due timers for `Engine.tick`: claim the earliest, fire it, retry a lost race.
+
+A timer is a batch send, an SLA notice or a trigger on its instance. Its claim and its firing
+are one transaction; a firing the process refuses is claimed anyway and recorded as a
+`refused` event, never retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from engine.errors import ConflictError, ExecutionError, NotFound
+from engine.runtime.batches import BATCH_OWNER, retry_batch, send_batch
+from engine.runtime.definitions import Definitions
+from engine.runtime.executor import Executor, HistoryChain, Outcome
+from engine.runtime.sla import fire_notice
+from engine.runtime.timers import is_sla_timer
+from engine.runtime.views import Fired
+from engine.store.base import EventRecord, Store, TimerRecord, Transaction
+
+__all__ = ["MAX_TIMERS_PER_TICK", "Ticker"]
+
+MAX_TIMERS_PER_TICK = 100_000
+_NO_RECORD: Any = None  # an Outcome that only queued messages (a batch, an SLA notice)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    """One `Engine.tick`: the engine's store, executor and definitions, and its after-commit work.
+
+    Args:
+        store: where timers and instances live.
+        executor: runs a timer's trigger on its instance.
+        definitions: the compiled definitions (a refused batch is rescheduled from them).
+        retries: how often a firing that lost a race with another writer is tried again.
+        after: the engine's work once a firing committed (sheets, delivery).
+    """
+
+    store: Store
+    executor: Executor
+    definitions: Definitions
+    retries: int
+    after: Callable[..., None]
+
+    def tick(self, now: datetime, stop: Callable[[], bool] | None = None) -> list[Fired]:
+        """Fire every timer due at `now`, earliest first, asking `stop` between firings."""
+        fired: list[Fired] = []
+        for _ in range(MAX_TIMERS_PER_TICK):
+            if stop is not None and stop():
+                break
+            result = self._tick_one(now)
+            if result is None:
+                break
+            fired.append(result)
+        return fired
+
+    def _tick_one(self, now: datetime) -> Fired | None:
+        """Fire the earliest due timer, again when its firing lost a race (up to `retries`).
+
+        A firing that lost to another writer of its instance (ConflictError) rolled back with
+        its claim, so the timer is pending again and the next attempt claims it afresh.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._claim_and_fire(now)
+            except ConflictError:
+                attempt += 1
+                if attempt > self.retries:
+                    raise
+
+    def _claim_and_fire(self, now: datetime) -> Fired | None:
+        """Claim the earliest due timer and fire it, claim and firing in one transaction."""
+        claimed: TimerRecord | None = None
+        try:
+            with self.store.transaction() as tx:
+                claimed = tx.claim_due_timer(now)
+                if claimed is None:
+                    return None
+                fired, outcomes = self._fire_timer(tx, claimed)
+        except (ExecutionError, NotFound) as exc:
+            if claimed is None or claimed.id is None:
+                raise
+            return self._timer_refused(claimed.id, claimed, now, str(exc))
+        self.after(*outcomes)
+        return fired
+
+    def _fire_timer(self, tx: Transaction, timer: TimerRecord) -> tuple[Fired, list[Outcome]]:
+        """What a claimed timer does: a batch, an SLA notice, or its trigger on its instance."""
+        due = timer.due_at
+        if timer.instance == BATCH_OWNER:
+            sent = send_batch(tx, self.executor, timer, due)
+            outcomes = [*sent.outcomes, Outcome(_NO_RECORD, set(), len(sent.outbox))]
+            fired = Fired(sent.reference, timer.name, timer.trigger, due, due, timer.state)
+            return fired, outcomes
+        record, cp = self.executor.load(tx, timer.instance)
+        at = max(due, record.updated_at)  # history never goes back in time
+        if is_sla_timer(timer.name):
+            state, queued = fire_notice(tx, cp, timer, at)
+            fired = Fired(timer.instance, timer.name, timer.trigger, due, at, state)
+            return fired, [Outcome(_NO_RECORD, set(), queued)]
+        detail: dict[str, Any] = {"timer": timer.name, "due_at": due.isoformat()}
+        if at > due:
+            detail["late"] = True
+        outcome = self.executor.fire(
+            tx,
+            timer.instance,
+            timer.trigger,
+            timer.data,
+            actor="timer",
+            role=None,
+            now=at,
+            kind="timer",
+            internal=True,
+            detail=detail,
+        )
+        fired = Fired(timer.instance, timer.name, timer.trigger, due, at, outcome.record.state)
+        return fired, [outcome]
+
+    def _timer_refused(
+        self, timer_id: int, timer: TimerRecord, now: datetime, message: str
+    ) -> Fired:
+        """Claim a timer whose firing the process refused and record why (not retried)."""
+        instance_id, trigger, name, due_at = timer.instance, timer.trigger, timer.name, timer.due_at
+        at = due_at
+        with self.store.transaction() as tx:
+            state = ""
+            if tx.claim_timer(timer_id, now):
+                if instance_id == BATCH_OWNER:
+                    retry_batch(tx, self.definitions, timer, now)
+                record = tx.get_instance(instance_id)
+                if record is not None:
+                    state = record.state
+                    at = max(at, record.updated_at)
+                    chain = HistoryChain(tx, record)
+                    chain.add(
+                        EventRecord(
+                            record.id,
+                            0,
+                            at,
+                            "timer",
+                            None,
+                            "refused",
+                            trigger,
+                            record.state,
+                            None,
+                            detail={"timer": name, "error": message},
+                        )
+                    )
+                    tx.update_instance(
+                        replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head),
+                        expected_rev=record.rev,
+                    )
+        return Fired(instance_id, name, trigger, due_at, at, state, refused=message)
