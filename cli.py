@@ -172,14 +172,10 @@ def open_engine(settings: Settings) -> Any:
 
 def warn_past_timers(view: Any, now: datetime) -> None:
     """Say on stderr which timers the step scheduled in the past (the next tick fires them)."""
-    for timer in view.timers:
-        if timer.due_at < now:
-            click.echo(
-                f"warning: timer '{timer.name}' of {view.id} was due at "
-                f"{timer.due_at.isoformat()}, before now ({now.isoformat()}); "
-                "the next `fulfil tick` fires it",
-                err=True,
-            )
+    from engine.runtime.text import past_timer_warnings
+
+    for line in past_timer_warnings(view, now):
+        click.echo(line, err=True)
 
 
 def parse_data(text: str | None) -> dict[str, Any] | None:
@@ -210,33 +206,13 @@ def parse_as(text: str | None) -> dict[str, Any]:
 
 
 def echo_view(view: Any, as_json: bool) -> None:
+    from engine.runtime.text import instance_lines
+
     if as_json:
         emit_json(view.to_json())
         return
-    reason = f" / {view.closure_reason}" if view.closure_reason else ""
-    click.echo(f"{view.id}  {view.process} v{view.version}  {view.state} ({view.status}{reason})")
-    for name, value in view.to_json()["data"].items():
-        if value is not None:
-            click.echo(f"  {name}: {value}")
-    if view.waiting_on:
-        click.echo(f"  waiting on: {', '.join(view.waiting_on)} (in no queue until released)")
-    click.echo(f"  triggers now: {', '.join(view.triggers) or 'none'}")
-    for timer in view.timers:
-        click.echo(f"  timer {timer.name} -> {timer.trigger} at {timer.due_at.isoformat()}")
-    echo_children(view.children)
-
-
-def echo_children(children: Any) -> None:
-    """The `show` lines of a request's tasks: task, id, state, status, waiting or released."""
-    for child in children:
-        reason = f" / {child.closure_reason}" if child.closure_reason else ""
-        if child.waiting:
-            mark = f"waiting on {', '.join(child.waiting_on)}"
-        else:
-            mark = "released" if child.released else "not released"
-        click.echo(
-            f"  task {child.task}: {child.id}  {child.state} ({child.status}{reason})  {mark}"
-        )
+    for line in instance_lines(view):
+        click.echo(line)
 
 
 _DATA = click.option("--data", "data", default=None, help="Field values as a JSON object.")
@@ -321,6 +297,7 @@ def show_command(settings: Settings, instance: str, as_json: bool) -> None:
 @guarded
 def history_command(settings: Settings, instance: str, as_json: bool) -> None:
     """The instance's history, oldest first."""
+    from engine.runtime.text import event_line
     from engine.runtime.views import event_json
 
     engine = open_engine(settings)
@@ -331,12 +308,8 @@ def history_command(settings: Settings, instance: str, as_json: bool) -> None:
     if as_json:
         emit_json([event_json(e) for e in events])
         return
-    for e in events:
-        who = f"{e.actor}:{e.role}" if e.role else e.actor
-        move = f"{e.source or ''} -> {e.dest}".lstrip() if e.dest else (e.source or "")
-        what = " ".join(part for part in (e.kind, e.trigger or "", move) if part)
-        extra = json.dumps(e.data or e.detail, default=str) if (e.data or e.detail) else ""
-        click.echo(f"{e.seq:>3} {e.at.isoformat()} {who}: {what} {extra}".rstrip())
+    for event in events:
+        click.echo(event_line(event))
 
 
 @main.command("queue")
@@ -346,6 +319,8 @@ def history_command(settings: Settings, instance: str, as_json: bool) -> None:
 @guarded
 def queue_command(settings: Settings, queue: str | None, as_json: bool) -> None:
     """Work ready to start, and work in progress (least recently worked on first)."""
+    from engine.runtime.text import queue_lines
+
     engine = open_engine(settings)
     try:
         view = engine.queue(queue)
@@ -354,13 +329,8 @@ def queue_command(settings: Settings, queue: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(view.to_json())
         return
-    for title, items in (("Ready to work", view.ready), ("In progress", view.in_progress)):
-        click.echo(f"{title} ({len(items)})")
-        for item in items:
-            click.echo(
-                f"  {item.id}  {item.process}  {item.status}  "
-                f"last activity {item.last_activity_at.isoformat()}"
-            )
+    for line in queue_lines(view):
+        click.echo(line)
 
 
 @main.command("outbox")
@@ -379,6 +349,7 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
     import io
 
     from engine.delivery import adapter_from_env
+    from engine.runtime.text import outbox_line
     from engine.runtime.views import outbox_json
     from engine.worker import delivered_line
 
@@ -394,14 +365,8 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
     if as_json:
         emit_json([outbox_json(m) for m in messages])
         return
-    for m in messages:
-        cc = f" cc {', '.join(m.cc)}" if m.cc else ""
-        tried = f" attempts {m.attempts}" if m.attempts else ""
-        error = f" error: {m.error}" if m.error else ""
-        click.echo(
-            f"{m.id:>3} [{m.status}] {m.channel} to {', '.join(m.to)}{cc}: {m.subject}"
-            f"{tried}{error}"
-        )
+    for message in messages:
+        click.echo(outbox_line(message))
 
 
 @main.command("verify")
@@ -432,6 +397,8 @@ def verify_command(settings: Settings, instance: str | None, as_json: bool) -> N
 @guarded
 def tick_command(settings: Settings, as_json: bool) -> None:
     """Fire every timer due at the clock's now (see --now)."""
+    from engine.runtime.text import tick_lines
+
     engine = open_engine(settings)
     try:
         fired = engine.tick()
@@ -440,10 +407,8 @@ def tick_command(settings: Settings, as_json: bool) -> None:
     if as_json:
         emit_json([f.to_json() for f in fired])
         return
-    for f in fired:
-        outcome = f"refused: {f.refused}" if f.refused else f"-> {f.state}"
-        click.echo(f"{f.at.isoformat()} {f.instance} {f.timer} ({f.trigger}) {outcome}")
-    click.echo(f"fired {len(fired)} timer(s)")
+    for line in tick_lines(fired):
+        click.echo(line)
 
 
 @main.group("db")

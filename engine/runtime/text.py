@@ -1,0 +1,103 @@
+"""The plain-text output of the runtime commands (`show`, `history`, `queue`, `outbox`, `tick`).
+
+The counterpart of the views' `to_json()`: each function turns a view or record into the lines
+the CLI prints, so `cli.py` stays the click layer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from engine.runtime.views import ChildView, Fired, InstanceView, QueueView
+from engine.store.base import EventRecord, OutboxRecord
+
+__all__ = [
+    "child_line",
+    "event_line",
+    "instance_lines",
+    "outbox_line",
+    "past_timer_warnings",
+    "queue_lines",
+    "tick_lines",
+]
+
+
+def instance_lines(view: InstanceView) -> list[str]:
+    """`show`: state and status, data set, what it waits on, triggers now, timers, tasks."""
+    reason = f" / {view.closure_reason}" if view.closure_reason else ""
+    lines = [f"{view.id}  {view.process} v{view.version}  {view.state} ({view.status}{reason})"]
+    for name, value in view.to_json()["data"].items():
+        if value is not None:
+            lines.append(f"  {name}: {value}")
+    if view.waiting_on:
+        lines.append(f"  waiting on: {', '.join(view.waiting_on)} (in no queue until released)")
+    lines.append(f"  triggers now: {', '.join(view.triggers) or 'none'}")
+    for timer in view.timers:
+        lines.append(f"  timer {timer.name} -> {timer.trigger} at {timer.due_at.isoformat()}")
+    lines.extend(child_line(child) for child in view.children)
+    return lines
+
+
+def child_line(child: ChildView) -> str:
+    """The `show` line of a request's task: task, id, state, status, waiting or released."""
+    reason = f" / {child.closure_reason}" if child.closure_reason else ""
+    if child.waiting:
+        mark = f"waiting on {', '.join(child.waiting_on)}"
+    else:
+        mark = "released" if child.released else "not released"
+    return f"  task {child.task}: {child.id}  {child.state} ({child.status}{reason})  {mark}"
+
+
+def past_timer_warnings(view: InstanceView, now: datetime) -> list[str]:
+    """Which timers a step scheduled in the past (the next tick fires them), one line each."""
+    return [
+        f"warning: timer '{timer.name}' of {view.id} was due at "
+        f"{timer.due_at.isoformat()}, before now ({now.isoformat()}); "
+        "the next `fulfil tick` fires it"
+        for timer in view.timers
+        if timer.due_at < now
+    ]
+
+
+def event_line(event: EventRecord) -> str:
+    """One `history` line: seq, time, who, what happened, its data or detail."""
+    e = event
+    who = f"{e.actor}:{e.role}" if e.role else e.actor
+    move = f"{e.source or ''} -> {e.dest}".lstrip() if e.dest else (e.source or "")
+    what = " ".join(part for part in (e.kind, e.trigger or "", move) if part)
+    extra = json.dumps(e.data or e.detail, default=str) if (e.data or e.detail) else ""
+    return f"{e.seq:>3} {e.at.isoformat()} {who}: {what} {extra}".rstrip()
+
+
+def queue_lines(view: QueueView) -> list[str]:
+    """`queue`: work ready to start, then work in progress, each with its last activity."""
+    lines = []
+    for title, items in (("Ready to work", view.ready), ("In progress", view.in_progress)):
+        lines.append(f"{title} ({len(items)})")
+        lines.extend(
+            f"  {item.id}  {item.process}  {item.status}  "
+            f"last activity {item.last_activity_at.isoformat()}"
+            for item in items
+        )
+    return lines
+
+
+def outbox_line(message: OutboxRecord) -> str:
+    """One `outbox` line: id, status, channel, recipients, subject, attempts and error."""
+    m = message
+    cc = f" cc {', '.join(m.cc)}" if m.cc else ""
+    tried = f" attempts {m.attempts}" if m.attempts else ""
+    error = f" error: {m.error}" if m.error else ""
+    return f"{m.id:>3} [{m.status}] {m.channel} to {', '.join(m.to)}{cc}: {m.subject}{tried}{error}"
+
+
+def tick_lines(fired: Sequence[Fired]) -> list[str]:
+    """`tick`: each timer fired (or refused, and why), then how many."""
+    lines = []
+    for f in fired:
+        outcome = f"refused: {f.refused}" if f.refused else f"-> {f.state}"
+        lines.append(f"{f.at.isoformat()} {f.instance} {f.timer} ({f.trigger}) {outcome}")
+    lines.append(f"fired {len(fired)} timer(s)")
+    return lines
