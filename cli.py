@@ -6,10 +6,11 @@ Every command catches `FulfilError`, prints its one-line message to stderr and e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -158,6 +159,16 @@ def render_command(settings: Settings, target: str, fmt: str, output: Path | Non
 # --- runtime commands: start, fire, show, history, queue, outbox, verify, tick ---------------
 
 
+@contextlib.contextmanager
+def opened_engine(settings: Settings) -> Iterator[Any]:
+    """`open_engine` for the length of a command; its store is closed however it ends."""
+    engine = open_engine(settings)
+    try:
+        yield engine
+    finally:
+        engine.store.close()
+
+
 def open_engine(settings: Settings) -> Any:
     """An Engine over the settings' store, processes folder and clock (`--now` fixes it)."""
     from engine.clock import ManualClock, SystemClock, parse_now
@@ -237,12 +248,9 @@ def start_command(
     as_json: bool,
 ) -> None:
     """Start an instance of PROCESS; prints its id."""
-    engine = open_engine(settings)
-    try:
+    with opened_engine(settings) as engine:
         view = engine.start(process, parse_data(data), id=instance_id, **parse_as(who))
         warn_past_timers(view, engine.clock.now())
-    finally:
-        engine.store.close()
     if as_json:
         emit_json(view.to_json())
     else:
@@ -267,12 +275,9 @@ def fire_command(
 ) -> None:
     """Fire TRIGGER on INSTANCE."""
     payload, actor = parse_data(data), parse_as(who)
-    engine = open_engine(settings)
-    try:
+    with opened_engine(settings) as engine:
         view = engine.fire(instance, trigger, payload, **actor)
         warn_past_timers(view, engine.clock.now())
-    finally:
-        engine.store.close()
     echo_view(view, as_json)
 
 
@@ -283,11 +288,8 @@ def fire_command(
 @guarded
 def show_command(settings: Settings, instance: str, as_json: bool) -> None:
     """Show an instance: state, status, data, the triggers allowed now, pending timers."""
-    engine = open_engine(settings)
-    try:
+    with opened_engine(settings) as engine:
         echo_view(engine.show(instance), as_json)
-    finally:
-        engine.store.close()
 
 
 @main.command("history")
@@ -300,11 +302,8 @@ def history_command(settings: Settings, instance: str, as_json: bool) -> None:
     from engine.runtime.text import event_line
     from engine.runtime.views import event_json
 
-    engine = open_engine(settings)
-    try:
+    with opened_engine(settings) as engine:
         events = engine.history(instance)
-    finally:
-        engine.store.close()
     if as_json:
         emit_json([event_json(e) for e in events])
         return
@@ -321,11 +320,8 @@ def queue_command(settings: Settings, queue: str | None, as_json: bool) -> None:
     """Work ready to start, and work in progress (least recently worked on first)."""
     from engine.runtime.text import queue_lines
 
-    engine = open_engine(settings)
-    try:
+    with opened_engine(settings) as engine:
         view = engine.queue(queue)
-    finally:
-        engine.store.close()
     if as_json:
         emit_json(view.to_json())
         return
@@ -353,15 +349,12 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
     from engine.runtime.views import outbox_json
     from engine.worker import delivered_line
 
-    engine = open_engine(settings)
-    try:
+    with opened_engine(settings) as engine:
         if deliver:
             printed = io.StringIO()  # keep --json output parseable: report, don't dump bodies
             for message in engine.deliver(adapter_from_env(stream=printed)):
                 click.echo(delivered_line(message), err=as_json)
         messages = engine.outbox(status)
-    finally:
-        engine.store.close()
     if as_json:
         emit_json([outbox_json(m) for m in messages])
         return
@@ -376,11 +369,8 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
 @guarded
 def verify_command(settings: Settings, instance: str | None, as_json: bool) -> None:
     """Check history hash chains and replay instances; exit 1 on any mismatch."""
-    engine = open_engine(settings)
-    try:
+    with opened_engine(settings) as engine:
         report = engine.verify(instance)
-    finally:
-        engine.store.close()
     if as_json:
         emit_json(report.to_json())
     else:
@@ -399,11 +389,8 @@ def tick_command(settings: Settings, as_json: bool) -> None:
     """Fire every timer due at the clock's now (see --now)."""
     from engine.runtime.text import tick_lines
 
-    engine = open_engine(settings)
-    try:
+    with opened_engine(settings) as engine:
         fired = engine.tick()
-    finally:
-        engine.store.close()
     if as_json:
         emit_json([f.to_json() for f in fired])
         return
@@ -471,12 +458,9 @@ def worker_command(settings: Settings, poll: float, once: bool) -> None:
     from engine.delivery import adapter_from_env
     from engine.worker import Worker
 
-    engine = open_engine(settings)
-    try:
+    with opened_engine(settings) as engine:
         worker = Worker(engine, adapter=adapter_from_env(), poll=poll, echo=click.echo)
         worker.run(once=once)
-    finally:
-        engine.store.close()
 
 
 @main.command("demo")
