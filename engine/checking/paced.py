@@ -31,7 +31,7 @@ from typing import Any
 
 from engine.checking.explore import MAX_CONFIGURATIONS, Explorer
 from engine.checking.scenario import Event
-from engine.checking.timing import Span, _leg_time
+from engine.checking.timing import Reach, Span, _leg_time
 from engine.model import Process
 
 __all__ = ["PacedReach", "PacedReport", "paced"]
@@ -127,17 +127,12 @@ def _extend(span: Span, edge: _Edge) -> Span:
 
 
 @dataclass(frozen=True)
-class PacedReach:
+class PacedReach(Reach):
     """From the first entry of `origin`, `target` is first reached in `shortest` to `longest`.
 
-    `longest` is None when a cycle through a timer can delay the arrival without bound.
+    The fields are `Reach`'s; `longest` is None when a cycle through a timer can delay the
+    arrival without bound (JSON says "unbounded").
     """
-
-    origin: str
-    target: str
-    terminal: bool
-    shortest: Span
-    longest: Span | None
 
     def text(self) -> str:
         """E.g. `paced: waiting_next_call -> escalated: 14 days (shortest), 14 days (longest)`."""
@@ -149,18 +144,11 @@ class PacedReach:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready values; durations in seconds (None: unbounded)."""
-        longest = self.longest
-        return {
-            "from": self.origin,
-            "to": self.target,
-            "terminal": self.terminal,
-            "shortest": self.shortest.text(),
-            "shortest_seconds": int(self.shortest.fixed.total_seconds()),
-            "via": list(self.shortest.via),
-            "longest": "unbounded" if longest is None else longest.text(),
-            "longest_seconds": None if longest is None else int(longest.fixed.total_seconds()),
-        }
+        """`Reach.to_json`, with "unbounded" for a longest time that has no bound."""
+        entry = super().to_json()
+        if self.longest is None:
+            entry["longest"] = "unbounded"
+        return entry
 
 
 @dataclass(frozen=True)
