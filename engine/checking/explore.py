@@ -217,13 +217,23 @@ class Explorer:
             for name, due in node.dues.items():
                 if due == first:
                     self._tick(nid, name, due)
-            if node.event.kind == "timer" and first <= node.now:
-                return  # the same tick fires the next timer at once: nobody acts in between
+        if self._people_wait(nid):
+            return
         for trigger in self.cp.triggers_from.get(state, ()):
             for data in self._data_for(state, trigger):
                 for role in self._roles_for(state, trigger):
                     event = Event("fire", trigger, data, role)
                     self._fire(nid, event, node.now, internal=False)
+
+    def _people_wait(self, nid: int) -> bool:
+        """Whether nobody acts in this configuration before its due timers fire.
+
+        Here: right after a timer, when the same tick fires the next one at once.
+        """
+        node = self.nodes[nid]
+        if not node.dues or node.event.kind != "timer":
+            return False
+        return min(node.dues.values()) <= node.now
 
     def _tick(self, nid: int, name: str, due: datetime) -> None:
         node = self.nodes[nid]

@@ -59,29 +59,11 @@ class _PacedExplorer(Explorer):
         self.out: list[list[_Edge]] = []
         self._known: set[tuple[int, int, str]] = set()  # (parent, child, timer): edges kept
 
-    def pacing(self, nid: int) -> bool:
-        """Whether a one-shot timer is pending: people wait for it."""
+    def _people_wait(self, nid: int) -> bool:
+        """Whether a one-shot timer is pending: people wait for it (the paced reading)."""
         node = self.nodes[nid]
         clocks = self.clocks[node.config[0]]
         return any(clocks[name].compiled.timer.every is None for name in node.dues)
-
-    def _expand(self, nid: int) -> None:
-        node = self.nodes[nid]
-        self.expanded[nid] = True
-        state = node.config[0]
-        if state in self.cp.terminal:
-            return
-        if node.dues:
-            first = min(node.dues.values())
-            for name, due in node.dues.items():
-                if due == first:
-                    self._tick(nid, name, due)
-        if self.pacing(nid):
-            return
-        for trigger in self.cp.triggers_from.get(state, ()):
-            for data in self._data_for(state, trigger):
-                for role in self._roles_for(state, trigger):
-                    self._fire(nid, Event("fire", trigger, data, role), node.now, internal=False)
 
     def _add(
         self,
