@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from engine.errors import FulfilError
+from .engine.errors import FulfilError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,7 +98,7 @@ def main(ctx: click.Context, db: str, processes: str, now: str | None, sheets: s
 @guarded
 def validate_command(settings: Settings, paths: tuple[Path, ...]) -> None:
     """Check process definitions (files or folders; default: the processes folder)."""
-    from engine.validate.files import validate_paths
+    from .engine.validate.files import validate_paths
 
     reports = validate_paths(paths or (settings.processes,))
     for report in reports:
@@ -131,9 +131,9 @@ def validate_command(settings: Settings, paths: tuple[Path, ...]) -> None:
 @guarded
 def render_command(settings: Settings, target: str, fmt: str, output: Path | None) -> None:
     """Draw a process: a .yaml file, or a process id from the processes folder."""
-    from engine.errors import DefinitionError, UsageError
-    from engine.loader import load_directory, load_file
-    from engine.render import render
+    from .engine.errors import DefinitionError, UsageError
+    from .engine.loader import load_directory, load_file
+    from .engine.render import render
 
     path = Path(target)
     try:
@@ -171,10 +171,10 @@ def opened_engine(settings: Settings) -> Iterator[Any]:
 
 def open_engine(settings: Settings) -> Any:
     """An Engine over the settings' store, processes folder and clock (`--now` fixes it)."""
-    from engine.clock import ManualClock, SystemClock, parse_now
-    from engine.loader import load_directory
-    from engine.runtime import Engine
-    from engine.store import open_store
+    from .engine.clock import ManualClock, SystemClock, parse_now
+    from .engine.loader import load_directory
+    from .engine.runtime import Engine
+    from .engine.store import open_store
 
     clock = ManualClock(parse_now(settings.now)) if settings.now else SystemClock()
     catalog = load_directory(settings.processes)
@@ -183,7 +183,7 @@ def open_engine(settings: Settings) -> Any:
 
 def warn_past_timers(view: Any, now: datetime) -> None:
     """Say on stderr which timers the step scheduled in the past (the next tick fires them)."""
-    from engine.runtime.text import past_timer_warnings
+    from .engine.runtime.text import past_timer_warnings
 
     for line in past_timer_warnings(view, now):
         click.echo(line, err=True)
@@ -191,7 +191,7 @@ def warn_past_timers(view: Any, now: datetime) -> None:
 
 def parse_data(text: str | None) -> dict[str, Any] | None:
     """The `--data` option: a JSON object, or a usage error (exit 2) saying what is wrong."""
-    from engine.errors import UsageError
+    from .engine.errors import UsageError
 
     if text is None:
         return None
@@ -206,7 +206,7 @@ def parse_data(text: str | None) -> dict[str, Any] | None:
 
 def parse_as(text: str | None) -> dict[str, Any]:
     """The `--as ACTOR:ROLE` option as engine keyword arguments."""
-    from engine.errors import UsageError
+    from .engine.errors import UsageError
 
     if text is None:
         return {}
@@ -217,7 +217,7 @@ def parse_as(text: str | None) -> dict[str, Any]:
 
 
 def echo_view(view: Any, as_json: bool) -> None:
-    from engine.runtime.text import instance_lines
+    from .engine.runtime.text import instance_lines
 
     if as_json:
         emit_json(view.to_json())
@@ -299,8 +299,8 @@ def show_command(settings: Settings, instance: str, as_json: bool) -> None:
 @guarded
 def history_command(settings: Settings, instance: str, as_json: bool) -> None:
     """The instance's history, oldest first."""
-    from engine.runtime.text import event_line
-    from engine.runtime.views import event_json
+    from .engine.runtime.text import event_line
+    from .engine.runtime.views import event_json
 
     with opened_engine(settings) as engine:
         events = engine.history(instance)
@@ -318,7 +318,7 @@ def history_command(settings: Settings, instance: str, as_json: bool) -> None:
 @guarded
 def queue_command(settings: Settings, queue: str | None, as_json: bool) -> None:
     """Work ready to start, and work in progress (least recently worked on first)."""
-    from engine.runtime.text import queue_lines
+    from .engine.runtime.text import queue_lines
 
     with opened_engine(settings) as engine:
         view = engine.queue(queue)
@@ -344,10 +344,10 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
     """Messages the processes have queued, oldest first, with status, attempts and error."""
     import io
 
-    from engine.delivery import adapter_from_env
-    from engine.runtime.text import outbox_line
-    from engine.runtime.views import outbox_json
-    from engine.worker import delivered_line
+    from .engine.delivery import adapter_from_env
+    from .engine.runtime.text import outbox_line
+    from .engine.runtime.views import outbox_json
+    from .engine.worker import delivered_line
 
     with opened_engine(settings) as engine:
         if deliver:
@@ -387,7 +387,7 @@ def verify_command(settings: Settings, instance: str | None, as_json: bool) -> N
 @guarded
 def tick_command(settings: Settings, as_json: bool) -> None:
     """Fire every timer due at the clock's now (see --now)."""
-    from engine.runtime.text import tick_lines
+    from .engine.runtime.text import tick_lines
 
     with opened_engine(settings) as engine:
         fired = engine.tick()
@@ -408,7 +408,7 @@ def db_group() -> None:
 @guarded
 def db_upgrade_command(settings: Settings) -> None:
     """Create the --db store's tables, or upgrade them in place; prints the versions applied."""
-    from engine.store.migrations import upgrade_store
+    from .engine.store.migrations import upgrade_store
 
     click.echo(upgrade_store(settings.db).summary())
 
@@ -435,7 +435,7 @@ def test_command(
     Prints PASS/FAIL per scenario and a summary; exit 1 when a scenario fails, 2 when a file
     is malformed (FILE:LINE:COL) or its folder's definitions are invalid.
     """
-    from engine.testing import run_suite
+    from .engine.testing import run_suite
 
     status = run_suite(paths or (settings.processes,), store=store, select=select, echo=click.echo)
     if status:
@@ -455,8 +455,8 @@ def test_command(
 @guarded
 def worker_command(settings: Settings, poll: float, once: bool) -> None:
     """Fire due timers and deliver the outbox in a loop; SIGTERM/SIGINT stop it gracefully."""
-    from engine.delivery import adapter_from_env
-    from engine.worker import Worker
+    from .engine.delivery import adapter_from_env
+    from .engine.worker import Worker
 
     with opened_engine(settings) as engine:
         worker = Worker(engine, adapter=adapter_from_env(), poll=poll, echo=click.echo)
@@ -489,7 +489,7 @@ def demo_command(settings: Settings, report: Path, sheets: Path) -> None:
     """
     from click.core import ParameterSource
 
-    from engine.demo import demo_lines, run_demo
+    from .engine.demo import demo_lines, run_demo
 
     root = click.get_current_context().find_root()
     explicit = root.get_parameter_source("db") is not ParameterSource.DEFAULT
@@ -535,9 +535,9 @@ def check_command(
 
     Exit 0 when nothing is found (the timing report alone never fails), 1 when something is.
     """
-    from engine.checking import explore, paced, timing
-    from engine.errors import DefinitionError, UsageError
-    from engine.loader import load_directory, load_file
+    from .engine.checking import explore, paced, timing
+    from .engine.errors import DefinitionError, UsageError
+    from .engine.loader import load_directory, load_file
 
     path = Path(target)
     try:

@@ -21,9 +21,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import simpleeval
-
-from engine.expressions import ExprType, compile_expr, compile_template
-from engine.model import Expr, Template
+from fulfil.engine.expressions import ExprType, compile_expr, compile_template
+from fulfil.engine.model import Expr, Template
 
 RUNS = 7
 NUMBER = 20_000

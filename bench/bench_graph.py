@@ -17,10 +17,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import networkx as nx
-
-from engine.model import Expr, Process, State, Timer, Transition
-from engine.render import render_dot, render_mermaid
-from engine.validate.graph import graph_problems
+from fulfil.engine.model import Expr, Process, State, Timer, Transition
+from fulfil.engine.render import render_dot, render_mermaid
+from fulfil.engine.validate.graph import graph_problems
 
 
 def generate(states: int, transitions: int, seed: int = 7) -> Process:
@@ -103,7 +102,7 @@ def main() -> None:
         ("render_dot", lambda: render_dot(process)),
     ]
     try:
-        from engine.loader import load_text
+        from fulfil.engine.loader import load_text
 
         text = to_yaml(process)
         rows.append(("load_text (YAML -> schema -> model -> all checks)", lambda: load_text(text)))

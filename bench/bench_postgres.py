@@ -30,12 +30,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
-
-from engine.clock import ManualClock
-from engine.loader import Catalog, load_text
-from engine.runtime import Engine
-from engine.store.base import to_iso
-from engine.store.postgres import PostgresStore, split_url
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store.base import to_iso
+from fulfil.engine.store.postgres import PostgresStore, split_url
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DEFAULT_URL = os.environ.get(

@@ -31,12 +31,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import MemoryStore, SQLiteStore
 from transitions import Machine
-
-from engine.clock import ManualClock
-from engine.loader import Catalog, load_text
-from engine.runtime import Engine
-from engine.store import MemoryStore, SQLiteStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PROCESS = """
@@ -228,10 +227,10 @@ RSS_CHILD = """
 import resource, sys
 sys.path.insert(0, {root!r})
 from datetime import datetime, UTC
-from engine.clock import ManualClock
-from engine.loader import Catalog, load_text
-from engine.runtime import Engine
-from engine.store import SQLiteStore
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import SQLiteStore
 sys.path.insert(0, {bench!r})
 from bench_runtime import PROCESS
 engine = Engine(Catalog((load_text(PROCESS, "toggle.yaml").process,)), store=SQLiteStore({db!r}),

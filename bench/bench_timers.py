@@ -28,11 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.clock import ManualClock
-from engine.loader import Catalog, load_text
-from engine.runtime import Engine
-from engine.store import SQLiteStore
-from engine.store.base import to_iso
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import SQLiteStore
+from fulfil.engine.store.base import to_iso
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PROCESS = """

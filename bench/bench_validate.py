@@ -21,12 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-
-from engine.builder import build_process
-from engine.loader import load_text
-from engine.validate import check
-from engine.validate.schema import schema_problems
-from engine.yamlsource import parse
+from fulfil.engine.builder import build_process
+from fulfil.engine.loader import load_text
+from fulfil.engine.validate import check
+from fulfil.engine.validate.schema import schema_problems
+from fulfil.engine.yamlsource import parse
 
 HEADER = """\
 # yaml-language-server: $schema=../schemas/process.schema.json

@@ -1,8 +1,8 @@
-"""fulfil: a declarative workflow engine for operations teams.
+"""The fulfil library.
 
-The path of a definition: YAML text -> `engine.loader` (safe parse with line marks, JSON Schema
-check, typed `engine.model`) -> `engine.validate` (graph and expression checks) ->
-`engine.runtime` (a compiled process run on `transitions`) -> a `engine.store` backend.
+The path of a definition: YAML text -> `loader` (safe parse with line marks, JSON Schema check,
+typed `model`) -> `validate` (graph and expression checks) -> `runtime` (a compiled process run
+on `transitions`) -> a `store` backend.
 """
 
 __version__ = "0.1.0"

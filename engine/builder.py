@@ -16,9 +16,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from engine.durations import parse_duration
-from engine.errors import Location, Problem, did_you_mean
-from engine.model import (
+from .durations import parse_duration
+from .errors import Location, Problem, did_you_mean
+from .model import (
     Action,
     AppendLine,
     AppendRow,
@@ -44,7 +44,7 @@ from engine.model import (
     Timer,
     Transition,
 )
-from engine.yamlsource import Source
+from .yamlsource import Source
 
 __all__ = ["WEEKDAYS", "build_process"]
 
@@ -283,7 +283,7 @@ class _Builder:
         )
 
     def recurrence(self, data: dict[str, Any], path: PathT) -> Recurrence:
-        from engine.recurrence import validate_recurrence
+        from .recurrence import validate_recurrence
 
         timezone = self.timezone(data.get("timezone", "UTC"), (*path, "timezone"))
         rec = Recurrence(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.model import Calendar
+from .model import Calendar
 
 __all__ = ["BusinessCalendar", "parse_clock_time", "zone"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from engine.errors import ClockError
+from .errors import ClockError
 
 __all__ = ["Clock", "ManualClock", "SystemClock", "parse_now"]
 

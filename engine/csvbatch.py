@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime, time
 from email.message import EmailMessage
 from typing import Any
 
-from engine.model import Recipient
-from engine.smtp import Attachment, to_email
+from .model import Recipient
+from .smtp import Attachment, to_email
 
 __all__ = ["CSV_CONTENT_TYPE", "attachment_name", "build_csv", "build_message", "render_value"]
 

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from engine.errors import DeliveryError
-from engine.smtp import Attachment, SmtpDelivery, SmtpSettings, to_email
-from engine.store.base import OutboxRecord
+from .errors import DeliveryError
+from .smtp import Attachment, SmtpDelivery, SmtpSettings, to_email
+from .store.base import OutboxRecord
 
 __all__ = [
     "DeliveryAdapter",

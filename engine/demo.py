@@ -15,15 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import DefinitionError, FulfilError, UsageError
-from engine.loader import Catalog, load_directory
-from engine.model import AppendRow
-from engine.render.html import render_report
-from engine.runtime import InstanceView
-from engine.store import Store, open_store
-from engine.store.base import OutboxRecord
-from engine.testing import ScenarioFile, ScenarioRun, load_scenario_file, result_lines
-from engine.testing.scenarios import Scenario
+from .errors import DefinitionError, FulfilError, UsageError
+from .loader import Catalog, load_directory
+from .model import AppendRow
+from .render.html import render_report
+from .runtime import InstanceView
+from .store import Store, open_store
+from .store.base import OutboxRecord
+from .testing import ScenarioFile, ScenarioRun, load_scenario_file, result_lines
+from .testing.scenarios import Scenario
 
 __all__ = [
     "DEMO_PROCESSES",

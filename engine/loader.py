@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.builder import build_process
-from engine.errors import DefinitionError, Location, NotFound, Problem, UsageError, did_you_mean
-from engine.model import Process
-from engine.validate import check
-from engine.validate.family import family_problems
-from engine.validate.schema import schema_problems
-from engine.yamlsource import Source, parse
+from .builder import build_process
+from .errors import DefinitionError, Location, NotFound, Problem, UsageError, did_you_mean
+from .model import Process
+from .validate import check
+from .validate.family import family_problems
+from .validate.schema import schema_problems
+from .yamlsource import Source, parse
 
 __all__ = [
     "Catalog",

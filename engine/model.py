@@ -12,7 +12,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from engine.errors import UNKNOWN, Location
+from .errors import UNKNOWN, Location
 
 
 class FieldType(StrEnum):

@@ -25,8 +25,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from engine.calendar import parse_clock_time, zone
-from engine.model import Recurrence
+from .calendar import parse_clock_time, zone
+from .model import Recurrence
 
 __all__ = [
     "CronSpec",

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from engine.errors import DeliveryError, UsageError
+from .errors import DeliveryError, UsageError
 
 __all__ = ["Attachment", "SmtpDelivery", "SmtpSettings", "backoff", "message_id", "to_email"]
 

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from engine.delivery import DeliveryAdapter
-from engine.errors import ConflictError, StoreError
-from engine.runtime.engine import Engine
-from engine.runtime.views import Fired
-from engine.store.base import OutboxRecord
+from .delivery import DeliveryAdapter
+from .errors import ConflictError, StoreError
+from .runtime.engine import Engine
+from .runtime.views import Fired
+from .store.base import OutboxRecord
 
 __all__ = ["Worker", "delivered_line", "fired_line"]
 

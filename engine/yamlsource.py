@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from engine.errors import DefinitionError, Location, Problem
+from .errors import DefinitionError, Location, Problem
 
 __all__ = ["Source", "parse"]
 

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from fulfil.engine.calendar import BusinessCalendar, parse_clock_time
+from fulfil.engine.model import Calendar
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.calendar import BusinessCalendar, parse_clock_time
-from engine.model import Calendar
 
 NY = ZoneInfo("America/New_York")
 OFFICE = BusinessCalendar.from_model(

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-
-from cli import main
-from engine.demo import DEMO_PROCESSES, demo_scenario
-from engine.testing import parse_scenarios
+from fulfil.cli import main
+from fulfil.engine.demo import DEMO_PROCESSES, demo_scenario
+from fulfil.engine.testing import parse_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"

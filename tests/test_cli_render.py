@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from cli import main
-from engine.render import FORMATS
-from engine.render import svg as svg_module
+from fulfil.cli import main
+from fulfil.engine.render import FORMATS
+from fulfil.engine.render import svg as svg_module
 
 FOLDER = Path(__file__).parent / "processes" / "render"
 TICKET = FOLDER / "ticket.yaml"

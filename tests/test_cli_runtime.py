@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-
-from cli import main
+from fulfil.cli import main
 
 PROCESSES = Path(__file__).parent / "runtime" / "processes"
 CLIENT = '{"client": "Acme Motors", "client_email": "owner@acme.test"}'

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-
-from cli import main
+from fulfil.cli import main
 
 ORDER = Path(__file__).parent / "processes" / "orders" / "order.yaml"
 MINI = """\

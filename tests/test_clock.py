@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from engine.clock import Clock, ManualClock, SystemClock, parse_now
-from engine.errors import ClockError
+from fulfil.engine.clock import Clock, ManualClock, SystemClock, parse_now
+from fulfil.engine.errors import ClockError
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -6,11 +6,10 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from fulfil.engine.csvbatch import attachment_name, build_csv, build_message, render_value
+from fulfil.engine.model import Recipient
 from hypothesis import given
 from hypothesis import strategies as st
-
-from engine.csvbatch import attachment_name, build_csv, build_message, render_value
-from engine.model import Recipient
 
 
 def test_header_and_rows_in_column_order() -> None:

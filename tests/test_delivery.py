@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.delivery import FileAdapter, StdoutAdapter
-from engine.store import OutboxRecord
+from fulfil.engine.delivery import FileAdapter, StdoutAdapter
+from fulfil.engine.store import OutboxRecord
 
 MESSAGE = OutboxRecord(
     "i-1",

@@ -6,10 +6,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from fulfil.engine.durations import DURATION_PATTERN, format_duration, parse_duration
 from hypothesis import given
 from hypothesis import strategies as st
-
-from engine.durations import DURATION_PATTERN, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

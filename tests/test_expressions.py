@@ -9,11 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from engine.errors import DefinitionError, ExecutionError, Location, Problem
-from engine.expressions import (
+from fulfil.engine.errors import DefinitionError, ExecutionError, Location, Problem
+from fulfil.engine.expressions import (
     CompiledExpr,
     EvaluationError,
     ExprType,
@@ -24,8 +21,10 @@ from engine.expressions import (
     enum_values,
     field_types,
 )
-from engine.expressions.evaluator import FUNCTIONS
-from engine.model import Expr, Field, FieldType, Process, Template
+from fulfil.engine.expressions.evaluator import FUNCTIONS
+from fulfil.engine.model import Expr, Field, FieldType, Process, Template
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 T = ExprType
 LOC = Location("p.yaml", 10, 5, ("transitions", 0, "guard"))
@@ -602,9 +601,9 @@ def test_int_expressions_agree_with_python(source: str, values: dict[str, int]) 
 
 def test_public_exports_are_pinned() -> None:
     """The package exports exactly the API other parts code against."""
-    import engine.expressions
+    import fulfil.engine.expressions
 
-    assert sorted(engine.expressions.__all__) == [
+    assert sorted(fulfil.engine.expressions.__all__) == [
         "CompiledExpr", "CompiledTemplate", "EvaluationError", "ExprType", "check_expr",
         "check_template", "compile_expr", "compile_template", "enum_values", "field_types",
     ]  # fmt: skip

@@ -7,12 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fulfil.engine.errors import DefinitionError, NotFound, UsageError
+from fulfil.engine.loader import load_directory, load_file, load_text
+from fulfil.engine.model import AppendLine, Notify, SetField
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.errors import DefinitionError, NotFound, UsageError
-from engine.loader import load_directory, load_file, load_text
-from engine.model import AppendLine, Notify, SetField
 
 ORDERS = Path(__file__).parent / "processes" / "orders"
 ORDER = ORDERS / "order.yaml"

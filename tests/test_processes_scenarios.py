@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from engine.errors import DefinitionError
-from engine.loader import Catalog
-from engine.testing import (
+from fulfil.engine.errors import DefinitionError
+from fulfil.engine.loader import Catalog
+from fulfil.engine.testing import (
     Catalogs,
     ScenarioFile,
     load_for,

@@ -6,17 +6,16 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from engine.model import Recurrence
-from engine.recurrence import (
+from fulfil.engine.model import Recurrence
+from fulfil.engine.recurrence import (
     next_occurrence,
     parse_cron,
     period_start,
     previous_occurrence,
     validate_recurrence,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 NY = ZoneInfo("America/New_York")
 

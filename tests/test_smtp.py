@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
-from engine.csvbatch import build_csv, build_message
-from engine.errors import DeliveryError, FulfilError, UsageError
-from engine.model import Recipient
-from engine.smtp import (
+from fulfil.engine.csvbatch import build_csv, build_message
+from fulfil.engine.errors import DeliveryError, FulfilError, UsageError
+from fulfil.engine.model import Recipient
+from fulfil.engine.smtp import (
     Attachment,
     SmtpDelivery,
     SmtpSettings,

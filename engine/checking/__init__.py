@@ -12,10 +12,10 @@ report.py) each with the shortest scenario showing it, in the scenario-file form
 
 from __future__ import annotations
 
-from engine.checking.explore import explore
-from engine.checking.paced import PacedReach, PacedReport, paced
-from engine.checking.report import KINDS, CheckReport, Finding
-from engine.checking.timing import Reach, Span, TimingReport, timing
+from .explore import explore
+from .paced import PacedReach, PacedReport, paced
+from .report import KINDS, CheckReport, Finding
+from .timing import Reach, Span, TimingReport, timing
 
 __all__ = [
     "KINDS",

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from engine.model import Expr, FieldType, Process, SetField
+from ..model import Expr, FieldType, Process, SetField
 
 __all__ = ["ABSENT", "CLOCK", "MAX_COMBINATIONS", "Abstraction"]
 

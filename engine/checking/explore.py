@@ -23,13 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.checking.abstraction import CLOCK, Abstraction
-from engine.checking.findings import Findings
-from engine.checking.report import CheckReport
-from engine.checking.scenario import ACTOR, Event
-from engine.errors import ExecutionError, Location, Problem
-from engine.expressions import CompiledExpr, ExprType, compile_expr, compile_template
-from engine.model import (
+from ..errors import ExecutionError, Location, Problem
+from ..expressions import CompiledExpr, ExprType, compile_expr, compile_template
+from ..model import (
     AppendLine,
     AppendRow,
     Notify,
@@ -39,11 +35,15 @@ from engine.model import (
     Timer,
     Transition,
 )
-from engine.runtime.compiled import CompiledProcess, CompiledTransition
-from engine.runtime.executor import builtins
-from engine.runtime.step import Step
-from engine.runtime.timers import CompiledTimer, schedule_timer
-from engine.store.base import InstanceRecord
+from ..runtime.compiled import CompiledProcess, CompiledTransition
+from ..runtime.executor import builtins
+from ..runtime.step import Step
+from ..runtime.timers import CompiledTimer, schedule_timer
+from ..store.base import InstanceRecord
+from .abstraction import CLOCK, Abstraction
+from .findings import Findings
+from .report import CheckReport
+from .scenario import ACTOR, Event
 
 __all__ = ["MAX_CONFIGURATIONS", "Node", "explore"]
 

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from engine.checking.report import KINDS, Finding
-from engine.checking.scenario import Event, scenario
-from engine.checking.timing import dominated_timers
-from engine.errors import Location
-from engine.expressions import CompiledExpr
-from engine.runtime.compiled import CompiledTransition
+from ..errors import Location
+from ..expressions import CompiledExpr
+from ..runtime.compiled import CompiledTransition
+from .report import KINDS, Finding
+from .scenario import Event, scenario
+from .timing import dominated_timers
 
 if TYPE_CHECKING:
-    from engine.checking.explore import Explorer
+    from .explore import Explorer
 
 __all__ = ["Findings"]
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine.checking.explore import MAX_CONFIGURATIONS, Explorer
-from engine.checking.scenario import Event
-from engine.checking.timing import Reach, Span, _leg_time
-from engine.model import Process
+from ..model import Process
+from .explore import MAX_CONFIGURATIONS, Explorer
+from .scenario import Event
+from .timing import Reach, Span, _leg_time
 
 __all__ = ["PacedReach", "PacedReport", "paced"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.checking.scenario import scenario_yaml
-from engine.errors import UNKNOWN, Location
+from ..errors import UNKNOWN, Location
+from .scenario import scenario_yaml
 
 __all__ = ["KINDS", "CheckReport", "Finding"]
 

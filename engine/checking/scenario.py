@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from engine.checking.abstraction import CLOCK
-from engine.durations import format_duration
+from ..durations import format_duration
+from .abstraction import CLOCK
 
 __all__ = ["ACTOR", "Event", "scenario", "scenario_yaml"]
 

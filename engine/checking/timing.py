@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine.model import Process, Recurrence, State, Timer, Transition
+from ..model import Process, Recurrence, State, Timer, Transition
 
 __all__ = ["Dominated", "Leg", "Reach", "Span", "TimingReport", "dominated_timers", "timing"]
 

@@ -39,12 +39,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import UNKNOWN, DefinitionError, Location, Problem
-from engine.expressions import templates
-from engine.expressions.checker import check_source
-from engine.expressions.evaluator import MAX_RESULT, EvaluationError, evaluate_tree
-from engine.expressions.exprtypes import ExprType, enum_values, field_types
-from engine.model import Expr, Template
+from ..errors import UNKNOWN, DefinitionError, Location, Problem
+from ..model import Expr, Template
+from . import templates
+from .checker import check_source
+from .evaluator import MAX_RESULT, EvaluationError, evaluate_tree
+from .exprtypes import ExprType, enum_values, field_types
 
 __all__ = [
     "CompiledExpr",

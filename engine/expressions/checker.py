@@ -18,8 +18,8 @@ import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from engine.errors import Location, Problem, did_you_mean
-from engine.expressions.exprtypes import (
+from ..errors import Location, Problem, did_you_mean
+from .exprtypes import (
     OPERATOR_SYMBOLS,
     ORDERED,
     ExprType,

@@ -21,7 +21,7 @@ from typing import Any
 
 import simpleeval
 
-from engine.errors import ExecutionError
+from ..errors import ExecutionError
 
 MAX_RESULT = 100_000  # characters of a string, items of a list
 

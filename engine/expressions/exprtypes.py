@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from enum import StrEnum
 
-from engine.model import FieldType, Process
+from ..model import FieldType, Process
 
 
 class ExprType(StrEnum):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from engine.errors import Location
+from ..errors import Location
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from engine.errors import UsageError
-from engine.model import Process
-from engine.render.dot import render_dot
-from engine.render.html import render_html, render_report
-from engine.render.mermaid import render_mermaid
-from engine.render.svg import render_svg
+from ..errors import UsageError
+from ..model import Process
+from .dot import render_dot
+from .html import render_html, render_report
+from .mermaid import render_mermaid
+from .svg import render_svg
 
 
 class Renderer(Protocol):

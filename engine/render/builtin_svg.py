@@ -21,9 +21,9 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from engine.model import Process
-from engine.render.layout import Box, Item, Layout, Link, Point, Route, layered_layout
-from engine.render.model import Diagram, Edge, Node, TaskNode, extract
+from ..model import Process
+from .layout import Box, Item, Layout, Link, Point, Route, layered_layout
+from .model import Diagram, Edge, Node, TaskNode, extract
 
 MAX_NODES = 200  # beyond this the layout gets slow and the picture unreadable
 FONT = "Helvetica, Arial, sans-serif"

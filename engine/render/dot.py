@@ -9,8 +9,8 @@ circles, timer edges dashed, and child tasks a cluster with their depends_on edg
 
 from __future__ import annotations
 
-from engine.model import Process
-from engine.render.model import TIMER_MARK, Diagram, Edge, Node, TaskNode, extract
+from ..model import Process
+from .model import TIMER_MARK, Diagram, Edge, Node, TaskNode, extract
 
 INDENT = "    "
 START = "__start__"

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from engine.model import Process
-from engine.render.builtin_svg import builtin_svg
-from engine.render.dot import render_dot
-from engine.render.html_tables import all_tables
-from engine.render.mermaid import render_mermaid
-from engine.render.svg import dot_program, dot_to_svg
+from ..model import Process
+from .builtin_svg import builtin_svg
+from .dot import render_dot
+from .html_tables import all_tables
+from .mermaid import render_mermaid
+from .svg import dot_program, dot_to_svg
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em;

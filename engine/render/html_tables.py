@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from engine.model import (
+from ..model import (
     Action,
     AppendLine,
     AppendRow,
@@ -20,7 +20,7 @@ from engine.model import (
     SetField,
     State,
 )
-from engine.render.model import format_duration, format_recurrence, timer_when
+from .model import format_duration, format_recurrence, timer_when
 
 
 def cell(value: object) -> str:

@@ -26,8 +26,8 @@ import itertools
 
 import networkx as nx
 
-from engine.render.geometry import MARGIN, Box, Item, Kind, Layout, Link, Point, Route, Slot
-from engine.render.routing import Sides, down_routes, up_route
+from .geometry import MARGIN, Box, Item, Kind, Layout, Link, Point, Route, Slot
+from .routing import Sides, down_routes, up_route
 
 __all__ = [
     "MARGIN",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from engine.model import Process
-from engine.render.model import TIMER_MARK, Diagram, Edge, Node, TaskNode, extract
+from ..model import Process
+from .model import TIMER_MARK, Diagram, Edge, Node, TaskNode, extract
 
 # Words the Mermaid state diagram grammar reads as keywords: such states get an alias.
 RESERVED = frozenset({"end", "state", "note", "class", "classdef", "direction", "as", "style"})

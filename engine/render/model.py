@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from engine.model import Process, Recurrence, State, Timer
-from engine.validate.graphmodel import expand_sources
+from ..model import Process, Recurrence, State, Timer
+from ..validate.graphmodel import expand_sources
 
 TIMER_MARK = "⏱"
 

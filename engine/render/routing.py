@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from engine.render.geometry import Box, Link, Point, Route, Slot
+from .geometry import Box, Link, Point, Route, Slot
 
 __all__ = ["Sides", "down_routes", "up_route"]
 

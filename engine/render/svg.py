@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from engine.errors import FulfilError, UsageError
-from engine.model import Process
-from engine.render.dot import render_dot
+from ..errors import FulfilError, UsageError
+from ..model import Process
+from .dot import render_dot
 
 INSTALL_HINT = (
     "the svg format needs Graphviz's `dot` program, which is not installed: install it with "

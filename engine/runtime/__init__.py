@@ -7,10 +7,10 @@ Executor          what one event does inside its transaction
 
 from __future__ import annotations
 
-from engine.runtime.compiled import CompiledProcess
-from engine.runtime.engine import Engine
-from engine.runtime.timers import CompiledTimer, TimerScheduler, schedule_timer
-from engine.runtime.views import (
+from .compiled import CompiledProcess
+from .engine import Engine
+from .timers import CompiledTimer, TimerScheduler, schedule_timer
+from .views import (
     Fired,
     InstanceView,
     QueueItem,

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.errors import DataError
-from engine.expressions import ExprType, compile_expr, compile_template
-from engine.model import (
+from ..errors import DataError
+from ..expressions import ExprType, compile_expr, compile_template
+from ..model import (
     Action,
     AppendLine,
     AppendRow,
@@ -21,8 +21,8 @@ from engine.model import (
     RecordActivity,
     SetField,
 )
-from engine.runtime.data import DataCodec
-from engine.runtime.step import Message, Step
+from .data import DataCodec
+from .step import Message, Step
 
 __all__ = ["CompiledAction", "compile_action", "dated_line", "resolve_addresses"]
 

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine.csvbatch import CSV_CONTENT_TYPE, attachment_name, build_csv
-from engine.recurrence import next_occurrence, previous_occurrence
-from engine.store.base import BatchMember, OutboxRecord, TimerRecord, Transaction, to_iso
+from ..csvbatch import CSV_CONTENT_TYPE, attachment_name, build_csv
+from ..recurrence import next_occurrence, previous_occurrence
+from ..store.base import BatchMember, OutboxRecord, TimerRecord, Transaction, to_iso
 
 if TYPE_CHECKING:  # the executor calls join_batch: import it for types only
-    from engine.runtime.compiled import CompiledProcess
-    from engine.runtime.definitions import Definitions
-    from engine.runtime.executor import Executor, Outcome
+    from .compiled import CompiledProcess
+    from .definitions import Definitions
+    from .executor import Executor, Outcome
 
 __all__ = [
     "BATCH_OWNER",

@@ -32,16 +32,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import DataError, ExecutionError, InstanceClosed
-from engine.expressions import CompiledExpr, compile_expr
-from engine.model import Rule, Task
-from engine.runtime.compiled import CompiledProcess
-from engine.runtime.definitions import Definitions
-from engine.runtime.views import ChildView
-from engine.store.base import EventRecord, InstanceRecord, Transaction
+from ..errors import DataError, ExecutionError, InstanceClosed
+from ..expressions import CompiledExpr, compile_expr
+from ..model import Rule, Task
+from ..store.base import EventRecord, InstanceRecord, Transaction
+from .compiled import CompiledProcess
+from .definitions import Definitions
+from .views import ChildView
 
 if TYPE_CHECKING:
-    from engine.runtime.executor import Executor, Outcome
+    from .executor import Executor, Outcome
 
 __all__ = ["MAX_RULE_DEPTH", "Family", "Requests", "child_id", "outcome_of"]
 
@@ -312,7 +312,7 @@ class Requests:
         by: InstanceRecord,
         now: datetime,
     ) -> None:
-        from engine.runtime.executor import builtins
+        from .executor import builtins
 
         record = tx.get_instance(kid.id) or kid
         variables = {**cp.codec.decode(record.data), **builtins(record.state, now, "system", None)}
@@ -326,7 +326,7 @@ class Requests:
     def _append(
         self, tx: Transaction, record: InstanceRecord, event: EventRecord, detail: dict[str, Any]
     ) -> None:
-        from engine.runtime.executor import HistoryChain
+        from .executor import HistoryChain
 
         chain = HistoryChain(tx, record)
         chain.add(replace(event, detail=detail))

@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.calendar import BusinessCalendar
-from engine.errors import GuardRefused, RequirementMissing, RoleRefused
-from engine.expressions import CompiledExpr, ExprType, compile_expr, field_types
-from engine.model import Batch, Process, Transition
-from engine.runtime.actions import CompiledAction, compile_action
-from engine.runtime.data import DataCodec
-from engine.runtime.machine import MachineAdapter, TransitionSpec
-from engine.runtime.step import Step
-from engine.runtime.timers import CompiledTimer, sla_timers
+from ..calendar import BusinessCalendar
+from ..errors import GuardRefused, RequirementMissing, RoleRefused
+from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
+from ..model import Batch, Process, Transition
+from .actions import CompiledAction, compile_action
+from .data import DataCodec
+from .machine import MachineAdapter, TransitionSpec
+from .step import Step
+from .timers import CompiledTimer, sla_timers
 
 __all__ = ["CompiledProcess", "CompiledTransition", "is_set"]
 

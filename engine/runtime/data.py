@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from engine.errors import DataError, did_you_mean
-from engine.model import Field, FieldType, Process
+from ..errors import DataError, did_you_mean
+from ..model import Field, FieldType, Process
 
 __all__ = ["DataCodec"]
 

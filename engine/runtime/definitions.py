@@ -11,10 +11,10 @@ import hashlib
 from pathlib import Path
 from typing import Protocol
 
-from engine.errors import DefinitionError, FulfilError, Problem, StoreError
-from engine.model import Process
-from engine.runtime.compiled import CompiledProcess
-from engine.store.base import DefinitionRecord, Transaction
+from ..errors import DefinitionError, FulfilError, Problem, StoreError
+from ..model import Process
+from ..store.base import DefinitionRecord, Transaction
+from .compiled import CompiledProcess
 
 __all__ = ["CatalogLike", "Definitions"]
 
@@ -103,7 +103,7 @@ class Definitions:
         ):
             compiled = self.compile(process)
         elif stored is not None and stored.source:
-            from engine.loader import load_text
+            from ..loader import load_text
 
             loaded = load_text(stored.source, f"<{process_id} version {version}, stored>")
             compiled = self._cache[key] = CompiledProcess(loaded.process)

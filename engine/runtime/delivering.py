@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from engine.clock import Clock
-from engine.delivery import DeliveryAdapter
-from engine.errors import DeliveryError
-from engine.smtp import backoff
-from engine.store.base import OutboxRecord, Store
+from ..clock import Clock
+from ..delivery import DeliveryAdapter
+from ..errors import DeliveryError
+from ..smtp import backoff
+from ..store.base import OutboxRecord, Store
 
 __all__ = ["MAX_DELIVERIES", "MAX_DELIVERY_ATTEMPTS", "SEND_LEASE", "Deliverer"]
 

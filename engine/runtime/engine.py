@@ -18,37 +18,37 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from engine.clock import Clock
-from engine.delivery import DeliveryAdapter
-from engine.errors import ConflictError, RoleRefused, UsageError
-from engine.model import Process
-from engine.runtime.children import Family
-from engine.runtime.compiled import CompiledProcess
-from engine.runtime.definitions import CatalogLike, Definitions
-from engine.runtime.delivering import MAX_DELIVERIES as MAX_DELIVERIES
-from engine.runtime.delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
-from engine.runtime.delivering import SEND_LEASE as SEND_LEASE
-from engine.runtime.delivering import Deliverer
-from engine.runtime.executor import Executor, HistoryChain, Outcome
-from engine.runtime.sla import due_at as sla_due_at
-from engine.runtime.ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
-from engine.runtime.ticking import Ticker
-from engine.runtime.timers import TimerScheduler, schedule_timer
-from engine.runtime.verify import verify_instance
-from engine.runtime.views import (
+from ..clock import Clock
+from ..delivery import DeliveryAdapter
+from ..errors import ConflictError, RoleRefused, UsageError
+from ..model import Process
+from ..store.base import (
+    EventRecord,
+    InstanceRecord,
+    OutboxRecord,
+    Store,
+    Transaction,
+)
+from .children import Family
+from .compiled import CompiledProcess
+from .definitions import CatalogLike, Definitions
+from .delivering import MAX_DELIVERIES as MAX_DELIVERIES
+from .delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
+from .delivering import SEND_LEASE as SEND_LEASE
+from .delivering import Deliverer
+from .executor import Executor, HistoryChain, Outcome
+from .sla import due_at as sla_due_at
+from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
+from .ticking import Ticker
+from .timers import TimerScheduler, schedule_timer
+from .verify import verify_instance
+from .views import (
     Fired,
     InstanceView,
     QueueItem,
     QueueView,
     TimerView,
     VerifyReport,
-)
-from engine.store.base import (
-    EventRecord,
-    InstanceRecord,
-    OutboxRecord,
-    Store,
-    Transaction,
 )
 
 __all__ = ["Engine"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from engine.errors import (
+from ..errors import (
     ClockError,
     ExecutionError,
     InstanceClosed,
@@ -21,17 +21,8 @@ from engine.errors import (
     TriggerNotAllowed,
     did_you_mean,
 )
-from engine.model import FieldType
-from engine.runtime.actions import dated_line
-from engine.runtime.batches import join_batch
-from engine.runtime.children import Family, Requests
-from engine.runtime.compiled import CompiledProcess
-from engine.runtime.definitions import Definitions
-from engine.runtime.history import seal, sealed
-from engine.runtime.refusals import best_refusal
-from engine.runtime.step import Step
-from engine.runtime.timers import TimerScheduler
-from engine.store.base import (
+from ..model import FieldType
+from ..store.base import (
     EventRecord,
     InstanceRecord,
     OutboxRecord,
@@ -40,6 +31,15 @@ from engine.store.base import (
     Transaction,
     to_iso,
 )
+from .actions import dated_line
+from .batches import join_batch
+from .children import Family, Requests
+from .compiled import CompiledProcess
+from .definitions import Definitions
+from .history import seal, sealed
+from .refusals import best_refusal
+from .step import Step
+from .timers import TimerScheduler
 
 __all__ = ["Executor", "HistoryChain", "Outcome", "builtins"]
 

@@ -10,8 +10,8 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from engine.store.base import EventRecord, to_iso
-from engine.store.jsontext import compact_encoder
+from ..store.base import EventRecord, to_iso
+from ..store.jsontext import compact_encoder
 
 __all__ = ["canonical", "event_hash", "seal", "sealed"]
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.errors import ExecutionError, RequirementMissing, RoleRefused, TriggerNotAllowed
-from engine.runtime.compiled import CompiledProcess, CompiledTransition, is_set
-from engine.runtime.step import Step
+from ..errors import ExecutionError, RequirementMissing, RoleRefused, TriggerNotAllowed
+from .compiled import CompiledProcess, CompiledTransition, is_set
+from .step import Step
 
 __all__ = ["best_refusal"]
 

@@ -20,13 +20,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from engine.calendar import BusinessCalendar
-from engine.model import Process, Sla, State
-from engine.runtime.actions import resolve_addresses
-from engine.runtime.compiled import CompiledProcess
-from engine.runtime.executor import HistoryChain
-from engine.runtime.timers import ESCALATE, OVERDUE
-from engine.store.base import (
+from ..calendar import BusinessCalendar
+from ..model import Process, Sla, State
+from ..store.base import (
     EventRecord,
     InstanceRecord,
     OutboxRecord,
@@ -35,6 +31,10 @@ from engine.store.base import (
     from_iso,
     to_iso,
 )
+from .actions import resolve_addresses
+from .compiled import CompiledProcess
+from .executor import HistoryChain
+from .timers import ESCALATE, OVERDUE
 
 __all__ = ["due_at", "fire_notice"]
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import ExecutionError
-from engine.model import Emit
+from ..errors import ExecutionError
+from ..model import Emit
 
 if TYPE_CHECKING:
-    from engine.runtime.compiled import CompiledProcess, CompiledTransition
-    from engine.store.base import InstanceRecord
+    from ..store.base import InstanceRecord
+    from .compiled import CompiledProcess, CompiledTransition
 
 __all__ = ["Message", "Step"]
 

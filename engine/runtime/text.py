@@ -10,8 +10,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from engine.runtime.views import ChildView, Fired, InstanceView, QueueView
-from engine.store.base import EventRecord, OutboxRecord
+from ..store.base import EventRecord, OutboxRecord
+from .views import ChildView, Fired, InstanceView, QueueView
 
 __all__ = [
     "child_line",

@@ -12,14 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from engine.errors import ConflictError, ExecutionError, NotFound
-from engine.runtime.batches import BATCH_OWNER, retry_batch, send_batch
-from engine.runtime.definitions import Definitions
-from engine.runtime.executor import Executor, HistoryChain, Outcome
-from engine.runtime.sla import fire_notice
-from engine.runtime.timers import is_sla_timer
-from engine.runtime.views import Fired
-from engine.store.base import EventRecord, Store, TimerRecord, Transaction
+from ..errors import ConflictError, ExecutionError, NotFound
+from ..store.base import EventRecord, Store, TimerRecord, Transaction
+from .batches import BATCH_OWNER, retry_batch, send_batch
+from .definitions import Definitions
+from .executor import Executor, HistoryChain, Outcome
+from .sla import fire_notice
+from .timers import is_sla_timer
+from .views import Fired
 
 __all__ = ["MAX_TIMERS_PER_TICK", "Ticker"]
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from engine.calendar import BusinessCalendar
-from engine.errors import ExecutionError
-from engine.expressions import CompiledExpr
-from engine.model import Sla, Timer
-from engine.recurrence import next_occurrence
+from ..calendar import BusinessCalendar
+from ..errors import ExecutionError
+from ..expressions import CompiledExpr
+from ..model import Sla, Timer
+from ..recurrence import next_occurrence
 
 __all__ = [
     "ESCALATE",

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.errors import FulfilError
-from engine.runtime.compiled import CompiledProcess
-from engine.runtime.history import event_hash
-from engine.runtime.views import VerifyProblem
-from engine.store.base import EventRecord, InstanceRecord
+from ..errors import FulfilError
+from ..store.base import EventRecord, InstanceRecord
+from .compiled import CompiledProcess
+from .history import event_hash
+from .views import VerifyProblem
 
 __all__ = ["verify_instance"]
 

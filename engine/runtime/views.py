@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.delivery import message_json
-from engine.runtime.data import DataCodec
-from engine.store.base import EventRecord, OutboxRecord
+from ..delivery import message_json
+from ..store.base import EventRecord, OutboxRecord
+from .data import DataCodec
 
 __all__ = [
     "ChildView",

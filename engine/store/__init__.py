@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from engine.errors import UsageError, did_you_mean
-from engine.store.base import (
+from ..errors import UsageError, did_you_mean
+from .base import (
     BatchMember,
     DefinitionRecord,
     EventRecord,
@@ -22,8 +22,8 @@ from engine.store.base import (
     TimerRecord,
     Transaction,
 )
-from engine.store.memory import MemoryStore
-from engine.store.sqlite import SQLiteStore
+from .memory import MemoryStore
+from .sqlite import SQLiteStore
 
 __all__ = [
     "BatchMember",
@@ -54,7 +54,7 @@ def _sqlite(url: str) -> Store:
 
 def _postgres(url: str) -> Store:
     try:
-        module = importlib.import_module("engine.store.postgres")
+        module = importlib.import_module(".postgres", __name__)
     except ImportError as exc:
         raise UsageError(
             f"the PostgreSQL store is not available ({exc}); install it with "

@@ -14,8 +14,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from engine.errors import ConflictError, UsageError
-from engine.store.base import (
+from ..errors import ConflictError, UsageError
+from .base import (
     BatchMember,
     DefinitionRecord,
     EventRecord,

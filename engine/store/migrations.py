@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.store.schema import MIGRATIONS
+from .schema import MIGRATIONS
 
 __all__ = ["Upgrade", "upgrade_store"]
 
@@ -51,7 +51,7 @@ def upgrade_store(url: str) -> Upgrade:
         UsageError: the URL names no known store.
         StoreError: the database cannot be reached or a migration failed.
     """
-    from engine.store import SQLiteStore, open_store
+    from . import SQLiteStore, open_store
 
     before = None
     if url.startswith("sqlite:"):

@@ -32,8 +32,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors, sql
 
-from engine.errors import ConflictError, StoreError, UsageError
-from engine.store.base import (
+from ..errors import ConflictError, StoreError, UsageError
+from .base import (
     BatchMember,
     EventRecord,
     InstanceRecord,
@@ -41,9 +41,9 @@ from engine.store.base import (
     TimerRecord,
     to_iso,
 )
-from engine.store.schema import MIGRATIONS
-from engine.store.sqlite import SQLiteTransaction
-from engine.store.sqlite_rows import (
+from .schema import MIGRATIONS
+from .sqlite import SQLiteTransaction
+from .sqlite_rows import (
     _MEMBER_COLUMNS,
     _OUTBOX_COLUMNS,
     _TIMER_COLUMNS,

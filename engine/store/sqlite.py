@@ -18,8 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from engine.errors import ConflictError, StoreError, UsageError
-from engine.store.base import (
+from ..errors import ConflictError, StoreError, UsageError
+from .base import (
     BatchMember,
     DefinitionRecord,
     EventRecord,
@@ -30,8 +30,8 @@ from engine.store.base import (
     from_iso,
     to_iso,
 )
-from engine.store.schema import MIGRATIONS
-from engine.store.sqlite_rows import (
+from .schema import MIGRATIONS
+from .sqlite_rows import (
     _APPEND_EVENT,
     _EVENT_COLUMNS,
     _GET_INSTANCE,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.store.base import (
+from .base import (
     BatchMember,
     EventRecord,
     InstanceRecord,
@@ -20,7 +20,7 @@ from engine.store.base import (
     from_iso,
     to_iso,
 )
-from engine.store.jsontext import compact_encoder
+from .jsontext import compact_encoder
 
 _INSTANCE_COLUMNS = (
     "id, process, version, state, data, parent, task, rev, seq, head, created_at, updated_at, "

@@ -20,8 +20,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from engine.testing.expectations import Mismatch
-from engine.testing.runner import (
+from .expectations import Mismatch
+from .runner import (
     STORES,
     ScenarioResult,
     ScenarioRun,
@@ -29,7 +29,7 @@ from engine.testing.runner import (
     fresh_store,
     run_scenario,
 )
-from engine.testing.scenarios import (
+from .scenarios import (
     DEFAULT_CLOCK,
     Scenario,
     ScenarioFile,
@@ -38,7 +38,7 @@ from engine.testing.scenarios import (
     parse_scenarios,
     scenario_files,
 )
-from engine.testing.suite import (
+from .suite import (
     Catalogs,
     FileReport,
     expand_paths,
@@ -50,8 +50,8 @@ from engine.testing.suite import (
 )
 
 if TYPE_CHECKING:
-    from engine.testing.machine import InvariantViolation, process_state_machine
-    from engine.testing.strategies import (
+    from .machine import InvariantViolation, process_state_machine
+    from .strategies import (
         actors,
         clock_advances,
         event_sequences,
@@ -61,14 +61,14 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    "InvariantViolation": "engine.testing.machine",
-    "process_state_machine": "engine.testing.machine",
-    "actors": "engine.testing.strategies",
-    "clock_advances": "engine.testing.strategies",
-    "event_sequences": "engine.testing.strategies",
-    "field_values": "engine.testing.strategies",
-    "fire_data": "engine.testing.strategies",
-    "start_data": "engine.testing.strategies",
+    "InvariantViolation": ".machine",
+    "process_state_machine": ".machine",
+    "actors": ".strategies",
+    "clock_advances": ".strategies",
+    "event_sequences": ".strategies",
+    "field_values": ".strategies",
+    "fire_data": ".strategies",
+    "start_data": ".strategies",
 }
 
 
@@ -76,8 +76,8 @@ def __getattr__(name: str) -> Any:
     """The property-testing names, imported (with Hypothesis) when first read."""
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'engine.testing' has no attribute '{name}'")
-    return getattr(importlib.import_module(module), name)
+        raise AttributeError(f"module {__name__!r} has no attribute '{name}'")
+    return getattr(importlib.import_module(module, __name__), name)
 
 
 __all__ = [

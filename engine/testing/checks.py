@@ -12,14 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from engine.errors import DataError, ExecutionError
-from engine.expressions import CompiledExpr, ExprType, compile_expr, field_types
-from engine.model import FieldType, Process, Transition
-from engine.runtime.children import child_id, outcome_of
-from engine.runtime.compiled import CompiledProcess
-from engine.runtime.executor import builtins
-from engine.runtime.step import Step
-from engine.store.base import EventRecord, InstanceRecord, OutboxRecord, Store, TimerRecord
+from ..errors import DataError, ExecutionError
+from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
+from ..model import FieldType, Process, Transition
+from ..runtime.children import child_id, outcome_of
+from ..runtime.compiled import CompiledProcess
+from ..runtime.executor import builtins
+from ..runtime.step import Step
+from ..store.base import EventRecord, InstanceRecord, OutboxRecord, Store, TimerRecord
 
 __all__ = [
     "World",

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from engine.errors import did_you_mean
-from engine.runtime.data import DataCodec
-from engine.runtime.views import InstanceView
-from engine.store.base import OutboxRecord, SheetRow
+from ..errors import did_you_mean
+from ..runtime.data import DataCodec
+from ..runtime.views import InstanceView
+from ..store.base import OutboxRecord, SheetRow
 
 __all__ = [
     "CHILD_KEYS",

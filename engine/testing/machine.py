@@ -31,19 +31,19 @@ from typing import Any, ClassVar, cast
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from engine.checking.abstraction import CLOCK
-from engine.checking.scenario import scenario_yaml
-from engine.clock import ManualClock
-from engine.durations import format_duration
-from engine.errors import DefinitionError, ExecutionError, RoleRefused, UsageError
-from engine.expressions import CompiledExpr
-from engine.loader import Catalog, load_directory, load_file
-from engine.model import Process
-from engine.runtime import CompiledProcess, Engine
-from engine.runtime.definitions import CatalogLike
-from engine.store import InstanceRecord, open_store
-from engine.testing import checks
-from engine.testing.strategies import ACTORS, actors, clock_advances, fire_data, start_data
+from ..checking.abstraction import CLOCK
+from ..checking.scenario import scenario_yaml
+from ..clock import ManualClock
+from ..durations import format_duration
+from ..errors import DefinitionError, ExecutionError, RoleRefused, UsageError
+from ..expressions import CompiledExpr
+from ..loader import Catalog, load_directory, load_file
+from ..model import Process
+from ..runtime import CompiledProcess, Engine
+from ..runtime.definitions import CatalogLike
+from ..store import InstanceRecord, open_store
+from . import checks
+from .strategies import ACTORS, actors, clock_advances, fire_data, start_data
 
 __all__ = ["MAX_INSTANCES", "InvariantViolation", "ProcessMachine", "process_state_machine"]
 

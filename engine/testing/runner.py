@@ -15,21 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.clock import ManualClock
-from engine.errors import ClockError, FulfilError
-from engine.loader import Catalog
-from engine.runtime import Engine, InstanceView
-from engine.runtime.views import ChildView
-from engine.store import MemoryStore, SQLiteStore, Store
-from engine.store.base import OutboxRecord, SheetRow
-from engine.testing.expectations import (
+from ..clock import ManualClock
+from ..errors import ClockError, FulfilError
+from ..loader import Catalog
+from ..runtime import Engine, InstanceView
+from ..runtime.views import ChildView
+from ..store import MemoryStore, SQLiteStore, Store
+from ..store.base import OutboxRecord, SheetRow
+from .expectations import (
     Mismatch,
     compare_instance,
     compare_outbox,
     compare_sheets,
     show,
 )
-from engine.testing.scenarios import Scenario, Step
+from .scenarios import Scenario, Step
 
 __all__ = ["STORES", "ScenarioResult", "ScenarioRun", "StepFailure", "fresh_store", "run_scenario"]
 

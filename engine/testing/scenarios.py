@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.clock import parse_now
-from engine.durations import parse_duration
-from engine.errors import ClockError, DefinitionError, Location, Problem, did_you_mean
-from engine.yamlsource import Source, parse
+from ..clock import parse_now
+from ..durations import parse_duration
+from ..errors import ClockError, DefinitionError, Location, Problem, did_you_mean
+from ..yamlsource import Source, parse
 
 __all__ = [
     "DEFAULT_CLOCK",
@@ -405,7 +405,7 @@ class _Reader:
         checks = self.mapping(item["expect"], where, "'expect'")
         if checks is None:
             return None
-        from engine.testing.expectations import check_shapes
+        from .expectations import check_shapes
 
         for sub, message, hint in check_shapes(checks):
             self.problem((*where, *sub), message, key=message.startswith("unknown key"), hint=hint)

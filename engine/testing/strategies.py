@@ -27,11 +27,11 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from engine.checking.abstraction import CLOCK, Abstraction
-from engine.checking.explore import action_reads
-from engine.errors import UsageError, did_you_mean
-from engine.expressions import compile_expr, field_types
-from engine.model import Field, FieldType, Notify, Process, Transition
+from ..checking.abstraction import CLOCK, Abstraction
+from ..checking.explore import action_reads
+from ..errors import UsageError, did_you_mean
+from ..expressions import compile_expr, field_types
+from ..model import Field, FieldType, Notify, Process, Transition
 
 __all__ = [
     "ACTORS",

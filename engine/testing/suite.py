@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import (
+from ..errors import (
     DefinitionError,
     Location,
     NotFound,
@@ -20,9 +20,9 @@ from engine.errors import (
     UsageError,
     did_you_mean,
 )
-from engine.loader import Catalog, load_directory
-from engine.testing.runner import ScenarioResult, run_scenario
-from engine.testing.scenarios import ScenarioFile, load_scenario_file, scenario_files
+from ..loader import Catalog, load_directory
+from .runner import ScenarioResult, run_scenario
+from .scenarios import ScenarioFile, load_scenario_file, scenario_files
 
 __all__ = [
     "Catalogs",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 
-from engine.errors import DefinitionError, Problem
-from engine.expressions import (
+from ..errors import DefinitionError, Problem
+from ..expressions import (
     ExprType,
     check_expr,
     check_template,
@@ -19,7 +19,7 @@ from engine.expressions import (
     enum_values,
     field_types,
 )
-from engine.model import (
+from ..model import (
     AppendLine,
     AppendRow,
     Expr,
@@ -29,8 +29,8 @@ from engine.model import (
     SetField,
     Template,
 )
-from engine.validate.graph import graph_problems
-from engine.validate.references import Locator, reference_problems
+from .graph import graph_problems
+from .references import Locator, reference_problems
 
 __all__ = ["check", "expression_problems"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from engine.errors import Problem
-from engine.model import AppendLine, FieldType, Notify, Process
+from ..errors import Problem
+from ..model import AppendLine, FieldType, Notify, Process
 
 __all__ = ["family_problems"]
 

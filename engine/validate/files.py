@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import DefinitionError, Location, Problem, UsageError
-from engine.loader import Loaded, declared_id, definition_files, load_file
+from ..errors import DefinitionError, Location, Problem, UsageError
+from ..loader import Loaded, declared_id, definition_files, load_file
 
 __all__ = ["FileReport", "collect_files", "format_problem", "validate_paths"]
 

@@ -13,11 +13,11 @@ from collections.abc import Callable, Collection, Iterator
 
 import networkx as nx
 
-from engine.errors import Location, Problem, did_you_mean
-from engine.model import Process, State, Transition
-from engine.validate.graph_tasks import task_problems
-from engine.validate.graph_usage import check_roles, name_clashes, unused_fields, unused_roles
-from engine.validate.graphmodel import (
+from ..errors import Location, Problem, did_you_mean
+from ..model import Process, State, Transition
+from .graph_tasks import task_problems
+from .graph_usage import check_roles, name_clashes, unused_fields, unused_roles
+from .graphmodel import (
     ANY_STATE,
     ProcessIndex,
     build_graph,

@@ -10,8 +10,8 @@ from collections.abc import Collection, Iterator
 
 import networkx as nx
 
-from engine.errors import Location, Problem, did_you_mean
-from engine.model import Emit, Process
+from ..errors import Location, Problem, did_you_mean
+from ..model import Emit, Process
 
 OWN_TARGETS = ("parent", "children")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from engine.errors import Location, Problem, did_you_mean
-from engine.model import (
+from ..errors import Location, Problem, did_you_mean
+from ..model import (
     AppendLine,
     AppendRow,
     Notify,

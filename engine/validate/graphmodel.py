@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from engine.model import Process, State, Timer, Transition
+from ..model import Process, State, Timer, Transition
 
 ANY_STATE = "*"  # `source: "*"` means every non-terminal state
 

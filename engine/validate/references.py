@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from engine.errors import Location, Problem, did_you_mean
-from engine.model import AppendLine, FieldType, Process, SetField, State, Transition
+from ..errors import Location, Problem, did_you_mean
+from ..model import AppendLine, FieldType, Process, SetField, State, Transition
 
 __all__ = ["Locator", "reference_problems"]
 

@@ -20,9 +20,9 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
-from engine.durations import DURATION_PATTERN
-from engine.errors import Location, Problem, did_you_mean
-from engine.yamlsource import Source
+from ..durations import DURATION_PATTERN
+from ..errors import Location, Problem, did_you_mean
+from ..yamlsource import Source
 
 __all__ = ["SCHEMA_PATH", "load_schema", "schema_problems"]
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from cli import main
+from fulfil.cli import main
 
 SHIPPED = Path(__file__).parents[2] / "processes"
 PLANTED = Path(__file__).parents[1] / "processes" / "checking"

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-
-from cli import main
+from fulfil.cli import main
 
 FOLDER = Path(__file__).parents[1] / "processes" / "checking"
 SHIPPED = Path(__file__).parents[2] / "processes"

@@ -6,9 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from engine.checking import explore
-from engine.loader import load_directory, load_file, load_text
+from fulfil.engine.checking import explore
+from fulfil.engine.loader import load_directory, load_file, load_text
 
 FOLDER = Path(__file__).parents[1] / "processes" / "checking"
 SHIPPED = Path(__file__).parents[2] / "processes"

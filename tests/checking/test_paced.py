@@ -7,11 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
-
-from cli import main
-from engine.checking import PacedReach, paced
-from engine.checking.paced import _Graph, _PacedExplorer
-from engine.loader import load_directory, load_file, load_text
+from fulfil.cli import main
+from fulfil.engine.checking import PacedReach, paced
+from fulfil.engine.checking.paced import _Graph, _PacedExplorer
+from fulfil.engine.loader import load_directory, load_file, load_text
 
 FOLDER = Path(__file__).parents[1] / "processes" / "checking"
 SHIPPED = Path(__file__).parents[2] / "processes"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from engine.checking import timing
-from engine.loader import load_directory, load_file, load_text
+from fulfil.engine.checking import timing
+from fulfil.engine.loader import load_directory, load_file, load_text
 
 FOLDER = Path(__file__).parents[1] / "processes" / "checking"
 SHIPPED = Path(__file__).parents[2] / "processes"

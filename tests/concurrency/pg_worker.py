@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.clock import ManualClock
-from engine.errors import ConflictError
-from engine.loader import Catalog, load_file
-from engine.runtime import Engine
-from engine.store.postgres import PostgresStore, PostgresTransaction
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.errors import ConflictError
+from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store.postgres import PostgresStore, PostgresTransaction
 
 PROCESS = Path(__file__).parent / "processes" / "counter.yaml"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

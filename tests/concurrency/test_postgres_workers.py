@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
+from fulfil.engine.store.base import to_iso
 from pg_worker import LATER, T0, engine
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
-
-from engine.store.base import to_iso
 
 WORKER = Path(__file__).parent / "pg_worker.py"
 ROOT = Path(__file__).parents[2]
@@ -44,8 +43,7 @@ def url() -> Iterator[str]:
 def psql(url: str) -> object:
     """A psycopg connection to the test schema (autocommit)."""
     import psycopg
-
-    from engine.store.postgres import split_url
+    from fulfil.engine.store.postgres import split_url
 
     conninfo, schema = split_url(url)
     conn = psycopg.connect(conninfo, autocommit=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.errors import Location
-from engine.model import (
+from fulfil.engine.errors import Location
+from fulfil.engine.model import (
     Expr,
     Field,
     FieldType,

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fulfil.engine.model import Process
+from fulfil.engine.render import render_dot, render_mermaid
 from render_sample import sample_process
-
-from engine.model import Process
-from engine.render import render_dot, render_mermaid
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -8,11 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from fulfil.engine.model import Expr, State, Transition
+from fulfil.engine.render import render_html, render_report
+from fulfil.engine.render import svg as svg_module
 from render_sample import sample_process
-
-from engine.model import Expr, State, Transition
-from engine.render import render_html, render_report
-from engine.render import svg as svg_module
 
 
 @pytest.fixture(autouse=True)

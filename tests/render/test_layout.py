@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import given
-from hypothesis import strategies as st
-
-from engine.render.layout import (
+from fulfil.engine.render.layout import (
     Box,
     Item,
     Layout,
@@ -17,6 +14,8 @@ from engine.render.layout import (
     layers,
     pack,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def items(*names: str, width: float = 80.0) -> list[Item]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from fulfil.engine.model import Expr, Process, State, Timer, Transition
+from fulfil.engine.render import render_dot, render_mermaid
+from fulfil.engine.render.mermaid import node_id
+from fulfil.engine.validate.graph import graph_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.model import Expr, Process, State, Timer, Transition
-from engine.render import render_dot, render_mermaid
-from engine.render.mermaid import node_id
-from engine.validate.graph import graph_problems
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from engine.clock import ManualClock
-from engine.loader import Catalog, load_file
-from engine.runtime import Engine
-from engine.store import MemoryStore, SQLiteStore, Store
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 
 FIXTURES = Path(__file__).parent / "processes"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

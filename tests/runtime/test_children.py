@@ -10,17 +10,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import OPS, T0
+from fulfil.cli import main
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.errors import DataError, ExecutionError, TriggerNotAllowed
+from fulfil.engine.loader import Catalog, load_files, load_text
+from fulfil.engine.model import Process
+from fulfil.engine.runtime import Engine
+from fulfil.engine.runtime.children import MAX_RULE_DEPTH
+from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from cli import main
-from engine.clock import ManualClock
-from engine.errors import DataError, ExecutionError, TriggerNotAllowed
-from engine.loader import Catalog, load_files, load_text
-from engine.model import Process
-from engine.runtime import Engine
-from engine.runtime.children import MAX_RULE_DEPTH
-from engine.store import MemoryStore, SQLiteStore, Store
 
 CHILDREN = Path(__file__).parent.parent / "processes" / "children"
 TASK_ROLE = OPS  # the fixture task's transitions are fired by the ops specialist

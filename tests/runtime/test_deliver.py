@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import OPS
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.errors import DeliveryError
+from fulfil.engine.runtime import Engine
+from fulfil.engine.runtime.engine import MAX_DELIVERY_ATTEMPTS
+from fulfil.engine.smtp import backoff
+from fulfil.engine.store import OutboxRecord
 from test_engine import started
-
-from engine.clock import ManualClock
-from engine.errors import DeliveryError
-from engine.runtime import Engine
-from engine.runtime.engine import MAX_DELIVERY_ATTEMPTS
-from engine.smtp import backoff
-from engine.store import OutboxRecord
 
 
 class Recorder:

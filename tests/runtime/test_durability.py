@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 from conftest import CLIENT, FIXTURES, OPS, T0
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.errors import DefinitionError
+from fulfil.engine.expressions import CompiledTemplate, EvaluationError
+from fulfil.engine.loader import Catalog, load_file, load_text
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import SQLiteStore, Store
 from test_engine import snapshot, started
-
-from engine.clock import ManualClock
-from engine.errors import DefinitionError
-from engine.expressions import CompiledTemplate, EvaluationError
-from engine.loader import Catalog, load_file, load_text
-from engine.runtime import Engine
-from engine.store import SQLiteStore, Store
 
 
 def test_failure_inside_an_action_leaves_nothing(

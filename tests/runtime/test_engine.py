@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CLIENT, OPS, T0
-
-from engine.errors import (
+from fulfil.engine.errors import (
     DataError,
     GuardRefused,
     InstanceClosed,
@@ -18,8 +17,8 @@ from engine.errors import (
     TriggerNotAllowed,
     UsageError,
 )
-from engine.runtime import Engine
-from engine.store import Store
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import Store
 
 
 def snapshot(store: Store, instance_id: str) -> tuple[object, ...]:
@@ -207,7 +206,7 @@ def test_queue_ready_and_in_progress(engine: Engine, clock: object) -> None:
     """queue: new work is ready; begun work is in progress, least recently worked first."""
     from datetime import timedelta
 
-    from engine.clock import ManualClock
+    from fulfil.engine.clock import ManualClock
 
     assert isinstance(clock, ManualClock)
     first = started(engine)
@@ -256,9 +255,9 @@ def test_a_step_dated_before_the_last_change_is_refused(
     """A clock behind the instance's last change (a stale --now) is refused; nothing stored."""
     from datetime import timedelta
 
-    from engine.clock import ManualClock
-    from engine.errors import ClockError
-    from engine.loader import Catalog
+    from fulfil.engine.clock import ManualClock
+    from fulfil.engine.errors import ClockError
+    from fulfil.engine.loader import Catalog
 
     assert isinstance(catalog, Catalog)
     later = Engine(catalog, store=store, clock=ManualClock(T0 + timedelta(days=30)))

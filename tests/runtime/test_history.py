@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from engine.runtime.history import event_hash, seal, sealed
-from engine.store.base import EventRecord
+from fulfil.engine.runtime.history import event_hash, seal, sealed
+from fulfil.engine.store.base import EventRecord
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import T0
-
-from engine.clock import ManualClock
-from engine.loader import Catalog, load_text
-from engine.runtime import Engine
-from engine.runtime.machine import MachineAdapter, TransitionSpec
-from engine.store import Store
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.runtime import Engine
+from fulfil.engine.runtime.machine import MachineAdapter, TransitionSpec
+from fulfil.engine.store import Store
 
 WATCH = """
 id: watch

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from engine.runtime.machine import MachineAdapter, TransitionSpec
+from fulfil.engine.runtime.machine import MachineAdapter, TransitionSpec
 
 
 def adapter(ran: list[str]) -> MachineAdapter[int]:

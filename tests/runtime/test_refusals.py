@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from engine.clock import ManualClock
-from engine.errors import GuardRefused, RequirementMissing, RoleRefused
-from engine.loader import Catalog, load_text
-from engine.runtime import Engine
-from engine.store import Store
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.errors import GuardRefused, RequirementMissing, RoleRefused
+from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import Store
 
 HEAD = """
 id: closing

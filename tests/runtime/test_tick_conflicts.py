@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 from conftest import T0
+from fulfil.engine.errors import ConflictError, StoreError
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store.base import Transaction
+from fulfil.engine.worker import Worker
 from test_engine import started
-
-from engine.errors import ConflictError, StoreError
-from engine.runtime import Engine
-from engine.store.base import Transaction
-from engine.worker import Worker
 
 
 def _conflict_after_writing(engine: Engine, monkeypatch: pytest.MonkeyPatch, times: int) -> None:

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-
-from engine.clock import ManualClock
-from engine.loader import Catalog, load_file
-from engine.runtime import Engine
-from engine.store import SQLiteStore, Store
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import SQLiteStore, Store
 
 FRIDAY_EVENING = datetime(2026, 3, 6, 21, 30, tzinfo=UTC)  # 16:30 in New York (EST)
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

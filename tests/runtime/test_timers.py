@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import CLIENT, OPS, T0
+from fulfil.engine.runtime import Engine
+from fulfil.engine.runtime.machine import MachineAdapter
+from fulfil.engine.store import Store
 from test_engine import started
-
-from engine.runtime import Engine
-from engine.runtime.machine import MachineAdapter
-from engine.store import Store
 
 
 def test_timer_scheduled_on_entry_and_cancelled_on_leaving(engine: Engine, store: Store) -> None:

@@ -21,20 +21,19 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import FIXTURES, T0
-
-from engine.clock import ManualClock
-from engine.delivery import adapter_from_env
-from engine.loader import Catalog, load_file
-from engine.runtime import Engine
-from engine.store import SQLiteStore
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.delivery import adapter_from_env
+from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[2]
 TICKER = """
 import json, sys
-from engine.clock import ManualClock, parse_now
-from engine.loader import Catalog, load_file
-from engine.runtime import Engine
-from engine.store import SQLiteStore
+from fulfil.engine.clock import ManualClock, parse_now
+from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import SQLiteStore
 catalog = Catalog((load_file(sys.argv[2]).process,))
 store = SQLiteStore(sys.argv[1])
 engine = Engine(catalog, store=store, clock=ManualClock(parse_now(sys.argv[3])))
@@ -92,7 +91,7 @@ def test_worker_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     ids = seeded(tmp_path / "w.db", 3)
     env = cli_env(tmp_path, FULFIL_NOW=(T0 + timedelta(minutes=100)).isoformat())
     worker = subprocess.Popen(
-        [sys.executable, "cli.py", "worker", "--poll", "0.2"],
+        [sys.executable, "-m", "fulfil.cli", "worker", "--poll", "0.2"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -111,7 +110,7 @@ def test_worker_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
 def test_worker_once_fires_and_delivers(tmp_path: Path) -> None:
     """`fulfil worker --once` fires the due SLA notice and delivers it, then exits."""
     env = cli_env(tmp_path, FULFIL_NOW=T0.isoformat())
-    run = [sys.executable, "cli.py"]
+    run = [sys.executable, "-m", "fulfil.cli"]
     start = subprocess.run(
         [*run, "start", "timed", "--data", '{"name": "Ann"}'],
         env=env,

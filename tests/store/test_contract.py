@@ -13,12 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
-
-from engine.errors import ConflictError, StoreError, UsageError
-from engine.store import (
+from fulfil.engine.errors import ConflictError, StoreError, UsageError
+from fulfil.engine.store import (
     BatchMember,
     DefinitionRecord,
     EventRecord,
@@ -31,7 +27,10 @@ from engine.store import (
     TimerRecord,
     open_store,
 )
-from engine.store.schema import MIGRATIONS
+from fulfil.engine.store.schema import MIGRATIONS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -59,7 +58,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     elif request.param == "sqlite":
         made = SQLiteStore(tmp_path / "s.db")
     else:
-        from engine.store.postgres import PostgresStore
+        from fulfil.engine.store.postgres import PostgresStore
 
         made = PostgresStore(request.getfixturevalue("postgres_url"))
         made.upgrade()
@@ -258,7 +257,7 @@ def test_open_store_by_url(tmp_path: Path) -> None:
 
 def test_postgres_without_its_module_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     """A postgresql:// URL without the postgres store says how to install it."""
-    monkeypatch.setitem(sys.modules, "engine.store.postgres", None)
+    monkeypatch.setitem(sys.modules, "fulfil.engine.store.postgres", None)
     with pytest.raises(UsageError, match=r"fulfil\[postgres\]"):
         open_store("postgresql://u@h/db")
 

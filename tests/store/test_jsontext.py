@@ -7,10 +7,9 @@ from datetime import date
 from typing import Any
 
 import pytest
+from fulfil.engine.store.jsontext import compact_encoder
 from hypothesis import given
 from hypothesis import strategies as st
-
-from engine.store.jsontext import compact_encoder
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

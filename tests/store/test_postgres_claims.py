@@ -8,13 +8,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import InstanceRecord, TimerRecord
+from fulfil.engine.store.postgres import PostgresStore, split_url
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
-
-from engine.clock import ManualClock
-from engine.loader import Catalog, load_file
-from engine.runtime import Engine
-from engine.store import InstanceRecord, TimerRecord
-from engine.store.postgres import PostgresStore, split_url
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ACCESS = Path(__file__).resolve().parents[1] / "runtime" / "processes" / "access.yaml"

@@ -9,13 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from fulfil.cli import main
+from fulfil.engine.errors import ConflictError, StoreError
+from fulfil.engine.store import InstanceRecord, OutboxRecord, TimerRecord, open_store
+from fulfil.engine.store.postgres import PostgresStore, split_url
+from fulfil.engine.store.schema import MIGRATIONS
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
-
-from cli import main
-from engine.errors import ConflictError, StoreError
-from engine.store import InstanceRecord, OutboxRecord, TimerRecord, open_store
-from engine.store.postgres import PostgresStore, split_url
-from engine.store.schema import MIGRATIONS
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATEST = MIGRATIONS[-1][0]
@@ -72,7 +71,7 @@ def test_new_schema_refuses_to_run_until_upgraded(schema: str) -> None:
 
 def test_old_schema_is_upgraded_in_place(schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A schema at version 1 gets only the later migrations, and keeps its rows."""
-    import engine.store.postgres as module
+    import fulfil.engine.store.postgres as module
 
     monkeypatch.setattr(module, "MIGRATIONS", MIGRATIONS[:1])
     monkeypatch.setattr(module, "LATEST", 1)

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
-from engine.store import InstanceRecord, SQLiteStore
+from fulfil.engine.store import InstanceRecord, SQLiteStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

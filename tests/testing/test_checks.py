@@ -7,15 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-from engine.checking.abstraction import CLOCK
-from engine.clock import ManualClock
-from engine.errors import RoleRefused
-from engine.loader import Catalog, load_directory, load_text
-from engine.runtime import CompiledProcess, Engine
-from engine.store import EventRecord, InstanceRecord, OutboxRecord, open_store
-from engine.testing import checks
-from engine.testing.checks import World
+from fulfil.engine.checking.abstraction import CLOCK
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.errors import RoleRefused
+from fulfil.engine.loader import Catalog, load_directory, load_text
+from fulfil.engine.runtime import CompiledProcess, Engine
+from fulfil.engine.store import EventRecord, InstanceRecord, OutboxRecord, open_store
+from fulfil.engine.testing import checks
+from fulfil.engine.testing.checks import World
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 TICKET = load_text(

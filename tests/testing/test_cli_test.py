@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-
-from cli import main
+from fulfil.cli import main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "processes" / "scenarios"
 FAILING = """\

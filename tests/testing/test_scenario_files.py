@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from engine.errors import DefinitionError
-from engine.testing import DEFAULT_CLOCK, parse_scenarios
+from fulfil.engine.errors import DefinitionError
+from fulfil.engine.testing import DEFAULT_CLOCK, parse_scenarios
 
 HEAD = "process: ticket\nscenarios:\n  - name: one\n    steps:\n"
 

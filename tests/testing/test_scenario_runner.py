@@ -6,10 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from engine.loader import load_directory
-from engine.runtime import Engine
-from engine.testing import (
+from fulfil.engine.loader import load_directory
+from fulfil.engine.runtime import Engine
+from fulfil.engine.testing import (
     ScenarioResult,
     load_scenario_file,
     parse_scenarios,

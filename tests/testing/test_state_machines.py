@@ -7,17 +7,16 @@ from typing import Any
 
 import pytest
 import yaml
+from fulfil.engine.checking.abstraction import CLOCK
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.loader import Catalog, definition_files, load_directory, load_text
+from fulfil.engine.model import Process
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import open_store
+from fulfil.engine.testing import parse_scenarios, run_scenario
+from fulfil.engine.testing.machine import InvariantViolation, ProcessMachine, process_state_machine
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
-
-from engine.checking.abstraction import CLOCK
-from engine.clock import ManualClock
-from engine.loader import Catalog, definition_files, load_directory, load_text
-from engine.model import Process
-from engine.runtime import Engine
-from engine.store import open_store
-from engine.testing import parse_scenarios, run_scenario
-from engine.testing.machine import InvariantViolation, ProcessMachine, process_state_machine
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 CATALOG = load_directory(PROCESSES)

@@ -1,4 +1,4 @@
-"""engine.testing.strategies: valid data for every shipped process, roles, clock moves."""
+"""fulfil.engine.testing.strategies: valid data for every shipped process, roles, clock moves."""
 
 from __future__ import annotations
 
@@ -7,15 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import find, given, settings
-from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample
-
-from engine.errors import UsageError
-from engine.loader import load_directory
-from engine.model import FieldType, Process
-from engine.runtime.data import DataCodec
-from engine.testing.strategies import (
+from fulfil.engine.errors import UsageError
+from fulfil.engine.loader import load_directory
+from fulfil.engine.model import FieldType, Process
+from fulfil.engine.runtime.data import DataCodec
+from fulfil.engine.testing.strategies import (
     AdvanceStep,
     FireStep,
     actors,
@@ -25,6 +21,9 @@ from engine.testing.strategies import (
     fire_data,
     start_data,
 )
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 CATALOG = load_directory(Path(__file__).resolve().parents[2] / "processes")
 PROCESSES = st.sampled_from(CATALOG.processes)
@@ -181,14 +180,14 @@ def test_unknown_names_are_refused_with_a_hint(call: Any, message: str) -> None:
 
 def test_engine_testing_exports_the_property_testing_names() -> None:
     """`engine.testing` exports the factory and the strategies (imported on first use)."""
-    import engine.testing
-    from engine.testing import machine, strategies
+    import fulfil.engine.testing
+    from fulfil.engine.testing import machine, strategies
 
     names = ["field_values", "start_data", "fire_data", "actors", "clock_advances"]
     for name in [*names, "event_sequences"]:
-        assert getattr(engine.testing, name) is getattr(strategies, name)
-        assert name in engine.testing.__all__
-    assert engine.testing.process_state_machine is machine.process_state_machine
-    assert engine.testing.InvariantViolation is machine.InvariantViolation
+        assert getattr(fulfil.engine.testing, name) is getattr(strategies, name)
+        assert name in fulfil.engine.testing.__all__
+    assert fulfil.engine.testing.process_state_machine is machine.process_state_machine
+    assert fulfil.engine.testing.InvariantViolation is machine.InvariantViolation
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        _ = engine.testing.nothing  # type: ignore[attr-defined]
+        _ = fulfil.engine.testing.nothing  # type: ignore[attr-defined]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from engine.errors import DefinitionError
-from engine.loader import load_text
+from fulfil.engine.errors import DefinitionError
+from fulfil.engine.loader import load_text
 
 BASE = """\
 id: mini

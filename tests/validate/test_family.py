@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from engine.clock import ManualClock, parse_now
-from engine.errors import DefinitionError, ExecutionError
-from engine.loader import load_directory, load_files
-from engine.runtime import Engine
-from engine.store import open_store
+from fulfil.engine.clock import ManualClock, parse_now
+from fulfil.engine.errors import DefinitionError, ExecutionError
+from fulfil.engine.loader import load_directory, load_files
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import open_store
 
 FOLDER = Path(__file__).parent.parent / "processes" / "family_undeclared"
 

@@ -7,9 +7,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-
-from engine.errors import Location, Problem
-from engine.model import (
+from fulfil.engine.errors import Location, Problem
+from fulfil.engine.model import (
     Batch,
     Emit,
     Expr,
@@ -27,7 +26,7 @@ from engine.model import (
     Timer,
     Transition,
 )
-from engine.validate.graph import graph_problems
+from fulfil.engine.validate.graph import graph_problems
 
 _lines = itertools.count(1)
 

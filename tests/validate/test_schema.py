@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fulfil.engine.loader import definition_files
+from fulfil.engine.validate.schema import load_schema, schema_problems
+from fulfil.engine.yamlsource import parse
 from jsonschema import Draft202012Validator
-
-from engine.loader import definition_files
-from engine.validate.schema import load_schema, schema_problems
-from engine.yamlsource import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 
