@@ -27,7 +27,7 @@ test: lint typecheck
 
 # The slow tests (marked `slow`): a real browser, the wheel in a fresh venv. .ci/run runs them too.
 test-slow: $(STAMP)
-	$(BIN)/pytest -m slow
+	$(BIN)/pytest -m slow || [ $$? -eq 5 ]  # 5: no slow test collected
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
