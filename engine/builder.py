@@ -18,6 +18,7 @@ from typing import Any
 
 from .durations import parse_duration
 from .errors import Location, Problem, did_you_mean
+from .expressions.exprtypes import BUILTIN_NAMES
 from .model import (
     Action,
     AppendLine,
@@ -50,6 +51,13 @@ __all__ = ["WEEKDAYS", "build_process"]
 
 WEEKDAYS = {name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 _TIMER_KINDS = ("after", "at", "every")
+_BUILTIN_MEANINGS = {
+    "state": "the instance's current state",
+    "now": "the current date and time",
+    "today": "today's date",
+    "actor": "the person firing the trigger",
+    "role": "the role they act in",
+}
 
 PathT = tuple[str | int, ...]
 
@@ -157,6 +165,16 @@ class _Builder:
         kind = FieldType(data["type"])
         values = tuple(data.get("values") or ())
         default = data.get("default")
+        if name in BUILTIN_NAMES:
+            # Expressions would read the builtin, and every step would store its value over
+            # the field's: the author's data would be lost.
+            meaning = _BUILTIN_MEANINGS.get(name, "a value the engine gives")
+            self.error(
+                path,
+                f"field '{name}' has the name of the expression builtin `{name}` ({meaning}); "
+                f"rename the field, e.g. 'client_{name}'",
+                key=True,
+            )
         if kind is FieldType.ENUM and not values:
             self.error(path, f"enum field '{name}' needs `values`", key=True)
         if values and kind is not FieldType.ENUM:
