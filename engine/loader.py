@@ -27,6 +27,7 @@ from .validate.schema import schema_problems
 from .yamlsource import Source, parse
 
 __all__ = [
+    "PEOPLE_FILE",
     "Catalog",
     "Loaded",
     "declared_id",
@@ -125,9 +126,17 @@ def load_file(path: str | Path, *, known_processes: Collection[str] | None = Non
     return load_text(_read(path), str(path), known_processes=known_processes)
 
 
+PEOPLE_FILE = "people.yaml"  # the folder's people directory (engine.people), not a process
+
+
 def definition_files(folder: str | Path) -> list[Path]:
-    """The process definitions in a folder: `*.yaml` except `*.scenarios.yaml`, sorted."""
-    return sorted(p for p in Path(folder).glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
+    """The process definitions in a folder: `*.yaml` except `*.scenarios.yaml` and the people
+    directory `people.yaml`, sorted."""
+    return sorted(
+        p
+        for p in Path(folder).glob("*.yaml")
+        if not p.name.endswith(".scenarios.yaml") and p.name != PEOPLE_FILE
+    )
 
 
 _ID_LINE = re.compile(r"^id:[ \t]*[\"']?([a-z][a-z0-9_]*)", re.MULTILINE)

@@ -2,7 +2,8 @@
 
 Each file is loaded on its own (so one broken file does not hide the problems of another);
 the processes its tasks may start are those declared in the files given and in each file's
-folder. The report is stable: sorted by file, then line and column.
+folder. A folder's `people.yaml` (or one named on its own) is checked too, against the
+processes of its folder. The report is stable: sorted by file, then line and column.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DefinitionError, Location, Problem, UsageError
-from ..loader import Loaded, declared_id, definition_files, load_file
+from ..loader import PEOPLE_FILE, Loaded, declared_id, definition_files, load_file
+from ..people import people_problems, read_people_file
 
 __all__ = ["FileReport", "collect_files", "format_problem", "validate_paths"]
 
@@ -24,21 +26,27 @@ class FileReport:
     path: Path
     loaded: Loaded | None = None
     problems: tuple[Problem, ...] = field(default=())
+    summary: str = ""  # what a valid file that is not a process holds (the people directory)
 
     @property
     def ok(self) -> bool:
-        return self.loaded is not None and not any(p.is_error for p in self.problems)
+        valid = self.loaded is not None or bool(self.summary)
+        return valid and not any(p.is_error for p in self.problems)
 
     def lines(self) -> list[str]:
         """The report lines: a summary when valid, then every problem in order."""
         out = []
-        if self.loaded is not None and self.ok:
-            process = self.loaded.process
-            counts = f"{len(process.states)} states, {len(process.transitions)} transitions"
+        if self.ok:
+            if self.loaded is not None:
+                process = self.loaded.process
+                counts = f"{len(process.states)} states, {len(process.transitions)} transitions"
+                head = f"{process.id} v{process.version}"
+            else:
+                counts, head = self.summary, "people"
             warnings = sum(1 for p in self.problems if not p.is_error)
             if warnings:
                 counts += f", {warnings} warning" + ("s" if warnings > 1 else "")
-            out.append(f"OK  {self.path}  ({process.id} v{process.version}: {counts})")
+            out.append(f"OK  {self.path}  ({head}: {counts})")
         out.extend(format_problem(p) for p in sorted(self.problems))
         return out
 
@@ -61,6 +69,8 @@ def collect_files(paths: Sequence[str | Path]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             files.update(definition_files(path))
+            if (path / PEOPLE_FILE).is_file():
+                files.add(path / PEOPLE_FILE)
         elif path.is_file():
             files.add(path)
         else:
@@ -102,9 +112,11 @@ def validate_paths(paths: Sequence[str | Path]) -> list[FileReport]:
         UsageError: a path does not exist, or no definition file was found.
     """
     files = collect_files(paths)
-    known = _known_ids(files)
+    known = _known_ids(f for f in files if f.name != PEOPLE_FILE)
     reports = []
     for path in files:
+        if path.name == PEOPLE_FILE:
+            continue
         try:
             loaded = load_file(path, known_processes=known)
         except DefinitionError as exc:
@@ -114,4 +126,36 @@ def validate_paths(paths: Sequence[str | Path]) -> list[FileReport]:
             reports.append(FileReport(path, None, (problem,)))
         else:
             reports.append(FileReport(path, loaded, loaded.warnings))
-    return _duplicate_ids(reports)
+    reports = _duplicate_ids(reports)
+    for path in files:
+        if path.name == PEOPLE_FILE:
+            reports.append(_people_report(path, reports))
+    return sorted(reports, key=lambda r: r.path)
+
+
+def _people_report(path: Path, reports: list[FileReport]) -> FileReport:
+    """The people directory checked on its own, then against the processes of its folder
+    (those that loaded; a broken process has its own report)."""
+    folder = path.parent.resolve()
+    processes = [
+        r.loaded.process
+        for r in reports
+        if r.loaded is not None and r.path.parent.resolve() == folder
+    ]
+    if not processes:
+        for other in definition_files(folder):
+            try:
+                processes.append(load_file(other, known_processes=None).process)
+            except (DefinitionError, OSError):
+                continue
+    try:
+        people = read_people_file(path)
+    except DefinitionError as exc:
+        return FileReport(path, None, exc.problems)
+    except OSError as exc:
+        problem = Problem(Location(str(path), 1, 1), f"cannot read the file: {exc.strerror}")
+        return FileReport(path, None, (problem,))
+    directory = people.directory
+    active = sum(1 for p in directory if p.active)
+    summary = f"{len(directory)} people, {active} active, {len(directory.roles)} roles"
+    return FileReport(path, None, tuple(people_problems(people, processes)), summary)

@@ -24,9 +24,10 @@ from ..durations import DURATION_PATTERN
 from ..errors import Location, Problem, did_you_mean
 from ..yamlsource import Source
 
-__all__ = ["SCHEMA_PATH", "load_schema", "schema_problems"]
+__all__ = ["PEOPLE_SCHEMA_PATH", "SCHEMA_PATH", "load_schema", "schema_problems"]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "process.schema.json"
+PEOPLE_SCHEMA_PATH = SCHEMA_PATH.with_name("people.schema.json")
 
 _NOUNS = {
     "^[a-z][a-z0-9_]*$": "name",
@@ -45,9 +46,9 @@ _TYPE_WORDS = {
 
 
 @functools.cache
-def load_schema() -> dict[str, Any]:
-    """The process JSON Schema, read once."""
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    """A JSON Schema of ours (default: the process schema), read once."""
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return schema
 
 
@@ -178,8 +179,8 @@ _Validator: Any = validators.extend(  # type: ignore[no-untyped-call]
 
 
 @functools.cache
-def _validator() -> Any:
-    schema = load_schema()
+def _validator(path: Path) -> Any:
+    schema = load_schema(path)
     inlined = _inline({k: v for k, v in schema.items() if k != "$defs"}, schema["$defs"])
     return _Validator(inlined)
 
@@ -327,26 +328,27 @@ def _problems_for(error: ValidationError, source: Source) -> Iterable[Problem]:
         yield Problem(source.locate(path), _message(error))
 
 
-def schema_problems(source: Source) -> list[Problem]:
+def schema_problems(
+    source: Source,
+    schema: Path = SCHEMA_PATH,
+    empty: str = "the file is empty: a process needs id, version and states",
+) -> list[Problem]:
     """Every schema error in the document, one per place, sorted by location.
 
     Args:
         source: the parsed document.
+        schema: the JSON Schema file (default: the process schema).
+        empty: the message for an empty document.
 
     Returns:
         The problems (all errors); empty when the document fits the schema.
     """
     if source.data is None:
-        return [
-            Problem(
-                Location(source.file, 1, 1),
-                "the file is empty: a process needs id, version and states",
-            )
-        ]
+        return [Problem(Location(source.file, 1, 1), empty)]
     found: dict[tuple[int, int, str], Problem] = {}
     token = _VALID.set(set())
     try:
-        errors = list(_validator().iter_errors(source.data))
+        errors = list(_validator(schema).iter_errors(source.data))
     finally:
         _VALID.reset(token)
     for error in errors:

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fulfil.cli import main
+from fulfil.engine.loader import definition_files
 
 SHIPPED = Path(__file__).parents[2] / "processes"
 PLANTED = Path(__file__).parents[1] / "processes" / "checking"
 
 
 def _definitions(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
+    return definition_files(folder)
 
 
 @pytest.mark.parametrize("folder", [SHIPPED, PLANTED], ids=["shipped", "planted"])

@@ -1,0 +1,109 @@
+"""A people directory against the processes it serves, and loading one for the engine.
+
+people_problems(people, processes)
+    error    a person holds a role no process declares (a typo: "did you mean")
+    error    a role that may fire a transition is held by no active person
+    error    a queue address for a queue no state or task uses
+    warning  a declared role with no holder and no contact: its notices reach nobody
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..errors import DefinitionError, Problem, did_you_mean
+from ..model import Process
+from .directory import PeopleDirectory
+from .yamlfile import PeopleFile, read_people_file
+
+__all__ = ["load_people", "people_problems"]
+
+
+def _declared(processes: Sequence[Process]) -> dict[str, list[str]]:
+    """Role name -> the processes declaring it."""
+    out: dict[str, list[str]] = {}
+    for process in processes:
+        for role in process.roles:
+            out.setdefault(role.name, []).append(process.id)
+    return out
+
+
+def _firing_roles(processes: Sequence[Process]) -> dict[str, str]:
+    """Role -> the first place it may fire a transition (`process.trigger`)."""
+    out: dict[str, str] = {}
+    for process in processes:
+        for transition in process.transitions:
+            for role in transition.roles:
+                out.setdefault(role, f"{process.id}.{transition.trigger}")
+    return out
+
+
+def _queues(processes: Sequence[Process]) -> set[str]:
+    used = {s.queue for p in processes for s in p.states if s.queue}
+    used |= {t.queue for p in processes for t in p.tasks if t.queue}
+    return used
+
+
+def _role_problems(people: PeopleFile, processes: Sequence[Process]) -> Iterable[Problem]:
+    declared = _declared(processes)
+    for person in people.directory:
+        for index, role in enumerate(person.roles):
+            if role not in declared:
+                yield Problem(
+                    people.locate("people", person.id, "roles", index),
+                    f"'{person.id}' holds role '{role}', which no process declares",
+                    hint=did_you_mean(role, declared) or "check the role names in the processes",
+                )
+    directory = people.directory
+    firing = _firing_roles(processes)
+    where = people.locate("people", key=True)
+    for role, place in sorted(firing.items()):
+        if not directory.holders(role):
+            yield Problem(
+                where,
+                f"role '{role}' is held by no active person, so nobody may fire {place}",
+                hint=f"add '{role}' to someone's roles",
+            )
+    for process in processes:
+        for spec in process.roles:
+            if spec.name in firing or spec.contact or directory.holders(spec.name):
+                continue
+            yield Problem(
+                where,
+                f"role '{spec.name}' of {process.id} is held by no active person and has no "
+                "contact: its messages reach nobody",
+                severity="warning",
+                hint=f"add '{spec.name}' to someone's roles, or give the role a contact",
+            )
+
+
+def _queue_problems(people: PeopleFile, processes: Sequence[Process]) -> Iterable[Problem]:
+    used = _queues(processes)
+    for name in people.directory.queues:
+        if name not in used:
+            yield Problem(
+                people.locate("queues", name, key=True),
+                f"queue '{name}' is not a queue of any process",
+                hint=did_you_mean(name, used),
+            )
+
+
+def people_problems(people: PeopleFile, processes: Sequence[Process]) -> list[Problem]:
+    """Every problem of the directory against `processes`, sorted (see the module docstring)."""
+    found = [*_role_problems(people, processes), *_queue_problems(people, processes)]
+    return sorted(found)
+
+
+def load_people(path: str | Path, processes: Iterable[Process]) -> PeopleDirectory:
+    """Read a people directory and check it against the processes it serves.
+
+    Raises:
+        DefinitionError: the directory has errors, or does not fit the processes.
+        OSError: the file cannot be read.
+    """
+    people = read_people_file(path)
+    problems = people_problems(people, list(processes))
+    if any(p.is_error for p in problems):
+        raise DefinitionError(problems)
+    return people.directory

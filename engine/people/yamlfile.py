@@ -1,0 +1,139 @@
+"""`people.yaml`: read, check and locate a people directory, like a process definition.
+
+    text -> parse (engine.yamlsource) -> JSON Schema (schemas/people.schema.json)
+         -> PeopleDirectory -> its own checks (managers exist, no manager loop)
+         -> checks against the processes (engine.people.checks)
+
+Every problem carries `people.yaml:LINE:COL`. The file sits in the processes folder by default
+(`PEOPLE_FILE`); `--people FILE` / `FULFIL_PEOPLE` name another one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import DefinitionError, Location, Problem, did_you_mean
+from ..loader import PEOPLE_FILE
+from ..validate.schema import PEOPLE_SCHEMA_PATH, schema_problems
+from ..yamlsource import Source, parse
+from .directory import PeopleDirectory, Person
+
+__all__ = ["PEOPLE_FILE", "PeopleFile", "people_path", "read_people", "read_people_file"]
+
+
+@dataclass(frozen=True)
+class PeopleFile:
+    """A directory read from YAML, with the parsed source that locates its entries."""
+
+    directory: PeopleDirectory
+    source: Source
+
+    def locate(self, *path: str | int, key: bool = False) -> Location:
+        """Where `path` (e.g. `"people", "sam", "roles", 0`) is written."""
+        return self.source.locate(path, key=key)
+
+
+def _person(person_id: str, raw: dict[str, Any], loc: Location) -> Person:
+    return Person(
+        person_id,
+        str(raw["name"]),
+        str(raw["email"]),
+        tuple(raw.get("roles", ())),
+        raw.get("manager"),
+        raw.get("phone"),
+        bool(raw.get("active", True)),
+        loc,
+    )
+
+
+def _manager_problems(people: PeopleFile) -> Iterable[Problem]:
+    """Every manager is a person of the directory, and no chain of managers loops."""
+    directory = people.directory
+    for person in directory:
+        if person.manager is not None and directory.person(person.manager) is None:
+            yield Problem(
+                people.locate("people", person.id, "manager"),
+                f"manager '{person.manager}' of '{person.id}' is not a person of the directory",
+                hint=directory.suggest(person.manager) or "add them under people:",
+            )
+    reported: set[str] = set()
+    for person in directory:
+        path = [person.id]
+        current = directory.manager(person.id)
+        while current is not None and current.id not in path:
+            path.append(current.id)
+            current = directory.manager(current.id)
+        if current is None or current.id != person.id or reported & set(path):
+            continue
+        reported.update(path)
+        loop = " -> ".join([*path, person.id])
+        yield Problem(
+            people.locate("people", person.id, "manager"),
+            f"managers go round in a loop: {loop}",
+            hint="someone at the top of the chain has no manager",
+        )
+
+
+def read_people(text: str, file: str = PEOPLE_FILE) -> PeopleFile:
+    """Parse and check a people directory on its own (not yet against processes).
+
+    Raises:
+        DefinitionError: every problem found, each with its location.
+    """
+    source = parse(text, file)
+    problems = schema_problems(
+        source,
+        PEOPLE_SCHEMA_PATH,
+        "the file is empty: a people directory needs `people:`, e.g. "
+        "people: {sam: {name: Sam Lee, email: sam@example.com, roles: [ops_specialist]}}",
+    )
+    if problems:
+        raise DefinitionError(problems)
+    raw_people: dict[str, Any] = source.data["people"]
+    people = {
+        pid: _person(pid, raw, source.locate(("people", pid), key=True))
+        for pid, raw in raw_people.items()
+    }
+    queues = {name: str(q["email"]) for name, q in (source.data.get("queues") or {}).items()}
+    loaded = PeopleFile(PeopleDirectory(people, queues, file), source)
+    problems = list(_manager_problems(loaded))
+    if problems:
+        raise DefinitionError(problems)
+    return loaded
+
+
+def read_people_file(path: str | Path) -> PeopleFile:
+    """`read_people` on a file.
+
+    Raises:
+        DefinitionError: the directory has errors (or the file is not UTF-8 text).
+        OSError: the file cannot be read.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problem = Problem(Location(str(path), 1, 1), f"the file is not UTF-8 text ({exc.reason})")
+        raise DefinitionError([problem]) from None
+    return read_people(text, str(path))
+
+
+def people_path(folder: str | Path, explicit: str | Path | None = None) -> Path | None:
+    """The people file to use: `explicit` (`--people` / `FULFIL_PEOPLE`), else the folder's
+    `people.yaml` when there is one, else None (open mode: identities are not verified).
+
+    Raises:
+        DefinitionError: `explicit` names a file that does not exist.
+    """
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            hint = did_you_mean(path.name, [p.name for p in path.parent.glob("*.yaml")])
+            problem = Problem(Location(str(path), 1, 1), "no such people file", hint=hint)
+            raise DefinitionError([problem])
+        return path
+    path = Path(folder) / PEOPLE_FILE
+    return path if path.is_file() else None
