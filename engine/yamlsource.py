@@ -24,6 +24,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import DefinitionError, Location, Problem
+from .yamlerrors import syntax_problem
 
 __all__ = ["Source", "parse"]
 
@@ -261,24 +262,6 @@ def _merge_sources(node: Node) -> list[MappingNode]:
     return [n for n in nodes if isinstance(n, MappingNode)]
 
 
-def _syntax_problem(file: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    line, column = (mark.line, mark.column) if mark is not None else (0, 0)
-    lines = text.splitlines()
-    if line < len(lines) and "\t" in lines[line][: column + 1]:
-        message = "tab character in indentation: YAML indents with spaces only"
-    else:
-        problem = exc.problem or "invalid YAML"
-        context = f" ({exc.context})" if exc.context else ""
-        start = exc.context_mark
-        if exc.context and start is not None and start.line != line:
-            context = (
-                f" ({exc.context} started at line {start.line + 1}, column {start.column + 1})"
-            )
-        message = f"YAML syntax error: {problem}{context}"
-    return Problem(Location(file, line + 1, column + 1), message)
-
-
 def parse(text: str, file: str = "<string>") -> Source:
     """Parse YAML text safely into plain data with locations.
 
@@ -297,7 +280,7 @@ def parse(text: str, file: str = "<string>") -> Source:
     except RecursionError:
         raise DefinitionError([Problem(Location(file, 1, 1), "YAML nested too deeply")]) from None
     except yaml.MarkedYAMLError as exc:
-        raise DefinitionError([_syntax_problem(file, text, exc)]) from None
+        raise DefinitionError([syntax_problem(file, text, exc)]) from None
     except yaml.YAMLError as exc:  # pragma: no cover - reader errors without a mark
         raise DefinitionError([Problem(Location(file, 1, 1), f"YAML error: {exc}")]) from None
     if root is None:

@@ -97,7 +97,7 @@ def test_broken_yaml_gives_no_traceback(tmp_path: Path) -> None:
     code, out, _ = _run("validate", str(tmp_path))
     assert code == 1
     assert [line.split(": ", 1)[1].split(":")[0] for line in out.splitlines()] == [
-        "YAML syntax error",
+        "the list opened here with `[` is never closed",
         "the file is not UTF-8 text (invalid start byte)",
         "tag '!!python/object/apply",
     ]

@@ -97,8 +97,44 @@ def test_all_duplicate_keys_are_reported() -> None:
 
 
 def test_syntax_error_has_the_mark_of_the_error() -> None:
-    """A YAML syntax error names where the parser stopped."""
-    assert _error("a: b: c\n").startswith("f.yaml:1:5: error: YAML syntax error: mapping values")
+    """A `: ` inside an unquoted value is reported where it is, with the fix in plain words."""
+    assert _error("a: b: c\n") == (
+        "f.yaml:1:5: error: a `: ` inside a value: put the whole value in quotes, "
+        'e.g. title: "Status: Closed"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("id: [\n", "f.yaml:1:5: error: the list opened here with `[` is never closed"),
+        ("a: {b: 1\n", "f.yaml:1:4: error: the mapping opened here with `{` is never closed"),
+        ('a: "x\n', 'f.yaml:1:4: error: the quote " opened here is never closed'),
+        ("a: 'x\n", "f.yaml:1:4: error: the quote ' opened here is never closed"),
+        ('a: "x\\q"\n', "f.yaml:1:6: error: unknown escape"),
+        ("a: *x\n", "f.yaml:1:4: error: `*x` repeats an anchor `&x` that is not defined"),
+        ("a: @x\n", "f.yaml:1:4: error: a value cannot start with '@': put the whole value in"),
+        ("a:\n  b:\n    c: 1\n   d: 2\n", "f.yaml:4:4: error: this line is indented 3 spaces but"),
+        ("a:\n  b: 1\n   c: 2\n", "f.yaml:3:4: error: this line is indented more than line 2"),
+        ("a:\n  b: 1\n    c: 2\n", "f.yaml:3:5: error: this line is indented more than line 2"),
+        ("a:\n  b\n    c: 2\n", "f.yaml:2:3: error: missing `:` after the key: write `key"),
+        ("a: 1\nb 2\nc: 3\n", "f.yaml:2:1: error: missing `:` after the key"),
+        ("a:\n  b: 1\n  - c\n", "f.yaml:3:3: error: a `-` list item among `key: value`"),
+        ("a: 'x' y\n", "f.yaml:1:8: error: unexpected text after the value: put the whole"),
+    ],
+)
+def test_syntax_errors_are_told_in_plain_words(text: str, expected: str) -> None:
+    """The common YAML mistakes say what is wrong and what to write, at the place to fix."""
+    message = _error(text)
+    assert message.startswith(expected), message
+    assert "YAML syntax error" not in message and "did not find" not in message
+
+
+def test_an_unrecognised_syntax_error_keeps_the_parser_words() -> None:
+    """A mistake not recognised is still located, in PyYAML's words."""
+    assert _error("a: |x\n  b\n").startswith(
+        "f.yaml:1:5: error: YAML syntax error: did not find expected comment or line break"
+    )
 
 
 def test_tab_indentation_gets_a_clear_message() -> None:
@@ -125,7 +161,7 @@ def test_alias_bomb_is_refused() -> None:
 
 def test_several_documents_are_refused() -> None:
     """A process file is one YAML document."""
-    assert "single document" in _error("a: 1\n---\nb: 2\n")
+    assert "a second document starts here (`---`)" in _error("a: 1\n---\nb: 2\n")
 
 
 def test_empty_document_gives_no_data() -> None:

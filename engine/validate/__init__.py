@@ -128,6 +128,6 @@ def check(
     problems = [
         *reference_problems(process, locate),
         *expression_problems(process),
-        *graph_problems(process, known_processes=known_processes),
+        *graph_problems(process, known_processes=known_processes, locate=locate),
     ]
     return sorted(set(problems))

@@ -24,6 +24,7 @@ from .graphmodel import (
     expand_sources,
     index_process,
 )
+from .references import At, Locator
 
 Check = Callable[[Process, ProcessIndex, nx.MultiDiGraph], Iterator[Problem]]
 
@@ -56,16 +57,16 @@ def check_unknown_states(
     """Transitions come from and go to declared states."""
     names = index.states.keys()
     for transition in process.transitions:
-        for source in transition.sources:
+        for i, source in enumerate(transition.sources):
             if source != ANY_STATE and source not in names:
                 yield error(
-                    transition.loc,
+                    index.at(transition.loc, "source", i),
                     f"transition '{transition.trigger}' comes from unknown state '{source}'",
                     did_you_mean(source, names),
                 )
         if transition.dest is not None and transition.dest not in names:
             yield error(
-                transition.loc,
+                index.at(transition.loc, "dest"),
                 f"transition '{transition.trigger}' goes to unknown state '{transition.dest}'",
                 did_you_mean(transition.dest, names),
             )
@@ -122,11 +123,11 @@ def check_terminal_exits(
 ) -> Iterator[Problem]:
     """Terminal states have no outgoing transitions or timers."""
     for transition in process.transitions:
-        for source in transition.sources:
+        for i, source in enumerate(transition.sources):
             state = index.states.get(source)
             if state is not None and state.terminal:
                 yield error(
-                    transition.loc,
+                    index.at(transition.loc, "source", i),
                     f"transition '{transition.trigger}' leaves terminal state '{source}'",
                     "a terminal state ends the instance; make it non-terminal or drop the source",
                 )
@@ -177,14 +178,14 @@ def check_unhandled_triggers(
         for timer in state.timers:
             if timer.trigger not in handled:
                 yield error(
-                    timer.loc,
+                    index.at(timer.loc, "trigger"),
                     f"timer '{timer.name}' of state '{state.name}' fires '{timer.trigger}', "
                     f"which no transition from '{state.name}' handles",
                     _unhandled(index, state.name, timer.trigger),
                 )
         if state.batch is not None and state.batch.trigger not in handled:
             yield error(
-                state.batch.loc,
+                index.at(state.batch.loc, "trigger"),
                 f"batch step of state '{state.name}' fires '{state.batch.trigger}', "
                 f"which no transition from '{state.name}' handles",
                 _unhandled(index, state.name, state.batch.trigger),
@@ -214,7 +215,7 @@ def check_timer_only_exits(
 
 
 def _roles(process: Process, index: ProcessIndex, graph: nx.MultiDiGraph) -> Iterator[Problem]:
-    yield from check_roles(process)
+    yield from check_roles(process, index.at)
     yield from unused_roles(process)
     yield from name_clashes(process)
 
@@ -238,18 +239,24 @@ CASCADING: tuple[Check, ...] = (check_unreachable, check_traps)
 
 
 def graph_problems(
-    process: Process, *, known_processes: Collection[str] | None = None
+    process: Process,
+    *,
+    known_processes: Collection[str] | None = None,
+    locate: Locator | None = None,
 ) -> list[Problem]:
     """Every graph, role, field and task problem of a process, sorted by location.
 
     Args:
         process: the process to check.
         known_processes: the ids of the processes its tasks may start; None skips that check.
+        locate: `Source.locate` of the YAML document, to point at the offending value (a
+            misspelt `dest:` is reported at its own line, not at its transition's).
 
     Returns:
         Errors and warnings (see `Problem.severity`), sorted by location then message.
     """
-    index = index_process(process)
+    at = At(locate)
+    index = index_process(process, at)
     graph = build_graph(process, index)
     problems = list(check_unknown_states(process, index, graph))
     # A misspelt state name drops its edges from the graph; the unreachable and trap errors
@@ -258,7 +265,7 @@ def graph_problems(
     for check in CHECKS:
         if check not in skip:
             problems.extend(check(process, index, graph))
-    problems.extend(task_problems(process, known_processes=known_processes))
+    problems.extend(task_problems(process, known_processes=known_processes, at=at))
     return sorted(problems)
 
 

@@ -12,6 +12,7 @@ import networkx as nx
 
 from ..errors import Location, Problem, did_you_mean
 from ..model import Emit, Process
+from .references import At
 
 OWN_TARGETS = ("parent", "children")
 
@@ -20,27 +21,29 @@ def _error(loc: Location, message: str, hint: str = "") -> Problem:
     return Problem(loc, message, "error", hint)
 
 
-def check_task_processes(process: Process, known: Collection[str] | None) -> Iterator[Problem]:
+def check_task_processes(
+    process: Process, known: Collection[str] | None, at: At
+) -> Iterator[Problem]:
     """Tasks start processes that exist (only when the known process ids are given)."""
     if known is None:
         return
     for task in process.tasks:
         if task.process not in known:
             yield _error(
-                task.loc,
+                at(task.loc, "process"),
                 f"task '{task.name}' starts unknown process '{task.process}'",
                 did_you_mean(task.process, known),
             )
 
 
-def check_dependencies(process: Process) -> Iterator[Problem]:
+def check_dependencies(process: Process, at: At) -> Iterator[Problem]:
     """`depends_on` names declared tasks."""
     names = [t.name for t in process.tasks]
     for task in process.tasks:
-        for dep in task.depends_on:
+        for i, dep in enumerate(task.depends_on):
             if dep not in names:
                 yield _error(
-                    task.loc,
+                    at(task.loc, "depends_on", i),
                     f"task '{task.name}' depends on unknown task '{dep}'",
                     did_you_mean(dep, names),
                 )
@@ -75,7 +78,7 @@ def check_cycles(process: Process) -> Iterator[Problem]:
         )
 
 
-def check_rules(process: Process) -> Iterator[Problem]:
+def check_rules(process: Process, at: At) -> Iterator[Problem]:
     """Rules and emits name declared tasks; at most one task is the indicator."""
     names = [t.name for t in process.tasks]
     indicators = [t for t in process.tasks if t.indicator]
@@ -87,16 +90,16 @@ def check_rules(process: Process) -> Iterator[Problem]:
     for rule in process.rules:
         if rule.task is not None and rule.task not in names:
             yield _error(
-                rule.loc,
+                at(rule.loc, "task"),
                 f"rule '{rule.when}' names unknown task '{rule.task}'",
                 did_you_mean(rule.task, names),
             )
         if rule.task is None and rule.when in ("succeeded", "failed") and not indicators:
             yield _error(rule.loc, f"rule '{rule.when}' names no task and no task is the indicator")
-        for target, trigger in rule.fire:
+        for i, (target, trigger) in enumerate(rule.fire):
             if target not in OWN_TARGETS and target not in names:
                 yield _error(
-                    rule.loc,
+                    at(rule.loc, "fire", i, "target"),
                     f"rule '{rule.when}' fires '{trigger}' on unknown task '{target}'",
                     did_you_mean(target, [*names, "parent"]),
                 )
@@ -104,7 +107,7 @@ def check_rules(process: Process) -> Iterator[Problem]:
         for action in transition.actions:
             if isinstance(action, Emit) and action.target not in (*OWN_TARGETS, *names):
                 yield _error(
-                    action.loc,
+                    at(action.loc, "emit", "to"),
                     f"transition '{transition.trigger}' emits '{action.trigger}' "
                     f"to unknown task '{action.target}'",
                     did_you_mean(action.target, [*names, *OWN_TARGETS]),
@@ -112,12 +115,14 @@ def check_rules(process: Process) -> Iterator[Problem]:
 
 
 def task_problems(
-    process: Process, *, known_processes: Collection[str] | None = None
+    process: Process, *, known_processes: Collection[str] | None = None, at: At | None = None
 ) -> list[Problem]:
-    """Every problem with the tasks, dependencies and rules of a process."""
+    """Every problem with the tasks, dependencies and rules of a process; `at` points each at
+    the offending value when the document can be located."""
+    at = at or At(None)
     return [
-        *check_task_processes(process, known_processes),
-        *check_dependencies(process),
+        *check_task_processes(process, known_processes, at),
+        *check_dependencies(process, at),
         *check_cycles(process),
-        *check_rules(process),
+        *check_rules(process, at),
     ]

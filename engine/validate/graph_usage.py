@@ -20,6 +20,7 @@ from ..model import (
     SetField,
     Transition,
 )
+from .references import At
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -28,46 +29,55 @@ def _error(loc: Location, message: str, hint: str = "") -> Problem:
     return Problem(loc, message, "error", hint)
 
 
-def role_uses(process: Process) -> Iterator[tuple[str, Location, str]]:
-    """Every place a role is named: (role, location, what names it) — notify lists excluded."""
+def role_uses(process: Process, at: At | None = None) -> Iterator[tuple[str, Location, str]]:
+    """Every place a role is named: (role, location, what names it) — notify lists excluded.
+
+    The location is the name's own when `at` can locate it, else the naming object's.
+    """
+    at = at or At(None)
     for role in process.roles:
         if role.manager:
-            yield role.manager, role.loc, f"role '{role.name}' has manager"
+            yield role.manager, at(role.loc, "manager"), f"role '{role.name}' has manager"
     for state in process.states:
         if state.owner:
-            yield state.owner, state.loc, f"state '{state.name}' has owner"
+            yield state.owner, at(state.loc, "owner"), f"state '{state.name}' has owner"
         if state.sla is not None:
-            yield state.sla.owner, state.sla.loc, f"the SLA of state '{state.name}' has owner"
+            where = at(state.sla.loc, "owner")
+            yield state.sla.owner, where, f"the SLA of state '{state.name}' has owner"
     for transition in process.transitions:
-        for name in transition.roles:
-            yield name, transition.loc, f"transition '{transition.trigger}' allows role"
+        for i, name in enumerate(transition.roles):
+            where = at(transition.loc, "roles", i)
+            yield name, where, f"transition '{transition.trigger}' allows role"
 
 
 def _notifies(transition: Transition) -> Iterator[Notify]:
     return (a for a in transition.actions if isinstance(a, Notify) and not a.on_parent)
 
 
-def check_roles(process: Process) -> Iterator[Problem]:
+def check_roles(process: Process, at: At | None = None) -> Iterator[Problem]:
     """Roles named anywhere are declared; notify recipients are roles, fields or addresses."""
+    at = at or At(None)
     roles = {r.name for r in process.roles}
     fields = {f.name for f in process.fields}
-    for name, loc, what in role_uses(process):
+    for name, loc, what in role_uses(process, at):
         if name not in roles:
             yield _error(loc, f"{what} '{name}', which is not declared", did_you_mean(name, roles))
     for role in process.roles:
         if role.contact and "@" not in role.contact and role.contact not in fields:
             yield _error(
-                role.loc,
+                at(role.loc, "contact"),
                 f"role '{role.name}' has contact '{role.contact}', "
                 "which is neither a field nor an address",
                 did_you_mean(role.contact, fields),
             )
     for transition in process.transitions:
         for notify in _notifies(transition):
-            for name in notify.to + notify.cc:
+            named = [("to", i, n) for i, n in enumerate(notify.to)]
+            named += [("cc", i, n) for i, n in enumerate(notify.cc)]
+            for key, i, name in named:
                 if name not in roles and name not in fields and "@" not in name:
                     yield _error(
-                        notify.loc,
+                        at(notify.loc, "notify", key, i),
                         f"transition '{transition.trigger}' notifies '{name}', "
                         "which is neither a declared role nor a field",
                         did_you_mean(name, roles | fields),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from ..model import Process, State, Timer, Transition
+from .references import At
 
 ANY_STATE = "*"  # `source: "*"` means every non-terminal state
 
@@ -33,6 +34,7 @@ class ProcessIndex:
     """Lookups built once per process so that every check stays linear in its size."""
 
     states: dict[str, State]
+    at: At = field(default_factory=lambda: At(None))  # points problems at the offending value
     outgoing: dict[str, list[Transition]] = field(default_factory=lambda: defaultdict(list))
     handled: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
@@ -41,9 +43,9 @@ class ProcessIndex:
         return (t for t in self.outgoing.get(state, ()) if t.trigger == trigger)
 
 
-def index_process(process: Process) -> ProcessIndex:
-    """Index a process's states and its transitions by source state."""
-    index = ProcessIndex(states={s.name: s for s in process.states})
+def index_process(process: Process, at: At | None = None) -> ProcessIndex:
+    """Index a process's states and its transitions by source state; `at` locates values."""
+    index = ProcessIndex(states={s.name: s for s in process.states}, at=at or At(None))
     for transition in process.transitions:
         for source in expand_sources(process, transition):
             index.outgoing[source].append(transition)

@@ -13,7 +13,7 @@ from typing import Protocol
 from ..errors import Location, Problem, did_you_mean
 from ..model import AppendLine, FieldType, Process, SetField, State, Transition
 
-__all__ = ["Locator", "reference_problems"]
+__all__ = ["At", "Locator", "reference_problems"]
 
 
 def _at(loc: Location, *more: str | int) -> Location:
@@ -32,8 +32,12 @@ class Locator(Protocol):
     def __call__(self, path: Sequence[str | int], *, key: bool = False) -> Location: ...
 
 
-class _Locate:
-    """Turns a path below a model object into a line and column, through the Source if any."""
+class At:
+    """Where a value below a model object was written: `at(transition.loc, "dest")`.
+
+    With the document's `Source.locate` the line and column are the value's own; without it
+    (a model built in code) they stay the object's, and the path says what is meant.
+    """
 
     def __init__(self, locate: Locator | None) -> None:
         self.locate = locate
@@ -45,7 +49,7 @@ class _Locate:
 
 
 def _transition_problems(
-    transition: Transition, fields: dict[str, FieldType], at: _Locate
+    transition: Transition, fields: dict[str, FieldType], at: At
 ) -> Iterator[Problem]:
     names = list(fields)
     for i, name in enumerate(transition.requires):
@@ -68,7 +72,7 @@ def _transition_problems(
 
 
 def _state_problems(
-    state: State, fields: dict[str, FieldType], calendars: list[str], at: _Locate
+    state: State, fields: dict[str, FieldType], calendars: list[str], at: At
 ) -> Iterator[Problem]:
     for i, timer in enumerate(state.timers):
         if timer.calendar is not None and timer.calendar not in calendars:
@@ -94,7 +98,7 @@ def reference_problems(process: Process, locate: Locator | None = None) -> list[
     Returns:
         The errors found.
     """
-    at = _Locate(locate)
+    at = At(locate)
     fields = {f.name: f.type for f in process.fields}
     calendars = [c.name for c in process.calendars]
     problems: list[Problem] = []

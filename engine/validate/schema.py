@@ -200,6 +200,10 @@ def describe(value: Any) -> str:
     return str(value)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
@@ -246,6 +250,16 @@ def _key_name(error: ValidationError) -> str:
     return str(path[-1]) if path and isinstance(path[-1], str) else ""
 
 
+def _type_message(value: Any, instance: Any, schema: dict[str, Any]) -> str:
+    if schema.get("pattern") == DURATION_PATTERN and _is_number(instance):
+        if instance != int(instance):
+            return "a duration needs whole numbers and units: write e.g. 1d12h or 90m"
+        n = int(instance)
+        return f"a duration needs a unit: write {n}d (days), {n}h (hours) or {n}m (minutes)"
+    kinds = value if isinstance(value, list) else [value]
+    return f"expected {_join([_TYPE_WORDS[k] for k in kinds])}, got {describe(instance)}"
+
+
 def _message(error: ValidationError) -> str:
     """A human message for a leaf error (not additionalProperties/required/propertyNames)."""
     kind: Any = error.validator
@@ -253,8 +267,7 @@ def _message(error: ValidationError) -> str:
     instance: Any = error.instance
     schema = error.schema if isinstance(error.schema, dict) else {}
     if kind == "type":
-        kinds = value if isinstance(value, list) else [value]
-        return f"expected {_join([_TYPE_WORDS[k] for k in kinds])}, got {describe(instance)}"
+        return _type_message(value, instance, schema)
     if kind == "pattern":
         noun = _NOUNS.get(str(value), "value")
         hint = schema.get("patternErrorMessage", f"it must match {value}")

@@ -101,6 +101,21 @@ def test_wrong_type_says_what_was_expected() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("7", "a duration needs a unit: write 7d (days), 7h (hours) or 7m (minutes)"),
+        ("2.0", "a duration needs a unit: write 2d (days), 2h (hours) or 2m (minutes)"),
+        ("1.5", "a duration needs whole numbers and units: write e.g. 1d12h or 90m"),
+    ],
+)
+def test_a_duration_without_a_unit_says_to_add_one(value: str, message: str) -> None:
+    """`after: 7` asks for a unit instead of saying "expected a string"."""
+    timer = f"  a:\n    initial: true\n    timers: [{{after: {value}, trigger: go}}]\n"
+    text = BASE.replace("  a: {initial: true}\n", timer)
+    assert _messages(text) == [f"f.yaml:6:22: error: {message}"]
+
+
 def test_missing_key_is_reported_at_the_parent_mapping() -> None:
     """A missing required key is reported where the mapping starts, naming the key."""
     text = BASE.replace(", source: a,", ",")
