@@ -17,19 +17,18 @@ from typing import Any, TypeVar
 
 import click
 
+from .cli_options import (
+    ENVIRONMENT,
+    ROOT,
+    FulfilGroup,
+    Settings,
+    global_options,
+    pipe_closed,
+    settings_from,
+)
 from .engine.errors import FulfilError
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Settings:
-    """The global options, shared by every command through click's context."""
-
-    def __init__(self, db: str, processes: str, now: str | None, sheets: str = "sheets") -> None:
-        self.db = db
-        self.processes = Path(processes)
-        self.now = now
-        self.sheets = Path(sheets)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -46,6 +45,8 @@ def guarded(func: F) -> F:
             return func(*args, **kwargs)
         except FulfilError as exc:
             fail(str(exc), getattr(exc, "exit_code", 1))
+        except BrokenPipeError:
+            pipe_closed()  # the reader went away (`| head`): not an error of ours
         except (OSError, ValueError) as exc:
             fail(str(exc))
         return None
@@ -57,39 +58,16 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
 
 
-@click.group()
-@click.option(
-    "--db",
-    envvar="FULFIL_DB",
-    default="sqlite:///fulfil.db",
-    show_default=True,
-    help="Store URL: sqlite:///FILE, memory://, or postgresql://...",
-)
-@click.option(
-    "--processes",
-    envvar="FULFIL_PROCESSES",
-    default="./processes",
-    show_default=True,
-    help="Folder of process definitions.",
-)
-@click.option(
-    "--now",
-    envvar="FULFIL_NOW",
-    default=None,
-    help="The clock's time (ISO-8601), for scenarios and back-filling.",
-)
-@click.option(
-    "--sheets",
-    envvar="FULFIL_SHEETS",
-    default="./sheets",
-    show_default=True,
-    help="Folder of the CSV sheets that `sheet` actions append rows to.",
-)
+@click.group(ROOT, cls=FulfilGroup, epilog=ENVIRONMENT)
+@global_options
 @click.version_option(package_name="fulfil")
 @click.pass_context
-def main(ctx: click.Context, db: str, processes: str, now: str | None, sheets: str) -> None:
-    """fulfil: declarative workflows for operations teams."""
-    ctx.obj = Settings(db, processes, now, sheets)
+def main(ctx: click.Context, **values: str | None) -> None:
+    """fulfil: declarative workflows for operations teams.
+
+    Validate, draw and run the processes of a folder of YAML definitions against a store.
+    """
+    ctx.obj = settings_from(ctx, values)
 
 
 @main.command("validate")
@@ -342,8 +320,6 @@ def queue_command(settings: Settings, queue: str | None, as_json: bool) -> None:
 @guarded
 def outbox_command(settings: Settings, status: str | None, deliver: bool, as_json: bool) -> None:
     """Messages the processes have queued, oldest first, with status, attempts and error."""
-    import io
-
     from .engine.delivery import adapter_from_env
     from .engine.runtime.text import outbox_line
     from .engine.runtime.views import outbox_json
@@ -351,7 +327,9 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
 
     with opened_engine(settings) as engine:
         if deliver:
-            printed = io.StringIO()  # keep --json output parseable: report, don't dump bodies
+            # without SMTP or FULFIL_OUTBOX_FILE the messages are printed; to stderr with --json,
+            # so that stdout stays one JSON document
+            printed = sys.stderr if as_json else None
             for message in engine.deliver(adapter_from_env(stream=printed)):
                 click.echo(delivered_line(message), err=as_json)
         messages = engine.outbox(status)
@@ -487,13 +465,9 @@ def demo_command(settings: Settings, report: Path, sheets: Path) -> None:
     unless --db is given; it refuses a file holding instances it did not start). Exit 0 only
     when every process ran through its scenario.
     """
-    from click.core import ParameterSource
-
     from .engine.demo import demo_lines, run_demo
 
-    root = click.get_current_context().find_root()
-    explicit = root.get_parameter_source("db") is not ParameterSource.DEFAULT
-    db = settings.db if explicit else "sqlite:///demo.db"
+    db = settings.db if "db" in settings.given else "sqlite:///demo.db"
     result = run_demo(settings.processes, db=db, report=report, sheets_dir=sheets)
     for line in demo_lines(result):
         click.echo(line)

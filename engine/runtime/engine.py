@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from ..clock import Clock
 from ..delivery import DeliveryAdapter
-from ..errors import ConflictError, RoleRefused, UsageError
+from ..errors import ConflictError, NotFound, RoleRefused, UsageError
 from ..model import Process
 from ..store.base import (
     EventRecord,
@@ -346,8 +346,14 @@ class Engine:
         on top (seed 000 orders the dashboard by the last activity on the task). A request's
         task sits in the queue its `Task` names, else its state's; while it waits on its
         dependencies it is in no queue.
+
+        Raises:
+            NotFound: no process of the catalog names a queue called `name`.
         """
         processes = self._processes()
+        if name and name not in (known := queue_names(processes)):
+            listed = ", ".join(known) if known else "none"
+            raise NotFound(f"no queue '{name}'; the processes' queues: {listed}")
         task_processes = {t.process for p in processes for t in p.tasks}
         wanted: dict[tuple[str, str], tuple[bool, str | None, str | None, str]] = {}
         for process in processes:
@@ -389,6 +395,10 @@ class Engine:
                 (ready if initial else in_progress).append(item)
         return QueueView(tuple(ready), tuple(in_progress))
 
+    def queues(self) -> list[str]:
+        """The names of the queues the catalog's processes put work in, sorted."""
+        return queue_names(self._processes())
+
     def _processes(self) -> list[Process]:
         listing: Any = self.catalog
         return list(listing) if hasattr(listing, "__iter__") else []
@@ -409,3 +419,10 @@ class Engine:
                 )
                 checked += 1
         return VerifyReport(checked, tuple(problems))
+
+
+def queue_names(processes: Iterable[Process]) -> list[str]:
+    """Every queue a state or a task of these processes names, sorted."""
+    names = {state.queue for process in processes for state in process.states}
+    names |= {task.queue for process in processes for task in process.tasks}
+    return sorted(name for name in names if name)
