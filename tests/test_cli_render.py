@@ -32,7 +32,7 @@ def test_render_a_process_id_from_the_processes_folder() -> None:
     code, out, _ = run("ticket", "--format", "dot")
     assert code == 0
     assert out.startswith('digraph "ticket" {')
-    assert '"open" -> "open" [label="⏱ 3d chase\\nchase", style=dashed];' in out
+    assert '<FONT POINT-SIZE="12" COLOR="#b35c00">timer 3d chase → chase</FONT>' in out
 
 
 def test_render_html_to_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,3 +95,18 @@ def test_invalid_definition_exits_1_with_location(tmp_path: Path) -> None:
     assert lines[0].startswith(f"{broken}:29:11: error: transition 'solve' goes to")
     assert "'closd'" in lines[0]
     assert lines[-1] == "error: cannot render an invalid definition (1 error)"
+
+
+def test_fulfil_dot_off_renders_the_builtin_drawing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`FULFIL_DOT=off fulfil render X --format html` draws without Graphviz, as docs/diagrams.md
+    says, even where `dot` is installed."""
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: "/usr/bin/dot")
+    monkeypatch.setenv("FULFIL_DOT", "off")
+    target = tmp_path / "ticket.html"
+    code, _, _ = run("ticket", "--format", "html", "-o", str(target))
+    page = target.read_text(encoding="utf-8")
+    assert code == 0
+    assert "the diagram below is fulfil's built-in drawing" in page
+    assert 'class="node"' in page

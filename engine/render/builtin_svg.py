@@ -5,7 +5,10 @@ as plain SVG: states as boxes (name and status line; a filled dot points at the 
 terminal states have a double border, waiting ones a yellow fill), transitions as arrows with
 their labels on a white background, timer transitions dashed and orange, and a request's tasks
 with their depends_on arrows in a separate "Tasks" box below. Transitions between the same two
-states (and of the same kind, by hand or by timer) share one arrow with one line per transition.
+states (and of the same kind, by hand or by timer) share one arrow with one line per transition;
+a state's transitions to itself are listed inside its box, under a rule (`engine.render.text`).
+Each state is a `<g class="node">` and each arrow's label a `<g class="edge">`, as in Graphviz's
+SVG. The SVG's units are pixels and no text is smaller than 11.
 
 Text widths are estimated from character counts, so boxes are a little generous. The output
 depends only on the process: the same process gives the same bytes.
@@ -17,21 +20,18 @@ import html
 import itertools
 import math
 import re
-import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..model import Process
 from .layout import Box, Item, Layout, Link, Point, Route, layered_layout
 from .model import Diagram, Edge, Node, TaskNode, extract
+from .text import is_loop, loop_sections, unique_texts, wrap
 
 MAX_NODES = 200  # beyond this the layout gets slow and the picture unreadable
 FONT = "Helvetica, Arial, sans-serif"
 NAME_SIZE, TEXT_SIZE, LINE = 13.0, 11.0, 14.0
-WRAP = 28  # characters per label line
-MIN_SCALE = 0.85  # on a page, text shrinks to 85% at most: smaller would be hard to read
-LOOP = 30.0  # room of a self-loop arc beside its state
-PLAIN, TIMED = "#333333", "#b35c00"
+PLAIN, TIMED, MUTED = "#333333", "#b35c00", "#555555"
 SVG_NS = ' xmlns="http://www.w3.org/2000/svg"'
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -51,39 +51,6 @@ def num(value: float) -> str:
     return f"{value:.1f}"
 
 
-def edge_text(edge: Edge) -> str:
-    """`trigger [guard] (roles)`, or `timer 7d name → trigger [guard]` for a timer edge.
-
-    No stopwatch sign: the fonts of many machines lack it, and the dashed line says it already.
-    """
-    text = f"timer {edge.timer} → {edge.trigger}" if edge.is_timer else edge.trigger
-    if edge.guard:
-        text += f" [{edge.guard}]"
-    if edge.roles:
-        text += f" ({', '.join(edge.roles)})"
-    if edge.internal:
-        text += " (internal)"
-    return text
-
-
-def wrap(text: str, width: int = WRAP, *, bullet: bool = False) -> list[str]:
-    """Text cut at spaces into lines of at most `width` characters; later lines indented.
-
-    With `bullet` the first line starts with a bullet, for one item of several.
-    """
-    flat = " ".join(text.split())
-    first = "• " if bullet else ""
-    lines = textwrap.wrap(
-        flat,
-        width,
-        initial_indent=first,
-        subsequent_indent="  ",
-        break_on_hyphens=False,
-        break_long_words=False,
-    )
-    return lines or [""]
-
-
 @dataclass(frozen=True)
 class Arrow:
     """The transitions of one kind from a state to another (or the same) state."""
@@ -101,48 +68,49 @@ class Arrow:
 
 
 def arrows(edges: Iterable[Edge]) -> list[Arrow]:
-    """Edges grouped by (source, dest, timer or not), in order of first appearance."""
-    grouped: dict[tuple[str, str, bool], list[str]] = {}
+    """Edges between two states grouped by (source, dest, timer or not), in order of first
+    appearance; edges from a state to itself are left out (they are listed in the box)."""
+    grouped: dict[tuple[str, str, bool], list[Edge]] = {}
     for edge in edges:
-        texts = grouped.setdefault((edge.source, edge.dest, edge.is_timer), [])
-        if edge_text(edge) not in texts:
-            texts.append(edge_text(edge))
-    return [
-        Arrow(s, d, t, tuple(line for text in texts for line in wrap(text, bullet=len(texts) > 1)))
-        for (s, d, t), texts in grouped.items()
-    ]
+        if not is_loop(edge):
+            grouped.setdefault((edge.source, edge.dest, edge.is_timer), []).append(edge)
+    found = []
+    for (source, dest, timer), group in grouped.items():
+        texts = unique_texts(group)
+        lines = (line for text in texts for line in wrap(text, bullet=len(texts) > 1))
+        found.append(Arrow(source, dest, timer, tuple(lines)))
+    return found
 
 
-def node_size(title: str, captions: Sequence[str]) -> tuple[float, float]:
-    """Width and height of a box with a bold title over lines of caption."""
+Sections = Sequence[tuple[str, Sequence[tuple[str, bool]]]]  # headings over (line, timer)
+
+
+def node_size(title: str, captions: Sequence[str], sections: Sections = ()) -> tuple[float, float]:
+    """Width and height of a box: a bold title over lines of caption, then listed sections."""
+    listed = [line for heading, lines in sections for line in (heading, *(t for t, _ in lines))]
     widths = [
         text_width(title, NAME_SIZE, bold=True),
         *(text_width(c, TEXT_SIZE) for c in captions),
+        *(text_width(line, TEXT_SIZE) + (12 if line.startswith("  ") else 0) for line in listed),
     ]
-    return max(max(widths) + 24, 90.0), 28.0 + LINE * len(captions)
+    height = 28.0 + LINE * len(captions)
+    if listed:
+        height += 8.0 + LINE * len(listed)
+    return max(max(widths) + 24, 90.0), height
 
 
 def captions(node: Node) -> list[str]:
     return [node.caption] if node.caption else []
 
 
-def loop_label(loops: Sequence[Arrow]) -> tuple[float, float]:
-    """Width and height of the label block beside a state's self-loops (0 x 0 if none)."""
-    if not loops:
-        return 0.0, 0.0
-    lines = [line for loop in loops for line in loop.lines]
-    width = max(text_width(line, TEXT_SIZE) for line in lines) + 8
-    return width, len(lines) * LINE + 4
-
-
-def state_items(nodes: Sequence[Node], loops: dict[str, list[Arrow]]) -> list[Item]:
-    """Layout items of the states: the box, plus the room of their self-loops on the right."""
+def state_items(nodes: Sequence[Node], loops: dict[str, list[Edge]]) -> list[Item]:
+    """Layout items of the states: their boxes, tall enough for the transitions they list."""
     items = []
     for node in nodes:
-        width, height = node_size(node.name, captions(node))
-        label_width, label_height = loop_label(loops.get(node.name, []))
-        room = width + LOOP + label_width + 4 if label_width else width
-        items.append(Item(node.name, room, max(height, label_height), width, height))
+        width, height = node_size(
+            node.name, captions(node), loop_sections(loops.get(node.name, []))
+        )
+        items.append(Item(node.name, width, height, width, height))
     return items
 
 
@@ -254,21 +222,30 @@ def colours(node: Node) -> tuple[str, str]:
 
 
 def draw_box(
-    canvas: Canvas, body: Box, title: str, caption: Sequence[str], node: Node | None
+    canvas: Canvas,
+    body: Box,
+    title: str,
+    caption: Sequence[str],
+    node: Node | None,
+    sections: Sections = (),
 ) -> None:
-    """A state's (or a task's) box with its name and caption; marks of initial and terminal."""
+    """A state's (or a task's) box: name, caption, listed sections; initial and terminal marks."""
     fill, stroke = colours(node) if node else ("#f5f0fa", "#6a4c93")
+    canvas.parts.append('<g class="node">')
     canvas.rect(body, fill, stroke)
     if node and node.terminal:
         inner = Box(body.x + 3, body.y + 3, body.width - 6, body.height - 6)
         canvas.rect(inner, "none", stroke, rx=4.0)
-    name_y = body.y + 19 if caption else body.cy + 4.5
+    name_y = body.y + 19 if caption or sections else body.cy + 4.5
     canvas.text(
         body.cx, name_y, title, text_anchor="middle", font_weight="bold", font_size=num(NAME_SIZE)
     )
     for row, line in enumerate(caption):
         y = body.y + 34 + LINE * row
-        canvas.text(body.cx, y, line.strip(), text_anchor="middle", fill="#555555")
+        canvas.text(body.cx, y, line.strip(), text_anchor="middle", fill=MUTED)
+    if sections:
+        draw_sections(canvas, body, body.y + 30 + LINE * len(caption), stroke, sections)
+    canvas.parts.append("</g>")
     if node and node.initial:
         canvas.parts.append(
             f'<circle cx="{num(body.cx)}" cy="{num(body.y - 24)}" r="6" fill="{PLAIN}"/>'
@@ -278,28 +255,30 @@ def draw_box(
         )
 
 
-def draw_loops(canvas: Canvas, body: Box, room: Box, loops: Sequence[Arrow]) -> None:
-    """Self-loops as small arcs on the right of a state, their label block beside them."""
-    for k, loop in enumerate(loops):
-        y0 = body.cy - 7 if len(loops) == 1 else body.cy - 15 + 20 * k
-        y1 = y0 + 14 if len(loops) == 1 else y0 + 10
-        x, out = body.right, body.right + LOOP - 4
-        d = f"M{num(x)},{num(y0)} C{num(out)},{num(y0 - 10)} {num(out)},{num(y1 + 10)} "
-        canvas.path(d + f"{num(x)},{num(y1)}", timer=loop.timer)
-    width, height = loop_label(loops)
-    box = Box(body.right + LOOP, room.cy - height / 2, width, height)
-    canvas.label(box, [(line, loop.timer) for loop in loops for line in loop.lines])
+def draw_sections(canvas: Canvas, body: Box, top: float, stroke: str, sections: Sections) -> None:
+    """Below a rule at `top`, each heading (grey, italic) over its lines, left-aligned; lines
+    of timer transitions in the timer colour."""
+    canvas.parts.append(
+        f'<path d="M{num(body.x)},{num(top)} H{num(body.right)}" stroke="{stroke}" '
+        'stroke-width="0.8"/>'
+    )
+    rows: list[tuple[str, str]] = []
+    for heading, lines in sections:
+        rows += [(heading, MUTED), *((line, TIMED if timer else PLAIN) for line, timer in lines)]
+    for row, (line, colour) in enumerate(rows):
+        y = top + LINE * (row + 1) + 1
+        indent = 12.0 if line.startswith("  ") else 0.0  # SVG collapses leading spaces
+        style = {"font_style": "italic"} if colour == MUTED else {}
+        canvas.text(body.x + 10 + indent, y, line.strip(), fill=colour, **style)
 
 
-def layout_states(diagram: Diagram) -> tuple[Layout, list[Arrow], dict[str, list[Arrow]]]:
+def layout_states(diagram: Diagram) -> tuple[Layout, list[Arrow], dict[str, list[Edge]]]:
     """The layout of the states, the arrows between states, and the self-loops by state."""
-    loops: dict[str, list[Arrow]] = {}
-    between = []
-    for arrow in arrows(diagram.edges):
-        if arrow.source == arrow.dest:
-            loops.setdefault(arrow.source, []).append(arrow)
-        else:
-            between.append(arrow)
+    loops: dict[str, list[Edge]] = {}
+    for edge in diagram.edges:
+        if is_loop(edge):
+            loops.setdefault(edge.source, []).append(edge)
+    between = arrows(diagram.edges)
     links = [Link(a.source, a.dest, *a.size) for a in between]
     items = state_items(diagram.nodes, loops)
     return layered_layout(items, links, root=diagram.initial), between, loops
@@ -313,12 +292,12 @@ def draw_states(canvas: Canvas, diagram: Diagram) -> Layout:
     for arrow, route in zip(between, layout.routes, strict=True):
         if route.label is not None:
             left = route.kind == "up" and route.label.x < route.points[0][0]
+            canvas.parts.append('<g class="edge">')
             canvas.label(route.label, [(line, arrow.timer) for line in arrow.lines], right=left)
+            canvas.parts.append("</g>")
     for node in diagram.nodes:
-        body = layout.bodies[node.name]
-        draw_box(canvas, body, node.name, captions(node), node)
-        if node.name in loops:
-            draw_loops(canvas, body, layout.rooms[node.name], loops[node.name])
+        sections = loop_sections(loops.get(node.name, []))
+        draw_box(canvas, layout.bodies[node.name], node.name, captions(node), node, sections)
     return layout
 
 
@@ -358,8 +337,8 @@ def legend(diagram: Diagram) -> str:
         parts.append("yellow: waiting")
     if any(e.is_timer for e in diagram.edges):
         parts.append("dashed orange: fired by a timer")
-    if any(e.source == e.dest for e in diagram.edges):
-        parts.append("loop: stays in the state")
+    if any(is_loop(e) for e in diagram.edges):
+        parts.append("listed in a box: transitions to the same state")
     return " · ".join(parts)
 
 
@@ -368,8 +347,7 @@ def diagram_svg(diagram: Diagram, *, inline: bool = False) -> str | None:
 
     Args:
         diagram: what to draw.
-        inline: for an HTML page, where `<svg>` needs no namespace declaration; the page may
-            shrink it to its width, but not below MIN_SCALE (it scrolls sideways instead).
+        inline: for an HTML page, where `<svg>` needs no namespace declaration.
     """
     if len(diagram.nodes) + len(diagram.tasks) > MAX_NODES:
         return None
@@ -383,13 +361,12 @@ def diagram_svg(diagram: Diagram, *, inline: bool = False) -> str | None:
         frame = draw_tasks(canvas, diagram.tasks, bottom)
         width, bottom = max(width, frame.right + 16), frame.bottom + 8
     note = legend(diagram)
-    canvas.text(16.0, bottom + 14, note, fill="#555555", font_size="10")
-    width = max(width, text_width(note, 10.0) + 32)
+    canvas.text(16.0, bottom + 14, note, fill=MUTED)
+    width = max(width, text_width(note, TEXT_SIZE) + 32)
     height = bottom + 24
     title = f"{diagram.title or diagram.id} ({diagram.id} v{diagram.version})"
-    least = f' style="min-width: {width * MIN_SCALE:.0f}px"'
     head = (
-        f'<svg{least if inline else SVG_NS} width="{num(width)}" height="{num(height)}" '
+        f'<svg{"" if inline else SVG_NS} width="{num(width)}" height="{num(height)}" '
         f'viewBox="0 0 {num(width)} {num(height)}" font-family="{FONT}" '
         f'font-size="{num(TEXT_SIZE)}" role="img">'
     )

@@ -1,9 +1,10 @@
 """A self-contained HTML page for an auditor: the diagram and the tables of a process.
 
-The page fetches nothing: the CSS is inline and the diagram is the SVG from Graphviz when `dot`
-is installed, otherwise the built-in SVG drawing (`engine.render.builtin_svg`) with a note and
-the Mermaid source in a collapsed `<details>`; a process too big for the built-in layout gets
-the Mermaid source only.
+The page fetches nothing and runs no script: the CSS is inline and the diagram is the SVG from
+Graphviz when `dot` is installed (and `FULFIL_DOT` does not turn it off), otherwise the built-in
+SVG drawing (`engine.render.builtin_svg`) with a note and the Mermaid source in a collapsed
+`<details>`; a process too big for the built-in layout gets the Mermaid source only. Either
+drawing is shown at its natural size, never shrunk below readable text (`engine.render.frame`).
 `render_report` puts several processes on one page, with a table of contents.
 """
 
@@ -14,10 +15,11 @@ from html import escape
 
 from ..model import Process
 from .builtin_svg import builtin_svg
-from .dot import render_dot
+from .frame import CSS as FRAME_CSS
+from .frame import framed, in_pixels
 from .html_tables import all_tables
 from .mermaid import render_mermaid
-from .svg import dot_program, dot_to_svg
+from .svg import dot_program, graphviz_svg
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em;
@@ -30,15 +32,14 @@ code { font-size: 0.95em; } .none { color: #999; }
 .meta { color: #555; } .note { background: #fff8dc; padding: 0.5em; border: 1px solid #e8d8a0; }
 details { margin: 0.5em 0; } summary { cursor: pointer; color: #555; }
 pre.mermaid { background: #f6f6f6; padding: 1em; overflow-x: auto; }
-.diagram { overflow-x: auto; } .diagram svg { max-width: 100%; height: auto; }
 """
 
 
 def diagram_html(process: Process) -> str:
     """The SVG diagram from Graphviz when installed, else the built-in SVG and Mermaid source."""
+    ident = f"{process.id}-v{process.version}"
     if dot_program() is not None:
-        svg = dot_to_svg(render_dot(process))
-        return f'<div class="diagram">{svg[svg.find("<svg") :]}</div>'
+        return framed(in_pixels(graphviz_svg(process)), ident)
     mermaid = f'<pre class="mermaid">{escape(render_mermaid(process))}</pre>'
     drawn = builtin_svg(process, inline=True)
     if drawn is None:
@@ -54,7 +55,7 @@ def diagram_html(process: Process) -> str:
         "the Mermaid source is below it.</p>"
     )
     source = f"<details><summary>Mermaid source</summary>\n{mermaid}\n</details>"
-    return f'{note}\n<div class="diagram">{drawn}</div>\n{source}'
+    return f"{note}\n{framed(drawn, ident)}\n{source}"
 
 
 def anchor(process: Process) -> str:
@@ -87,7 +88,7 @@ def page(title: str, body: Sequence[str]) -> str:
             "<head>",
             '<meta charset="utf-8">',
             f"<title>{escape(title)}</title>",
-            f"<style>{CSS}</style>",
+            f"<style>{CSS}{FRAME_CSS}</style>",
             "</head>",
             "<body>",
             f"<h1>{escape(title)}</h1>",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -158,3 +159,37 @@ class TestReportWithoutGraphviz:
         assert "<details>" not in page
         assert "too big for the built-in drawing" in page
         assert '<pre class="mermaid">' in page
+
+
+def test_transitions_to_the_same_state_are_listed_in_its_box() -> None:
+    """No loop arcs: in_progress's box lists `re-enters:` then its lines, the timer one orange."""
+    svg = drawn(sample_process())
+    root = ET.fromstring(svg)
+    boxes = [g for g in root.iter(f"{NS}g") if g.get("class") == "node"]
+    in_progress = next(g for g in boxes if "in_progress" in texts(ET.tostring(g, "unicode")))
+    lines = [(t.text, t.get("fill")) for t in in_progress.iter(f"{NS}text")]
+    assert lines == [
+        ("in_progress", None),
+        ("In Progress", "#555555"),
+        ("re-enters:", "#555555"),
+        ("log_call [outcome != 'reached' and", "#333333"),
+        ("attempt < 3] (ops, lead)", "#333333"),
+        ("timer 7d next_call_due → remind", "#b35c00"),
+    ]
+    assert "loop" not in svg
+
+
+@pytest.mark.parametrize("process", [sample_process(), *PROCESSES], ids=lambda p: p.id)
+def test_no_text_is_smaller_than_11_pixels(process: Process) -> None:
+    """The SVG's units are pixels and every font size in it is 11 or more."""
+    svg = drawn(process)
+    sizes = [float(size) for size in re.findall(r'font-size="([\d.]+)"', svg)]
+    assert sizes and min(sizes) >= 11.0
+
+
+def test_inline_svg_asks_for_its_natural_size_only() -> None:
+    """On a page the SVG has no namespace and no CSS of its own: the page's frame sizes it."""
+    svg = builtin_svg(sample_process(), inline=True)
+    assert svg is not None
+    assert svg.startswith('<svg width="')
+    assert "style=" not in svg.split(">", 1)[0]

@@ -64,18 +64,59 @@ def test_without_graphviz_the_diagram_is_mermaid_source() -> None:
     assert "Graphviz is not installed" in page
 
 
-def test_with_graphviz_the_svg_is_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With `dot` the page embeds its SVG (without the XML prolog) instead of Mermaid."""
+def fake_graphviz(monkeypatch: pytest.MonkeyPatch, svg: bytes) -> None:
+    """`dot` installed, and answering `svg` to anything."""
 
     def fake_run(args: list[str], **kw: Any) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.CompletedProcess(args, 0, b'<?xml version="1.0"?>\n<svg>drawn</svg>', b"")
+        return subprocess.CompletedProcess(args, 0, svg, b"")
 
     monkeypatch.setattr(svg_module.shutil, "which", lambda name: "/usr/bin/dot")
     monkeypatch.setattr(svg_module.subprocess, "run", fake_run)
+
+
+DRAWN = (
+    b'<?xml version="1.0"?>\n<svg width="600pt" height="300pt" viewBox="0.00 0.00 600.00 300.00">'
+    b'<text font-size="12.00">drawn</text></svg>'
+)
+
+
+def test_with_graphviz_the_svg_is_embedded_at_its_natural_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `dot` the page embeds its SVG (no XML prolog), sized in pixels one unit each, in a
+    scrolling frame; a checkbox fits it to the page down to 10 px text (600 x 10/12 = 500)."""
+    fake_graphviz(monkeypatch, DRAWN)
     page = render_html(sample_process())
-    assert '<div class="diagram"><svg>drawn</svg></div>' in page
+    assert (
+        '<div class="diagram" style="--natural: 600px; --least: 500px">'
+        '<svg width="600" height="300" viewBox="0.00 0.00 600.00 300.00">'
+    ) in page
+    assert '<input type="checkbox" class="fit" id="fit-sample-v2">' in page
+    assert '<label for="fit-sample-v2">Fit to the page width (text stays 10 px or more)' in page
     assert "<?xml" not in page
     assert 'class="mermaid"' not in page
+    assert re.search(r"\.diagram \{ overflow-x: auto;", page)
+    assert "max-width: 100%" not in page  # the page never shrinks a diagram to its width
+
+
+def test_no_fit_checkbox_when_text_is_already_at_the_smallest_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A diagram whose smallest text is 10 px cannot shrink: no checkbox is offered."""
+    fake_graphviz(monkeypatch, DRAWN.replace(b"12.00", b"10.00"))
+    page = render_html(sample_process())
+    assert '<div class="diagram"><svg width="600" height="300"' in page
+    assert 'type="checkbox"' not in page
+
+
+def test_fulfil_dot_off_draws_the_builtin_diagram(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FULFIL_DOT=off hides an installed Graphviz: the page has the built-in drawing."""
+    fake_graphviz(monkeypatch, DRAWN)
+    monkeypatch.setenv("FULFIL_DOT", "off")
+    page = render_html(sample_process())
+    assert "built-in drawing" in page
+    assert "drawn</text>" not in page
+    assert '<svg width="' in page and 'class="node"' in page
 
 
 def test_report_has_a_section_per_process_and_a_contents_list() -> None:

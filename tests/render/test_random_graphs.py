@@ -70,19 +70,27 @@ def test_random_valid_graphs_have_no_errors(process: Process) -> None:
 @settings(max_examples=100, deadline=None)
 @given(valid_processes())
 def test_renderers_name_every_state_and_trigger(process: Process) -> None:
-    """Mermaid and DOT name every state, and draw every transition with its trigger."""
+    """Mermaid and DOT name every state, and draw every transition with its trigger: DOT as an
+    arrow, or inside the state's box for a transition to the same state."""
     mermaid, dot = render_mermaid(process), render_dot(process)
+    lines = [line.strip() for line in dot.splitlines()]
     for state in process.states:
         assert word(mermaid, node_id(state.name))
-        assert f'"{state.name}" [label="{state.name}' in dot
+        assert f'"{state.name}" [label=<' in dot
+        assert f">{state.name}</FONT></B>" in dot
     for t in process.transitions:
         arrow = f"{node_id(t.sources[0])} --> {node_id(t.dest)} : "
         assert any(
             line.strip().startswith(arrow) and word(line, t.trigger)
             for line in mermaid.splitlines()
         )
-        dot_arrow = f'"{t.sources[0]}" -> "{t.dest}" [label="'
-        assert any(
-            line.strip().startswith(dot_arrow) and word(line.replace("\\n", " "), t.trigger)
-            for line in dot.splitlines()
-        )
+        if t.dest == t.sources[0]:
+            start = f'"{t.dest}" [label=<'
+            found = [line for line in lines if line.startswith(start)]
+            assert found and word(found[0].split("<HR/>")[1], t.trigger)
+        else:
+            start = f'"{t.sources[0]}" -> "{t.dest}" [label="'
+            assert any(
+                line.startswith(start) and word(line.replace("\\n", " "), t.trigger)
+                for line in lines
+            )

@@ -84,11 +84,32 @@ def test_dot_escapes_quotes_and_backslashes() -> None:
 
 
 def test_dot_draws_timers_dashed_and_terminals_double() -> None:
-    """Timer edges are dashed, terminal states double circles, tasks a cluster."""
-    text = render_dot(sample_process())
-    assert '[label="⏱ 7d next_call_due\\nremind", style=dashed]' in text
-    assert '"closed" [label="closed\\nClosed / Complete", shape=doublecircle];' in text
+    """Timer edges are dashed, orange and say `timer`; terminal states are boxes with a double
+    border (not circles); tasks are a cluster."""
+    process = sample_process()
+    remind = Transition("remind", ("in_progress",), "on_hold")
+    text = render_dot(replace(process, transitions=(*process.transitions[:2], remind)))
+    assert (
+        '"in_progress" -> "on_hold" [label="timer 7d next_call_due →\\nremind", style=dashed, '
+        'color="#b35c00", fontcolor="#b35c00"];'
+    ) in text
+    closed = next(line for line in text.splitlines() if line.strip().startswith('"closed"'))
+    assert closed.endswith('>, peripheries=2, fillcolor="#f2f2f2", color="#444444"];')
+    assert "circle" not in text
+    assert "⏱" not in text
     assert '"task:intake" -> "task:access"' in text
+
+
+def test_dot_lists_transitions_to_the_same_state_inside_its_box() -> None:
+    """No self-loop edges: the state's label lists them under a rule, timer ones in orange."""
+    text = render_dot(sample_process())
+    assert '"in_progress" -> "in_progress"' not in text
+    in_progress = next(line for line in text.splitlines() if '"in_progress" [' in line)
+    listed = in_progress.split("<HR/>")[1]
+    assert '<FONT POINT-SIZE="12" COLOR="#666666">re-enters:</FONT>' in listed
+    assert "log_call [outcome != 'reached' and</FONT>" in listed
+    assert "&#160;&#160;attempt &lt; 3] (ops, lead)</FONT>" in listed
+    assert 'COLOR="#b35c00">timer 7d next_call_due → remind</FONT>' in listed
 
 
 def test_unknown_format_lists_available_formats() -> None:
@@ -139,7 +160,8 @@ def test_svg_reports_graphviz_failure(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_internal_transition_is_a_marked_self_loop() -> None:
-    """A transition without dest is drawn from each source to itself, marked internal."""
+    """A transition without dest goes from each source to itself, marked internal; DOT lists
+    it inside the state's box under `stays (internal):`."""
     process = sample_process()
     note = Transition("note", ("new", "in_progress"), None)
     changed = replace(process, transitions=(*process.transitions, note))
@@ -149,7 +171,50 @@ def test_internal_transition_is_a_marked_self_loop() -> None:
         ("in_progress", "in_progress", True),
     ]
     assert "new --> new : note (internal)" in render_mermaid(changed)
-    assert (
-        '"new" -> "new" [label="note\\n(internal: stays)", fontname="Helvetica-Oblique"];'
-        in render_dot(changed)
+    dot = render_dot(changed)
+    assert '"new" -> "new"' not in dot
+    new = next(line for line in dot.splitlines() if line.strip().startswith('"new" ['))
+    assert ">stays (internal):</FONT></TD></TR>" in new
+    assert '<FONT POINT-SIZE="12">note</FONT>' in new
+
+
+def test_fulfil_dot_off_hides_graphviz_with_its_own_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FULFIL_DOT=off: no `dot` even where installed, and svg says to unset the variable."""
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: "/usr/bin/dot")
+    monkeypatch.setenv("FULFIL_DOT", "off")
+    assert svg_module.dot_program() is None
+    with pytest.raises(UsageError, match="FULFIL_DOT=off says not to use it: unset FULFIL_DOT"):
+        render(sample_process(), "svg")
+
+
+def test_fulfil_dot_names_the_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FULFIL_DOT=/opt/graphviz/bin/dot is looked up instead of `dot` on the PATH."""
+    asked: list[str] = []
+    monkeypatch.setattr(svg_module.shutil, "which", lambda name: asked.append(name) or name)
+    monkeypatch.setenv("FULFIL_DOT", "/opt/graphviz/bin/dot")
+    assert svg_module.dot_program() == "/opt/graphviz/bin/dot"
+    assert asked == ["/opt/graphviz/bin/dot"]
+
+
+def test_state_names_and_statuses_are_centred_on_their_box() -> None:
+    """Graphviz's left-anchored name and status lines are re-anchored on the box's middle;
+    the listed lines (other colours) keep their left anchor."""
+    node = (
+        '<g id="node2" class="node">\n<title>a</title>\n'
+        '<path fill="#eef3fb" d="M172,-10C172,-10 12,-10 12,-10 0,-10 0,-50 12,-50"/>\n'
+        '<text text-anchor="start" x="9" y="-40" font-weight="bold" fill="#1a1a1a">a</text>\n'
+        '<text text-anchor="start" x="59" y="-30" font-size="12.00" fill="#555555">New</text>\n'
+        '<text text-anchor="start" x="9" y="-20" font-size="12.00">log_call</text>\n</g>'
     )
+    centred = svg_module.centre_state_lines(f"<svg>{node}</svg>")
+    assert (
+        '<text text-anchor="middle" x="86.00" y="-40" font-weight="bold" fill="#1a1a1a">a'
+        in centred
+    )
+    assert (
+        '<text text-anchor="middle" x="86.00" y="-30" font-size="12.00" fill="#555555">New'
+        in centred
+    )
+    assert '<text text-anchor="start" x="9" y="-20" font-size="12.00">log_call' in centred
