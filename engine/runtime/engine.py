@@ -39,7 +39,7 @@ from .delivering import Deliverer
 from .executor import Executor, HistoryChain, Outcome
 from .sla import due_at as sla_due_at
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
-from .ticking import Ticker
+from .ticking import Ticker, family_due_timer
 from .timers import TimerScheduler, schedule_timer
 from .verify import verify_instance
 from .views import (
@@ -54,6 +54,10 @@ from .views import (
 __all__ = ["Engine"]
 
 _SHEET_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class _TimersDue(Exception):
+    """Timers the worker has not fired yet are due before a person's event (see `fire`)."""
 
 
 class _StateFacts(NamedTuple):
@@ -162,22 +166,35 @@ class Engine:
     ) -> InstanceView:
         """Fire a trigger on an instance as `actor` in `role`.
 
+        First every timer due by now that can change the instance fires, in due order and each
+        at its due time, as `tick` would have fired it (see `Ticker.catch_up`); then the
+        trigger is checked against the state they left. So the history is the same however
+        late the worker ticks.
+
         Raises:
             NotFound, InstanceClosed, TriggerNotAllowed, RoleRefused (recorded in history),
             DataError, RequirementMissing, GuardRefused: the call was refused, nothing stored.
             ConflictError: other writers kept changing the instance through every retry.
         """
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             now = self.clock.now()
             try:
                 with self.store.transaction() as tx:
+                    if family_due_timer(tx, self.definitions, instance_id, now) is not None:
+                        raise _TimersDue
                     outcome = self.executor.fire(
                         tx, instance_id, trigger, data, actor=actor, role=role, now=now
                     )
                     view = self._view(tx, outcome.record)
                 break
+            except _TimersDue:
+                # rolled back before writing: fire what the worker has not yet fired, then
+                # apply the event to the state those timers left
+                self._ticker().catch_up(instance_id, now)
             except ConflictError:
-                if attempt == self.retries:
+                attempt += 1
+                if attempt > self.retries:
                     raise
             except RoleRefused as refused:
                 self._record_refusal(instance_id, trigger, actor, role, now, str(refused))
@@ -234,8 +251,10 @@ class Engine:
             ConflictError: other writers kept changing a timer's instance through every retry
                 (the timers fired before it stay fired; the next tick picks up the rest).
         """
-        ticker = Ticker(self.store, self.executor, self.definitions, self.retries, self._after)
-        return ticker.tick(now or self.clock.now(), stop)
+        return self._ticker().tick(now or self.clock.now(), stop)
+
+    def _ticker(self) -> Ticker:
+        return Ticker(self.store, self.executor, self.definitions, self.retries, self._after)
 
     def deliver(
         self, adapter: DeliveryAdapter | None = None, *, stop: Callable[[], bool] | None = None

@@ -3,17 +3,25 @@
 A timer is a batch send, an SLA notice or a trigger on its instance. Its claim and its firing
 are one transaction; a firing the process refuses is claimed anyway and recorded as a
 `refused` event, never retried.
+
+`Engine.fire` catches up first: before a person's event on an instance at time T, every timer
+due by T that can change that instance fires here, exactly as `tick` would have fired it, so a
+history does not depend on how far behind the worker is. Those timers (`family_due_timer`) are
+the pending timers of the instance's family (its request and all the request's tasks, which
+reach each other through emits, rules and releases) and the batch timers of the batch states
+they are in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from ..errors import ConflictError, ExecutionError, NotFound
-from ..store.base import EventRecord, Store, TimerRecord, Transaction
+from ..store.base import EventRecord, InstanceRecord, Store, TimerRecord, Transaction
 from .batches import BATCH_OWNER, retry_batch, send_batch
 from .definitions import Definitions
 from .executor import Executor, HistoryChain, Outcome
@@ -21,10 +29,58 @@ from .sla import fire_notice
 from .timers import is_sla_timer
 from .views import Fired
 
-__all__ = ["MAX_TIMERS_PER_TICK", "Ticker"]
+__all__ = ["MAX_TIMERS_PER_TICK", "Ticker", "family_due_timer"]
 
 MAX_TIMERS_PER_TICK = 100_000
 _NO_RECORD: Any = None  # an Outcome that only queued messages (a batch, an SLA notice)
+_Claim = Callable[[Transaction, datetime], TimerRecord | None]
+
+
+def _family(
+    tx: Transaction, definitions: Definitions, record: InstanceRecord
+) -> Iterable[InstanceRecord]:
+    """The instance, and when it is a request or a task, its whole request and tasks."""
+    if record.parent is None and not definitions.for_instance(
+        tx, record.process, record.version
+    ).process.tasks:
+        return (record,)
+    root = record
+    while root.parent is not None:
+        root = tx.get_instance(root.parent) or replace(root, parent=None)
+    members, todo = [], [root]
+    while todo:
+        member = todo.pop()
+        members.append(member)
+        todo.extend(tx.children(member.id))
+    return members
+
+
+def family_due_timer(
+    tx: Transaction, definitions: Definitions, instance_id: str, now: datetime
+) -> TimerRecord | None:
+    """The earliest pending timer due by `now` whose firing can change the instance (or None).
+
+    That is a timer of the instance's family, or the batch timer of a batch state one of its
+    members is in; ties go by id, as `claim_due_timer` orders them.
+    """
+    record = tx.get_instance(instance_id)
+    if record is None:
+        return None
+    due: list[TimerRecord] = []
+    batch_states: set[tuple[str, str]] = set()
+    for member in _family(tx, definitions, record):
+        cp = definitions.for_instance(tx, member.process, member.version)
+        if cp.has_timers:
+            due += [t for t in tx.timers(member.id) if t.due_at <= now]
+        if member.state in cp.batches:
+            batch_states.add((member.process, member.state))
+    if batch_states:
+        due += [
+            t
+            for t in tx.timers(BATCH_OWNER)
+            if t.due_at <= now and (t.data.get("process"), t.state) in batch_states
+        ]
+    return min(due, key=lambda t: (t.due_at, t.id or 0), default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +113,28 @@ class Ticker:
             fired.append(result)
         return fired
 
-    def _tick_one(self, now: datetime) -> Fired | None:
+    def catch_up(self, instance_id: str, now: datetime) -> list[Fired]:
+        """Fire, earliest first, every timer due by `now` that can change the instance.
+
+        Each firing is its own transaction, as in `tick`; `Engine.fire` calls this before a
+        person's event so that the event meets the state those timers left.
+        """
+        claim = partial(self._claim_for, instance_id)
+        fired: list[Fired] = []
+        for _ in range(MAX_TIMERS_PER_TICK):
+            result = self._tick_one(now, claim)
+            if result is None:
+                break
+            fired.append(result)
+        return fired
+
+    def _claim_for(self, instance_id: str, tx: Transaction, now: datetime) -> TimerRecord | None:
+        timer = family_due_timer(tx, self.definitions, instance_id, now)
+        if timer is None or timer.id is None or not tx.claim_timer(timer.id, now):
+            return None
+        return replace(timer, fired_at=now)
+
+    def _tick_one(self, now: datetime, claim: _Claim | None = None) -> Fired | None:
         """Fire the earliest due timer, again when its firing lost a race (up to `retries`).
 
         A firing that lost to another writer of its instance (ConflictError) rolled back with
@@ -66,18 +143,18 @@ class Ticker:
         attempt = 0
         while True:
             try:
-                return self._claim_and_fire(now)
+                return self._claim_and_fire(now, claim)
             except ConflictError:
                 attempt += 1
                 if attempt > self.retries:
                     raise
 
-    def _claim_and_fire(self, now: datetime) -> Fired | None:
+    def _claim_and_fire(self, now: datetime, claim: _Claim | None) -> Fired | None:
         """Claim the earliest due timer and fire it, claim and firing in one transaction."""
         claimed: TimerRecord | None = None
         try:
             with self.store.transaction() as tx:
-                claimed = tx.claim_due_timer(now)
+                claimed = tx.claim_due_timer(now) if claim is None else claim(tx, now)
                 if claimed is None:
                     return None
                 fired, outcomes = self._fire_timer(tx, claimed)
