@@ -46,9 +46,7 @@ def test_due_reminder_fires_before_a_late_call(store: Store, clock: ManualClock)
     assert engine.tick() == []  # the worker finds nothing left to fire
 
 
-def test_trigger_checked_against_the_state_the_timer_left(
-    store: Store, clock: ManualClock
-) -> None:
+def test_trigger_checked_against_the_state_the_timer_left(store: Store, clock: ManualClock) -> None:
     """A trigger valid before a due timer but not after it is refused; the timer stays fired."""
     catalog = Catalog((load_file(FIXTURES / "clocked.yaml").process,))
     engine = Engine(catalog, store=store, clock=clock)
