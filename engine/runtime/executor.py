@@ -152,6 +152,9 @@ class Executor:
         process = cp.process
         if instance_id is None:
             instance_id = f"{process.id}-{tx.next_number(process.id)}"
+            while tx.get_instance(instance_id) is not None:
+                # an id given by hand (`--id facebook_access-5`) took this number: skip it
+                instance_id = f"{process.id}-{tx.next_number(process.id)}"
         elif not instance_id.strip():
             raise ExecutionError("an instance id cannot be empty")
         state = process.initial.name

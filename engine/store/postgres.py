@@ -212,6 +212,27 @@ class PostgresTransaction(SQLiteTransaction):
         return sorted(members, key=lambda m: (to_iso(m.joined_at), m.instance))
 
 
+def _explain(url: str, exc: psycopg.Error) -> str:
+    """What a failed step means for the person running fulfil, and what to do about it."""
+    where, first = _where(url), _first_line(exc)
+    if isinstance(exc, errors.DiskFull):  # also "could not extend file": no room on the disk
+        return (
+            f"the database {where} is full ({first}); nothing of this step was written: free "
+            "space on the PostgreSQL server's disk, then try again"
+        )
+    if isinstance(exc, errors.ReadOnlySqlTransaction):
+        return (
+            f"the database {where} is read-only ({first}): show, history, verify and queue "
+            "work; point --db at the primary server to change it"
+        )
+    if isinstance(exc, errors.LockNotAvailable):
+        return f"the database {where} is busy: another fulfil process is writing; try again"
+    return (
+        f"PostgreSQL at {where} failed: {first}; check that the server is running and that "
+        "`fulfil db upgrade` was run for this URL"
+    )
+
+
 class PostgresStore:
     """A store in a PostgreSQL database, shared by any number of worker processes.
 
@@ -339,10 +360,7 @@ class PostgresStore:
                     f"({_first_line(exc)}); retry"
                 ) from None
             except psycopg.Error as exc:
-                raise StoreError(
-                    f"PostgreSQL at {_where(self.url)} failed: {_first_line(exc)}; check that the "
-                    "server is running and that `fulfil db upgrade` was run for this URL"
-                ) from None
+                raise StoreError(_explain(self.url, exc)) from None
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run raw SQL outside the engine (tests and repair tools); returns the rows, if any."""

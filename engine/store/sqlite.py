@@ -2,13 +2,21 @@
 
 The file runs in WAL mode with `synchronous=NORMAL`; write transactions start with
 `BEGIN IMMEDIATE`, so a step reads and writes its instance under one lock and two writers
-queue (up to `busy_timeout`) instead of failing half-way. The revision check in
+queue (up to `busy_timeout`) instead of failing half-way. Readers never take that lock (WAL
+lets them read the last commit while a writer works), and opening a file whose schema is
+current writes nothing, so `show` never waits for a writer. The revision check in
 `update_instance` still guards against writers that read outside the transaction.
+
+A file that cannot be written (read-only media, a read-only file or folder) is opened read-only:
+reading works, a write transaction is refused with a StoreError saying so. Every SQLite failure
+inside a transaction (a full disk, a lock held too long) rolls the whole step back and becomes a
+StoreError that says what happened and what to do.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import ConflictError, StoreError, UsageError
 from .base import (
@@ -52,6 +61,46 @@ from .sqlite_rows import (
 )
 
 __all__ = ["SQLiteStore"]
+
+_LATEST = MIGRATIONS[-1][0]
+
+
+def explain(path: Path, exc: sqlite3.Error) -> str:
+    """What a failed SQLite call means for the person running fulfil, and what to do about it."""
+    code = getattr(exc, "sqlite_errorname", "")
+    text = str(exc)
+    if code == "SQLITE_FULL" or "is full" in text:
+        return (
+            f"the database {path} is full (no room left on its disk, or its size limit is "
+            "reached); nothing of this step was written: free space on that disk or move the "
+            "database (--db sqlite:///FILE), then try again"
+        )
+    if code in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in text:
+        return f"the database {path} is busy: another fulfil process is writing; try again"
+    if code.startswith("SQLITE_READONLY") or "readonly" in text:
+        return _read_only(path)
+    return (
+        f"the database {path} failed: {text}; check that it is a fulfil database "
+        "(fulfil verify) or pass another --db sqlite:///FILE"
+    )
+
+
+def _read_only(path: Path) -> str:
+    return (
+        f"the database {path} is read-only (its file or folder cannot be written): show, "
+        "history, verify and queue work; to change it, copy it to a writable folder"
+    )
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write the file: the file, and the folder its WAL file goes in.
+
+    `os.access` answers for the effective user, and also for root on read-only media or an
+    immutable file (EROFS, EPERM), where permission bits alone would not stop root.
+    """
+    folder = path.parent
+    wal = path.with_name(path.name + "-wal")
+    return os.access(path, os.W_OK) and (os.access(folder, os.W_OK) or os.access(wal, os.W_OK))
 
 
 class SQLiteTransaction:
@@ -395,14 +444,15 @@ class _Unit:
         self._store, self._conn, self._write = store, conn, write
 
     def __enter__(self) -> SQLiteTransaction:
+        if self._write and self._store.read_only:
+            raise StoreError(_read_only(self._store.path))
         self._store._lock.acquire()
         try:
             self._cursor = self._conn.cursor()
             self._cursor.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             self._store._lock.release()
-            path = self._store.path
-            raise StoreError(f"the database {path} is busy or unusable: {exc}") from None
+            raise StoreError(explain(self._store.path, exc)) from None
         except BaseException:
             self._store._lock.release()
             raise
@@ -415,17 +465,33 @@ class _Unit:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if kind is not None:
-                self._cursor.execute("ROLLBACK")
-                return
-            try:
-                self._cursor.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                self._cursor.execute("ROLLBACK")
-                path = self._store.path
-                raise StoreError(f"could not commit to {path}: {exc}") from None
+            if kind is None:
+                try:
+                    self._cursor.execute("COMMIT")
+                    return
+                except sqlite3.Error as exc:
+                    error = exc
+            self._rollback()
+            if isinstance(error, sqlite3.Error):
+                raise StoreError(explain(self._store.path, error)) from None
         finally:
             self._store._lock.release()
+
+    def _rollback(self) -> None:
+        """Undo the step; SQLite may have rolled back already (a full disk can do that)."""
+        if self._conn.in_transaction:
+            self._cursor.execute("ROLLBACK")
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    """The highest migration applied (0 for a new file), read without writing anything."""
+    table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if table is None:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
 
 
 class SQLiteStore:
@@ -434,40 +500,85 @@ class SQLiteStore:
     Args:
         path: the database file.
         busy_timeout_ms: how long a writer waits for another writer's lock.
+
+    Raises:
+        StoreError: the file cannot be opened, is not a fulfil database, or is read-only and
+            needs a schema upgrade.
     """
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self._lock = threading.RLock()
+        self.read_only = self.path.exists() and not _writable(self.path)
+        if self.read_only:
+            self._conn = self._open_read_only()
+            return
         try:
             self._conn = sqlite3.connect(
                 str(self.path), isolation_level=None, check_same_thread=False
             )
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self.upgrade()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "full" in str(exc):
+                raise StoreError(explain(self.path, exc)) from None
+            raise self._unusable(exc) from None
         except sqlite3.Error as exc:
-            raise StoreError(
-                f"cannot open the SQLite database {self.path}: {exc}; check that the folder "
-                "exists and is writable and that the file is a fulfil database, or pass another "
-                "--db sqlite:///FILE"
-            ) from None
+            raise self._unusable(exc) from None
+
+    def _unusable(self, exc: sqlite3.Error) -> StoreError:
+        return StoreError(
+            f"cannot open the SQLite database {self.path}: {exc}; check that the folder "
+            "exists and is writable and that the file is a fulfil database, or pass another "
+            "--db sqlite:///FILE"
+        )
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open a file fulfil cannot write: `mode=ro`, else `immutable` when not even SQLite's
+        shared-memory file can be made (read-only media, where nobody else writes either)."""
+        target = "file:" + quote(str(self.path.resolve()))
+        for mode in ("mode=ro", "immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    f"{target}?{mode}", uri=True, isolation_level=None, check_same_thread=False
+                )
+                version = _version(conn)
+            except sqlite3.Error as exc:
+                failure = exc
+                continue
+            if version < _LATEST:
+                conn.close()
+                raise StoreError(
+                    f"the database {self.path} is read-only and its schema is older than this "
+                    "fulfil's: copy it to a writable folder and open it there (fulfil upgrades "
+                    "it) to read it"
+                )
+            return conn
+        raise self._unusable(failure)
 
     def schema_version(self) -> int:
         """The highest migration applied to the file (0 for a new file)."""
-        self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        return int(row[0] or 0)
+        return _version(self._conn)
 
     def upgrade(self) -> list[int]:
-        """Apply the migrations the file has not seen yet, each in its own transaction."""
+        """Apply the migrations the file has not seen yet, each in its own transaction.
+
+        A file already at the latest version is only read: no write lock is taken.
+        """
         applied: list[int] = []
         with self._lock:
+            if self.read_only or self.schema_version() >= _LATEST:
+                return applied
             for number, statements in MIGRATIONS:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
+                    self._conn.execute(
+                        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+                    )
                     if number <= self.schema_version():
                         self._conn.execute("COMMIT")
                         continue

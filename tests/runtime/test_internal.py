@@ -61,11 +61,11 @@ def test_transition_without_dest_is_internal() -> None:
 
 
 def test_internal_transition_keeps_timers_running(store: Store, clock: ManualClock) -> None:
-    """Firing an internal transition 3 days in keeps the 7d timer and the SLA due as armed."""
+    """Firing an internal transition a day in keeps the 7d timer and the 2d SLA due as armed."""
     engine = engine_for(store, clock)
     instance = engine.start("watch", {}).id
     armed = due_times(engine, instance)
-    clock.advance(timedelta(days=3))
+    clock.advance(timedelta(days=1))
     view = engine.fire(instance, "comment", **CLERK)
     assert view.state == "waiting"
     assert "comment" in view.data["note"]
