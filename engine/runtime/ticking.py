@@ -40,9 +40,10 @@ def _family(
     tx: Transaction, definitions: Definitions, record: InstanceRecord
 ) -> Iterable[InstanceRecord]:
     """The instance, and when it is a request or a task, its whole request and tasks."""
-    if record.parent is None and not definitions.for_instance(
-        tx, record.process, record.version
-    ).process.tasks:
+    if (
+        record.parent is None
+        and not definitions.for_instance(tx, record.process, record.version).process.tasks
+    ):
         return (record,)
     root = record
     while root.parent is not None:

@@ -53,7 +53,7 @@ def test_a_full_disk_refuses_the_whole_step(store: PostgresStore) -> None:
     engine = Engine(CATALOG, store=store, clock=ManualClock(datetime(2026, 3, 3, tzinfo=UTC)))
     store.execute(DISK_FULL)
     before = _counts(store)
-    with pytest.raises(StoreError, match="is full .*free space") as caught:
+    with pytest.raises(StoreError, match=r"is full .*free space") as caught:
         engine.start("access", CLIENT)
     assert "server is running" not in str(caught.value)
     with pytest.raises(StoreError, match="is full"):
@@ -70,5 +70,5 @@ def test_a_read_only_server_can_be_read(store: PostgresStore) -> None:
     engine = Engine(CATALOG, store=store, clock=ManualClock(datetime(2026, 3, 3, tzinfo=UTC)))
     assert engine.show("access-1").state == "in_progress"
     assert engine.verify().ok
-    with pytest.raises(StoreError, match="is read-only .*primary"):
+    with pytest.raises(StoreError, match=r"is read-only .*primary"):
         engine.fire("access-1", "log_call", {"outcome": "no_answer"}, **OPS)

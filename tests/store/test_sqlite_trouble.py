@@ -140,7 +140,7 @@ def test_a_read_only_database_can_be_read(read_only_db: Path) -> None:
     assert [e.trigger for e in engine.history("access-1")] == [None, "begin"]
     assert engine.verify().ok
     assert [i.id for i in engine.queue().in_progress] == ["access-1"]
-    with pytest.raises(StoreError, match="is read-only .* copy it to a writable folder"):
+    with pytest.raises(StoreError, match=r"is read-only .* copy it to a writable folder"):
         engine.fire("access-1", "log_call", {"outcome": "reached"}, **OPS)
     store.close()
     assert sorted(p.name for p in read_only_db.parent.iterdir()) == ["f.db"]
