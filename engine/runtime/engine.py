@@ -176,12 +176,12 @@ class Engine:
             DataError, RequirementMissing, GuardRefused: the call was refused, nothing stored.
             ConflictError: other writers kept changing the instance through every retry.
         """
-        attempt = 0
+        attempt, behind = 0, True
         while True:
             now = self.clock.now()
             try:
                 with self.store.transaction() as tx:
-                    if family_due_timer(tx, self.definitions, instance_id, now) is not None:
+                    if behind and family_due_timer(tx, self.definitions, instance_id, now):
                         raise _TimersDue
                     outcome = self.executor.fire(
                         tx, instance_id, trigger, data, actor=actor, role=role, now=now
@@ -191,7 +191,8 @@ class Engine:
             except _TimersDue:
                 # rolled back before writing: fire what the worker has not yet fired, then
                 # apply the event to the state those timers left
-                self._ticker().catch_up(instance_id, now)
+                # (when another worker claimed them all first, go on rather than wait for it)
+                behind = bool(self._ticker().catch_up(instance_id, now))
             except ConflictError:
                 attempt += 1
                 if attempt > self.retries:
