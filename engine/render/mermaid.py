@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from ..model import Process
-from .model import TIMER_MARK, Diagram, Edge, Node, TaskNode, extract
+from .model import Diagram, Edge, Node, TaskNode, extract
 
 # Words the Mermaid state diagram grammar reads as keywords: such states get an alias.
 RESERVED = frozenset({"end", "state", "note", "class", "classdef", "direction", "as", "style"})
@@ -32,8 +32,11 @@ def node_id(name: str) -> str:
 
 
 def edge_label(edge: Edge) -> str:
-    """`trigger [guard] (roles)`, or `⏱ 7d timer → trigger [guard]` for timer edges."""
-    label = f"{TIMER_MARK} {edge.timer} → {edge.trigger}" if edge.is_timer else edge.trigger
+    """`trigger [guard] (roles)`, or `timer 7d name → trigger [guard]` for timer edges.
+
+    The word "timer", not a stopwatch sign: the fonts of many machines lack it.
+    """
+    label = f"timer {edge.timer} → {edge.trigger}" if edge.is_timer else edge.trigger
     if edge.guard:
         label += f" [{edge.guard}]"
     if edge.roles:
@@ -87,8 +90,7 @@ def render_diagram(diagram: Diagram) -> str:
     """The Mermaid text of a diagram model."""
     title = f"{diagram.title or diagram.id} ({diagram.id} v{diagram.version})"
     body = [
-        "%% Mermaid has no dashed transitions: timer transitions are labelled with "
-        f"{TIMER_MARK} and the",
+        '%% Mermaid has no dashed transitions: timer transitions are labelled with "timer" and the',
         "%% states that have timers get the `timed` class.",
         "classDef timed font-style:italic,stroke-dasharray:4 4",
         "classDef waiting fill:#fff8dc",

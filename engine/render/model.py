@@ -13,8 +13,6 @@ from datetime import timedelta
 from ..model import Process, Recurrence, State, Timer
 from ..validate.graphmodel import expand_sources
 
-TIMER_MARK = "⏱"
-
 
 @dataclass(frozen=True)
 class Node:

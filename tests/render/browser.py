@@ -53,7 +53,8 @@ def start(width: int = 1280, height: int = 900) -> Any:
 # Every <text> of the first diagram: its text, rendered font size in CSS pixels (the computed
 # size times the scale of its transformation to the screen), bounding box on the page, and the
 # index of the state box (<g class="node">) it is written in, or -1; every state box's shape and
-# name; the right edge of the diagram's frame, and the window's width.
+# name; the right edge of the diagram's frame, and the window's width; the characters of the
+# whole page (tables and Mermaid source too) and its font.
 MEASURE = """
 const svg = document.querySelector('.diagram svg');
 const nodes = Array.from(svg.querySelectorAll('g.node'));
@@ -72,7 +73,9 @@ const shapes = nodes.map(n => box(n.querySelector('path, polygon, rect, ellipse'
   .getBoundingClientRect()));
 const names = nodes.map(n => (n.querySelector('title') || n.querySelector('text')).textContent);
 const frame = document.querySelector('.diagram').getBoundingClientRect();
-return {texts, shapes, names, frameRight: frame.right, viewWidth: innerWidth};
+const pageChars = Array.from(new Set(document.body.textContent));
+return {texts, shapes, names, frameRight: frame.right, viewWidth: innerWidth,
+        pageChars, pageFont: getComputedStyle(document.body).fontFamily};
 """
 
 # Whether a character is drawn with a glyph of its own in a font: drawn on a canvas it must

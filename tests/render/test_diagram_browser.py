@@ -16,7 +16,7 @@ import pytest
 from browser import ARTIFACTS, MEASURE, RENDERS, graphviz_missing, inside, missing, overlap, start
 from fulfil.engine.loader import load_directory
 from fulfil.engine.model import Process
-from fulfil.engine.render import render_html
+from fulfil.engine.render import render_html, render_report
 
 pytestmark = pytest.mark.slow
 
@@ -80,8 +80,9 @@ def too_small(found: dict[str, Any]) -> list[tuple[str, float]]:
 def test_diagram_is_legible_in_chromium(
     process: Process, drawing: str, browser: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Text >= 10 px, no text over another or over a state box, every glyph drawn, the diagram's
-    frame within the window (it scrolls inside); fitted into 800 px the text stays >= 10 px."""
+    """Text >= 10 px, no text over another or over a state box, every glyph of the diagram and
+    of the page drawn, the diagram's frame within the window (it scrolls inside); fitted into
+    800 px the text stays >= 10 px."""
     path = page_of(process, drawing, monkeypatch)
     found = open_page(browser, path, 1280, 900)
     texts, shapes, names = found["texts"], found["shapes"], found["names"]
@@ -106,6 +107,8 @@ def test_diagram_is_legible_in_chromium(
             }
         )
         assert browser.execute_script(RENDERS, chars, font) == [], font
+    others = sorted(c for c in found["pageChars"] if ord(c) > 126 and not c.isspace())
+    assert browser.execute_script(RENDERS, others, found["pageFont"]) == []
     assert found["frameRight"] <= found["viewWidth"]
     screenshots(browser, path)
 
@@ -128,3 +131,28 @@ def test_timer_transitions_are_labelled_in_words(
         words = " ".join(t["text"] for t in found["texts"])
         assert "timer 7d next_call_due" in words
         assert "⏱" not in words
+
+
+REPORT = """
+return Array.from(document.querySelectorAll('.diagram')).map(frame => ({
+  right: frame.getBoundingClientRect().right,
+  smallest: Math.min(...Array.from(frame.querySelectorAll('svg text')).map(t =>
+    parseFloat(getComputedStyle(t).fontSize) * Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b))),
+}));
+"""
+
+
+@pytest.mark.parametrize("drawing", ["graphviz", "builtin"])
+def test_report_of_every_process_keeps_each_diagram_legible(
+    drawing: str, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The several-process report (as `make demo` writes it): one frame per process, each within
+    the window, no diagram text under 10 px."""
+    page_of(PROCESSES[0], drawing, monkeypatch)  # skips when Graphviz is missing
+    path = ARTIFACTS / f"report.{drawing}.html"
+    path.write_text(render_report(PROCESSES), encoding="utf-8")
+    browser.set_window_size(1280, 900)
+    browser.get(path.as_uri())
+    frames = browser.execute_script(REPORT)
+    assert len(frames) == len(PROCESSES)
+    assert [f for f in frames if f["smallest"] < MIN_PX - 0.01 or f["right"] > 1280] == []
