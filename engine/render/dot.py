@@ -56,9 +56,9 @@ def html_text(text: str) -> str:
     return NBSP * (len(text) - len(stripped)) + escape(" ".join(stripped.split()), quote=False)
 
 
-def row(text: str, *, align: str = "CENTER", font: str = "") -> str:
+def row(text: str, *, align: str = "CENTER", font: str = "", italic: bool = False) -> str:
     """One row of an HTML-like label; `font` is the attributes of a FONT around the text."""
-    body = html_text(text)
+    body = f"<I>{html_text(text)}</I>" if italic else html_text(text)
     if font:
         body = f"<FONT {font}>{body}</FONT>"
     return f'<TR><TD ALIGN="{align}">{body}</TD></TR>'
@@ -72,7 +72,7 @@ def state_label(node: Node, loops: list[Edge]) -> str:
     for index, (heading, lines) in enumerate(loop_sections(loops)):
         rows.append("<HR/>" if index == 0 else "")
         font = f'POINT-SIZE="{TEXT_SIZE}" COLOR="{HEADING_INK}"'
-        rows.append(row(heading, align="LEFT", font=font))
+        rows.append(row(heading, align="LEFT", font=font, italic=True))
         for line, timer in lines:
             ink = f' COLOR="{TIMED}"' if timer else ""
             rows.append(row(line, align="LEFT", font=f'POINT-SIZE="{TEXT_SIZE}"{ink}'))

@@ -106,7 +106,7 @@ def test_dot_lists_transitions_to_the_same_state_inside_its_box() -> None:
     assert '"in_progress" -> "in_progress"' not in text
     in_progress = next(line for line in text.splitlines() if '"in_progress" [' in line)
     listed = in_progress.split("<HR/>")[1]
-    assert '<FONT POINT-SIZE="12" COLOR="#666666">re-enters:</FONT>' in listed
+    assert '<FONT POINT-SIZE="12" COLOR="#666666"><I>re-enters:</I></FONT>' in listed
     assert "log_call [outcome != 'reached' and</FONT>" in listed
     assert "&#160;&#160;attempt &lt; 3] (ops, lead)</FONT>" in listed
     assert 'COLOR="#b35c00">timer 7d next_call_due → remind</FONT>' in listed
@@ -174,7 +174,7 @@ def test_internal_transition_is_a_marked_self_loop() -> None:
     dot = render_dot(changed)
     assert '"new" -> "new"' not in dot
     new = next(line for line in dot.splitlines() if line.strip().startswith('"new" ['))
-    assert ">stays (internal):</FONT></TD></TR>" in new
+    assert ">stays (internal):</I></FONT></TD></TR>" in new
     assert '<FONT POINT-SIZE="12">note</FONT>' in new
 
 
