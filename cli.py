@@ -170,11 +170,12 @@ def warn_past_timers(view: Any, now: datetime) -> None:
 def parse_data(text: str | None) -> dict[str, Any] | None:
     """The `--data` option: a JSON object, or a usage error (exit 2) saying what is wrong."""
     from .engine.errors import UsageError
+    from .engine.runtime.data import unique_keys
 
     if text is None:
         return None
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise UsageError(f"--data is not JSON ({exc.msg} at column {exc.colno}): {text}") from None
     if not isinstance(value, dict):

@@ -1,6 +1,9 @@
 """Fulfilment lists (seed 004): the CSV of a batch and the email that carries it.
 
-`build_csv` renders the instances of one batch period as CSV text, the chosen fields as columns;
+`build_csv` renders the instances of one batch period as CSV text, the chosen fields as columns,
+every text cell passed through `safe_cell` (OWASP's CSV injection guidance: a cell starting with
+`=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it as
+text instead of running it as a formula; plain numbers such as `-5` stay numbers);
 `build_message` wraps it as an attachment to one recipient with the recipient's subject and
 note. Both are pure: the runtime decides what goes in a batch and delivers the message (through
 the outbox and `engine.smtp`).
@@ -19,10 +22,30 @@ from typing import Any
 from .model import Recipient
 from .smtp import Attachment, to_email
 
-__all__ = ["CSV_CONTENT_TYPE", "attachment_name", "build_csv", "build_message", "render_value"]
+__all__ = [
+    "CSV_CONTENT_TYPE",
+    "attachment_name",
+    "build_csv",
+    "build_message",
+    "render_value",
+    "safe_cell",
+]
 
 CSV_CONTENT_TYPE = "text/csv"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def safe_cell(text: str) -> str:
+    """A cell a spreadsheet would run as a formula, prefixed with `'` so it is shown as text.
+
+    Cells starting with `=`, `+`, `-`, `@`, a tab or a carriage return are neutralised, except
+    a plain number (`-5`, `+3.5`), which no spreadsheet runs.
+    """
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def render_value(value: Any) -> str:
@@ -46,7 +69,8 @@ def build_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     """The CSV text of a batch: a header of `columns`, then one line per row.
 
     A column missing from a row is an empty cell; keys not in `columns` are left out. Lines end
-    with CRLF (RFC 4180) and cells are quoted only when they need it.
+    with CRLF (RFC 4180) and cells are quoted only when they need it. Text cells go through
+    `safe_cell`.
 
     Args:
         columns: the header, in order.
@@ -59,7 +83,7 @@ def build_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([render_value(row.get(column)) for column in columns])
+        writer.writerow([safe_cell(render_value(row.get(column))) for column in columns])
     return out.getvalue()
 
 

@@ -252,17 +252,29 @@ def to_email(
         sent_at: the Date header, when given (engine code passes its clock's time).
 
     Raises:
-        DeliveryError: (not retryable) the channel is not email or there is no recipient.
+        DeliveryError: (not retryable) the channel is not email, there is no recipient, or a
+            header (sender, recipients, subject) holds a line break.
     """
     if channel != "email":
         raise DeliveryError(f"channel '{channel}' cannot be delivered by email", retryable=False)
     if not to:
         raise DeliveryError(f"outbox entry {outbox_id} has no recipient", retryable=False)
+    headers = {"From": sender, "To": ", ".join(to), "Cc": ", ".join(cc), "Subject": subject}
+    for name, value in headers.items():
+        if "\r" in value or "\n" in value:
+            # The email package refuses some such headers and lets others end the header block
+            # early; either way sending again cannot help.
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            raise DeliveryError(
+                f"outbox entry {outbox_id}: the {name} header holds a line break ({shown!r}); "
+                "a header is one line: take the line break out of the value it comes from",
+                retryable=False,
+            )
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = ", ".join(to)
+    message["To"] = headers["To"]
     if cc:
-        message["Cc"] = ", ".join(cc)
+        message["Cc"] = headers["Cc"]
     message["Subject"] = subject
     message["Message-ID"] = message_id(outbox_id, sender)
     if sent_at is not None:

@@ -111,6 +111,18 @@ def shown_without_rev(run, instance: str) -> dict[str, object]:  # type: ignore[
         ),
         (["fire", "access-1", "log_call", "--data", "{oops", *OPS], 2, "--data is not JSON"),
         (["fire", "access-1", "log_call", "--data", "[1]", *OPS], 2, "must be a JSON object"),
+        (
+            [
+                "fire",
+                "access-1",
+                "log_call",
+                "--data",
+                '{"outcome": "reached", "outcome": 1}',
+                *OPS,
+            ],
+            2,
+            "the data gives 'outcome' twice: give each field once",
+        ),
         (["fire", "access-1", "log_call", "--as", "sam"], 2, "--as takes ACTOR:ROLE"),
         (["fire", "ghost", "begin", *OPS], 1, "no instance 'ghost'"),
         (["show", "ghost"], 1, "no instance 'ghost'"),

@@ -100,3 +100,30 @@ def test_build_message() -> None:
     assert part.get_content_type() == "text/csv"
     assert part.get_filename() == "list_step-2026-03-02.csv"
     assert part.get_content() == text
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised() -> None:
+    """Texts starting with =, +, -, @, tab or CR get a leading `'` (OWASP CSV injection);
+    numbers, including negative ones, stay numbers."""
+    values = ["=1+2", "+1 555 0100", "-2+3", "@SUM(A1)", "\tx", "\rx", "-5", "+3.5", "plain"]
+    row = {f"c{i}": v for i, v in enumerate(values)} | {"n": -7}
+    columns = [*(f"c{i}" for i in range(len(values))), "n"]
+    [cells] = list(csv.reader(io.StringIO(build_csv(columns, [row]).split("\r\n", 1)[1])))
+    assert cells == [
+        "'=1+2",
+        "'+1 555 0100",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "-5",
+        "+3.5",
+        "plain",
+        "-7",
+    ]
+
+
+def test_a_list_starting_with_a_formula_is_neutralised() -> None:
+    """A list cell is judged as the joined text the spreadsheet sees."""
+    text = build_csv(["tags"], [{"tags": ["=cmd", "x"]}])
+    assert text == "tags\r\n'=cmd; x\r\n"

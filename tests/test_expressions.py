@@ -656,3 +656,48 @@ def test_enum_values_of_a_process() -> None:
         ),
     )
     assert enum_values(process) == {"outcome": ("reached", "no_answer")}
+
+
+def test_an_integer_result_beyond_64_bits_is_refused() -> None:
+    """Intermediate numbers are bounded: a product past 2**63 is an evaluation error."""
+    with pytest.raises(EvaluationError, match="the number is too large"):
+        run("attempt * attempt > 0", {"attempt": 10**18, "limit": 1})
+    with pytest.raises(EvaluationError, match="the number is too large"):
+        run("-attempt - 2 < 0", {"attempt": 2**63 - 1, "limit": 1})
+    assert run("attempt * limit", {"attempt": 2**31, "limit": 2**31}) == 2**62
+
+
+def test_a_16_kb_guard_over_a_large_number_stops_at_once() -> None:
+    """A guard multiplying a field by itself thousands of times (each product squaring the
+    digits) is refused at the first product too large, instead of burning minutes of CPU."""
+    source = "attempt"
+    while len(source) < 16_000:
+        source = f"({source}) * ({source})"
+    with pytest.raises(EvaluationError, match="the number is too large"):
+        run(f"{source} > 0", {"attempt": 2**62, "limit": 1})
+
+
+def test_repetition_is_refused_before_the_text_is_built() -> None:
+    """`text * n` (reachable where types are unknown) is refused from its size, not built."""
+    import ast
+
+    from fulfil.engine.expressions.evaluator import evaluate_tree
+
+    tree = ast.parse("s * n", mode="eval").body
+    with pytest.raises(EvaluationError, match="longer than 100,000"):
+        evaluate_tree("s * n", tree, {"s": "ab", "n": 10**15})
+    with pytest.raises(EvaluationError, match="longer than 100,000"):
+        evaluate_tree("s * n", tree, {"s": ["a"], "n": 10**15})
+    assert evaluate_tree("s * n", tree, {"s": "ab", "n": 3}) == "ababab"
+
+
+@pytest.mark.parametrize(
+    ("literal", "column"),
+    [("99999999999999999999", 15), ("1e999", 15)],
+)
+def test_a_number_literal_too_large_is_refused_at_load(literal: str, column: int) -> None:
+    """A literal past 2**63 (or a float that overflows) is a located load-time error."""
+    found = problems(f"attempt < {literal}")
+    assert [(p.location.column, p.message) for p in found] == [
+        (column, "a number this large is not allowed: at most 9,223,372,036,854,775,807")
+    ]

@@ -312,3 +312,23 @@ def test_backoff_doubles_up_to_an_hour() -> None:
     assert backoff(10_000) == timedelta(hours=1)
     with pytest.raises(ValueError):
         backoff(0)
+
+
+@pytest.mark.parametrize(
+    ("header", "overrides"),
+    [
+        ("Subject", {"subject": "Your order\r\nBcc: all@example.com"}),
+        ("To", {"to": ["client@example.com\nBcc: all@example.com"]}),
+        ("Cc", {"cc": ["copy@example.com\r\n"]}),
+        ("From", {"sender": "ops@example.com\n"}),
+    ],
+)
+def test_a_line_break_in_a_header_is_a_permanent_error(
+    header: str, overrides: dict[str, Any]
+) -> None:
+    """A CR/LF in any header is refused before sending and is not retryable: a trailing CRLF
+    in Cc used to end the headers early, moving the Subject into the body."""
+    with pytest.raises(DeliveryError) as caught:
+        plain(**overrides)
+    assert caught.value.retryable is False
+    assert f"the {header} header holds a line break" in str(caught.value)

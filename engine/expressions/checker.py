@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import Location, Problem, did_you_mean
+from .evaluator import MAX_INT
 from .exprtypes import (
     OPERATOR_SYMBOLS,
     ORDERED,
@@ -204,6 +205,10 @@ class _Checker:
         if value is None:
             return T.NONE
         if isinstance(value, int | float):
+            if not -MAX_INT - 1 <= value <= MAX_INT:  # also catches a float that overflowed
+                return self.problem(
+                    node, f"a number this large is not allowed: at most {MAX_INT:,}"
+                )
             return T.INT
         if isinstance(value, str):
             if len(value) > MAX_LITERAL:

@@ -4,7 +4,10 @@ Only trees that passed `engine.expressions.checker` get here, so every node is o
 has. simpleeval walks the pre-parsed tree (`SimpleEval.eval(source, previously_parsed=tree)`);
 we give it our operator table (unset fields are None: ordering comparisons with None are false,
 arithmetic with None is refused) and our ten functions, and nothing else: no Python builtins,
-no attribute access, no modules. A string or list result over 100,000 items is refused.
+no attribute access, no modules. A string or list result over 100,000 items is refused, and
+so is a whole number past 64 bits (or a fraction that overflows): every intermediate result is
+bounded, so no expression can build a huge number or text step by step. `text * n` and `a + b`
+are judged by their size before they are built.
 
 Each thread keeps one evaluator: simpleeval stores the names on the evaluator, so sharing one
 between threads would mix two instances' data.
@@ -13,6 +16,7 @@ between threads would mix two instances' data.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import threading
 from collections.abc import Callable, Mapping
@@ -24,6 +28,8 @@ import simpleeval
 from ..errors import ExecutionError
 
 MAX_RESULT = 100_000  # characters of a string, items of a list
+MAX_INT = 2**63 - 1  # what a 64-bit database column holds; a field's int is within it too
+_TOO_LARGE = f"the number is too large (over {MAX_INT:,})"
 
 
 class EvaluationError(ExecutionError):
@@ -39,16 +45,42 @@ class _Refused(Exception):
     """A language rule broken at run time; becomes an EvaluationError carrying the source."""
 
 
+def _too_long() -> _Refused:
+    return _Refused(f"the result is longer than {MAX_RESULT:,} items")
+
+
 def _checked_size(value: Any) -> Any:
-    if isinstance(value, str | list) and len(value) > MAX_RESULT:
-        raise _Refused(f"the result is longer than {MAX_RESULT:,} items")
+    kind = type(value)
+    if kind is int:
+        if not -MAX_INT - 1 <= value <= MAX_INT:
+            raise _Refused(_TOO_LARGE)
+    elif kind is float:
+        if not math.isfinite(value):
+            raise _Refused(_TOO_LARGE)
+    elif isinstance(value, str | list) and len(value) > MAX_RESULT:
+        raise _too_long()
     return value
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, str | list) else 0
+
+
+def _precheck(symbol: str, left: Any, right: Any) -> None:
+    """Refuse a text or list that would be too long before building it."""
+    if symbol == "+" and _length(left) + _length(right) > MAX_RESULT:
+        raise _too_long()
+    if symbol == "*":
+        for items, times in ((left, right), (right, left)):
+            if type(times) is int and _length(items) * max(times, 0) > MAX_RESULT:
+                raise _too_long()
 
 
 def _arithmetic(symbol: str, function: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def apply(left: Any, right: Any) -> Any:
         if left is None or right is None:
             raise _Refused(f"`{symbol}` on a value that is not set")
+        _precheck(symbol, left, right)
         return _checked_size(function(left, right))
 
     return apply
@@ -57,7 +89,7 @@ def _arithmetic(symbol: str, function: Callable[[Any, Any], Any]) -> Callable[[A
 def _negate(value: Any) -> Any:
     if value is None:
         raise _Refused("`-` on a value that is not set")
-    return -value
+    return _checked_size(-value)
 
 
 def _positive(value: Any) -> Any:
@@ -190,7 +222,7 @@ def evaluate_tree(source: str, tree: ast.expr, variables: Mapping[str, Any]) -> 
     evaluator.names = variables
     try:
         result = evaluator.eval(source, previously_parsed=tree)
-        if type(result) is str:
+        if type(result) in (str, int, float):
             _checked_size(result)
     except _Refused as refused:
         raise EvaluationError(source, str(refused)) from None

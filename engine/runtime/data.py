@@ -10,10 +10,12 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..errors import DataError, did_you_mean
+from ..errors import DataError, UsageError, did_you_mean
 from ..model import Field, FieldType, Process
 
-__all__ = ["DataCodec"]
+__all__ = ["INT_RANGE", "DataCodec", "unique_keys"]
+
+INT_RANGE = (-(2**63), 2**63 - 1)  # what a 64-bit column holds; expressions keep within it
 
 _TYPE_WORDS = {
     FieldType.STRING: "a string",
@@ -49,6 +51,8 @@ def _coerce(spec: Field, value: Any) -> Any:
     if kind in (FieldType.STRING, FieldType.TEXT) and isinstance(value, str):
         return value
     if kind is FieldType.INT and isinstance(value, int) and not isinstance(value, bool):
+        if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise ValueError("out of range")
         return value
     if kind is FieldType.BOOL and isinstance(value, bool):
         return value
@@ -67,14 +71,28 @@ def _coerce(spec: Field, value: Any) -> Any:
     raise ValueError(kind.value)
 
 
+def _shown(value: Any) -> str:
+    """A value for a message, cut short: an int of thousands of digits is not printed whole."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return "a number of more than 60 digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _problem(spec: Field, value: Any) -> str:
+    if spec.type is FieldType.INT and isinstance(value, int) and not isinstance(value, bool):
+        low, high = INT_RANGE
+        return (
+            f"field '{spec.name}' must be a whole number between {low:,} and {high:,}, "
+            f"got {_shown(value)}"
+        )
     if spec.type is FieldType.ENUM:
         return f"field '{spec.name}' does not allow {value!r}; allowed values: " + ", ".join(
             spec.values
         )
     return (
         f"field '{spec.name}' must be {_TYPE_WORDS[spec.type]}, "
-        f"got {value!r} ({type(value).__name__})"
+        f"got {_shown(value)} ({type(value).__name__})"
     )
 
 
@@ -120,6 +138,11 @@ class DataCodec:
                 typed[name] = _coerce(spec, value)
             except ValueError:
                 raise DataError(_problem(spec, value), instance=instance) from None
+            if spec.required and isinstance(value, str) and not value.strip():
+                raise DataError(
+                    f"field '{name}' is required: give it a value, not an empty text",
+                    instance=instance,
+                )
         return typed
 
     def initial(self, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -163,3 +186,17 @@ class DataCodec:
         """The JSON form of the declared fields among `values`."""
         encode = self.encode_value
         return {name: encode(values.get(name)) for name in self.fields}
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A `json.loads` object hook refusing a key given twice (JSON alone keeps the last one).
+
+    Raises:
+        UsageError: a key repeats; the message names it.
+    """
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise UsageError(f"the data gives '{key}' twice: give each field once")
+        out[key] = value
+    return out

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..clock import Clock
+from ..csvbatch import safe_cell
 from ..delivery import DeliveryAdapter
 from ..errors import ConflictError, NotFound, RoleRefused, UsageError
 from ..model import Process
@@ -299,7 +300,7 @@ class Engine:
             writer = csv.DictWriter(out, fieldnames=header)
             writer.writeheader()
             for row in rows:
-                writer.writerow(dict(row.values))
+                writer.writerow({name: _cell(value) for name, value in row.values})
         os.replace(temp, self.sheets_dir / f"{sheet}.csv")
 
     # reading --------------------------------------------------------------------------------
@@ -446,3 +447,8 @@ def queue_names(processes: Iterable[Process]) -> list[str]:
     names = {state.queue for process in processes for state in process.states}
     names |= {task.queue for process in processes for task in process.tasks}
     return sorted(name for name in names if name)
+
+
+def _cell(value: Any) -> Any:
+    """A sheet cell: texts neutralised against formula injection (`csvbatch.safe_cell`)."""
+    return safe_cell(value) if isinstance(value, str) else value
