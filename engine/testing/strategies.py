@@ -50,6 +50,7 @@ T = TypeVar("T")
 
 ACTORS = ("sam", "ann")  # the people who act; guards may read `actor`
 _SPAN = timedelta(days=400)  # dates and times are drawn this far around the clock
+_INT_SPAN = 10**9  # ints are drawn within this far from zero
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=16)
 _ADDRESS = st.from_regex(r"[a-z]{1,8}@example\.(com|org)", fullmatch=True)
 
@@ -113,11 +114,16 @@ def field_values(process: Process, field_name: str) -> st.SearchStrategy[Any]:
     if kind is FieldType.ENUM:
         return st.sampled_from(spec.values)
     if kind is FieldType.INT:
-        return st.sampled_from(samples) | st.integers(-10, 1000) if samples else st.integers()
+        # well inside the 64 bits an int field holds, so that guards' arithmetic stays in range
+        wide = st.integers(-_INT_SPAN, _INT_SPAN)
+        return st.sampled_from(samples) | st.integers(-10, 1000) if samples else wide
     if kind in (FieldType.STRING, FieldType.TEXT):
         fresh = _ADDRESS if _is_address(process, field_name) else _TEXT
         literals = [s for s in samples if isinstance(s, str) and s not in ("sample",)]
-        return st.sampled_from(literals) | fresh if literals else fresh
+        texts = st.sampled_from(literals) | fresh if literals else fresh
+        # a required text is not satisfied by an empty one (the engine refuses it); mapped, not
+        # filtered, so that the draws (and the examples a fixed seed finds) stay the same
+        return texts.map(_not_blank) if spec.required else texts
     if kind is FieldType.LIST:
         items = [s[0] for s in samples if isinstance(s, tuple) and s]
         item = st.sampled_from(items) | _TEXT if items else _TEXT
@@ -130,6 +136,10 @@ def field_values(process: Process, field_name: str) -> st.SearchStrategy[Any]:
     moments = st.integers(-minutes, minutes).map(lambda n: CLOCK + timedelta(minutes=n))
     times = [s.astimezone(UTC) for s in samples if isinstance(s, datetime)]
     return st.sampled_from(times) | moments if times else moments
+
+
+def _not_blank(text: str) -> str:
+    return text if text.strip() else "x"
 
 
 def drawable_fields(process: Process, names: set[str] | frozenset[str]) -> list[str]:
