@@ -6,7 +6,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -159,7 +159,7 @@ def test_the_cli_reads_a_read_only_database(read_only_db: Path) -> None:
 
 # a writer holding the lock ---------------------------------------------------------------------
 @pytest.fixture
-def locked(tmp_path: Path) -> Iterator[Callable[[], SQLiteStore]]:
+def locked(tmp_path: Path) -> Iterator[Path]:
     """A database with one instance while another connection holds its write lock."""
     db = tmp_path / "f.db"
     store = SQLiteStore(db)
@@ -169,16 +169,20 @@ def locked(tmp_path: Path) -> Iterator[Callable[[], SQLiteStore]]:
     writer.execute("BEGIN IMMEDIATE")
     writer.execute("UPDATE counters SET value = value + 100")
     try:
-        # no waiting at all: a reader that needed the lock would fail at once
-        yield lambda: SQLiteStore(db, busy_timeout_ms=0)
+        yield db
     finally:
         writer.execute("ROLLBACK")
         writer.close()
 
 
-def test_readers_do_not_wait_for_a_writer(locked: Callable[[], SQLiteStore]) -> None:
+def _impatient(db: Path) -> SQLiteStore:
+    """A store that does not wait for a lock at all: needing one fails at once."""
+    return SQLiteStore(db, busy_timeout_ms=0)
+
+
+def test_readers_do_not_wait_for_a_writer(locked: Path) -> None:
     """Opening, show, history, verify and queue need no write lock while a writer works."""
-    store = locked()
+    store = _impatient(locked)
     engine = _engine(store)
     assert engine.show("access-1").state == "new"
     assert len(engine.history("access-1")) == 1
@@ -187,9 +191,16 @@ def test_readers_do_not_wait_for_a_writer(locked: Callable[[], SQLiteStore]) -> 
     store.close()
 
 
-def test_a_writer_behind_a_writer_is_told_plainly(locked: Callable[[], SQLiteStore]) -> None:
+def test_the_cli_shows_while_a_writer_works(locked: Path) -> None:
+    """`fulfil show` and `history` answer at once while another process holds the write lock."""
+    for args in (["show", "access-1"], ["history", "access-1"], ["queue"]):
+        result = _cli(locked, *args)
+        assert result.exit_code == 0, (args, result.output)
+
+
+def test_a_writer_behind_a_writer_is_told_plainly(locked: Path) -> None:
     """A write that cannot get the lock in time says the database is busy, and to try again."""
-    store = locked()
+    store = _impatient(locked)
     with pytest.raises(StoreError, match="is busy: another fulfil process is writing; try again"):
         _engine(store).start("access", CLIENT)
     store.close()
