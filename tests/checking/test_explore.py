@@ -123,11 +123,12 @@ def test_an_expression_failing_at_run_time_is_an_error_finding() -> None:
 
 @pytest.mark.parametrize("process_id", load_directory(SHIPPED).ids)
 def test_every_shipped_process_checks_clean_and_fast(process_id: str) -> None:
-    """Each shipped definition checks at depth 8 in a few seconds, with no findings."""
+    """Each shipped definition checks at depth 8 in a few CPU seconds, with no findings."""
     process = load_directory(SHIPPED).get(process_id)
-    began = time.perf_counter()
+    # CPU time, not wall time: other processes on a loaded machine must not fail this test.
+    began = time.process_time()
     report = explore(process, depth=8)
-    assert time.perf_counter() - began < 5
+    assert time.process_time() - began < 5
     assert [f.lines()[0] for f in report.findings] == []
 
 
