@@ -23,6 +23,11 @@ _ALIAS = re.compile(r"\*([^\s,\[\]{}]+)")
 # A line whose value opens with a quote: `key: "...`, `- "...`, or a quote alone.
 _OPENING_QUOTE = re.compile(r"^\s*(?:- )?(?:[^\s:#'\"][^:#]*:\s+)?([\"'])")
 _LOOK_BACK = 50  # lines searched for a quote left open
+_GLUED_COLON = re.compile(r"^\s*(- )?([^\s:#'\"]+):(\S.*)$")  # `key:value`, no space
+
+
+def _spaces(count: int) -> str:
+    return f"{count} space" if count == 1 else f"{count} spaces"
 
 
 def _closes(rest: str, quote: str) -> bool:
@@ -96,7 +101,15 @@ class _Reader:
         return self.document()
 
     def document(self) -> tuple[int, int, str] | None:
-        """Mistakes about the document as a whole: a second one, an alias to nothing."""
+        """Mistakes about the document as a whole: a second one, an alias to nothing, a
+        top-level key indented less than the first."""
+        if "<document start>" in self.problem:
+            return (
+                self.line,
+                self.column,
+                "this line is indented less than the first key of the file: indent every "
+                "top-level key the same, usually not at all",
+            )
         if "another document" in self.problem:
             return (
                 self.line,
@@ -145,6 +158,21 @@ class _Reader:
 
     def missing_colon(self, where: tuple[int, int]) -> tuple[int, int, str]:
         line, column = where
+        glued = _GLUED_COLON.match(self.text(line))
+        if glued is not None:
+            key, value = glued.group(2), glued.group(3).strip()
+            return (
+                line,
+                glued.start(2),
+                f"a `:` after a key needs a space before the value: write `{key}: {value}`",
+            )
+        if len(self.text(line).split()) > 3:  # words, not a `key value` pair: running text
+            return (
+                line,
+                column,
+                "this line has no `:`, so it reads as a new key: if it continues the text "
+                "above, indent it further than that text's key; a new entry is `key: value`",
+            )
         key, _, value = self.text(line).strip().partition(" ")
         example = f"{key}: {value.strip()}".strip()
         return (
@@ -157,6 +185,9 @@ class _Reader:
         here = self.text(self.line)
         above = _previous(self.lines, self.line)
         starts_key = re.match(r"\s*(- )?[^\s:#'\"][^:]*$", here[: self.column])
+        if above is not None and starts_key and _GLUED_COLON.match(above[1]):
+            # `key:value` above is read as text running on into this line
+            return self.missing_colon((above[0], _indent(above[1])))
         if above is not None and starts_key and _indent(here) > _indent(above[1]):
             number, text = above
             if ":" not in text and not text.lstrip().startswith("-"):
@@ -165,7 +196,7 @@ class _Reader:
                 self.line,
                 _indent(here),
                 f"this line is indented more than line {number + 1} above it, which already "
-                f"has its value: indent it by {_indent(text)} spaces like that line",
+                f"has its value: indent it by {_spaces(_indent(text))} like that line",
             )
         return (
             self.line,
@@ -204,7 +235,7 @@ class _Reader:
             return (
                 self.line,
                 self.column,
-                f"this line is indented {self.column} spaces but the keys it belongs with "
+                f"this line is indented {_spaces(self.column)} but the keys it belongs with "
                 f"(from line {start_line + 1}) are indented {start_column}: line it up with "
                 "them",
             )

@@ -119,8 +119,15 @@ def test_syntax_error_has_the_mark_of_the_error() -> None:
         ("a:\n  b: 1\n    c: 2\n", "f.yaml:3:5: error: this line is indented more than line 2"),
         ("a:\n  b\n    c: 2\n", "f.yaml:2:3: error: missing `:` after the key: write `key"),
         ("a: 1\nb 2\nc: 3\n", "f.yaml:2:1: error: missing `:` after the key"),
+        (
+            "a: some text that\ngoes on here without indent\nc: 3\n",
+            "f.yaml:2:1: error: this line has no `:`, so it reads as a new key: if it continues",
+        ),
         ("a:\n  b: 1\n  - c\n", "f.yaml:3:3: error: a `-` list item among `key: value`"),
         ("a: 'x' y\n", "f.yaml:1:8: error: unexpected text after the value: put the whole"),
+        ("a:\n  b:x y\n  c: d\n", "f.yaml:2:3: error: a `:` after a key needs a space before"),
+        (" a: 1\nb: 2\n", "f.yaml:2:1: error: this line is indented less than the first key"),
+        ("a:\n  b: 1\n c: 2\n", "f.yaml:3:2: error: this line is indented 1 space but the"),
     ],
 )
 def test_syntax_errors_are_told_in_plain_words(text: str, expected: str) -> None:
