@@ -30,11 +30,11 @@ _dumps = compact_encoder(sort_keys=True)
 
 def _public_url(url: str) -> str:
     parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        netloc = f"{user.split(':', 1)[0]}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    if "@" not in parts.netloc:
+        return url
+    user, host = parts.netloc.rsplit("@", 1)
+    netloc = f"{user.split(':', 1)[0]}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
 def signature(body: dict[str, Any], keys: AuditKeys, key_id: str) -> str | None:
@@ -82,7 +82,7 @@ def read(text: str, name: str) -> dict[str, Any]:
         raise UsageError(f"{name} is not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(body, dict) or body.get("format") != CHECKPOINT_FORMAT:
         raise UsageError(
-            f"{name} is not a fulfil checkpoint (no \"format\": \"{CHECKPOINT_FORMAT}\"); "
+            f'{name} is not a fulfil checkpoint (no "format": "{CHECKPOINT_FORMAT}"); '
             "write one with `fulfil verify --export-checkpoint FILE`"
         )
     shapes = {"instances": dict, "lanes": list, "key": str, "mac": str, "events": int}

@@ -90,6 +90,11 @@ def _state_facts(cp: CompiledProcess, state: str) -> _StateFacts:
     )
 
 
+def _problem_order(problem: VerifyProblem) -> tuple[str, int]:
+    """The store's problems first, then by instance and first bad event (the instance last)."""
+    return (problem.instance, problem.seq if problem.seq is not None else 1 << 62)
+
+
 class Engine:
     """Runs process instances durably against a store.
 
@@ -458,7 +463,7 @@ class Engine:
             if instance_id is None:
                 lost, _ = check_lanes(tx)
                 problems += lost + orphans(tx)
-        problems = tally.problems(keys) + problems
+        problems = sorted(tally.problems(keys) + problems, key=_problem_order)
         return VerifyReport(
             checked, tuple(problems), tally.events, keys.ids, tuple(tally.notes(keys))
         )

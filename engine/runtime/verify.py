@@ -36,10 +36,11 @@ class Tally:
     unkeyed: int = 0
     keyed: Counter[str] = field(default_factory=Counter)
     unknown: Counter[str] = field(default_factory=Counter)  # sealed with a key not given
-    bad: Counter[str] = field(default_factory=Counter)  # whose seal did not match
+    bad: dict[str, list[VerifyProblem]] = field(default_factory=dict)  # seals that failed
 
     def problems(self, keys: AuditKeys) -> list[VerifyProblem]:
-        """The store-wide findings: keys missing, keys that open nothing they sealed."""
+        """The findings about seals: keys missing, a wrong key (said once, not per event),
+        and each event whose seal does not match."""
         found = []
         if self.unknown:
             ids = ", ".join(f"'{k}'" for k in sorted(self.unknown))
@@ -52,9 +53,9 @@ class Tally:
                     "every key (FULFIL_AUDIT_KEY or --audit-key-file) to check them",
                 )
             )
-        for key_id in keys.ids:
+        for key_id, failed in sorted(self.bad.items()):
             sealed = self.keyed[key_id]
-            if sealed and self.bad[key_id] == sealed:
+            if key_id and len(failed) == sealed > 1:
                 found.append(
                     VerifyProblem(
                         "",
@@ -63,6 +64,8 @@ class Tally:
                         f"sealed with '{key_id}': it is the wrong key",
                     )
                 )
+            else:
+                found += failed
         return found
 
     def notes(self, keys: AuditKeys) -> list[str]:
@@ -82,7 +85,7 @@ class Tally:
 
 
 def _seal(event: EventRecord, keys: AuditKeys, tally: Tally) -> str | None:
-    """What is wrong with the event's own seal, or None (also None for a key not given)."""
+    """What is wrong with the event's own seal (kept in the tally), or None."""
     tally.events += 1
     if event.lane is None:
         tally.legacy += 1
@@ -97,9 +100,11 @@ def _seal(event: EventRecord, keys: AuditKeys, tally: Tally) -> str | None:
     if expected == event.hash:
         return None
     if event.key:
-        tally.bad[event.key] += 1
-        return f"its content does not match its MAC under key '{event.key}' (edited?)"
-    return "its content does not match its hash (edited?)"
+        wrong = f"its content does not match its MAC under key '{event.key}' (edited?)"
+    else:
+        wrong = "its content does not match its hash (edited?)"
+    tally.bad.setdefault(event.key, []).append(VerifyProblem(event.instance, event.seq, wrong))
+    return wrong
 
 
 def _chain(
@@ -116,9 +121,7 @@ def _chain(
             problems.append(
                 VerifyProblem(where, event.seq, "does not chain to the event before it")
             )
-        wrong = _seal(event, keys, tally)
-        if wrong:
-            problems.append(VerifyProblem(where, event.seq, wrong))
+        _seal(event, keys, tally)
         if event.lane is None and placed:
             problems.append(
                 VerifyProblem(
