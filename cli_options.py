@@ -2,9 +2,9 @@
 
 `--db`, `--processes`, `--now`, `--sheets` and `--audit-key-file` (each with its environment
 variable) are read by the group (`fulfil --db URL show ID`: command line, then environment, then
-default) and every command carries a copy that overrides the group's value when given on its own command line
-(`fulfil show ID --db URL`). A command with an option of the same name keeps its own
-(`fulfil test --db memory|sqlite`, `fulfil demo --sheets DIR`).
+default) and every command carries a copy that overrides the group's value when given on its
+own command line (`fulfil show ID --db URL`). A command with an option of the same name keeps
+its own (`fulfil test --db memory|sqlite`, `fulfil demo --sheets DIR`).
 
 `-h` works like `--help`; every command's help ends with an example (`EXAMPLES`), and the
 group's help lists the environment variables. A new global option is one more `GlobalOption`
@@ -40,7 +40,7 @@ ROOT = "fulfil"  # the name of the top group: its commands' paths are their own 
 
 @dataclass(frozen=True)
 class GlobalOption:
-    """One option every command accepts: `--NAME`, the `Settings` attribute NAME."""
+    """One option every command accepts: `--NAME` (`_` written `-`), the `Settings` value NAME."""
 
     name: str
     envvar: str
@@ -50,7 +50,7 @@ class GlobalOption:
 
     @property
     def flag(self) -> str:
-        return f"--{self.name}"
+        return f"--{self.name.replace('_', '-')}"
 
 
 GLOBAL_OPTIONS = (
@@ -84,7 +84,7 @@ GLOBAL_OPTIONS = (
         "Folder of the CSV sheets that `sheet` actions append rows to.",
     ),
     GlobalOption(
-        "audit-key-file",
+        "audit_key_file",
         "FULFIL_AUDIT_KEY_FILE",
         None,
         "FILE",
@@ -138,7 +138,7 @@ class Settings:
         """The audit keys of FULFIL_AUDIT_KEY or --audit-key-file (none: unkeyed)."""
         from .engine.audit import keys_from
 
-        path = self.values.get("audit-key-file")
+        path = self.values.get("audit_key_file")
         return keys_from(os.environ.get("FULFIL_AUDIT_KEY"), Path(path) if path else None)
 
     @property

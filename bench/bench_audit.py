@@ -69,7 +69,8 @@ extra = {}
 if key:
     from fulfil.engine.audit import keys_from
     extra["audit_keys"] = keys_from(key, None)
-engine = Engine(catalog, store=store, clock=ManualClock(datetime(2026, 3, 2, tzinfo=UTC)), **extra)
+clock = ManualClock(datetime(2026, 3, 2, tzinfo=UTC))
+engine = Engine(catalog, store=store, clock=clock, **extra)
 instance = engine.start("toggle").id
 for n in range(200):  # warm up: compiled definition, caches, statements
     engine.fire(instance, "go" if n % 2 == 0 else "back")
@@ -105,7 +106,8 @@ if key:
     from fulfil.engine.audit import keys_from
     extra["audit_keys"] = keys_from(key, None)
 catalog = Catalog((load_text(PROCESS).process,))
-engine = Engine(catalog, store=PostgresStore(url), clock=ManualClock(datetime(2026, 3, 2, tzinfo=UTC)), **extra)
+clock = ManualClock(datetime(2026, 3, 2, tzinfo=UTC))
+engine = Engine(catalog, store=PostgresStore(url), clock=clock, **extra)
 if worker == "setup":
     engine.store.upgrade()
     for w in range(4):
@@ -190,21 +192,22 @@ def main() -> None:
             for _ in range(rounds):
                 for name, (tree, key) in variants.items():
                     rows[name].append(per_event(tree, mode, count, key, folder))
-            table(f"({'a' if mode == 'memory' else 'b'}) {mode}: per event", rows, "baseline", "us", 1e6)
+            title = f"({'a' if mode == 'memory' else 'b'}) {mode}: per event"
+            table(title, rows, "baseline", "us", 1e6)
         if not args.no_postgres:
             postgres(args.url, base, 200 if args.quick else 500, 1 if args.quick else 3)
 
 
 def postgres(url: str, base: str, count: int, rounds: int) -> None:
     import psycopg
-
     from fulfil.engine.store.postgres import split_url
 
     conninfo, _ = split_url(url)
     schemas = {"baseline": f"bench_audit_base_{secrets.token_hex(3)}"}
     schemas["current keyed"] = f"bench_audit_new_{secrets.token_hex(3)}"
     trees = {"baseline": (base, ""), "current keyed": ("", KEY)}
-    urls = {name: f"{conninfo}{'&' if '?' in conninfo else '?'}schema={s}" for name, s in schemas.items()}
+    joiner = "&" if "?" in conninfo else "?"
+    urls = {name: f"{conninfo}{joiner}schema={s}" for name, s in schemas.items()}
     try:
         for name, (tree, key) in trees.items():
             subprocess.run(
