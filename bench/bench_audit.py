@@ -59,9 +59,11 @@ fields:
 states:
   a: {initial: true}
   b: {}
+  done: {terminal: true}
 transitions:
   - {trigger: go, source: a, dest: b, guard: "n >= 0", actions: [{set: {n: "n + 1"}}]}
   - {trigger: back, source: b, dest: a, guard: "n >= 0", actions: [{set: {n: "n + 1"}}]}
+  - {trigger: finish, source: [a, b], dest: done}
 '''
 catalog = Catalog((load_text(PROCESS, "toggle.yaml").process,))
 store = MemoryStore() if mode == "memory" else SQLiteStore(sys.argv[5])
@@ -98,8 +100,10 @@ fields:
   n: {type: int, default: 0}
 states:
   a: {initial: true}
+  done: {terminal: true}
 transitions:
   - {trigger: bump, source: a, dest: a, guard: "n >= 0", actions: [{set: {n: "n + 1"}}]}
+  - {trigger: finish, source: a, dest: done}
 '''
 extra = {}
 if key:

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import UsageError
@@ -60,6 +61,11 @@ class AuditKeys:
     def secret(self, key_id: str) -> bytes | None:
         """The secret of `key_id`, or None."""
         return next((secret for kid, secret in self.keys if kid == key_id), None)
+
+    @cached_property
+    def signing_check(self) -> str:
+        """`check_value` of the sealing key, computed once (every event asks for it)."""
+        return self.check_value(self.signing_id)
 
     def check_value(self, key_id: str) -> str:
         """A short value that tells whether a key is the one of that id used before (or "")."""

@@ -87,7 +87,7 @@ class HistoryChain:
         self.seq += 1
         keys = self.keys
         position = self.tx.next_position(
-            self.instance, self.seq, keys.signing_id, keys.check_value(keys.signing_id)
+            self.instance, self.seq, keys.signing_id, keys.signing_check
         )
         if position.last_key:
             check_lane(position, keys)

@@ -156,24 +156,31 @@ class PostgresTransaction(SQLiteTransaction):
                 f"{event.seq} was written by another worker); read it again and retry"
             ) from None
 
-    def _take_lane(self) -> LaneRecord:
-        # Each concurrent writer takes a lane no other transaction holds, so writers never
-        # queue on one counter row; when every lane is held, a new lane is added (a writer
-        # adding the same number at the same moment waits for the other, then tries again).
+    def _take_lane(self, instance_id: str, seq: int, key: str, check: str) -> LaneRecord:
+        # Each concurrent writer takes a lane no other transaction holds (one statement: lock,
+        # move on, return the lane as it was), so writers never queue on one counter row; when
+        # every lane is held a new lane is added (a writer adding the same number at the same
+        # moment waits for the other, then tries again).
+        new = (instance_id, seq, key, check)
         for _ in range(8):
             row = self._run(
-                f"SELECT {_LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1 "
-                "FOR UPDATE SKIP LOCKED"
+                f"WITH free AS (SELECT {_LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1 "
+                "FOR UPDATE SKIP LOCKED) UPDATE audit_lanes AS taken SET pos = free.pos + 1, "
+                "instance = %s, seq = %s, key_id = %s, key_check = %s FROM free "
+                "WHERE taken.lane = free.lane RETURNING free.lane, free.pos, free.instance, "
+                "free.seq, free.key_id, free.key_check",
+                new,
             ).fetchone()
             if row is not None:
                 return LaneRecord(*row)
             row = self._run(
                 f"INSERT INTO audit_lanes ({_LANE_COLUMNS}) "
-                "SELECT COALESCE(MAX(lane), -1) + 1, 0, '', 0, '', '' FROM audit_lanes "
-                f"ON CONFLICT (lane) DO NOTHING RETURNING {_LANE_COLUMNS}"
+                "SELECT COALESCE(MAX(lane), -1) + 1, 1, %s, %s, %s, %s FROM audit_lanes "
+                "ON CONFLICT (lane) DO NOTHING RETURNING lane",
+                new,
             ).fetchone()
             if row is not None:
-                return LaneRecord(*row)
+                return LaneRecord(int(row[0]), 0, "", 0)
         raise ConflictError("every audit lane was taken by other writers; retry")
 
     def claim_due_timer(self, now: datetime) -> TimerRecord | None:

@@ -237,25 +237,34 @@ class SQLiteTransaction:
     def next_position(self, instance_id: str, seq: int, key: str, check: str) -> Position:
         held = self._lane
         if held is None:
-            held = self._take_lane()
+            held = self._take_lane(instance_id, seq, key, check)
+        else:
+            self._move_lane(held.lane, held.pos + 1, instance_id, seq, key, check)
         pos = held.pos + 1
-        self._c.execute(
-            "UPDATE audit_lanes SET pos = ?, instance = ?, seq = ?, key_id = ?, key_check = ? "
-            "WHERE lane = ?",
-            (pos, instance_id, seq, key, check, held.lane),
-        )
         self._lane = LaneRecord(held.lane, pos, instance_id, seq, key, check)
         after = (held.instance, held.seq) if held.pos else None
         return Position(held.lane, pos, after, held.key, held.check)
 
-    def _take_lane(self) -> LaneRecord:
+    def _move_lane(
+        self, lane: int, pos: int, instance_id: str, seq: int, key: str, check: str
+    ) -> None:
+        self._c.execute(
+            "UPDATE audit_lanes SET pos = ?, instance = ?, seq = ?, key_id = ?, key_check = ? "
+            "WHERE lane = ?",
+            (pos, instance_id, seq, key, check, lane),
+        )
+
+    def _take_lane(self, instance_id: str, seq: int, key: str, check: str) -> LaneRecord:
+        """Take a lane for this transaction, moved on to the event given; as it was before."""
         # BEGIN IMMEDIATE serialises writers: one lane (the first) is all SQLite needs
         row = self._c.execute(
             f"SELECT {_LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1"
         ).fetchone()
         if row is None:
             raise StoreError("the store has no audit lane; run `fulfil db upgrade`")
-        return LaneRecord(*row)
+        held = LaneRecord(*row)
+        self._move_lane(held.lane, held.pos + 1, instance_id, seq, key, check)
+        return held
 
     def lanes(self) -> list[LaneRecord]:
         rows = self._c.execute(f"SELECT {_LANE_COLUMNS} FROM audit_lanes ORDER BY lane")
