@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -155,8 +156,15 @@ def open_engine(settings: Settings) -> Any:
     from .engine.store import open_store
 
     clock = ManualClock(parse_now(settings.now)) if settings.now else SystemClock()
+    keys = settings.audit_keys()
     catalog = load_directory(settings.processes)
-    return Engine(catalog, store=open_store(settings.db), clock=clock, sheets_dir=settings.sheets)
+    return Engine(
+        catalog,
+        store=open_store(settings.db),
+        clock=clock,
+        sheets_dir=settings.sheets,
+        audit_keys=keys,
+    )
 
 
 def warn_past_timers(view: Any, now: datetime) -> None:
@@ -343,21 +351,76 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
 
 @main.command("verify")
 @click.argument("instance", required=False)
+@click.option("--all", "whole", is_flag=True, help="The whole store (the default without ID).")
+@click.option(
+    "--export-checkpoint",
+    "export_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Verify the store, then write a signed checkpoint of its heads to FILE.",
+)
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also compare the store with a checkpoint FILE: deleted instances, cut histories.",
+)
 @_JSON
 @click.pass_obj
 @guarded
-def verify_command(settings: Settings, instance: str | None, as_json: bool) -> None:
-    """Check history hash chains and replay instances; exit 1 on any mismatch."""
+def verify_command(
+    settings: Settings,
+    instance: str | None,
+    whole: bool,
+    export_to: Path | None,
+    against: Path | None,
+    as_json: bool,
+) -> None:
+    """Check sealed history chains and replay instances; exit 1 on any mismatch.
+
+    Without ID (or with --all) the whole store: every instance, the store-wide event sequence
+    and histories without an instance. The audit key comes from FULFIL_AUDIT_KEY or
+    --audit-key-file; without one the chain is checked unkeyed (see docs/audit.md).
+    """
+    from .engine.audit import checkpoint
+    from .engine.errors import UsageError
+    from .engine.runtime.text import checkpoint_line, verify_lines
+
+    if instance and (whole or export_to or against):
+        raise UsageError("give an instance ID or --all/--export-checkpoint/--against, not both")
+    body = None
+    if against is not None:
+        body = checkpoint.read(_read_text(against), str(against))
     with opened_engine(settings) as engine:
         report = engine.verify(instance)
+        if body is not None:
+            found = checkpoint.compare(engine.store, engine.audit_keys, body, str(against))
+            report = replace(report, problems=report.problems + tuple(found))
+        if export_to is not None and report.ok:
+            written = checkpoint.export(engine.store, engine.audit_keys, engine.clock.now())
+            export_to.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
     if as_json:
         emit_json(report.to_json())
     else:
         for problem in report.problems:
             click.echo(str(problem), err=True)
-        click.echo(f"verified {report.checked} instance(s): " + ("ok" if report.ok else "MISMATCH"))
+        for line in verify_lines(report):
+            click.echo(line)
+    if export_to is not None:
+        if not report.ok:
+            fail(f"no checkpoint written to {export_to}: the store does not verify")
+        click.echo(checkpoint_line(export_to, written), err=as_json)
     if not report.ok:
         sys.exit(1)
+
+
+def _read_text(path: Path) -> str:
+    from .engine.errors import UsageError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 @main.command("tick")

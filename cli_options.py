@@ -1,10 +1,10 @@
 """The global options of `fulfil`, accepted before or after a command's name, and its help.
 
-`--db`, `--processes`, `--now` and `--sheets` (each with its environment variable) are read by the
-group (`fulfil --db URL show ID`: command line, then environment, then default) and every command
-carries a copy that overrides the group's value when given on its own command line
-(`fulfil show ID --db URL`). A command with an option of the same name keeps its own
-(`fulfil test --db memory|sqlite`, `fulfil demo --sheets DIR`).
+`--db`, `--processes`, `--now`, `--sheets` and `--audit-key-file` (each with its environment
+variable) are read by the group (`fulfil --db URL show ID`: command line, then environment, then
+default) and every command carries a copy that overrides the group's value when given on its
+own command line (`fulfil show ID --db URL`). A command with an option of the same name keeps
+its own (`fulfil test --db memory|sqlite`, `fulfil demo --sheets DIR`).
 
 `-h` works like `--help`; every command's help ends with an example (`EXAMPLES`), and the
 group's help lists the environment variables. A new global option is one more `GlobalOption`
@@ -40,7 +40,7 @@ ROOT = "fulfil"  # the name of the top group: its commands' paths are their own 
 
 @dataclass(frozen=True)
 class GlobalOption:
-    """One option every command accepts: `--NAME`, the `Settings` attribute NAME."""
+    """One option every command accepts: `--NAME` (`_` written `-`), the `Settings` value NAME."""
 
     name: str
     envvar: str
@@ -50,7 +50,7 @@ class GlobalOption:
 
     @property
     def flag(self) -> str:
-        return f"--{self.name}"
+        return f"--{self.name.replace('_', '-')}"
 
 
 GLOBAL_OPTIONS = (
@@ -82,6 +82,14 @@ GLOBAL_OPTIONS = (
         "./sheets",
         "DIR",
         "Folder of the CSV sheets that `sheet` actions append rows to.",
+    ),
+    GlobalOption(
+        "audit_key_file",
+        "FULFIL_AUDIT_KEY_FILE",
+        None,
+        "FILE",
+        "File of audit keys, `ID SECRET` per line, the first seals (instead of "
+        "FULFIL_AUDIT_KEY=ID:SECRET,...); see docs/audit.md.",
     ),
 )
 
@@ -125,6 +133,13 @@ class Settings:
     @property
     def sheets(self) -> Path:
         return Path(str(self.values["sheets"]))
+
+    def audit_keys(self) -> Any:
+        """The audit keys of FULFIL_AUDIT_KEY or --audit-key-file (none: unkeyed)."""
+        from .engine.audit import keys_from
+
+        path = self.values.get("audit_key_file")
+        return keys_from(os.environ.get("FULFIL_AUDIT_KEY"), Path(path) if path else None)
 
     @property
     def processes(self) -> Path:
@@ -261,8 +276,10 @@ def pipe_closed() -> NoReturn:
 
 ENVIRONMENT = """\b
 Environment:
-  FULFIL_DB, FULFIL_PROCESSES, FULFIL_NOW, FULFIL_SHEETS
+  FULFIL_DB, FULFIL_PROCESSES, FULFIL_NOW, FULFIL_SHEETS, FULFIL_AUDIT_KEY_FILE
                         the global options above (an option given wins)
+  FULFIL_AUDIT_KEY      audit keys as ID:SECRET,... (the first seals history events,
+                        all verify); without keys the history chain is unkeyed SHA-256
   FULFIL_SMTP_HOST, FULFIL_SMTP_PORT, FULFIL_SMTP_USER, FULFIL_SMTP_PASSWORD,
   FULFIL_SMTP_FROM, FULFIL_SMTP_STARTTLS, FULFIL_SMTP_SSL, FULFIL_SMTP_TIMEOUT
                         send outbox email over SMTP (`worker`, `outbox --deliver`)
@@ -298,7 +315,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "history": ("fulfil history facebook_access-1 --json",),
     "queue": ("fulfil queue digms_ops",),
     "outbox": ("fulfil outbox --status pending",),
-    "verify": ("fulfil verify facebook_access-1",),
+    "verify": (
+        "FULFIL_AUDIT_KEY=k1:SECRET fulfil verify --all",
+        "fulfil verify --export-checkpoint march.json; fulfil verify --against march.json",
+    ),
     "tick": ("fulfil tick --now 2026-01-12T09:00:00Z",),
     "db": ("fulfil db upgrade --db postgresql://fulfil@db.internal:5432/ops",),
     "db upgrade": ("fulfil db upgrade --db postgresql://fulfil@db.internal:5432/ops",),

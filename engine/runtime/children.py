@@ -328,7 +328,7 @@ class Requests:
     ) -> None:
         from .executor import HistoryChain
 
-        chain = HistoryChain(tx, record)
+        chain = HistoryChain(tx, record, self.executor.keys)
         chain.add(replace(event, detail=detail))
         tx.update_instance(
             replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head),

@@ -18,6 +18,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..audit.keys import UNKEYED, AuditKeys
 from ..clock import Clock
 from ..csvbatch import safe_cell
 from ..delivery import DeliveryAdapter
@@ -38,17 +39,19 @@ from .delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
 from .delivering import SEND_LEASE as SEND_LEASE
 from .delivering import Deliverer
 from .executor import Executor, HistoryChain, Outcome
+from .lanes import check_lanes, orphans
 from .sla import due_at as sla_due_at
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
 from .ticking import Ticker, family_due_timer
 from .timers import TimerScheduler, schedule_timer
-from .verify import verify_instance
+from .verify import Tally, verify_instance
 from .views import (
     Fired,
     InstanceView,
     QueueItem,
     QueueView,
     TimerView,
+    VerifyProblem,
     VerifyReport,
 )
 
@@ -87,6 +90,11 @@ def _state_facts(cp: CompiledProcess, state: str) -> _StateFacts:
     )
 
 
+def _problem_order(problem: VerifyProblem) -> tuple[str, int]:
+    """The store's problems first, then by instance and first bad event (the instance last)."""
+    return (problem.instance, problem.seq if problem.seq is not None else 1 << 62)
+
+
 class Engine:
     """Runs process instances durably against a store.
 
@@ -98,6 +106,8 @@ class Engine:
         delivery: sends outbox messages after each call when given (else `deliver()` does).
         scheduler: computes timer due times (default: `engine.runtime.timers.schedule_timer`).
         retries: how often a call is retried when another writer changed the instance first.
+        audit_keys: the keys that seal history events (default: none, the unkeyed SHA-256
+            chain, which detects accidents but not a forger; see docs/audit.md).
     """
 
     def __init__(
@@ -110,6 +120,7 @@ class Engine:
         delivery: DeliveryAdapter | None = None,
         scheduler: TimerScheduler = schedule_timer,
         retries: int = 3,
+        audit_keys: AuditKeys = UNKEYED,
     ) -> None:
         self.catalog = catalog
         self.store = store
@@ -118,7 +129,8 @@ class Engine:
         self.delivery = delivery
         self.retries = retries
         self.definitions = Definitions(catalog)
-        self.executor = Executor(self.definitions, scheduler)
+        self.audit_keys = audit_keys
+        self.executor = Executor(self.definitions, scheduler, audit_keys)
 
     # writing --------------------------------------------------------------------------------
     def start(
@@ -218,7 +230,7 @@ class Engine:
             record = tx.get_instance(instance_id)
             if record is None:
                 return
-            chain = HistoryChain(tx, record)
+            chain = HistoryChain(tx, record, self.executor.keys)
             chain.add(
                 EventRecord(
                     record.id,
@@ -428,18 +440,33 @@ class Engine:
         return self.definitions.for_instance(tx, record.process, record.version)
 
     def verify(self, instance_id: str | None = None) -> VerifyReport:
-        """Check hash chains and replay instances (one, or all when None)."""
-        problems = []
+        """Check sealed chains and replay instances: one, or the whole store when None.
+
+        The whole store also checks the store-wide sequence (a deleted instance or a cut
+        history leaves a hole in a lane) and histories without an instance row.
+
+        Raises:
+            NotFound: no instance `instance_id`.
+        """
+        keys = self.audit_keys
+        problems: list[VerifyProblem] = []
+        tally = Tally()
         checked = 0
         with self.store.transaction(write=False) as tx:
-            ids: Iterable[str] = [instance_id] if instance_id else list(tx.instance_ids())
-            for current in ids:
+            ids: Iterable[str] = [instance_id] if instance_id else tx.instance_ids()
+            for current in list(ids):
                 record, _ = self.executor.load(tx, current)
                 problems += verify_instance(
-                    record, tx.events(current), partial(self._pinned, tx, record)
+                    record, tx.events(current), partial(self._pinned, tx, record), keys, tally
                 )
                 checked += 1
-        return VerifyReport(checked, tuple(problems))
+            if instance_id is None:
+                lost, _ = check_lanes(tx)
+                problems += lost + orphans(tx)
+        problems = sorted(tally.problems(keys) + problems, key=_problem_order)
+        return VerifyReport(
+            checked, tuple(problems), tally.events, keys.ids, tuple(tally.notes(keys))
+        )
 
 
 def queue_names(processes: Iterable[Process]) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from ..audit.keys import AuditKeys
 from ..errors import (
     ClockError,
     ExecutionError,
@@ -26,6 +27,7 @@ from ..store.base import (
     EventRecord,
     InstanceRecord,
     OutboxRecord,
+    Position,
     SheetRow,
     TimerRecord,
     Transaction,
@@ -36,7 +38,7 @@ from .batches import join_batch
 from .children import Family, Requests
 from .compiled import CompiledProcess
 from .definitions import Definitions
-from .history import seal, sealed
+from .history import check_lane, seal, sealed
 from .refusals import best_refusal
 from .step import Step
 from .timers import TimerScheduler
@@ -75,15 +77,26 @@ def check_not_before(record: InstanceRecord, now: datetime) -> None:
 
 
 class HistoryChain:
-    """Appends events to one instance's history, chaining hashes."""
+    """Appends events to one instance's history, chaining and sealing them with `keys`."""
 
-    def __init__(self, tx: Transaction, record: InstanceRecord) -> None:
+    def __init__(self, tx: Transaction, record: InstanceRecord, keys: AuditKeys) -> None:
         self.tx, self.seq, self.head, self.instance = tx, record.seq, record.head, record.id
+        self.keys = keys
+
+    def _position(self) -> Position:
+        self.seq += 1
+        keys = self.keys
+        position = self.tx.next_position(
+            self.instance, self.seq, keys.signing_id, keys.signing_check
+        )
+        if position.last_key:
+            check_lane(position, keys)
+        return position
 
     def add(self, event: EventRecord) -> None:
-        """Append `event` (its seq and hashes are set here)."""
-        self.seq += 1
-        event = seal(event, self.head, self.seq)
+        """Append `event` (its seq, place and seal are set here)."""
+        position = self._position()
+        event = seal(event, self.head, self.seq, position, self.keys)
         self.tx.append_event(event)
         self.head = event.hash
 
@@ -100,7 +113,23 @@ class HistoryChain:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Append a new event of the instance (as `add`, without an unsealed record first)."""
-        self.seq += 1
+        event = self.make(at, actor, role, kind, trigger, source, dest, data, detail)
+        self.tx.append_event(event)
+
+    def make(
+        self,
+        at: datetime,
+        actor: str,
+        role: str | None,
+        kind: str,
+        trigger: str | None,
+        source: str | None = None,
+        dest: str | None = None,
+        data: dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> EventRecord:
+        """The next event of the instance, placed and sealed; the caller appends it."""
+        position = self._position()
         event = sealed(
             self.instance,
             self.seq,
@@ -114,17 +143,22 @@ class HistoryChain:
             {} if data is None else data,
             {} if detail is None else detail,
             self.head,
+            position,
+            self.keys,
         )
-        self.tx.append_event(event)
         self.head = event.hash
+        return event
 
 
 class Executor:
     """Runs starts and events against an open transaction."""
 
-    def __init__(self, definitions: Definitions, scheduler: TimerScheduler) -> None:
+    def __init__(
+        self, definitions: Definitions, scheduler: TimerScheduler, keys: AuditKeys
+    ) -> None:
         self.definitions = definitions
         self.scheduler = scheduler
+        self.keys = keys
         self.requests = Requests(self)
 
     # starting -------------------------------------------------------------------------------
@@ -169,13 +203,12 @@ class Executor:
             detail["timers"] = notes
         if waiting_on:
             detail["waiting_on"] = list(waiting_on)
-        start = EventRecord(
-            instance_id, 1, now, actor, role, "start", None, None, state, stored, detail
+        first = HistoryChain(tx, record, self.keys).make(
+            now, actor, role, "start", None, None, state, stored, detail
         )
-        sealed = seal(start, "")
-        record = replace(record, seq=1, head=sealed.hash)
+        record = replace(record, seq=1, head=first.hash)
         tx.insert_instance(record)
-        tx.append_event(sealed)
+        tx.append_event(first)
         if process.tasks:
             self.requests.start_tasks(tx, cp, record, variables, actor=actor, now=now)
         return record
@@ -389,7 +422,7 @@ class Executor:
             self._rearm_recurring(tx, step, detail)
         else:
             self._leave_and_enter(tx, step, dest, detail)
-        chain = HistoryChain(tx, record)
+        chain = HistoryChain(tx, record, self.keys)
         trigger = step.transition.transition.trigger if step.transition else None
         chain.append(now, step.actor, step.role, kind, trigger, record.state, dest, change, detail)
         for activity in step.activities:
@@ -468,7 +501,7 @@ class Executor:
                 )
             data[name] = dated_line(data.get(name), step, text)
         change = {k: v for k, v in data.items() if parent.data.get(k) != v}
-        chain = HistoryChain(tx, parent)
+        chain = HistoryChain(tx, parent, self.keys)
         chain.add(
             EventRecord(
                 parent.id,

@@ -1,7 +1,13 @@
-"""The history hash chain: each event's hash covers the previous hash and the event itself.
+"""The history seal: each event's tag covers its content, the previous tag and its place.
 
-`hash = sha256(prev_hash + canonical JSON of the event without its hash)`. Editing, dropping or
-reordering a stored event breaks the chain from that event on, which `verify` reports.
+An event (format 2) is sealed as `tag = HMAC-SHA256(key, b"fulfil.event.2\\n" + canonical)`,
+or SHA-256 of the same bytes when no audit key is given. The canonical text (docs/audit.md)
+is the event's fields, the previous event's tag (`prev_hash`), its place in the store-wide
+sequence (`lane`, `pos`, the lane's previous event `after`) and the id of the key, as compact
+JSON with sorted keys. Editing, dropping or reordering an event breaks the chain from that event
+on, and without the key a rewritten chain cannot be sealed again. Events written before the
+store-wide sequence existed (format 1: `lane` None) were sealed as `sha256(prev_hash +
+canonical)` without the place or key fields; they still verify, as unkeyed.
 """
 
 from __future__ import annotations
@@ -10,17 +16,90 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from ..store.base import EventRecord, to_iso
+from ..audit.keys import AuditKeys
+from ..errors import UsageError
+from ..store.base import EventRecord, Position, to_iso
 from ..store.jsontext import compact_encoder
 
-__all__ = ["canonical", "event_hash", "seal", "sealed"]
+__all__ = [
+    "EVENT_PREFIX",
+    "canonical",
+    "check_lane",
+    "expected_tag",
+    "legacy_canonical",
+    "seal",
+    "sealed",
+]
 
+EVENT_PREFIX = b"fulfil.event.2\n"
+"""What the MAC of a format-2 event covers before its canonical text (domain separation)."""
 
 _dumps = compact_encoder(sort_keys=True, default=str)
 
 
+def _text(
+    instance: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    role: str | None,
+    kind: str,
+    trigger: str | None,
+    source: str | None,
+    dest: str | None,
+    data: dict[str, Any],
+    detail: dict[str, Any],
+    prev_hash: str,
+    position: tuple[int, int, tuple[str, int] | None],
+    key: str,
+) -> str:
+    lane, pos, after = position
+    return _dumps(
+        {
+            "v": 2,
+            "instance": instance,
+            "seq": seq,
+            "at": to_iso(at),
+            "actor": actor,
+            "role": role,
+            "kind": kind,
+            "trigger": trigger,
+            "source": source,
+            "dest": dest,
+            "data": data,
+            "detail": detail,
+            "prev_hash": prev_hash,
+            "lane": lane,
+            "pos": pos,
+            "after": None if after is None else [after[0], after[1]],
+            "key": key,
+        }
+    )
+
+
 def canonical(event: EventRecord) -> str:
-    """The canonical JSON text of an event, every field but `hash`."""
+    """The canonical text of a format-2 event: every field but `hash`."""
+    e = event
+    return _text(
+        e.instance,
+        e.seq,
+        e.at,
+        e.actor,
+        e.role,
+        e.kind,
+        e.trigger,
+        e.source,
+        e.dest,
+        e.data,
+        e.detail,
+        e.prev_hash,
+        (e.lane or 0, e.pos or 0, e.after),
+        e.key,
+    )
+
+
+def legacy_canonical(event: EventRecord) -> str:
+    """The canonical text of a format-1 event (written before the store-wide sequence)."""
     e = event
     return _dumps(
         {
@@ -40,9 +119,34 @@ def canonical(event: EventRecord) -> str:
     )
 
 
-def event_hash(event: EventRecord) -> str:
-    """The hash an event should carry, given its `prev_hash`."""
-    return hashlib.sha256((event.prev_hash + canonical(event)).encode()).hexdigest()
+def expected_tag(event: EventRecord, keys: AuditKeys) -> str | None:
+    """The tag the event should carry; None when it was sealed with a key not in `keys`."""
+    if event.lane is None:
+        return hashlib.sha256((event.prev_hash + legacy_canonical(event)).encode()).hexdigest()
+    return keys.tag_with(event.key, EVENT_PREFIX + canonical(event).encode())
+
+
+def check_lane(position: Position, keys: AuditKeys) -> None:
+    """Refuse to seal after an event of the lane that the keys given could not have sealed.
+
+    Raises:
+        UsageError: the lane's last event is keyed and no key is given (writing unkeyed events
+            after keyed ones would look like tampering), or the key given under that id is
+            not the one that sealed it.
+    """
+    last = position.last_key
+    if not last:
+        return
+    if not keys.keyed:
+        raise UsageError(
+            f"this store's history is sealed with the audit key '{last}'; give the audit keys "
+            "(FULFIL_AUDIT_KEY or --audit-key-file) to write to it"
+        )
+    if last in keys.ids and position.last_check and keys.check_value(last) != position.last_check:
+        raise UsageError(
+            f"the audit key '{last}' given is not the key '{last}' this store's history was "
+            "sealed with; check FULFIL_AUDIT_KEY or the key file"
+        )
 
 
 def sealed(
@@ -58,36 +162,46 @@ def sealed(
     data: dict[str, Any],
     detail: dict[str, Any],
     prev_hash: str,
+    position: Position,
+    keys: AuditKeys,
 ) -> EventRecord:
-    """A new event chained after `prev_hash`, its hash set (built once: this runs every step)."""
-    text = _dumps(
-        {
-            "instance": instance,
-            "seq": seq,
-            "at": to_iso(at),
-            "actor": actor,
-            "role": role,
-            "kind": kind,
-            "trigger": trigger,
-            "source": source,
-            "dest": dest,
-            "data": data,
-            "detail": detail,
-            "prev_hash": prev_hash,
-        }
-    )
-    digest = hashlib.sha256((prev_hash + text).encode()).hexdigest()
+    """A new event chained after `prev_hash` at `position`, sealed with `keys`' first key."""
+    key = keys.signing_id
+    place = (position.lane, position.pos, position.after)
+    text = _text(
+        instance, seq, at, actor, role, kind, trigger, source, dest, data, detail, prev_hash,
+        place, key,
+    )  # fmt: skip
+    digest = keys.seal(EVENT_PREFIX + text.encode())
     return EventRecord(
-        instance, seq, at, actor, role, kind, trigger, source, dest, data, detail, prev_hash, digest
+        instance,
+        seq,
+        at,
+        actor,
+        role,
+        kind,
+        trigger,
+        source,
+        dest,
+        data,
+        detail,
+        prev_hash,
+        digest,
+        position.lane,
+        position.pos,
+        position.after,
+        key,
     )
 
 
-def seal(event: EventRecord, prev_hash: str, seq: int | None = None) -> EventRecord:
-    """The event numbered `seq` (default: its own) chained after `prev_hash`, hash set."""
+def seal(
+    event: EventRecord, prev_hash: str, seq: int, position: Position, keys: AuditKeys
+) -> EventRecord:
+    """The event numbered `seq` chained after `prev_hash` at `position`, sealed."""
     e = event
     return sealed(
         e.instance,
-        e.seq if seq is None else seq,
+        seq,
         e.at,
         e.actor,
         e.role,
@@ -98,4 +212,6 @@ def seal(event: EventRecord, prev_hash: str, seq: int | None = None) -> EventRec
         e.data,
         e.detail,
         prev_hash,
+        position,
+        keys,
     )

@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from ..audit.keys import AuditKeys
 from ..calendar import BusinessCalendar
 from ..model import Process, Sla, State
 from ..store.base import (
@@ -101,7 +102,7 @@ def due_at(tx: Transaction, record: InstanceRecord) -> datetime | None:
 
 
 def fire_notice(
-    tx: Transaction, cp: CompiledProcess, timer: TimerRecord, at: datetime
+    tx: Transaction, cp: CompiledProcess, timer: TimerRecord, at: datetime, keys: AuditKeys
 ) -> tuple[str, int]:
     """Queue the notice of a claimed SLA timer and record it; returns (state, messages queued).
 
@@ -137,7 +138,7 @@ def fire_notice(
         later = _escalation_due(cp, sla, timer.due_at)
         tx.add_timer(TimerRecord(record.id, ESCALATE, timer.state, ESCALATE, later, at))
         detail["escalate_at"] = to_iso(later)
-    chain = HistoryChain(tx, record)
+    chain = HistoryChain(tx, record, keys)
     chain.add(
         EventRecord(record.id, 0, at, "timer", None, "sla", None, record.state, None, {}, detail)
     )

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..store.base import EventRecord, OutboxRecord
-from .views import ChildView, Fired, InstanceView, QueueView
+from .views import ChildView, Fired, InstanceView, QueueView, VerifyReport
 
 __all__ = [
+    "checkpoint_line",
     "child_line",
     "event_line",
     "instance_lines",
@@ -21,6 +22,7 @@ __all__ = [
     "past_timer_warnings",
     "queue_lines",
     "tick_lines",
+    "verify_lines",
 ]
 
 
@@ -101,3 +103,23 @@ def tick_lines(fired: Sequence[Fired]) -> list[str]:
         lines.append(f"{f.at.isoformat()} {f.instance} {f.timer} ({f.trigger}) {outcome}")
     lines.append(f"fired {len(fired)} timer(s)")
     return lines
+
+
+def verify_lines(report: VerifyReport) -> list[str]:
+    """`verify`: what the check cannot vouch for, then the count and the verdict."""
+    lines = [f"note: {note}" for note in report.notes]
+    mode = f"keyed ({', '.join(report.keys)})" if report.keys else "unkeyed"
+    verdict = "ok" if report.ok else f"MISMATCH ({len(report.problems)} problem(s))"
+    lines.append(
+        f"verified {report.checked} instance(s), {report.events} event(s), {mode}: {verdict}"
+    )
+    return lines
+
+
+def checkpoint_line(path: object, body: dict[str, object]) -> str:
+    """`verify --export-checkpoint`: what the file holds and how it is signed."""
+    instances = body.get("instances")
+    count = len(instances) if isinstance(instances, dict) else 0
+    key = body.get("key")
+    signed = f"signed with key '{key}'" if key else "UNSIGNED (no audit key: give one to sign)"
+    return f"wrote checkpoint {path}: {count} instance(s), {body.get('events')} event(s), {signed}"

@@ -1,47 +1,173 @@
-"""Checking an instance's history: the hash chain, then a replay against its definition.
+"""Checking an instance's history: the sealed chain, then a replay against its definition.
 
-The replay starts from the start event's data and applies each recorded change in order,
-checking that every transition exists in the definition from the replayed state, and that the
-replay ends where the stored instance is. Any event, state or data that does not match is
-reported; nothing is repaired.
+The chain check recomputes every event's seal (HMAC with the audit key whose id it names, or
+SHA-256 for unkeyed and old events) and its link to the event before it. The replay starts
+from the start event's data and applies each recorded change in order, checking that every
+transition exists in the definition from the replayed state, and that the replay ends where
+the stored instance is. Any event, state or data that does not match is reported, naming the
+instance and the first event at fault; nothing is repaired. `Tally` gathers what the seals
+were across instances, for the store-wide notes (docs/audit.md).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from ..audit.keys import AuditKeys
 from ..errors import FulfilError
 from ..store.base import EventRecord, InstanceRecord
 from .compiled import CompiledProcess
-from .history import event_hash
+from .history import expected_tag
 from .views import VerifyProblem
 
-__all__ = ["verify_instance"]
+__all__ = ["Tally", "verify_instance"]
 
 _MOVES = ("transition", "timer")
 
 
-def _chain(record: InstanceRecord, events: list[EventRecord]) -> list[VerifyProblem]:
+@dataclass
+class Tally:
+    """What the seals of the events checked were: old format, unkeyed, keyed (by key id)."""
+
+    events: int = 0
+    legacy: int = 0
+    unkeyed: int = 0
+    keyed: Counter[str] = field(default_factory=Counter)
+    unknown: Counter[str] = field(default_factory=Counter)  # sealed with a key not given
+    bad: dict[str, list[VerifyProblem]] = field(default_factory=dict)  # seals that failed
+
+    def problems(self, keys: AuditKeys) -> list[VerifyProblem]:
+        """The findings about seals: keys missing, a wrong key (said once, not per event),
+        and each event whose seal does not match."""
+        found = []
+        if self.unknown:
+            ids = ", ".join(f"'{k}'" for k in sorted(self.unknown))
+            count = sum(self.unknown.values())
+            found.append(
+                VerifyProblem(
+                    "",
+                    None,
+                    f"{count} event(s) are sealed with the audit key(s) {ids}, not given: give "
+                    "every key (FULFIL_AUDIT_KEY or --audit-key-file) to check them",
+                )
+            )
+        for key_id, failed in sorted(self.bad.items()):
+            sealed = self.keyed[key_id]
+            if key_id and len(failed) == sealed > 1:
+                found.append(
+                    VerifyProblem(
+                        "",
+                        None,
+                        f"the audit key '{key_id}' given matches none of the {sealed} event(s) "
+                        f"sealed with '{key_id}': it is the wrong key",
+                    )
+                )
+            else:
+                found += failed
+        return found
+
+    def notes(self, keys: AuditKeys) -> list[str]:
+        """What the check cannot vouch for."""
+        notes = []
+        if not keys.keyed:
+            notes.append(
+                "unkeyed chain (SHA-256): it detects accidents, not a forger who can rewrite "
+                "the database; set FULFIL_AUDIT_KEY or --audit-key-file to seal with a key"
+            )
+        elif self.unkeyed or self.legacy:
+            notes.append(
+                f"{self.unkeyed + self.legacy} event(s) were sealed without a key (before one "
+                "was set): they detect accidents, not a forger"
+            )
+        return notes
+
+
+def _seal(event: EventRecord, keys: AuditKeys, tally: Tally) -> str | None:
+    """What is wrong with the event's own seal (kept in the tally), or None."""
+    tally.events += 1
+    if event.lane is None:
+        tally.legacy += 1
+    elif event.key:
+        tally.keyed[event.key] += 1
+    else:
+        tally.unkeyed += 1
+    expected = expected_tag(event, keys)
+    if expected is None:
+        tally.unknown[event.key] += 1
+        return None
+    if expected == event.hash:
+        return None
+    if event.key:
+        wrong = f"its content does not match its MAC under key '{event.key}' (edited?)"
+    else:
+        wrong = "its content does not match its hash (edited?)"
+    tally.bad.setdefault(event.key, []).append(VerifyProblem(event.instance, event.seq, wrong))
+    return wrong
+
+
+def _chain(
+    record: InstanceRecord, events: list[EventRecord], keys: AuditKeys, tally: Tally
+) -> list[VerifyProblem]:
     problems: list[VerifyProblem] = []
     previous = ""
+    placed = keyed = False
+    where = record.id
     for expected_seq, event in enumerate(events, start=1):
-        where = record.id
         if event.seq != expected_seq:
             problems.append(VerifyProblem(where, event.seq, f"expected event {expected_seq}"))
         if event.prev_hash != previous:
             problems.append(
                 VerifyProblem(where, event.seq, "does not chain to the event before it")
             )
-        if event_hash(event) != event.hash:
+        _seal(event, keys, tally)
+        if event.lane is None and placed:
             problems.append(
-                VerifyProblem(where, event.seq, "its content does not match its hash (edited?)")
+                VerifyProblem(
+                    where,
+                    event.seq,
+                    "is in the old unplaced format after placed events (re-sealed?)",
+                )
             )
+        elif event.lane is not None and not event.key and keyed:
+            problems.append(
+                VerifyProblem(where, event.seq, "is unkeyed after keyed events (re-sealed?)")
+            )
+        placed = placed or event.lane is not None
+        keyed = keyed or bool(event.key)
         previous = event.hash
-    if events and (record.seq != events[-1].seq or record.head != events[-1].hash):
-        problems.append(
-            VerifyProblem(record.id, None, "the instance's last event is not the last stored one")
-        )
+    problems += _head(record, events)
     return problems
+
+
+def _head(record: InstanceRecord, events: list[EventRecord]) -> list[VerifyProblem]:
+    """The instance row's last event against the history's."""
+    if not events:
+        return []
+    last = events[-1]
+    if record.seq > last.seq:
+        return [
+            VerifyProblem(
+                record.id,
+                last.seq + 1,
+                f"is missing: the instance row counts {record.seq} events, the history ends at "
+                f"event {last.seq} (cut?)",
+            )
+        ]
+    if record.seq < last.seq:
+        return [
+            VerifyProblem(
+                record.id,
+                record.seq + 1,
+                f"is stored after the instance row's last event {record.seq} (row rolled back?)",
+            )
+        ]
+    if record.head != last.hash:
+        return [
+            VerifyProblem(record.id, last.seq, "is not the head the instance row holds (replaced?)")
+        ]
+    return []
 
 
 def _replay(
@@ -49,7 +175,7 @@ def _replay(
 ) -> list[VerifyProblem]:
     problems: list[VerifyProblem] = []
     if not events or events[0].kind != "start":
-        return [VerifyProblem(record.id, None, "history does not begin with a start event")]
+        return [VerifyProblem(record.id, 1, "history does not begin with a start event")]
     state = events[0].dest or ""
     data = dict(events[0].data)
     if state != cp.process.initial.name:
@@ -94,9 +220,11 @@ def verify_instance(
     record: InstanceRecord,
     events: list[EventRecord],
     definition: Callable[[], CompiledProcess],
+    keys: AuditKeys,
+    tally: Tally,
 ) -> list[VerifyProblem]:
     """Every mismatch in one instance's stored history and state."""
-    problems = _chain(record, events)
+    problems = _chain(record, events, keys, tally)
     try:
         cp = definition()
     except FulfilError as exc:

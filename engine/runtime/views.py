@@ -199,23 +199,33 @@ class Fired:
 
 @dataclass(frozen=True)
 class VerifyProblem:
-    """One mismatch `verify` found."""
+    """One mismatch `verify` found: the instance ("" for the whole store) and its first bad
+    event (None when no single event is at fault)."""
 
     instance: str
     seq: int | None
     message: str
 
     def __str__(self) -> str:
+        if not self.instance:
+            return self.message
         where = f"{self.instance} event {self.seq}" if self.seq is not None else self.instance
         return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """The result of checking history chains and replaying instances."""
+    """The result of checking history chains and replaying instances.
+
+    `keys` are the ids of the audit keys given (empty: the chain was checked unkeyed);
+    `notes` say what the check can and cannot vouch for (unkeyed events, for one).
+    """
 
     checked: int = 0
     problems: tuple[VerifyProblem, ...] = field(default=())
+    events: int = 0
+    keys: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -225,8 +235,13 @@ class VerifyReport:
         return {
             "ok": self.ok,
             "checked": self.checked,
+            "events": self.events,
+            "keyed": bool(self.keys),
+            "keys": list(self.keys),
+            "notes": list(self.notes),
             "problems": [
-                {"instance": p.instance, "seq": p.seq, "message": p.message} for p in self.problems
+                {"instance": p.instance or None, "seq": p.seq, "message": p.message}
+                for p in self.problems
             ],
         }
 

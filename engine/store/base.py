@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 __all__ = [
     "FORMAT_VERSION",
@@ -25,7 +25,9 @@ __all__ = [
     "DefinitionRecord",
     "EventRecord",
     "InstanceRecord",
+    "LaneRecord",
     "OutboxRecord",
+    "Position",
     "SheetRow",
     "Store",
     "TimerRecord",
@@ -90,7 +92,12 @@ class InstanceRecord:
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """One append-only history event; `hash` chains it to the event before it."""
+    """One append-only history event; `hash` chains it to the event before it.
+
+    `lane` and `pos` place it in the store-wide sequence (`Transaction.next_position`), `after`
+    names the event before it in that lane, `key` is the id of the audit key that sealed it
+    ("" unkeyed). Events written before the store-wide sequence existed have `lane` None.
+    """
 
     instance: str
     seq: int
@@ -105,6 +112,32 @@ class EventRecord:
     detail: dict[str, Any] = field(default_factory=dict)
     prev_hash: str = ""
     hash: str = ""
+    lane: int | None = None
+    pos: int | None = None
+    after: tuple[str, int] | None = None
+    key: str = ""
+
+
+class Position(NamedTuple):
+    """Where a new event goes in the store-wide sequence, and what its lane held before."""
+
+    lane: int
+    pos: int
+    after: tuple[str, int] | None  # the lane's previous event (instance, seq)
+    last_key: str  # the audit key id that sealed that event ("" unkeyed or none)
+    last_check: str  # that key's check value (AuditKeys.check_value)
+
+
+@dataclass(frozen=True, slots=True)
+class LaneRecord:
+    """One lane of the store-wide event sequence: its last position and the event there."""
+
+    lane: int
+    pos: int
+    instance: str
+    seq: int
+    key: str = ""
+    check: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +237,26 @@ class Transaction(Protocol):
     # history
     def append_event(self, event: EventRecord) -> None: ...
     def events(self, instance_id: str) -> list[EventRecord]: ...
+    def next_position(self, instance_id: str, seq: int, key: str, check: str) -> Position:
+        """Take the next position of a lane for event `seq` of the instance, sealed by `key`.
+
+        A transaction keeps the lane it took first; lanes are rows locked until commit (on
+        PostgreSQL each concurrent writer takes a free one, `SKIP LOCKED`), so the positions
+        of a lane are 1, 2, 3... with no gap, whatever rolls back.
+        """
+        ...
+
+    def lanes(self) -> list[LaneRecord]:
+        """Every lane and its last position."""
+        ...
+
+    def lane_events(self, after: tuple[int, int], limit: int) -> list[EventRecord]:
+        """Up to `limit` events with a position, in (lane, pos) order, after `after`."""
+        ...
+
+    def history_ids(self) -> Iterator[str]:
+        """The ids of the instances that have history events, in order."""
+        ...
 
     # timers
     def add_timer(self, timer: TimerRecord) -> TimerRecord: ...

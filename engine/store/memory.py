@@ -20,7 +20,9 @@ from .base import (
     DefinitionRecord,
     EventRecord,
     InstanceRecord,
+    LaneRecord,
     OutboxRecord,
+    Position,
     SheetRow,
     TimerRecord,
 )
@@ -43,6 +45,7 @@ class _Tables:
         self.counters: dict[str, int] = {}
         self.members: list[BatchMember] = []
         self.ids: dict[str, int] = {"timer": 0, "outbox": 0, "sheet": 0}
+        self.lane = LaneRecord(0, 0, "", 0)  # one lane: the store's lock serialises writers
 
 
 class MemoryTransaction:
@@ -129,6 +132,30 @@ class MemoryTransaction:
 
     def events(self, instance_id: str) -> list[EventRecord]:
         return list(self._t.events.get(instance_id, ()))
+
+    def next_position(self, instance_id: str, seq: int, key: str, check: str) -> Position:
+        held = self._t.lane
+        self._t.lane = LaneRecord(held.lane, held.pos + 1, instance_id, seq, key, check)
+        self.undo.append(lambda: setattr(self._t, "lane", held))
+        after = (held.instance, held.seq) if held.pos else None
+        return Position(held.lane, held.pos + 1, after, held.key, held.check)
+
+    def lanes(self) -> list[LaneRecord]:
+        return [self._t.lane]
+
+    def lane_events(self, after: tuple[int, int], limit: int) -> list[EventRecord]:
+        # a scan: verify reads every event anyway, and memory stores are small
+        found = [
+            e
+            for events in self._t.events.values()
+            for e in events
+            if e.lane is not None and (e.lane, e.pos or 0) > after
+        ]
+        found.sort(key=lambda e: (e.lane or 0, e.pos or 0))
+        return found[:limit]
+
+    def history_ids(self) -> Iterator[str]:
+        return iter(sorted(i for i, events in self._t.events.items() if events))
 
     # timers ---------------------------------------------------------------------------------
     def add_timer(self, timer: TimerRecord) -> TimerRecord:
@@ -324,6 +351,10 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def tables(self) -> Any:
+        """The raw tables, for tests that tamper with a history as an attacker would."""
+        return self._tables
 
     def stats(self) -> dict[str, Any]:
         """Row counts, for tests and the benchmark."""

@@ -37,6 +37,7 @@ from .base import (
     BatchMember,
     EventRecord,
     InstanceRecord,
+    LaneRecord,
     OutboxRecord,
     TimerRecord,
     to_iso,
@@ -44,6 +45,7 @@ from .base import (
 from .schema import MIGRATIONS
 from .sqlite import SQLiteTransaction
 from .sqlite_rows import (
+    _LANE_COLUMNS,
     _MEMBER_COLUMNS,
     _OUTBOX_COLUMNS,
     _TIMER_COLUMNS,
@@ -153,6 +155,33 @@ class PostgresTransaction(SQLiteTransaction):
                 f"instance '{event.instance}' changed since it was read (its event "
                 f"{event.seq} was written by another worker); read it again and retry"
             ) from None
+
+    def _take_lane(self, instance_id: str, seq: int, key: str, check: str) -> LaneRecord:
+        # Each concurrent writer takes a lane no other transaction holds (one statement: lock,
+        # move on, return the lane as it was), so writers never queue on one counter row; when
+        # every lane is held a new lane is added (a writer adding the same number at the same
+        # moment waits for the other, then tries again).
+        new = (instance_id, seq, key, check)
+        for _ in range(8):
+            row = self._run(
+                f"WITH free AS (SELECT {_LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1 "
+                "FOR UPDATE SKIP LOCKED) UPDATE audit_lanes AS taken SET pos = free.pos + 1, "
+                "instance = %s, seq = %s, key_id = %s, key_check = %s FROM free "
+                "WHERE taken.lane = free.lane RETURNING free.lane, free.pos, free.instance, "
+                "free.seq, free.key_id, free.key_check",
+                new,
+            ).fetchone()
+            if row is not None:
+                return LaneRecord(*row)
+            row = self._run(
+                f"INSERT INTO audit_lanes ({_LANE_COLUMNS}) "
+                "SELECT COALESCE(MAX(lane), -1) + 1, 1, %s, %s, %s, %s FROM audit_lanes "
+                "ON CONFLICT (lane) DO NOTHING RETURNING lane",
+                new,
+            ).fetchone()
+            if row is not None:
+                return LaneRecord(int(row[0]), 0, "", 0)
+        raise ConflictError("every audit lane was taken by other writers; retry")
 
     def claim_due_timer(self, now: datetime) -> TimerRecord | None:
         # One query takes timers in (due_at, id) order whether or not they have an instance

@@ -81,4 +81,22 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "DROP INDEX timers_due",
         ),
     ),
+    (
+        5,
+        (
+            # the store-wide event sequence and the audit key of each event (docs/audit.md):
+            # events written before this migration keep lane NULL (the old, unkeyed format)
+            "ALTER TABLE events ADD COLUMN lane INTEGER",
+            "ALTER TABLE events ADD COLUMN pos INTEGER",
+            "ALTER TABLE events ADD COLUMN after_instance TEXT",
+            "ALTER TABLE events ADD COLUMN after_seq INTEGER",
+            "ALTER TABLE events ADD COLUMN key_id TEXT",
+            "CREATE UNIQUE INDEX events_lane ON events (lane, pos)",
+            """CREATE TABLE audit_lanes (
+                lane INTEGER PRIMARY KEY, pos INTEGER NOT NULL, instance TEXT NOT NULL,
+                seq INTEGER NOT NULL, key_id TEXT NOT NULL, key_check TEXT NOT NULL)""",
+            "INSERT INTO audit_lanes (lane, pos, instance, seq, key_id, key_check) "
+            "VALUES (0, 0, '', 0, '', '')",
+        ),
+    ),
 )

@@ -33,7 +33,9 @@ from .base import (
     DefinitionRecord,
     EventRecord,
     InstanceRecord,
+    LaneRecord,
     OutboxRecord,
+    Position,
     SheetRow,
     TimerRecord,
     from_iso,
@@ -45,6 +47,7 @@ from .sqlite_rows import (
     _EVENT_COLUMNS,
     _GET_INSTANCE,
     _INSTANCE_COLUMNS,
+    _LANE_COLUMNS,
     _MEMBER_COLUMNS,
     _OUTBOX_COLUMNS,
     _TIMER_COLUMNS,
@@ -112,6 +115,7 @@ class SQLiteTransaction:
 
     def __init__(self, conn: sqlite3.Connection | sqlite3.Cursor) -> None:
         self._c = conn
+        self._lane: LaneRecord | None = None  # the lane this transaction took, as it is now
 
     # instances ------------------------------------------------------------------------------
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
@@ -222,8 +226,61 @@ class SQLiteTransaction:
                 _json(event.detail),
                 event.prev_hash,
                 event.hash,
+                event.lane,
+                event.pos,
+                None if event.after is None else event.after[0],
+                None if event.after is None else event.after[1],
+                None if event.lane is None else event.key,
             ),
         )
+
+    def next_position(self, instance_id: str, seq: int, key: str, check: str) -> Position:
+        held = self._lane
+        if held is None:
+            held = self._take_lane(instance_id, seq, key, check)
+        else:
+            self._move_lane(held.lane, held.pos + 1, instance_id, seq, key, check)
+        pos = held.pos + 1
+        self._lane = LaneRecord(held.lane, pos, instance_id, seq, key, check)
+        after = (held.instance, held.seq) if held.pos else None
+        return Position(held.lane, pos, after, held.key, held.check)
+
+    def _move_lane(
+        self, lane: int, pos: int, instance_id: str, seq: int, key: str, check: str
+    ) -> None:
+        self._c.execute(
+            "UPDATE audit_lanes SET pos = ?, instance = ?, seq = ?, key_id = ?, key_check = ? "
+            "WHERE lane = ?",
+            (pos, instance_id, seq, key, check, lane),
+        )
+
+    def _take_lane(self, instance_id: str, seq: int, key: str, check: str) -> LaneRecord:
+        """Take a lane for this transaction, moved on to the event given; as it was before."""
+        # BEGIN IMMEDIATE serialises writers: one lane (the first) is all SQLite needs
+        row = self._c.execute(
+            f"SELECT {_LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1"
+        ).fetchone()
+        if row is None:
+            raise StoreError("the store has no audit lane; run `fulfil db upgrade`")
+        held = LaneRecord(*row)
+        self._move_lane(held.lane, held.pos + 1, instance_id, seq, key, check)
+        return held
+
+    def lanes(self) -> list[LaneRecord]:
+        rows = self._c.execute(f"SELECT {_LANE_COLUMNS} FROM audit_lanes ORDER BY lane")
+        return [LaneRecord(*row) for row in rows.fetchall()]
+
+    def lane_events(self, after: tuple[int, int], limit: int) -> list[EventRecord]:
+        rows = self._c.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE lane IS NOT NULL AND "
+            "(lane, pos) > (?, ?) ORDER BY lane, pos LIMIT ?",
+            (after[0], after[1], limit),
+        )
+        return [_event(row) for row in rows.fetchall()]
+
+    def history_ids(self) -> Iterator[str]:
+        rows = self._c.execute("SELECT DISTINCT instance FROM events ORDER BY instance")
+        yield from (instance for (instance,) in rows.fetchall())
 
     def events(self, instance_id: str) -> list[EventRecord]:
         rows = self._c.execute(

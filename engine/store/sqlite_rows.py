@@ -28,7 +28,7 @@ _INSTANCE_COLUMNS = (
 )
 _EVENT_COLUMNS = (
     "instance, seq, at, actor, role, kind, trigger_name, source, dest, data, detail, prev_hash, "
-    "hash"
+    "hash, lane, pos, after_instance, after_seq, key_id"
 )
 _TIMER_COLUMNS = "id, instance, name, state, trigger_name, due_at, data, created_at, fired_at"
 _OUTBOX_COLUMNS = (
@@ -36,9 +36,10 @@ _OUTBOX_COLUMNS = (
     "error, delivered_at, attachments, lease_until"
 )
 _MEMBER_COLUMNS = "process, state, instance, period, joined_at, batch"
+_LANE_COLUMNS = "lane, pos, instance, seq, key_id, key_check"
 # the statements every step runs, built once (sqlite3 caches prepared statements by text)
 _GET_INSTANCE = f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?"
-_APPEND_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+_APPEND_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 18)})"
 
 
 _dumps = compact_encoder()
@@ -141,6 +142,10 @@ def _event(row: Sequence[Any]) -> EventRecord:
         detail=json.loads(row[10]),
         prev_hash=row[11],
         hash=row[12],
+        lane=row[13],
+        pos=row[14],
+        after=None if row[15] is None else (row[15], row[16]),
+        key=row[17] or "",
     )
 
 

@@ -72,6 +72,22 @@ def armed_instances(url: str, count: int, state: str = "armed", timers: bool = T
                     copy.write_row((f"c-{n}", "ring", "armed", "ring", due, "{}", now))
 
 
+def lanes_whole(url: str) -> tuple[int, int]:
+    """Assert the store-wide event sequence has no hole; (events placed, lanes used)."""
+    from fulfil.engine.runtime.lanes import check_lanes
+    from fulfil.engine.store.postgres import PostgresStore
+
+    store = PostgresStore(url)
+    try:
+        with store.transaction(write=False) as tx:
+            problems, placed = check_lanes(tx)
+            used = sum(1 for lane in tx.lanes() if lane.pos)
+    finally:
+        store.close()
+    assert [str(p) for p in problems] == []
+    return placed, used
+
+
 Starter = Callable[[str, list[list[str]]], list[subprocess.Popen[str]]]
 
 
@@ -162,6 +178,9 @@ def test_eight_workers_bumping_the_same_instances_lose_no_update(
         ).fetchone()
     assert total == ok == moves
     assert bad == 0
+    # conflicts rolled back transactions that had taken a lane position: no hole, no alarm
+    placed, used = lanes_whole(url)
+    assert placed == ok + 1 and used >= 2  # + the seed's start; writers took lanes in parallel
 
 
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(url: str, run_workers: Starter) -> None:
@@ -186,3 +205,4 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(url: str, run_workers
     with psql(url) as conn:  # type: ignore[attr-defined]
         (left,) = conn.execute("SELECT count(*) FROM timers WHERE fired_at IS NULL").fetchone()
     assert left == 0
+    assert lanes_whole(url)[0] == 601  # the killed transaction's lane position came back

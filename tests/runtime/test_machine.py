@@ -39,3 +39,17 @@ def test_a_trigger_without_transition_from_the_state_is_a_lookup_error(
     """A trigger unknown, or without a transition from the state, raises LookupError."""
     with pytest.raises(LookupError, match=trigger):
         adapter([]).fire(state, trigger, 9)
+
+
+def test_transitions_is_the_pinned_version() -> None:
+    """The installed `transitions` is the exact version pyproject pins (machine.py uses its
+    Transition.execute and EventData, which a new release may change)."""
+    import re
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    pins = [d for d in project["project"]["dependencies"] if d.startswith("transitions")]
+    assert len(pins) == 1 and re.fullmatch(r"transitions==[0-9.]+", pins[0]), pins
+    assert version("transitions") == pins[0].split("==")[1]

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from fulfil.engine.store.jsontext import compact_encoder
+from fulfil.engine.store.jsontext import c_encoder, choose, compact_encoder, public_encoder
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -39,3 +39,31 @@ def test_default_applies_and_its_absence_refuses() -> None:
     assert compact_encoder(default=str)({"d": date(2026, 3, 2)}) == '{"d":"2026-03-02"}'
     with pytest.raises(TypeError, match="date is not JSON serializable"):
         compact_encoder()({"d": date(2026, 3, 2)})
+
+
+def test_without_the_private_c_encoder_the_text_is_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no C accelerator (another Python) the public encoder writes the same text."""
+    value = {"b": [1, 2.5, None], "a": "naïve \u2028", "d": date(2026, 3, 2)}
+    expected = compact_encoder(sort_keys=True, default=str)(value)
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    assert compact_encoder(sort_keys=True, default=str)(value) == expected
+
+
+def test_the_private_encoder_is_used_only_when_it_agrees() -> None:
+    """A fast encoder whose text differs from the public one on a probe is passed over."""
+    reference = public_encoder(sort_keys=True, default=str)
+    wrong = c_encoder(lambda *args: lambda value, level: ["{}"], sort_keys=True, default=str)
+    assert choose(wrong, reference) is reference
+    right = c_encoder(json.encoder.c_make_encoder, sort_keys=True, default=str)  # type: ignore[attr-defined]
+    assert choose(right, reference) is right
+
+
+def test_a_private_encoder_with_another_signature_is_not_used() -> None:
+    """A `c_make_encoder` that refuses the arguments it was written against gives no encoder."""
+
+    def other(*args: Any) -> Any:
+        raise TypeError("takes 3 arguments")
+
+    assert c_encoder(other, sort_keys=False, default=None) is None

@@ -1,0 +1,134 @@
+"""The store-wide check: every lane of the event sequence is whole, and every history has a row.
+
+Each placed event has a position 1, 2, 3... in its lane and names (in its seal) the event before
+it there. A deleted instance or a cut history leaves a hole in a lane, and the event after the
+hole names the last missing event, so the report can say whose history lost what; a lane
+whose table row says it goes further than its events lost its last events. Events are read in
+pages, so a large store is never held in memory (docs/audit.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..store.base import EventRecord, LaneRecord, Transaction
+from .views import VerifyProblem
+
+__all__ = ["check_lanes", "orphans"]
+
+_PAGE = 1000
+
+
+def _placed(tx: Transaction) -> Iterator[EventRecord]:
+    after = (-1, 0)
+    while True:
+        page = tx.lane_events(after, _PAGE)
+        yield from page
+        if len(page) < _PAGE:
+            return
+        after = (page[-1].lane or 0, page[-1].pos or 0)
+
+
+def _lost(
+    tx: Transaction, lane: int, first: int, last: int, named: tuple[str, int] | None
+) -> VerifyProblem:
+    """A hole of positions first..last in a lane; `named` is the event last in it, if known."""
+    span = f"position {first}" if first == last else f"positions {first}-{last}"
+    hole = f"lane {lane} {span} missing"
+    if named is None:
+        return VerifyProblem("", None, f"{hole} (events deleted)")
+    instance, seq = named
+    record = tx.get_instance(instance)
+    events = tx.events(instance)
+    if record is None and not events:
+        return VerifyProblem(
+            instance, 1, f"instance deleted: {hole}, the last of them its event {seq}"
+        )
+    have = events[-1].seq if events else 0
+    if have < seq:
+        return VerifyProblem(
+            instance,
+            have + 1,
+            f"history cut after event {have}: {hole}, the last of them its event {seq}",
+        )
+    return VerifyProblem(instance, seq, f"is not at {hole} where its lane places it (moved?)")
+
+
+def check_lanes(tx: Transaction) -> tuple[list[VerifyProblem], int]:
+    """Holes, broken links and downgrades in every lane; and how many placed events."""
+    problems: list[VerifyProblem] = []
+    heads = {lane.lane: lane for lane in tx.lanes()}
+    last: dict[int, EventRecord] = {}
+    keyed: set[int] = set()
+    count = 0
+    for event in _placed(tx):
+        count += 1
+        lane, pos = event.lane or 0, event.pos or 0
+        before = last.get(lane)
+        expected = (before.pos or 0) + 1 if before else 1
+        if pos > expected:
+            problems.append(_lost(tx, lane, expected, pos - 1, event.after))
+        elif (event.after or None) != ((before.instance, before.seq) if before else None):
+            problems.append(
+                VerifyProblem(
+                    event.instance,
+                    event.seq,
+                    f"its seal puts it after {_name(event.after)} in lane {lane}, but position "
+                    f"{pos - 1} holds {_name((before.instance, before.seq) if before else None)} "
+                    "(moved or replaced?)",
+                )
+            )
+        if event.key:
+            keyed.add(lane)
+        elif lane in keyed:
+            problems.append(
+                VerifyProblem(
+                    event.instance, event.seq, f"is unkeyed after keyed events of lane {lane}"
+                )
+            )
+        last[lane] = event
+    for lane in sorted(set(heads) | set(last)):
+        problems += _tail(tx, lane, heads.get(lane), last.get(lane))
+    return problems, count
+
+
+def _tail(
+    tx: Transaction, lane: int, head: LaneRecord | None, last: EventRecord | None
+) -> list[VerifyProblem]:
+    """The lane's row against its last stored event."""
+    end = (last.pos or 0) if last else 0
+    if head is None:
+        return [VerifyProblem("", None, f"lane {lane} has events but no row (row deleted?)")]
+    if head.pos > end:
+        return [_lost(tx, lane, end + 1, head.pos, (head.instance, head.seq))]
+    if head.pos < end or (last and (head.instance, head.seq) != (last.instance, last.seq)):
+        return [
+            VerifyProblem(
+                "",
+                None,
+                f"lane {lane}'s row says it ends at position {head.pos} with "
+                f"{_name((head.instance, head.seq))}, its events end at {end} (row edited?)",
+            )
+        ]
+    return []
+
+
+def orphans(tx: Transaction) -> list[VerifyProblem]:
+    """Histories whose instance row is gone."""
+    found = []
+    for instance in tx.history_ids():
+        if tx.get_instance(instance) is None:
+            events = tx.events(instance)
+            first = events[0].seq if events else 1
+            found.append(
+                VerifyProblem(
+                    instance,
+                    first,
+                    f"instance row deleted: {len(events)} history event(s) remain without it",
+                )
+            )
+    return found
+
+
+def _name(ref: tuple[str, int] | None) -> str:
+    return "nothing (the lane's start)" if ref is None else f"event {ref[1]} of '{ref[0]}'"
