@@ -1,27 +1,36 @@
 """`fulfil demo`: the eight shipped processes, each driven through its main scenario.
 
-The demo recreates its database (a SQLite file it owns, `demo.db` by default), then for each
-process of `DEMO_PROCESSES` runs the scenario of `processes/<id>.scenarios.yaml` marked
-`demo: true` (else the first one) with a `ManualClock`, in that one store, so that afterwards
-`fulfil --db sqlite:///demo.db show ...` shows what happened. It collects a summary per process
-(final state, notifications, sheet rows) and writes the auditor HTML report of every process.
-A process whose scenario cannot run (or fails) is reported with the reason; the others still run.
+Each process runs the scenario of `processes/<id>.scenarios.yaml` marked `demo: true` (else the
+first one) on a clock and a database of its own, so that one scenario's ticks never fire
+another's timers; what it wrote is then copied, ids kept, into the demo's database (a SQLite
+file it owns, `demo.db` by default), so that afterwards `fulfil --db sqlite:///demo.db show ...`
+shows what happened. The summary is read back from that database: per process, each instance
+as it is there, the notifications and the sheet rows. The auditor's HTML report draws every
+process with the history of each of its demo instances under the diagram. A process whose
+scenario cannot run (or fails) is reported with the reason; the others still run.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from .clock import ManualClock, SystemClock
 from .errors import DefinitionError, FulfilError, UsageError
 from .loader import Catalog, load_directory
 from .model import AppendRow
 from .render.html import render_report
-from .runtime import InstanceView
+from .render.html_history import history_html
+from .runtime import Engine, InstanceView
+from .runtime.views import event_json
 from .store import Store, open_store
 from .store.base import OutboxRecord
+from .store.sqlite_copy import RESERVED, copy_rows, highest_ids, reserve_ids
 from .testing import ScenarioFile, ScenarioRun, load_scenario_file, result_lines
 from .testing.scenarios import Scenario
 
@@ -31,7 +40,7 @@ __all__ = [
     "DemoRow",
     "demo_lines",
     "demo_scenario",
-    "fresh_database",
+    "prepare_database",
     "run_demo",
 ]
 
@@ -43,20 +52,20 @@ DEMO_PROCESSES = (
     "offboarding",
     "mass_comm_escalation",
     "smm_fulfilment",
-    "fulfilment_list",  # last: its batches are the only messages not tied to an instance
+    "fulfilment_list",
 )
 _PREFIX = "demo-"
 
 
 @dataclass(frozen=True)
 class DemoRow:
-    """What the demo did with one process.
+    """What the demo did with one process, as the demo's database holds it afterwards.
 
     Attributes:
         process: the process id.
         scenario: the name of the scenario it ran ("" when there was none to run).
         reason: why the process did not run through ("" when it did).
-        instances: every instance the scenario started, as it was at the end.
+        instances: every instance the scenario started, as it is in the database.
         messages: the notifications the scenario queued.
         sheets: (sheet name, rows written) for each sheet the scenario wrote to.
     """
@@ -87,21 +96,34 @@ class DemoReport:
         return all(row.ok for row in self.rows)
 
 
+@dataclass
+class _Ran:
+    """One process's run in its own database: what to read back from the demo's database."""
+
+    process: str
+    scenario: str = ""
+    reason: str = ""
+    ids: tuple[str, ...] = ()
+    now: datetime | None = None  # the scenario's clock when it ended
+    before: dict[str, int] = field(default_factory=dict)  # the highest ids before its rows
+    after: dict[str, int] = field(default_factory=dict)  # ... and after
+
+
 def _sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite:"):
         return None
     return Path(url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[9:])
 
 
-def fresh_database(url: str) -> Store:
-    """Open the demo's store empty: a SQLite file is deleted and created again.
+def prepare_database(url: str) -> Path | None:
+    """Delete the demo's SQLite file (refusing one it did not make); None for memory://.
 
     Raises:
         UsageError: the URL is not a SQLite file or memory://, or the file holds something the
             demo did not make (instances it did not start, or no fulfil tables at all).
     """
     if url.startswith("memory:"):
-        return open_store(url)
+        return None
     path = _sqlite_path(url)
     if path is None:
         raise UsageError(
@@ -112,7 +134,7 @@ def fresh_database(url: str) -> Store:
         _refuse_foreign(path)
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return open_store(url)
+    return path
 
 
 def _refuse_foreign(path: Path) -> None:
@@ -148,38 +170,85 @@ def _sheet_names(catalog: Catalog) -> list[str]:
     return sorted(names)
 
 
-def _run_one(
-    process: str, folder: Path, catalog: Catalog, store: Store, sheets_dir: Path
-) -> DemoRow:
+def _scenario_of(process: str, folder: Path, catalog: Catalog) -> Scenario | str:
+    """The process's demo scenario, or why there is none."""
     path = folder / f"{process}.scenarios.yaml"
     if process not in catalog.ids:
-        return DemoRow(process, reason=f"no process '{process}' in {folder}")
+        return f"no process '{process}' in {folder}"
     if not path.is_file():
-        return DemoRow(process, reason=f"no scenarios file {path}")
+        return f"no scenarios file {path}"
     try:
-        parsed = load_scenario_file(path)
+        return demo_scenario(load_scenario_file(path))
     except DefinitionError as exc:
-        return DemoRow(process, reason=f"malformed scenarios file: {exc}")
-    scenario = demo_scenario(parsed)
-    with store.transaction(write=False) as tx:
-        hidden = frozenset(tx.instance_ids())
-    run = ScenarioRun(
-        scenario,
-        catalog,
-        store=store,
-        sheets_dir=sheets_dir,
-        id_prefix=f"{_PREFIX}{process}-",
-        hidden=hidden,
-    )
-    result = run.run()
-    reason = ""
-    if result.failure is not None:
-        reason = "\n".join(result_lines(result)[1:]).strip()
-    views = tuple(run.engine.show(engine_id) for engine_id in result.instances.values())
-    sheets = tuple(
-        (name, len(rows)) for name in _sheet_names(catalog) if (rows := run.sheet_rows(name))
-    )
-    return DemoRow(process, scenario.name, reason, views, tuple(run.messages()), sheets)
+        return f"malformed scenarios file: {exc}"
+
+
+def _run_alone(process: str, folder: Path, catalog: Catalog, target: Path, work: Path) -> _Ran:
+    """Run the process's scenario in a database of its own, then copy it into `target`."""
+    scenario = _scenario_of(process, folder, catalog)
+    if isinstance(scenario, str):
+        return _Ran(process, reason=scenario)
+    ran = _Ran(process, scenario.name, before=highest_ids(target))
+    own = work / f"{process}.db"
+    store = open_store(f"sqlite:///{own}")
+    try:
+        reserve_ids(own, ran.before)
+        run = ScenarioRun(
+            scenario,
+            catalog,
+            store=store,
+            sheets_dir=work / "sheets" / process,  # written from the demo's database at the end
+            id_prefix=f"{_PREFIX}{process}-",
+            hidden=frozenset({RESERVED}),
+        )
+        result = run.run()
+        if result.failure is not None:
+            ran.reason = "\n".join(result_lines(result)[1:]).strip()
+        ran.ids, ran.now = tuple(result.instances.values()), run.clock.now()
+    except FulfilError as exc:
+        ran.reason = str(exc)
+    finally:
+        store.close()
+    copy_rows(own, target, ran.before)
+    ran.after = highest_ids(target)
+    return ran
+
+
+def _within(ran: _Ran, table: str, ident: int | None) -> bool:
+    return ident is not None and ran.before.get(table, 0) < ident <= ran.after.get(table, 0)
+
+
+def _read_back(ran: _Ran, catalog: Catalog, store: Store, sheets: list[str]) -> DemoRow:
+    """The process's row as the demo's database holds it, at the end of its scenario."""
+    engine = Engine(catalog, store=store, clock=ManualClock(ran.now) if ran.now else SystemClock())
+    views = tuple(engine.show(ident) for ident in ran.ids)
+    messages = tuple(m for m in engine.outbox() if _within(ran, "outbox", m.id))
+    written = []
+    with engine.store.transaction(write=False) as tx:
+        for name in sheets:
+            count = sum(1 for row in tx.sheet_rows(name) if _within(ran, "sheet_rows", row.id))
+            if count:
+                written.append((name, count))
+    return DemoRow(ran.process, ran.scenario, ran.reason, views, messages, tuple(written))
+
+
+def _family(engine: Engine, view: InstanceView) -> list[InstanceView]:
+    """The instance and its tasks, theirs after them, depth first."""
+    out = [view]
+    for child in view.children:
+        out += _family(engine, engine.show(child.id))
+    return out
+
+
+def _histories(engine: Engine, rows: Iterable[DemoRow]) -> dict[str, str]:
+    """For each process, the HTML of its demo instances' histories (tasks under their own)."""
+    runs: dict[str, list[tuple[dict[str, Any], list[dict[str, Any]]]]] = {}
+    for row in rows:
+        for view in row.instances:
+            for member in _family(engine, view):
+                events = [event_json(event) for event in engine.history(member.id)]
+                runs.setdefault(member.process, []).append((member.to_json(), events))
+    return {process: history_html(found) for process, found in runs.items()}
 
 
 def run_demo(
@@ -190,28 +259,33 @@ def run_demo(
     sheets_dir: Path = Path("demo-sheets"),
     only: Iterable[str] = DEMO_PROCESSES,
 ) -> DemoReport:
-    """Run the demo: recreate the database, drive each process, write the HTML report.
+    """Run the demo: recreate the database, drive each process alone, write the HTML report.
 
     Raises:
-        UsageError: the database cannot be recreated (see `fresh_database`), or no processes.
+        UsageError: the database cannot be recreated (see `prepare_database`).
         DefinitionError: the processes folder has invalid definitions.
     """
     catalog = load_directory(processes)
-    store = fresh_database(db)
+    path = prepare_database(db)
     sheets_dir.mkdir(parents=True, exist_ok=True)
     for old in sheets_dir.glob("*.csv"):
         old.unlink()  # the demo owns its sheets folder: no CSV from an earlier run
-    rows = []
-    try:
-        for process in only:
-            try:
-                rows.append(_run_one(process, processes, catalog, store, sheets_dir))
-            except FulfilError as exc:
-                rows.append(DemoRow(process, reason=str(exc)))
-    finally:
-        store.close()
-    report.write_text(render_report(list(catalog), title="fulfil demo: the processes"), "utf-8")
-    return DemoReport(tuple(rows), db, sheets_dir, report)
+    with tempfile.TemporaryDirectory(prefix="fulfil-demo-") as temp:
+        work = Path(temp)
+        target = path or work / "demo.db"  # memory://: the database goes with the run
+        store = open_store(f"sqlite:///{target}")
+        try:
+            ran = [_run_alone(process, processes, catalog, target, work) for process in only]
+            sheets = _sheet_names(catalog)
+            rows = tuple(_read_back(one, catalog, store, sheets) for one in ran)
+            engine = Engine(catalog, store=store, clock=SystemClock(), sheets_dir=sheets_dir)
+            engine.write_sheets(sorted({name for row in rows for name, _ in row.sheets}))
+            histories = _histories(engine, rows)
+        finally:
+            store.close()
+    title = "fulfil demo: the processes and what the demo did with them"
+    report.write_text(render_report(list(catalog), title=title, runs=histories), "utf-8")
+    return DemoReport(rows, db, sheets_dir, report)
 
 
 def _table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from fulfil.cli import main
-from fulfil.engine.demo import DEMO_PROCESSES, demo_scenario
+from fulfil.engine.demo import DEMO_PROCESSES, demo_scenario, run_demo
 from fulfil.engine.testing import parse_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,3 +131,101 @@ def test_each_shipped_scenario_file_marks_one_demo_scenario(process: str) -> Non
     path = PROCESSES / f"{process}.scenarios.yaml"
     parsed = parse_scenarios(path.read_text(encoding="utf-8"), str(path))
     assert [s.name for s in parsed.scenarios if s.demo] == [demo_scenario(parsed).name]
+
+
+SUMMARY_ROW = re.compile(r"^    \s*(demo-\S+)\s+(\S+)\s+(\S.*)$", re.MULTILINE)
+
+
+def shown(db: Path, instance: str) -> dict[str, object]:
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "show", instance, "--json"])
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def steps(db: Path, prefix: str) -> dict[str, list[tuple[object, ...]]]:
+    """Each instance's history (seq, time, kind, trigger, move) by id, for ids with the prefix."""
+    with sqlite3.connect(db) as conn:
+        found = conn.execute(
+            "SELECT instance, seq, at, kind, trigger_name, source, dest FROM events "
+            "WHERE instance LIKE ? ORDER BY instance, seq",
+            (f"{prefix}%",),
+        ).fetchall()
+    out: dict[str, list[tuple[object, ...]]] = {}
+    for instance, *rest in found:
+        out.setdefault(instance, []).append(tuple(rest))
+    return out
+
+
+def test_demo_summary_is_what_the_database_holds(ran: tuple[Result, Path]) -> None:
+    """Every instance's state and status in the summary are those `fulfil show` reads after."""
+    result, db = ran
+    rows = SUMMARY_ROW.findall(result.stdout)
+    assert len(rows) >= len(DEMO_PROCESSES)
+    for instance, state, status in rows:
+        view = shown(db, instance)
+        closure = f" / {view['closure_reason']}" if view["closure_reason"] else ""
+        assert (view["state"], f"{view['status']}{closure}") == (state, status), instance
+
+
+def test_each_process_runs_as_if_it_ran_alone(ran: tuple[Result, Path], tmp_path: Path) -> None:
+    """No scenario's clock or ticks reach another's instances: each history is the one the
+    process's scenario gives when the demo runs that process alone."""
+    _, db = ran
+    for process in DEMO_PROCESSES:
+        alone = tmp_path / f"{process}.db"
+        run_demo(
+            PROCESSES,
+            db=f"sqlite:///{alone}",
+            report=tmp_path / f"{process}.html",
+            sheets_dir=tmp_path / f"{process}-sheets",
+            only=(process,),
+        )
+        prefix = f"demo-{process}-"
+        assert steps(db, prefix) == steps(alone, prefix), process
+        assert steps(alone, prefix), process
+
+
+def test_the_demo_database_verifies(ran: tuple[Result, Path]) -> None:
+    """Every history the demo leaves keeps its hash chain and replays (`fulfil verify`)."""
+    _, db = ran
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "verify"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"verified [1-9]\d* instance\(s\): ok", result.stdout)
+
+
+def test_the_report_shows_each_instance_history_under_its_diagram(
+    ran: tuple[Result, Path], tmp_path: Path
+) -> None:
+    """Each demo instance has its history in its process's section, after the diagram."""
+    _, db = ran
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    with sqlite3.connect(db) as conn:
+        instances = conn.execute("SELECT id, process, seq FROM instances").fetchall()
+    assert instances
+    for instance, process, seq in instances:
+        start = html.index(f'<section id="process-{process}"')
+        section = html[start : html.index("</section>", start)]
+        assert f'id="instance-{instance}"' in section, instance
+        diagram = section.index("<h3>Diagram</h3>")
+        history = section.index(f'id="instance-{instance}"')
+        assert diagram < history
+        table = section[history : section.index("</table>", history)]
+        assert table.count("<tr>") == seq + 1, instance  # a header, then one row per event
+
+
+def test_a_sheet_two_processes_write_keeps_the_rows_of_both(
+    ran: tuple[Result, Path], tmp_path: Path
+) -> None:
+    """Each sheet's CSV holds the rows of every process that wrote to it, as the database does."""
+    _, db = ran
+    with sqlite3.connect(db) as conn:
+        found = conn.execute("SELECT sheet, instance FROM sheet_rows WHERE sheet != ''").fetchall()
+    counts: dict[str, int] = {}
+    writers: dict[str, set[str]] = {}
+    for sheet, instance in found:
+        counts[sheet] = counts.get(sheet, 0) + 1
+        writers.setdefault(sheet, set()).add(instance.split("-")[1])  # demo-PROCESS-name
+    assert max(len(processes) for processes in writers.values()) >= 2  # a shared sheet
+    for sheet, count in counts.items():
+        with (tmp_path / "sheets" / f"{sheet}.csv").open(encoding="utf-8") as csv_file:
+            assert len(csv_file.readlines()) == count + 1, sheet  # a header, then the rows

@@ -10,7 +10,7 @@ drawing is shown at its natural size, never shrunk below readable text (`engine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from ..model import Process
@@ -62,8 +62,9 @@ def anchor(process: Process) -> str:
     return f"process-{escape(process.id)}"
 
 
-def section(process: Process) -> str:
-    """One process: heading, version, description, diagram and tables."""
+def section(process: Process, runs: str = "") -> str:
+    """One process: heading, version, description, diagram, `runs` (HTML: what instances did,
+    e.g. `html_history.history_html`) and tables."""
     heading = escape(process.title or process.id)
     meta = f"<code>{escape(process.id)}</code> version {process.version}"
     if process.source_file and process.source_file != "<string>":
@@ -75,7 +76,9 @@ def section(process: Process) -> str:
     ]
     if process.description:
         parts.append(f"<p>{escape(process.description)}</p>")
-    parts += ["<h3>Diagram</h3>", diagram_html(process), *all_tables(process), "</section>"]
+    parts += ["<h3>Diagram</h3>", diagram_html(process)]
+    parts += [runs] if runs else []
+    parts += [*all_tables(process), "</section>"]
     return "\n".join(parts)
 
 
@@ -105,11 +108,18 @@ def render_html(process: Process) -> str:
     return page(f"{process.title or process.id} (version {process.version})", [section(process)])
 
 
-def render_report(processes: Sequence[Process], *, title: str = "fulfil processes") -> str:
-    """One self-contained page for several processes, with a table of contents."""
+def render_report(
+    processes: Sequence[Process],
+    *,
+    title: str = "fulfil processes",
+    runs: Mapping[str, str] | None = None,
+) -> str:
+    """One self-contained page for several processes, with a table of contents; `runs` maps a
+    process id to HTML put under its diagram (the demo's instances and their histories)."""
     toc = ["<nav><ul>"]
     for process in processes:
         name = escape(process.title or process.id)
         toc.append(f'<li><a href="#{anchor(process)}">{name}</a> (v{process.version})</li>')
     toc.append("</ul></nav>")
-    return page(title, [*toc, *(section(p) for p in processes)])
+    runs = runs or {}
+    return page(title, [*toc, *(section(p, runs.get(p.id, "")) for p in processes)])

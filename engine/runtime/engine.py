@@ -300,6 +300,11 @@ class Engine:
         if any(outcome.messages for outcome in outcomes) and self.delivery is not None:
             self.deliver()
 
+    def write_sheets(self, names: Iterable[str]) -> None:
+        """Write each named sheet's CSV file afresh from the rows the store holds."""
+        for sheet in names:
+            self._write_sheet(sheet)
+
     def _write_sheet(self, sheet: str) -> None:
         if not _SHEET_NAME.match(sheet):
             raise UsageError(f"sheet name '{sheet}' may use letters, digits, _ . - only")
