@@ -190,7 +190,9 @@ def test_the_demo_database_verifies(ran: tuple[Result, Path]) -> None:
     _, db = ran
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "verify"])
     assert result.exit_code == 0, result.output
-    assert re.search(r"verified [1-9]\d* instance\(s\): ok", result.stdout)
+    assert re.search(
+        r"verified [1-9]\d* instance\(s\), [1-9]\d* event\(s\)(, unkeyed)?: ok", result.stdout
+    )
 
 
 def test_the_report_shows_each_instance_history_under_its_diagram(

@@ -8,6 +8,10 @@ runs, `reserve_ids` puts one reserved row at the target's highest id of each aut
 its rows after the target's; `copy_rows` then copies every row above those ids. Reserved rows
 are invisible to the engine: a timer already fired, a message of the instance `RESERVED` (a
 name no instance can have) with status `reserved`, a row of no sheet.
+
+The history's store-wide sequence is kept the same way: SQLite seals every event into its first
+audit lane, so `reserve_ids` renumbers the fresh database's only lane to one above the target's
+highest (`LANES` in the floors), and the copied events and lane row keep their seals intact.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 from ..errors import StoreError
 from .base import to_iso
 
-__all__ = ["ID_TABLES", "RESERVED", "copy_rows", "highest_ids", "reserve_ids"]
+__all__ = ["ID_TABLES", "LANES", "RESERVED", "copy_rows", "highest_ids", "reserve_ids"]
 
 RESERVED = ""  # the instance of reserved rows; instance ids are never empty
 _EPOCH = to_iso(datetime(1970, 1, 1, tzinfo=UTC))
@@ -36,6 +40,7 @@ ID_TABLES: dict[str, str] = {
     "sheet_rows": "INSERT INTO sheet_rows (id, sheet, instance, created_at, row_values) "
     f"VALUES (?, '', '', '{_EPOCH}', '[]')",
 }
+LANES = "audit_lanes"  # its floor is the highest lane number, not an id
 _KEEP_ONE = {"definitions"}  # the same (process, version) in both: the same text
 _MERGE_MAX = {"counters"}  # a counter keeps the larger value
 
@@ -52,10 +57,13 @@ def highest_ids(path: Path) -> dict[str, int]:
     """The highest id of each auto-numbered table of a fulfil SQLite database (0 when empty)."""
     conn = _connect(path)
     try:
-        return {
+        highest = {
             table: int(conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])
             for table in ID_TABLES
         }
+        lanes = conn.execute(f"SELECT COALESCE(MAX(lane), -1) FROM {LANES}").fetchone()[0]
+        highest[LANES] = int(lanes)
+        return highest
     finally:
         conn.close()
 
@@ -66,11 +74,24 @@ def reserve_ids(path: Path, floors: Mapping[str, int]) -> None:
     try:
         conn.execute("BEGIN IMMEDIATE")
         for table, floor in floors.items():
-            if floor > 0:
+            if table == LANES:
+                _move_fresh_lane(conn, floor + 1)
+            elif floor > 0:
                 conn.execute(ID_TABLES[table], (floor,))
         conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+def _move_fresh_lane(conn: sqlite3.Connection, lane: int) -> None:
+    """Renumber a fresh database's only audit lane (no event sealed in it yet) to `lane`."""
+    moved = conn.execute(
+        f"UPDATE {LANES} SET lane = ? WHERE pos = 0 AND (SELECT COUNT(*) FROM {LANES}) = 1",
+        (lane,),
+    ).rowcount
+    if moved != 1:
+        conn.execute("ROLLBACK")
+        raise StoreError("only a fresh database's audit lane can be renumbered before a copy")
 
 
 def _columns(conn: sqlite3.Connection, schema: str, table: str) -> list[str]:
@@ -127,6 +148,8 @@ def _copy_table(conn: sqlite3.Connection, table: str, floors: Mapping[str, int])
             f"INSERT INTO main.{table} ({columns}) {select} WHERE true "
             "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)"
         )
+    elif table == LANES:  # a lane that sealed nothing carries nothing to copy
+        conn.execute(f"INSERT INTO main.{table} ({columns}) {select} WHERE pos > 0")
     elif table in ID_TABLES:
         floor = floors.get(table, 0)
         conn.execute(f"INSERT INTO main.{table} ({columns}) {select} WHERE id > ?", (floor,))

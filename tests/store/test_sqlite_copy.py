@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import StoreError
+from fulfil.engine.loader import load_directory
+from fulfil.engine.runtime import Engine
 from fulfil.engine.store import open_store
 from fulfil.engine.store.base import (
     DefinitionRecord,
@@ -20,6 +23,7 @@ from fulfil.engine.store.base import (
 from fulfil.engine.store.sqlite_copy import RESERVED, copy_rows, highest_ids, reserve_ids
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+SHIPPED = Path(__file__).resolve().parents[2] / "processes"
 
 
 def fill(path: Path, instance: str, messages: int = 2) -> None:
@@ -51,7 +55,7 @@ def test_copied_rows_keep_their_ids_after_the_targets(tmp_path: Path) -> None:
     target, own = tmp_path / "target.db", tmp_path / "own.db"
     fill(target, "a", messages=3)
     floors = highest_ids(target)
-    assert floors == {"timers": 1, "outbox": 3, "sheet_rows": 1}
+    assert floors == {"timers": 1, "outbox": 3, "sheet_rows": 1, "audit_lanes": 0}
     open_store(f"sqlite:///{own}").close()
     reserve_ids(own, floors)
     fill(own, "b")
@@ -111,3 +115,34 @@ def test_a_colliding_instance_copies_nothing(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot copy"):
         copy_rows(own, target, floors)
     assert rows(target, "SELECT COUNT(*) FROM outbox") == [(2,)]
+
+
+def started(path: Path, instance: str) -> None:
+    """A facebook_access instance started through the engine (its events sealed in a lane)."""
+    store = open_store(f"sqlite:///{path}")
+    try:
+        engine = Engine(load_directory(SHIPPED), store=store, clock=ManualClock(T0))
+        data = {"client": "Acme", "client_email": "a@acme.example", "fr_number": "FR-1"}
+        engine.start("facebook_access", data, id=instance, actor="alex", role="account_manager")
+    finally:
+        store.close()
+
+
+def test_a_copy_keeps_the_store_wide_sequence_whole(tmp_path: Path) -> None:
+    """The copied database sealed into a lane of its own: the target verifies, lanes 0 and 1."""
+    target, own = tmp_path / "target.db", tmp_path / "own.db"
+    started(target, "a")
+    floors = highest_ids(target)
+    open_store(f"sqlite:///{own}").close()
+    reserve_ids(own, floors)
+    started(own, "b")
+    copy_rows(own, target, floors)
+    assert rows(target, "SELECT DISTINCT lane, instance FROM events ORDER BY lane") == [
+        (0, "a"),
+        (1, "b"),
+    ]
+    store = open_store(f"sqlite:///{target}")
+    try:
+        assert Engine(load_directory(SHIPPED), store=store, clock=ManualClock(T0)).verify().ok
+    finally:
+        store.close()
