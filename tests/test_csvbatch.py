@@ -6,7 +6,13 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from fulfil.engine.csvbatch import attachment_name, build_csv, build_message, render_value
+from fulfil.engine.csvbatch import (
+    attachment_name,
+    build_csv,
+    build_message,
+    render_value,
+    safe_cell,
+)
 from fulfil.engine.model import Recipient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,10 +64,11 @@ cells = st.one_of(st.none(), st.text(), st.integers(), st.lists(st.text(alphabet
 
 @given(st.lists(st.fixed_dictionaries({"a": cells, "b": cells}), max_size=5))
 def test_csv_reads_back(rows: list[dict[str, object]]) -> None:
-    """Reading the CSV back gives the header and every rendered cell, row by row."""
+    """Reading the CSV back gives the header and every rendered cell (neutralised), row by row."""
     parsed = list(csv.reader(io.StringIO(build_csv(["a", "b"], rows), newline="")))
     assert parsed[0] == ["a", "b"]
-    assert parsed[1:] == [[render_value(r["a"]), render_value(r["b"])] for r in rows]
+    expected = [[safe_cell(render_value(r["a"])), safe_cell(render_value(r["b"]))] for r in rows]
+    assert parsed[1:] == expected
 
 
 def test_attachment_name() -> None:
