@@ -231,3 +231,15 @@ def test_a_sheet_two_processes_write_keeps_the_rows_of_both(
     for sheet, count in counts.items():
         with (tmp_path / "sheets" / f"{sheet}.csv").open(encoding="utf-8") as csv_file:
             assert len(csv_file.readlines()) == count + 1, sheet  # a header, then the rows
+
+
+def test_a_keyed_demo_database_verifies_with_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sealed with FULFIL_AUDIT_KEY, the copied histories and the store-wide sequence verify."""
+    monkeypatch.setenv("FULFIL_AUDIT_KEY", "k1:" + "ab" * 32)
+    db = tmp_path / "keyed.db"
+    assert demo(tmp_path, "--db", f"sqlite:///{db}").exit_code == 0
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "verify", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "unkeyed" not in result.output
