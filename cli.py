@@ -152,19 +152,43 @@ def open_engine(settings: Settings) -> Any:
     """An Engine over the settings' store, processes folder and clock (`--now` fixes it)."""
     from .engine.clock import ManualClock, SystemClock, parse_now
     from .engine.loader import load_directory
+    from .engine.people import load_people, people_path
     from .engine.runtime import Engine
     from .engine.store import open_store
 
     clock = ManualClock(parse_now(settings.now)) if settings.now else SystemClock()
     keys = settings.audit_keys()
     catalog = load_directory(settings.processes)
+    path = people_path(settings.processes, settings.people)
+    people = load_people(path, catalog) if path is not None else None
     return Engine(
         catalog,
         store=open_store(settings.db),
         clock=clock,
         sheets_dir=settings.sheets,
         audit_keys=keys,
+        people=people,
     )
+
+
+OPEN_MODE_NOTE = (
+    "note: identities are not verified (no people directory: open mode); "
+    "add people.yaml to the processes folder or give --people"
+)
+
+
+def note_open_mode(engine: Any) -> None:
+    """Say plainly, under what `show` and `history` print, that nobody's identity was checked."""
+    if engine.people is None:
+        click.echo(OPEN_MODE_NOTE)
+
+
+def say_acted_as(view: Any, who: str | None) -> None:
+    """When the engine picked the role (`--as PERSON`), say on stderr which one it used."""
+    if view.acted_as is None or (who is not None and ":" in who):
+        return
+    person, role = view.acted_as
+    click.echo(f"acting as {person}" + (f" in role {role}" if role else ""), err=True)
 
 
 def warn_past_timers(view: Any, now: datetime) -> None:
@@ -192,15 +216,18 @@ def parse_data(text: str | None) -> dict[str, Any] | None:
 
 
 def parse_as(text: str | None) -> dict[str, Any]:
-    """The `--as ACTOR:ROLE` option as engine keyword arguments."""
+    """The `--as PERSON` or `--as PERSON:ROLE` option as engine keyword arguments."""
     from .engine.errors import UsageError
 
     if text is None:
         return {}
     actor, colon, role = text.partition(":")
-    if not colon or not actor or not role:
-        raise UsageError(f"--as takes ACTOR:ROLE, e.g. --as sam:ops_specialist (got '{text}')")
-    return {"actor": actor, "role": role}
+    if not actor or (colon and not role):
+        raise UsageError(
+            f"--as takes PERSON or PERSON:ROLE, e.g. --as sam or --as sam:ops_specialist "
+            f"(got '{text}')"
+        )
+    return {"actor": actor, "role": role or None}
 
 
 def echo_view(view: Any, as_json: bool) -> None:
@@ -214,7 +241,13 @@ def echo_view(view: Any, as_json: bool) -> None:
 
 
 _DATA = click.option("--data", "data", default=None, help="Field values as a JSON object.")
-_AS = click.option("--as", "who", default=None, metavar="ACTOR:ROLE", help="Who is acting.")
+_AS = click.option(
+    "--as",
+    "who",
+    default=None,
+    metavar="PERSON[:ROLE]",
+    help="Who is acting: a person of the people directory, optionally in one of their roles.",
+)
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
@@ -238,6 +271,7 @@ def start_command(
     with opened_engine(settings) as engine:
         view = engine.start(process, parse_data(data), id=instance_id, **parse_as(who))
         warn_past_timers(view, engine.clock.now())
+    say_acted_as(view, who)
     if as_json:
         emit_json(view.to_json())
     else:
@@ -265,6 +299,7 @@ def fire_command(
     with opened_engine(settings) as engine:
         view = engine.fire(instance, trigger, payload, **actor)
         warn_past_timers(view, engine.clock.now())
+    say_acted_as(view, who)
     echo_view(view, as_json)
 
 
@@ -277,6 +312,8 @@ def show_command(settings: Settings, instance: str, as_json: bool) -> None:
     """Show an instance: state, status, data, the triggers allowed now, pending timers."""
     with opened_engine(settings) as engine:
         echo_view(engine.show(instance), as_json)
+        if not as_json:
+            note_open_mode(engine)
 
 
 @main.command("history")
@@ -296,6 +333,7 @@ def history_command(settings: Settings, instance: str, as_json: bool) -> None:
         return
     for event in events:
         click.echo(event_line(event))
+    note_open_mode(engine)
 
 
 @main.command("queue")

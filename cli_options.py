@@ -1,9 +1,9 @@
 """The global options of `fulfil`, accepted before or after a command's name, and its help.
 
-`--db`, `--processes`, `--now`, `--sheets` and `--audit-key-file` (each with its environment
-variable) are read by the group (`fulfil --db URL show ID`: command line, then environment, then
-default) and every command carries a copy that overrides the group's value when given on its
-own command line (`fulfil show ID --db URL`). A command with an option of the same name keeps
+`--db`, `--processes`, `--now`, `--sheets`, `--audit-key-file` and `--people` (each with its
+environment variable) are read by the group (`fulfil --db URL show ID`: command line, then
+environment, then default) and every command carries a copy that overrides the group's value
+when given on its own command line (`fulfil show ID --db URL`). A command with an option of the same name keeps
 its own (`fulfil test --db memory|sqlite`, `fulfil demo --sheets DIR`).
 
 `-h` works like `--help`; every command's help ends with an example (`EXAMPLES`), and the
@@ -91,6 +91,14 @@ GLOBAL_OPTIONS = (
         "File of audit keys, `ID SECRET` per line, the first seals (instead of "
         "FULFIL_AUDIT_KEY=ID:SECRET,...); see docs/audit.md.",
     ),
+    GlobalOption(
+        "people",
+        "FULFIL_PEOPLE",
+        None,
+        "FILE",
+        "The people directory (default: people.yaml in the processes folder; without one, "
+        "identities are not verified).",
+    ),
 )
 
 
@@ -140,6 +148,11 @@ class Settings:
 
         path = self.values.get("audit_key_file")
         return keys_from(os.environ.get("FULFIL_AUDIT_KEY"), Path(path) if path else None)
+
+    @property
+    def people(self) -> str | None:
+        """The people file named (`--people`, `FULFIL_PEOPLE`); None: the processes folder's."""
+        return self.values["people"]
 
     @property
     def processes(self) -> Path:
@@ -276,7 +289,8 @@ def pipe_closed() -> NoReturn:
 
 ENVIRONMENT = """\b
 Environment:
-  FULFIL_DB, FULFIL_PROCESSES, FULFIL_NOW, FULFIL_SHEETS, FULFIL_AUDIT_KEY_FILE
+  FULFIL_DB, FULFIL_PROCESSES, FULFIL_NOW, FULFIL_SHEETS, FULFIL_AUDIT_KEY_FILE,
+  FULFIL_PEOPLE
                         the global options above (an option given wins)
   FULFIL_AUDIT_KEY      audit keys as ID:SECRET,... (the first seals history events,
                         all verify); without keys the history chain is unkeyed SHA-256
@@ -294,7 +308,7 @@ Global options go before or after the command: `fulfil --db URL show ID` and
 Example:
   export FULFIL_DB=sqlite:///ops.db
   fulfil validate
-  id=$(fulfil start facebook_access --as alex:account_manager --data '{...}')
+  id=$(fulfil start facebook_access --as alex --data '{...}')
   fulfil show "$id"
 """
 
@@ -303,12 +317,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "validate": ("fulfil validate processes/facebook_access.yaml",),
     "render": ("fulfil render facebook_access --format html -o facebook_access.html",),
     "start": (
-        "fulfil start facebook_access --as alex:account_manager \\",
+        "fulfil start facebook_access --as alex \\",
         '  --data \'{"client": "Acme", "client_email": "owner@acme.example", '
         '"fr_number": "FR-1"}\'',
     ),
     "fire": (
-        "fulfil fire facebook_access-1 log_call --as sam:ops_specialist \\",
+        "fulfil fire facebook_access-1 log_call --as sam \\",
         '  --data \'{"outcome": "no_answer"}\'',
     ),
     "show": ("fulfil show facebook_access-1 --json",),

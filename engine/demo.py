@@ -24,6 +24,7 @@ from .clock import ManualClock, SystemClock
 from .errors import DefinitionError, FulfilError, UsageError
 from .loader import Catalog, load_directory
 from .model import AppendRow
+from .people import Directory, load_people, people_path
 from .render.html import render_report
 from .render.html_history import history_html
 from .runtime import Engine, InstanceView
@@ -183,7 +184,14 @@ def _scenario_of(process: str, folder: Path, catalog: Catalog) -> Scenario | str
         return f"malformed scenarios file: {exc}"
 
 
-def _run_alone(process: str, folder: Path, catalog: Catalog, target: Path, work: Path) -> _Ran:
+def _run_alone(
+    process: str,
+    folder: Path,
+    catalog: Catalog,
+    target: Path,
+    work: Path,
+    people: Directory | None = None,
+) -> _Ran:
     """Run the process's scenario in a database of its own, then copy it into `target`."""
     scenario = _scenario_of(process, folder, catalog)
     if isinstance(scenario, str):
@@ -200,6 +208,7 @@ def _run_alone(process: str, folder: Path, catalog: Catalog, target: Path, work:
             sheets_dir=work / "sheets" / process,  # written from the demo's database at the end
             id_prefix=f"{_PREFIX}{process}-",
             hidden=frozenset({RESERVED}),
+            people=people,
         )
         result = run.run()
         if result.failure is not None:
@@ -266,6 +275,8 @@ def run_demo(
         DefinitionError: the processes folder has invalid definitions.
     """
     catalog = load_directory(processes)
+    found = people_path(processes)
+    people = load_people(found, catalog) if found is not None else None
     path = prepare_database(db)
     sheets_dir.mkdir(parents=True, exist_ok=True)
     for old in sheets_dir.glob("*.csv"):
@@ -275,7 +286,9 @@ def run_demo(
         target = path or work / "demo.db"  # memory://: the database goes with the run
         store = open_store(f"sqlite:///{target}")
         try:
-            ran = [_run_alone(process, processes, catalog, target, work) for process in only]
+            ran = [
+                _run_alone(process, processes, catalog, target, work, people) for process in only
+            ]
             sheets = _sheet_names(catalog)
             rows = tuple(_read_back(one, catalog, store, sheets) for one in ran)
             engine = Engine(catalog, store=store, clock=SystemClock(), sheets_dir=sheets_dir)

@@ -9,6 +9,7 @@
     │   ├── GuardRefused       the trigger's guard is false
     │   ├── RequirementMissing a `requires` field is not set
     │   ├── RoleRefused        the actor's role may not fire the trigger
+    │   │   └── IdentityRefused  no such person, an inactive one, or a role they do not hold
     │   └── InstanceClosed     the instance is in a terminal state
     ├── NotFound               no instance (or process) by that id
     ├── ConflictError          another writer changed the instance first (version check)
@@ -120,6 +121,10 @@ class RequirementMissing(ExecutionError):
 
 class RoleRefused(ExecutionError):
     """The actor's role is not among the roles allowed to fire the transition."""
+
+
+class IdentityRefused(RoleRefused):
+    """The caller is not a person of the directory, is inactive, or lacks the role."""
 
 
 class InstanceClosed(ExecutionError):

@@ -123,7 +123,7 @@ def shown_without_rev(run, instance: str) -> dict[str, object]:  # type: ignore[
             2,
             "the data gives 'outcome' twice: give each field once",
         ),
-        (["fire", "access-1", "log_call", "--as", "sam"], 2, "--as takes ACTOR:ROLE"),
+        (["fire", "access-1", "log_call", "--as", "sam:"], 2, "--as takes PERSON or PERSON:ROLE"),
         (["fire", "ghost", "begin", *OPS], 1, "no instance 'ghost'"),
         (["show", "ghost"], 1, "no instance 'ghost'"),
         (["start", "acess", "--data", CLIENT], 1, "did you mean 'access'"),

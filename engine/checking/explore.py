@@ -9,6 +9,10 @@ through the runtime's compiled process (`engine.runtime.compiled`), so they mean
 they mean when an instance runs: the first transition (in declared order) whose role,
 `requires` and guard pass is the one that fires.
 
+Triggers the process's own timers and fulfilment lists fire are the engine's alone, as at run
+time; the triggers a request's rules fire stand for its tasks (which are not explored) and are
+fired as by people.
+
 Breadth first, the first path found to a configuration is a shortest one, and so is every
 finding's scenario. Configurations reached at different times are merged (the clock is not
 part of a configuration); the path kept is the first one found.
@@ -25,6 +29,7 @@ from typing import Any
 
 from ..errors import ExecutionError, Location, Problem
 from ..expressions import CompiledExpr, ExprType, compile_expr, compile_template
+from ..firing import clock_fired
 from ..model import (
     AppendLine,
     AppendRow,
@@ -81,7 +86,9 @@ class Explorer:
     def __init__(self, process: Process, depth: int) -> None:
         self.process = process
         self.depth = depth
-        self.cp = CompiledProcess(process)
+        # Only the process's own clocks fire as the engine here: the request's rules and emits
+        # stand for tasks the explorer does not run, so people may fire their triggers.
+        self.cp = CompiledProcess(process, clock_fired(process))
         self.ab = Abstraction.of(process)
         self.names = [f.name for f in process.fields]
         self.nodes: list[Node] = []
@@ -219,7 +226,7 @@ class Explorer:
                     self._tick(nid, name, due)
         if self._people_wait(nid):
             return
-        for trigger in self.cp.triggers_from.get(state, ()):
+        for trigger in self.cp.hand_triggers_from.get(state, ()):
             for data in self._data_for(state, trigger):
                 for role in self._roles_for(state, trigger):
                     event = Event("fire", trigger, data, role)

@@ -20,6 +20,7 @@ from ..loader import PEOPLE_FILE
 from ..validate.schema import PEOPLE_SCHEMA_PATH, schema_problems
 from ..yamlsource import Source, parse
 from .directory import PeopleDirectory, Person
+from .identity import SYSTEM_ACTORS
 
 __all__ = ["PEOPLE_FILE", "PeopleFile", "people_path", "read_people", "read_people_file"]
 
@@ -50,8 +51,16 @@ def _person(person_id: str, raw: dict[str, Any], loc: Location) -> Person:
 
 
 def _manager_problems(people: PeopleFile) -> Iterable[Problem]:
-    """Every manager is a person of the directory, and no chain of managers loops."""
+    """No person takes a name the engine records for itself; every manager is a person of the
+    directory, and no chain of managers loops."""
     directory = people.directory
+    for person in directory:
+        if person.id in SYSTEM_ACTORS:
+            yield Problem(
+                people.locate("people", person.id, key=True),
+                f"'{person.id}' is what the history records for the engine itself, not a person",
+                hint="give the person another id",
+            )
     for person in directory:
         if person.manager is not None and directory.person(person.manager) is None:
             yield Problem(

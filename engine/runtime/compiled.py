@@ -6,12 +6,15 @@ instances; nothing in it depends on an instance.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..calendar import BusinessCalendar
 from ..errors import GuardRefused, RequirementMissing, RoleRefused
 from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
+from ..firing import engine_fired
 from ..model import Batch, Process, Transition
 from .actions import CompiledAction, compile_action
 from .data import DataCodec
@@ -34,6 +37,7 @@ class CompiledTransition:
     transition: Transition
     guard: CompiledExpr | None
     actions: tuple[CompiledAction, ...]
+    fired_by: str | None = None  # what fires it when only the engine may (no `roles`)
 
     def allows(self, step: Step) -> bool:
         """The transition's condition: role, then `requires`, then the guard.
@@ -42,9 +46,13 @@ class CompiledTransition:
         trigger passes) rather than raised, so a later transition of the same trigger may apply.
         """
         t = self.transition
-        if t.roles and not step.internal and step.role not in t.roles:
-            step.refusals.append(_role_refusal(step, t))
-            return False
+        if not step.internal:
+            if self.fired_by is not None:
+                step.refusals.append(engine_only_refusal(step.record.id, t.trigger, self.fired_by))
+                return False
+            if t.roles and step.role not in t.roles:
+                step.refusals.append(_role_refusal(step, t))
+                return False
         for name in t.requires:
             if not is_set(step.vars.get(name)):
                 step.refusals.append(
@@ -75,6 +83,16 @@ class CompiledTransition:
             action(step)
 
 
+def engine_only_refusal(instance: str, trigger: str, fired_by: str) -> RoleRefused:
+    """The refusal of a person firing a trigger only the engine fires."""
+    return RoleRefused(
+        f"'{trigger}' is fired by {fired_by}, not by hand; to let people fire it too, name "
+        "their roles in the transition's `roles`",
+        instance=instance,
+        trigger=trigger,
+    )
+
+
 def _role_refusal(step: Step, t: Transition) -> RoleRefused:
     allowed = ", ".join(t.roles)
     if step.role is None:
@@ -94,15 +112,23 @@ class CompiledProcess:
         DefinitionError: an expression, template or timer of the process is invalid.
     """
 
-    def __init__(self, process: Process) -> None:
+    def __init__(self, process: Process, fired: Mapping[str, str] | None = None) -> None:
         self.process = process
         self.codec = DataCodec(process)
         self.env: dict[str, ExprType] = field_types(process)
         self.terminal = frozenset(s.name for s in process.states if s.terminal)
+        # what the engine fires itself (engine.firing); the catalog's view when given
+        self.fired = dict(engine_fired(process) if fired is None else fired)
+        self._engine_only: dict[tuple[str, str], str | None] = {}
         self.transitions = [self._compile_transition(t) for t in process.transitions]
         self.triggers_from: dict[str, tuple[str, ...]] = {
             s.name: tuple(dict.fromkeys(t.trigger for t in process.transitions_from(s.name)))
             for s in process.states
+        }
+        # what people may fire in each state: without the triggers only the engine fires there
+        self.hand_triggers_from: dict[str, tuple[str, ...]] = {
+            state: tuple(t for t in triggers if self.engine_only(state, t) is None)
+            for state, triggers in self.triggers_from.items()
         }
         calendars = {c.name: BusinessCalendar.from_model(c) for c in process.calendars}
         self.timers: dict[str, tuple[CompiledTimer, ...]] = {
@@ -140,7 +166,49 @@ class CompiledProcess:
     def _compile_transition(self, t: Transition) -> CompiledTransition:
         guard = compile_expr(t.guard, self.env, expect=ExprType.BOOL) if t.guard else None
         actions = tuple(compile_action(a, self.process, self.env) for a in t.actions)
-        return CompiledTransition(t, guard, actions)
+        fired_by = None if t.roles else self.fired.get(t.trigger)
+        return CompiledTransition(t, guard, actions, fired_by)
+
+    @cached_property
+    def _hand(self) -> dict[tuple[str, str], tuple[str, ...] | None]:
+        declared = tuple(r.name for r in self.process.roles)
+        out: dict[tuple[str, str], tuple[str, ...] | None] = {}
+        for ct in self.transitions:
+            t = ct.transition
+            for source in t.sources:
+                key = (source, t.trigger)
+                if ct.fired_by is not None:
+                    out.setdefault(key, ())
+                    continue
+                have = out.get(key, ())
+                if have is None:
+                    continue
+                allowed = t.roles or declared
+                out[key] = None if not allowed else tuple(dict.fromkeys((*have, *allowed)))
+        return out
+
+    def hand_roles(self, state: str, trigger: str) -> tuple[str, ...] | None:
+        """The roles that may fire `trigger` by hand in `state`: () when only the engine
+        fires it there, None when any role may (a process that declares no roles)."""
+        return self._hand.get((state, trigger), ())
+
+    def engine_only(self, state: str, trigger: str) -> str | None:
+        """What fires `trigger` when, in `state`, only the engine may fire it; else None."""
+        key = (state, trigger)
+        if key in self._engine_only:
+            return self._engine_only[key]
+        found = self._engine_only[key] = self._find_engine_only(state, trigger)
+        return found
+
+    def _find_engine_only(self, state: str, trigger: str) -> str | None:
+        found = None
+        for ct in self.transitions:
+            t = ct.transition
+            if t.trigger == trigger and state in t.sources:
+                if ct.fired_by is None:
+                    return None
+                found = found or ct.fired_by
+        return found
 
     @property
     def key(self) -> tuple[str, int]:

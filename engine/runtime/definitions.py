@@ -8,10 +8,12 @@ copy when it is byte-identical to the stored one, else the stored source, loaded
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import DefinitionError, FulfilError, Problem, StoreError
+from ..firing import engine_fired
 from ..model import Process
 from ..store.base import DefinitionRecord, Transaction
 from .compiled import CompiledProcess
@@ -44,12 +46,21 @@ class Definitions:
         self._cache: dict[tuple[str, int], CompiledProcess] = {}
         self._checked: set[tuple[str, int]] = set()
 
+    @cached_property
+    def _family(self) -> tuple[Process, ...]:
+        """The catalog's processes, whose rules and emits fire each other's triggers."""
+        listing: Any = self.catalog
+        return tuple(listing) if hasattr(listing, "__iter__") else ()
+
+    def _build(self, process: Process) -> CompiledProcess:
+        return CompiledProcess(process, engine_fired(process, self._family))
+
     def compile(self, process: Process) -> CompiledProcess:
         """The compiled form of `process`, from the cache when already built."""
         key = (process.id, process.version)
         compiled = self._cache.get(key)
         if compiled is None or compiled.process.source_hash != process.source_hash:
-            compiled = self._cache[key] = CompiledProcess(process)
+            compiled = self._cache[key] = self._build(process)
         return compiled
 
     def for_start(self, tx: Transaction, process_id: str) -> CompiledProcess:
@@ -106,7 +117,7 @@ class Definitions:
             from ..loader import load_text
 
             loaded = load_text(stored.source, f"<{process_id} version {version}, stored>")
-            compiled = self._cache[key] = CompiledProcess(loaded.process)
+            compiled = self._cache[key] = self._build(loaded.process)
         else:
             raise StoreError(
                 f"process '{process_id}' version {version} is neither in the processes folder "

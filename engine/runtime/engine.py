@@ -24,6 +24,7 @@ from ..csvbatch import safe_cell
 from ..delivery import DeliveryAdapter
 from ..errors import ConflictError, NotFound, RoleRefused, UsageError
 from ..model import Process
+from ..people.directory import Directory
 from ..store.base import (
     EventRecord,
     InstanceRecord,
@@ -84,7 +85,7 @@ def _state_facts(cp: CompiledProcess, state: str) -> _StateFacts:
         status,
         reason,
         state in cp.terminal,
-        cp.triggers_from.get(state, ()),
+        cp.hand_triggers_from.get(state, ()),
         sla is not None,
         sla.owner if sla is not None else spec.owner if spec is not None else None,
     )
@@ -108,6 +109,8 @@ class Engine:
         retries: how often a call is retried when another writer changed the instance first.
         audit_keys: the keys that seal history events (default: none, the unkeyed SHA-256
             chain, which detects accidents but not a forger; see docs/audit.md).
+        people: who may act (`engine.people`); with it every start and fire names a person of
+            the directory in a role they hold. None: open mode, identities are not verified.
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class Engine:
         scheduler: TimerScheduler = schedule_timer,
         retries: int = 3,
         audit_keys: AuditKeys = UNKEYED,
+        people: Directory | None = None,
     ) -> None:
         self.catalog = catalog
         self.store = store
@@ -128,9 +132,10 @@ class Engine:
         self.sheets_dir = Path(sheets_dir)
         self.delivery = delivery
         self.retries = retries
+        self.people = people
         self.definitions = Definitions(catalog)
         self.audit_keys = audit_keys
-        self.executor = Executor(self.definitions, scheduler, audit_keys)
+        self.executor = Executor(self.definitions, scheduler, audit_keys, people)
 
     # writing --------------------------------------------------------------------------------
     def start(
@@ -139,20 +144,26 @@ class Engine:
         data: Mapping[str, Any] | None = None,
         *,
         id: str | None = None,
-        actor: str = "system",
+        actor: str | None = None,
         role: str | None = None,
         parent: str | None = None,
         task: str | None = None,
     ) -> InstanceView:
-        """Start an instance of the process's latest version.
+        """Start an instance of the process's latest version as `actor` in `role`.
+
+        With a directory, `actor` is a person id; without `role` the engine picks the first of
+        the person's roles the process declares (the initial state's owner first) and the
+        returned view's `acted_as` says which.
 
         Raises:
             NotFound: no such process.
+            IdentityRefused, RoleRefused: the person or role may not start it (nothing stored).
             DataError: `data` does not fit the fields, or a required field is missing.
             UsageError: an instance with that id exists.
         """
         now = self.clock.now()
         with self.store.transaction() as tx:
+            actor, role, who = self.executor.identify_start(tx, process_id, actor, role)
             record = self.executor.start(
                 tx,
                 process_id,
@@ -164,7 +175,7 @@ class Engine:
                 parent=parent,
                 task=task,
             )
-            view = self._view(tx, record)
+            view = self._view(tx, record, (actor, role) if who is not None else None)
         self._after(Outcome(record, set(), 0))
         return view
 
@@ -174,7 +185,7 @@ class Engine:
         trigger: str,
         data: Mapping[str, Any] | None = None,
         *,
-        actor: str = "system",
+        actor: str | None = None,
         role: str | None = None,
     ) -> InstanceView:
         """Fire a trigger on an instance as `actor` in `role`.
@@ -184,9 +195,15 @@ class Engine:
         trigger is checked against the state they left. So the history is the same however
         late the worker ticks.
 
+        With a directory, `actor` is a person id; without `role` the engine picks the first of
+        the person's roles that may fire the trigger now, and the view's `acted_as` says which.
+        A trigger only the engine fires (a timer's, a rule's) is refused to everyone.
+
         Raises:
-            NotFound, InstanceClosed, TriggerNotAllowed, RoleRefused (recorded in history),
-            DataError, RequirementMissing, GuardRefused: the call was refused, nothing stored.
+            NotFound, InstanceClosed, TriggerNotAllowed, DataError, RequirementMissing,
+            GuardRefused: the call was refused, nothing stored.
+            RoleRefused, IdentityRefused: the person or role may not fire it; the refusal is
+                recorded in history (a `refused` event with the person and role given).
             ConflictError: other writers kept changing the instance through every retry.
         """
         attempt, behind = 0, True
@@ -199,7 +216,9 @@ class Engine:
                     outcome = self.executor.fire(
                         tx, instance_id, trigger, data, actor=actor, role=role, now=now
                     )
-                    view = self._view(tx, outcome.record)
+                    verified = outcome.identity
+                    acted = None if verified is None else (verified.person.id, verified.role)
+                    view = self._view(tx, outcome.record, acted)
                 break
             except _TimersDue:
                 # rolled back before writing: fire what the worker has not yet fired, then
@@ -211,7 +230,8 @@ class Engine:
                 if attempt > self.retries:
                     raise
             except RoleRefused as refused:
-                self._record_refusal(instance_id, trigger, actor, role, now, str(refused))
+                who = actor or "anonymous"
+                self._record_refusal(instance_id, trigger, who, role, now, str(refused))
                 raise
         self._after(outcome)
         return view
@@ -321,7 +341,12 @@ class Engine:
         os.replace(temp, self.sheets_dir / f"{sheet}.csv")
 
     # reading --------------------------------------------------------------------------------
-    def _view(self, tx: Transaction, record: InstanceRecord) -> InstanceView:
+    def _view(
+        self,
+        tx: Transaction,
+        record: InstanceRecord,
+        acted_as: tuple[str, str | None] | None = None,
+    ) -> InstanceView:
         cp = self.definitions.for_instance(tx, record.process, record.version)
         facts = _state_facts(cp, record.state)
         terminal = facts.terminal
@@ -352,6 +377,7 @@ class Engine:
             waiting_on,
             sla_due_at(tx, record) if facts.has_sla and not terminal else None,
             facts.owner,
+            acted_as,
         )
 
     def show(self, instance_id: str) -> InstanceView:

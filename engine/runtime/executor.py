@@ -23,6 +23,8 @@ from ..errors import (
     did_you_mean,
 )
 from ..model import FieldType
+from ..people.directory import Directory, Person
+from ..people.identity import Identity, identify, pick_role, verify_person
 from ..store.base import (
     EventRecord,
     InstanceRecord,
@@ -36,7 +38,7 @@ from ..store.base import (
 from .actions import dated_line
 from .batches import join_batch
 from .children import Family, Requests
-from .compiled import CompiledProcess
+from .compiled import CompiledProcess, engine_only_refusal
 from .definitions import Definitions
 from .history import check_lane, seal, sealed
 from .refusals import best_refusal
@@ -60,6 +62,7 @@ class Outcome:
     record: InstanceRecord
     sheets: set[str]
     messages: int = 0
+    identity: Identity | None = None  # the verified person and role of a firing by hand
 
 
 def check_not_before(record: InstanceRecord, now: datetime) -> None:
@@ -154,12 +157,76 @@ class Executor:
     """Runs starts and events against an open transaction."""
 
     def __init__(
-        self, definitions: Definitions, scheduler: TimerScheduler, keys: AuditKeys
+        self,
+        definitions: Definitions,
+        scheduler: TimerScheduler,
+        keys: AuditKeys,
+        people: Directory | None = None,
     ) -> None:
         self.definitions = definitions
         self.scheduler = scheduler
         self.keys = keys
+        self.people = people  # None: open mode, identities are not verified
         self.requests = Requests(self)
+
+    # identity -------------------------------------------------------------------------------
+    def identify_start(
+        self, tx: Transaction, process_id: str, actor: str | None, role: str | None
+    ) -> tuple[str, str | None, Identity | None]:
+        """Who starts an instance: (actor, role, the verified identity or None in open mode).
+
+        A starter acts in a role the process declares (the initial state's owner first).
+
+        Raises:
+            NotFound: no such process.
+            IdentityRefused, RoleRefused: the person or role may not start it.
+        """
+        cp = self.definitions.for_start(tx, process_id)
+        process = cp.process
+        declared = [r.name for r in process.roles]
+        if role is not None and declared and role not in declared:
+            hint = did_you_mean(role, declared)
+            raise RoleRefused(
+                f"role '{role}' is not a role of {process.id}" + (f" ({hint})" if hint else "")
+            )
+        if self.people is None:
+            return actor or "anonymous", role, None
+        owner = process.initial.owner
+        accepted = tuple(dict.fromkeys([*([owner] if owner else []), *declared])) or None
+        who = identify(self.people, actor, role, accepted, f"start {process.id}")
+        return who.person.id, who.role, who
+
+    def identify_fire(
+        self,
+        cp: CompiledProcess,
+        record: InstanceRecord,
+        trigger: str,
+        actor: str | None,
+        role: str | None,
+        person: Person | None = None,
+    ) -> tuple[str, str | None, Identity | None]:
+        """Who fires a trigger by hand: (actor, role, the verified identity or None).
+
+        `person` is the caller already verified (`verify_person`), else it is verified here.
+
+        Raises:
+            RoleRefused: only the engine fires the trigger in this state (a timer, a rule...).
+            IdentityRefused, RoleRefused: the person or role may not fire it.
+        """
+        fired_by = cp.engine_only(record.state, trigger)
+        if fired_by is not None:
+            raise engine_only_refusal(record.id, trigger, fired_by)
+        self.check_role(cp, role, record)
+        if self.people is None:
+            return actor or "anonymous", role, None
+        doing = f"fire '{trigger}'"
+        if person is None:
+            person = verify_person(
+                self.people, actor, role, doing, instance=record.id, trigger=trigger
+            )
+        accepted = cp.hand_roles(record.state, trigger)
+        who = pick_role(person, role, accepted, doing, instance=record.id, trigger=trigger)
+        return person.id, who.role, who
 
     # starting -------------------------------------------------------------------------------
     def start(
@@ -235,9 +302,9 @@ class Executor:
                 instance=record.id,
                 trigger=trigger,
             )
-        allowed = cp.triggers_from.get(record.state, ())
-        if trigger in allowed:
+        if trigger in cp.triggers_from.get(record.state, ()):
             return
+        allowed = cp.hand_triggers_from.get(record.state, ())
         now_text = ", ".join(allowed) if allowed else "none"
         if trigger in cp.process.triggers:
             message = f"'{trigger}' cannot fire in state '{record.state}'"
@@ -269,7 +336,7 @@ class Executor:
         trigger: str,
         data: Mapping[str, Any] | None,
         *,
-        actor: str,
+        actor: str | None,
         role: str | None,
         now: datetime,
         kind: str = "transition",
@@ -277,13 +344,27 @@ class Executor:
         detail: Mapping[str, Any] | None = None,
         depth: int = 0,
     ) -> Outcome:
-        """Check and apply one trigger; raises an ExecutionError before writing if refused."""
+        """Check and apply one trigger; raises an ExecutionError before writing if refused.
+
+        A firing by hand (not `internal`) is checked for who fires it first: with a directory
+        `actor` must be a person who may (`identify_fire`); the engine's own firings (timers,
+        rules, emits) pass their actor (`timer`, `rule`) and skip that check.
+        """
         record, cp = self.load(tx, instance_id)
+        person = None
+        if not internal and self.people is not None:
+            # who it is before anything about the instance: a stranger learns nothing
+            person = verify_person(
+                self.people, actor, role, f"fire '{trigger}'", instance=record.id, trigger=trigger
+            )
         self.check_trigger(cp, record, trigger)
+        who = None
         if not internal:
+            actor, role, who = self.identify_fire(cp, record, trigger, actor, role, person)
             self.check_released(tx, record, trigger)
-            self.check_role(cp, role, record)
             check_not_before(record, now)
+        elif actor is None:
+            actor = "system"
         elif now < record.updated_at:
             now = record.updated_at  # a reaction to another instance never predates this one
         given = cp.codec.check(data, instance=record.id)
@@ -299,6 +380,7 @@ class Executor:
         if dest is None:
             raise self._refusal(cp, step, trigger)
         outcome = self._commit(tx, step, dest, kind, dict(detail or {}), depth)
+        outcome.identity = who
         if record.parent is not None or cp.process.tasks or step.emits:
             # rules and emits may have changed this instance again after its own step
             outcome.record = tx.get_instance(record.id) or outcome.record

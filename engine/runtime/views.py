@@ -101,10 +101,11 @@ class InstanceView:
     waiting_on: tuple[str, ...] = ()  # a task's dependencies that have not completed
     due_at: datetime | None = None  # the current state's SLA due time
     owner: str | None = None  # the role owning the work now (the SLA's owner, else the state's)
+    acted_as: tuple[str, str | None] | None = None  # who did the start/fire returning this view
 
     def to_json(self) -> dict[str, Any]:
-        """The `show --json` object."""
-        return {
+        """The `show --json` object (with `acted_as` on what a start or fire returns)."""
+        out = {
             "id": self.id,
             "process": self.process,
             "version": self.version,
@@ -127,6 +128,9 @@ class InstanceView:
             "due_at": _iso(self.due_at),
             "owner": self.owner,
         }
+        if self.acted_as is not None:
+            out["acted_as"] = {"person": self.acted_as[0], "role": self.acted_as[1]}
+        return out
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 from ..clock import ManualClock
 from ..errors import ClockError, FulfilError
 from ..loader import Catalog
+from ..people import Directory
 from ..runtime import Engine, InstanceView
 from ..runtime.views import ChildView
 from ..store import MemoryStore, SQLiteStore, Store
@@ -111,6 +112,7 @@ def run_scenario(
     store: str | Store = "memory",
     sheets_dir: Path | None = None,
     id_prefix: str = "",
+    people: Directory | None = None,
 ) -> ScenarioResult:
     """Run one scenario.
 
@@ -120,6 +122,7 @@ def run_scenario(
         store: `memory` or `sqlite` for a fresh store of that kind, or a store to run in.
         sheets_dir: where `sheet` actions write CSV files (default: a temporary folder).
         id_prefix: put before every instance name to make the engine's instance id.
+        people: the people directory the steps' `as` must name (None: open mode).
 
     Returns:
         The result; a failing scenario is a result, not an exception.
@@ -128,7 +131,12 @@ def run_scenario(
     opened = fresh_store(store) if isinstance(store, str) else _borrowed(store)
     with opened as live, tempfile.TemporaryDirectory(prefix="fulfil-sheets-") as temp:
         run = ScenarioRun(
-            scenario, catalog, store=live, sheets_dir=sheets_dir or Path(temp), id_prefix=id_prefix
+            scenario,
+            catalog,
+            store=live,
+            sheets_dir=sheets_dir or Path(temp),
+            id_prefix=id_prefix,
+            people=people,
         )
         return run.run()
 
@@ -150,11 +158,14 @@ class ScenarioRun:
         sheets_dir: Path,
         id_prefix: str = "",
         hidden: frozenset[str] = frozenset(),
+        people: Directory | None = None,
     ) -> None:
         self.scenario = scenario
         self.catalog = catalog
         self.clock = ManualClock(scenario.clock)
-        self.engine = Engine(catalog, store=store, clock=self.clock, sheets_dir=sheets_dir)
+        self.engine = Engine(
+            catalog, store=store, clock=self.clock, sheets_dir=sheets_dir, people=people
+        )
         self.id_prefix = id_prefix
         self.instances: dict[str, str] = {}
         self.current: str | None = None

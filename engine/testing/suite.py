@@ -21,6 +21,7 @@ from ..errors import (
     did_you_mean,
 )
 from ..loader import Catalog, load_directory
+from ..people import Directory, load_people, people_path
 from .runner import ScenarioResult, run_scenario
 from .scenarios import ScenarioFile, load_scenario_file, scenario_files
 
@@ -55,12 +56,27 @@ class Catalogs:
     """The catalog of each processes folder, loaded once."""
 
     loaded: dict[Path, Catalog] = field(default_factory=dict)
+    people: dict[Path, Directory | None] = field(default_factory=dict)
 
     def for_folder(self, folder: Path) -> Catalog:
         key = folder.resolve()
         if key not in self.loaded:
             self.loaded[key] = load_directory(folder)
         return self.loaded[key]
+
+    def people_for(self, folder: Path) -> Directory | None:
+        """The folder's people directory (its `people.yaml`), checked against its processes;
+        None without one: the scenarios then run in open mode.
+
+        Raises:
+            DefinitionError: the folder's definitions or its people directory are invalid.
+        """
+        key = folder.resolve()
+        if key not in self.people:
+            path = people_path(folder)
+            catalog = self.for_folder(folder)
+            self.people[key] = load_people(path, catalog) if path is not None else None
+        return self.people[key]
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -118,8 +134,10 @@ def run_file(
         catalogs: loaded catalogs to reuse across files.
         on_result: called with each result as soon as it is known.
     """
+    catalogs = catalogs or Catalogs()
     try:
-        parsed, catalog = load_for(path, catalogs or Catalogs())
+        parsed, catalog = load_for(path, catalogs)
+        people = catalogs.people_for(path.parent)
     except DefinitionError as exc:
         return FileReport(path, problems=exc.problems)
     except OSError as exc:
@@ -128,7 +146,7 @@ def run_file(
     for scenario in parsed.scenarios:
         if select and select.lower() not in scenario.name.lower():
             continue
-        result = run_scenario(scenario, catalog, store=store)
+        result = run_scenario(scenario, catalog, store=store, people=people)
         if on_result is not None:
             on_result(result)
         results.append(result)

@@ -15,6 +15,7 @@ import networkx as nx
 
 from ..errors import Location, Problem, did_you_mean
 from ..model import Process, State, Transition
+from .graph_firing import check_unfireable
 from .graph_tasks import task_problems
 from .graph_usage import check_roles, name_clashes, unused_fields, unused_roles
 from .graphmodel import (
@@ -232,6 +233,7 @@ CHECKS: tuple[Check, ...] = (  # check_unknown_states runs first, in graph_probl
     check_nondeterminism,
     check_unhandled_triggers,
     check_timer_only_exits,
+    check_unfireable,
     _roles,
     _fields,
 )

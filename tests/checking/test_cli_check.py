@@ -57,7 +57,7 @@ def test_the_printed_scenarios_replay_with_fulfil_test(tmp_path: Path) -> None:
         (tmp_path / f"{name}.scenarios.yaml").write_text(yaml.safe_dump(document))
     result = CliRunner().invoke(main, ["--processes", str(tmp_path), "test", str(tmp_path)])
     assert result.exit_code == 0, result.stdout
-    assert "4 passed, 0 failed" in result.stdout
+    assert "5 passed, 0 failed" in result.stdout
 
 
 def test_timing_prints_fourteen_days_and_does_not_fail_by_itself() -> None:

@@ -80,10 +80,12 @@ def test_invariant_violation_and_its_scenario() -> None:
 
 
 def test_a_pre_empted_timer_is_reported_with_time_passing() -> None:
-    """`nudge` (5d) never fires after `expire` (3d); the scenario lets two 7-day timers pass."""
+    """`nudge` (5d) never fires after `expire` (3d); the scenario lets two 7-day timers pass.
+    Its transition names no roles, so nobody may fire it by hand either: it never fires."""
     report = check("chain")
-    assert [f.kind for f in report.findings] == ["timer_never_fires"]
-    finding = report.findings[0]
+    assert [f.kind for f in report.findings] == ["never_fires", "timer_never_fires"]
+    assert "'nudge'" in report.findings[0].message
+    finding = report.findings[1]
     assert "'expire'" in finding.message
     assert finding.scenario is not None
     assert finding.scenario["steps"] == [

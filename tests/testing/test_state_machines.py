@@ -172,7 +172,7 @@ def test_a_request_whose_tasks_append_to_it_verifies_after_its_rules(process_id:
     catalog = load_directory(CHILDREN)
     engine = Engine(catalog, store=open_store("memory://"), clock=ManualClock(CLOCK))
     engine.start(process_id, {"client": "Acme"}, id="i1")
-    engine.fire("i1", "failed_once")
+    engine.fire("i1", "failed_once", actor="lee", role="lead")
     report = engine.verify()
     assert report.ok, report.problems
     assert engine.show("i1").data["log"].count("closed by the request") == 3
