@@ -3,8 +3,8 @@
 `--db`, `--processes`, `--now`, `--sheets`, `--audit-key-file` and `--people` (each with its
 environment variable) are read by the group (`fulfil --db URL show ID`: command line, then
 environment, then default) and every command carries a copy that overrides the group's value
-when given on its own command line (`fulfil show ID --db URL`). A command with an option of the same name keeps
-its own (`fulfil test --db memory|sqlite`, `fulfil demo --sheets DIR`).
+when given on its own command line (`fulfil show ID --db URL`). A command with an option of the
+same name keeps its own (`fulfil test --db memory|sqlite`, `fulfil demo --sheets DIR`).
 
 `-h` works like `--help`; every command's help ends with an example (`EXAMPLES`), and the
 group's help lists the environment variables. A new global option is one more `GlobalOption`
