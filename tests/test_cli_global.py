@@ -158,7 +158,7 @@ def test_the_shipped_processes_are_used_when_there_is_no_processes_folder(db: st
     assert validated.exit_code == 0, validated.output
     assert "facebook_access.yaml" in validated.stdout
     assert f"processes shipped with fulfil are used ({shipped_processes()})" in validated.stderr
-    started = invoke("--db", db, "start", "facebook_access", "--data", "{}")
+    started = invoke("--db", db, "start", "facebook_access", "--data", "{}", "--as", "alex")
     assert "error: " in started.stderr and "client" in started.stderr  # reached the definition
     assert "note:" not in started.stderr  # runtime commands use them quietly
 
