@@ -4,6 +4,7 @@
     start_data(process)                data a `start` accepts: required fields always given
     fire_data(process, trigger)        data for the fields a trigger's transitions read
     actors(process, trigger)           (actor, role): usually a role that may fire, sometimes not
+    directories(process)               a people directory holding some of the process's roles
     clock_advances(process)            durations from minutes to weeks (and the process's own)
     event_sequences(process, max_len)  lists of `FireStep` / `AdvanceStep`
 
@@ -32,6 +33,7 @@ from ..checking.explore import action_reads
 from ..errors import UsageError, did_you_mean
 from ..expressions import compile_expr, field_types
 from ..model import Field, FieldType, Notify, Process, Transition
+from ..people.directory import PeopleDirectory, Person
 
 __all__ = [
     "ACTORS",
@@ -39,6 +41,7 @@ __all__ = [
     "FireStep",
     "actors",
     "clock_advances",
+    "directories",
     "drawable_fields",
     "event_sequences",
     "field_values",
@@ -249,6 +252,26 @@ def actors(
     good: st.SearchStrategy[str | None] = st.sampled_from(allowed)
     bad: st.SearchStrategy[str | None] = st.sampled_from([*others, None])
     return st.tuples(who, _mostly(good, bad))
+
+
+def directories(process: Process, size: int = 4) -> st.SearchStrategy[PeopleDirectory]:
+    """A people directory for `process`: up to `size` people named from `ACTORS` on, each
+    holding a few of the process's roles (or none), now and then inactive."""
+    roles = [r.name for r in process.roles]
+    names = [*ACTORS, *(f"p{i}" for i in range(max(0, size - len(ACTORS))))][:size]
+    held = st.lists(st.sampled_from(roles), unique=True, max_size=3) if roles else st.just([])
+
+    def person(name: str) -> st.SearchStrategy[Person]:
+        return st.builds(
+            lambda r, active: Person(
+                name, name.title(), f"{name}@example.com", tuple(r), None, None, active
+            ),
+            held,
+            _mostly(st.just(True), st.just(False)),
+        )
+
+    chosen = st.lists(st.sampled_from(names), unique=True, min_size=1, max_size=size)
+    return chosen.flatmap(lambda ids: st.tuples(*map(person, ids))).map(PeopleDirectory.of)
 
 
 def _process_durations(process: Process) -> list[timedelta]:
