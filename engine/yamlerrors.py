@@ -72,7 +72,8 @@ class _Reader:
 
     def read(self) -> tuple[int, int, str] | None:
         """The place and message, or None when the error is not one recognised here."""
-        if "\t" in self.text(self.line)[: self.column + 1]:
+        here = self.text(self.line)
+        if "\t" in here[: min(self.column + 1, len(here) - len(here.lstrip(" \t")))]:
             return (
                 self.line,
                 self.column,
@@ -114,8 +115,8 @@ class _Reader:
             return (
                 self.line,
                 self.column,
-                "a second document starts here (`---`): a file holds one process; "
-                "remove the `---` line or move what follows to its own file",
+                "a second document starts here (`---`): a file holds one document; "
+                "remove the `---` line or move what follows to a file of its own",
             )
         if "undefined alias" in self.problem:
             found = _ALIAS.match(self.text(self.line)[self.column :])

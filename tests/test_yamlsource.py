@@ -125,6 +125,8 @@ def test_syntax_error_has_the_mark_of_the_error() -> None:
         ),
         ("a:\n  b: 1\n  - c\n", "f.yaml:3:3: error: a `-` list item among `key: value`"),
         ("a: 'x' y\n", "f.yaml:1:8: error: unexpected text after the value: put the whole"),
+        ("a: x\ty: z\n", "f.yaml:1:7: error: a `: ` inside a value: put the whole value in"),
+        ("a:\n \t b: 1\n", "f.yaml:2:2: error: tab character in indentation"),
         ("a:\n  b:x y\n  c: d\n", "f.yaml:2:3: error: a `:` after a key needs a space before"),
         (" a: 1\nb: 2\n", "f.yaml:2:1: error: this line is indented less than the first key"),
         ("a:\n  b: 1\n c: 2\n", "f.yaml:3:2: error: this line is indented 1 space but the"),
