@@ -206,6 +206,12 @@ class ProcessMachine(RuleBasedStateMachine):
     def _fire(self, data: st.DataObject, *, anything: bool) -> None:
         """Fire on an instance or task, with data, as someone; check at most one transition
         of the trigger was enabled."""
+        moment = self.clock.now()
+        if any(timer.due_at <= moment for timers in self.world.timers.values() for timer in timers):
+            # A step set a timer already due (an `at` in the past): the engine fires it before a
+            # person's event, as a tick would, so the tick is its own step here and a refusal
+            # that follows is checked against the world the timer left.
+            self._tick()
         targets = self._targets()
         # The same kind of draw whatever the number of targets, so that dropping a start while
         # shrinking leaves the draws after it aligned.
@@ -235,9 +241,14 @@ class ProcessMachine(RuleBasedStateMachine):
     def advance(self, data: st.DataObject) -> None:
         """Move the clock forward, then fire every due timer."""
         delta = data.draw(clock_advances(self.process), label="advance")
-        before = self.world
-        now = self.clock.advance(delta)
-        self.steps += [{"advance": format_duration(delta)}, {"tick": True}]
+        self.clock.advance(delta)
+        self.steps.append({"advance": format_duration(delta)})
+        self._tick()
+
+    def _tick(self) -> None:
+        """Fire every timer due at the clock's now, and check what the timers did."""
+        before, now = self.world, self.clock.now()
+        self.steps.append({"tick": True})
         overlaps = checks.timer_overlaps(before, self.compiled, now)
         try:
             self.engine.tick()
