@@ -79,6 +79,13 @@ def _names(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _start_input(value: Any) -> tuple[str, ...] | None:
+    """`start: {input: [...]}`; None when the process has no `start` (start takes any field)."""
+    if not isinstance(value, dict):
+        return None
+    return tuple(value.get("input") or ())
+
+
 class _Builder:
     """One build: the source to locate things in, and the problems found on the way."""
 
@@ -146,6 +153,7 @@ class _Builder:
                 )
                 for name, value in (data.get("invariants") or {}).items()
             ),
+            start_input=_start_input(data.get("start")),
             source_file=self.source.file,
             source_hash=source_hash,
             loc=self.at(("id",), key=True),
@@ -385,6 +393,7 @@ class _Builder:
                 for action in self.actions(a, (*path, "actions", i))
             ),
             description=data.get("description", ""),
+            input=tuple(data.get("input") or ()),
             loc=self.at(path),
         )
 

@@ -251,7 +251,13 @@ class Transition:
     roles: tuple[str, ...] = ()  # empty: any declared role may fire it
     actions: tuple[Action, ...] = ()
     description: str = ""
+    input: tuple[str, ...] = ()  # the fields the trigger's data may set (with `requires`)
     loc: Location = UNKNOWN
+
+    @property
+    def accepts(self) -> tuple[str, ...]:
+        """The fields the trigger's data may set: `input`, then the `requires` not in it."""
+        return tuple(dict.fromkeys((*self.input, *self.requires)))
 
     @property
     def internal(self) -> bool:
@@ -315,6 +321,7 @@ class Process:
     tasks: tuple[Task, ...] = ()
     rules: tuple[Rule, ...] = ()
     invariants: tuple[Invariant, ...] = ()
+    start_input: tuple[str, ...] | None = None  # the fields `start` data may set; None: all
     source_file: str = "<string>"
     source_hash: str = ""  # sha256 of the YAML text: a version's identity in the store
     loc: Location = UNKNOWN
@@ -351,6 +358,21 @@ class Process:
     def triggers(self) -> tuple[str, ...]:
         """Every trigger named by a transition, in first-declared order."""
         return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    @property
+    def start_accepts(self) -> tuple[str, ...]:
+        """The fields `start` data may set: `start.input` and the required fields, else all."""
+        if self.start_input is None:
+            return tuple(f.name for f in self.fields)
+        required = (f.name for f in self.fields if f.required)
+        return tuple(dict.fromkeys((*self.start_input, *required)))
+
+    def settable(self) -> frozenset[str]:
+        """Fields some person's data may set: at `start` or through a transition's input."""
+        names = set(self.start_accepts)
+        for transition in self.transitions:
+            names.update(transition.accepts)
+        return frozenset(names)
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
         return tuple(t for t in self.transitions if state in t.sources)

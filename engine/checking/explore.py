@@ -154,11 +154,14 @@ class Explorer:
         key = (state, trigger)
         if key not in self._data:
             read: set[str] = set()
+            accepted: set[str] = set()
             for _, ct in self.handlers(state, trigger):
                 read.update(ct.transition.requires)
+                accepted.update(ct.transition.accepts)
                 if ct.guard is not None:
                     read |= ct.guard.names
-            self._data[key] = self.ab.combinations(self.ab.drawable(read))
+            # only what the trigger's data may set: the engine refuses any other field
+            self._data[key] = self.ab.combinations(self.ab.drawable(read & accepted))
         return self._data[key]
 
     def _roles_for(self, state: str, trigger: str) -> list[str | None]:
@@ -198,7 +201,7 @@ class Explorer:
     def _starts(self) -> None:
         initial = self.process.initial
         required = [f.name for f in self.process.fields if f.required]
-        control = self.ab.drawable(self.ab.control)
+        control = self.ab.drawable(self.ab.control & set(self.process.start_accepts))
         fixed = {n: self.ab.domains[n][0] for n in required if n not in control}
         role = initial.owner or next((r.name for r in self.process.roles), None)
         drawn = self.ab.combinations(control, required=[n for n in required if n in control])

@@ -69,19 +69,30 @@ def summarise(action: Action) -> str:
     return type(action).__name__  # pragma: no cover - Action is a closed union
 
 
+def set_by(process: Process, name: str) -> list[str]:
+    """Who may set a field with their data: `start` and the triggers taking it as input."""
+    who = ["start"] if name in process.start_accepts else []
+    who += [t.trigger for t in process.transitions if name in t.accepts]
+    return list(dict.fromkeys(who))
+
+
 def fields_table(process: Process) -> str:
-    rows = [
-        (
-            code(f.name),
-            cell(f.type.value),
-            cell(f.required),
-            cell(None if f.default is None else repr(f.default)),
-            cell(f.values),
-            cell(f.description),
+    """The fields; one nobody's data may set is marked read-only (set by actions or rules)."""
+    rows = []
+    for f in process.fields:
+        who = set_by(process, f.name)
+        rows.append(
+            (
+                code(f.name),
+                cell(f.type.value),
+                cell(f.required),
+                cell(None if f.default is None else repr(f.default)),
+                cell(f.values),
+                cell(", ".join(who)) if who else "<strong>read-only</strong>",
+                cell(f.description),
+            )
         )
-        for f in process.fields
-    ]
-    headers = ("Field", "Type", "Required", "Default", "Values", "Description")
+    headers = ("Field", "Type", "Required", "Default", "Values", "Set by (data of)", "Description")
     return table("Fields", headers, rows)
 
 
@@ -137,12 +148,13 @@ def transitions_table(process: Process) -> str:
             cell(t.dest or "(stays: internal)"),
             code(t.guard.source if t.guard else None),
             cell(t.requires),
+            cell(t.input),
             cell(t.roles or "any role"),
             "<br>".join(cell(summarise(a)) for a in t.actions) or cell(None),
         )
         for t in process.transitions
     ]
-    headers = ("Trigger", "From", "To", "Guard", "Requires", "Roles", "Actions")
+    headers = ("Trigger", "From", "To", "Guard", "Requires", "Input", "Roles", "Actions")
     return table("Transitions", headers, rows)
 
 

@@ -6,14 +6,14 @@ history they are JSON-native (dates as ISO strings), restored here by the field 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 from ..errors import DataError, UsageError, did_you_mean
 from ..model import Field, FieldType, Process
 
-__all__ = ["INT_RANGE", "DataCodec", "unique_keys"]
+__all__ = ["INT_RANGE", "DataCodec", "refuse_undeclared", "trigger_accepts", "unique_keys"]
 
 INT_RANGE = (-(2**63), 2**63 - 1)  # what a 64-bit column holds; expressions keep within it
 
@@ -186,6 +186,49 @@ class DataCodec:
         """The JSON form of the declared fields among `values`."""
         encode = self.encode_value
         return {name: encode(values.get(name)) for name in self.fields}
+
+
+def trigger_accepts(process: Process, state: str, trigger: str) -> tuple[str, ...]:
+    """The fields a trigger's data may set in a state: what any of its transitions accepts."""
+    return tuple(
+        dict.fromkeys(
+            name
+            for t in process.transitions_from(state)
+            if t.trigger == trigger
+            for name in t.accepts
+        )
+    )
+
+
+def refuse_undeclared(
+    given: Mapping[str, Any],
+    accepted: Collection[str],
+    what: str,
+    *,
+    instance: str | None = None,
+    trigger: str | None = None,
+) -> None:
+    """Refuse data setting a field the trigger (or `start`) does not take as input.
+
+    Args:
+        given: the checked data.
+        accepted: the fields it may set (`Transition.accepts`, `Process.start_accepts`).
+        what: the step in words for the message ("'approve'", "start").
+
+    Raises:
+        DataError: a field outside `accepted`; the message lists what may be given.
+    """
+    extra = [name for name in given if name not in accepted]
+    if not extra:
+        return
+    names = ", ".join(f"'{name}'" for name in extra)
+    may = ", ".join(accepted) if accepted else "no data at all"
+    raise DataError(
+        f"{what} may not set {names}: its data may set {may}"
+        + ("" if accepted else "; leave --data out"),
+        instance=instance,
+        trigger=trigger,
+    )
 
 
 def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from .actions import dated_line
 from .batches import join_batch
 from .children import Family, Requests
 from .compiled import CompiledProcess, engine_only_refusal
+from .data import refuse_undeclared, trigger_accepts
 from .definitions import Definitions
 from .history import check_lane, seal, sealed
 from .refusals import best_refusal
@@ -249,7 +250,10 @@ class Executor:
         (they start when it is released).
         """
         cp = self.definitions.for_start(tx, process_id)
-        values = cp.codec.initial(cp.codec.check(data))
+        given = cp.codec.check(data)
+        if task is None:  # a request's task gets what the definition's `data` computes
+            refuse_undeclared(given, cp.process.start_accepts, "start")
+        values = cp.codec.initial(given)
         process = cp.process
         if instance_id is None:
             instance_id = f"{process.id}-{tx.next_number(process.id)}"
@@ -368,6 +372,9 @@ class Executor:
         elif now < record.updated_at:
             now = record.updated_at  # a reaction to another instance never predates this one
         given = cp.codec.check(data, instance=record.id)
+        if not internal and given:
+            accepts = trigger_accepts(cp.process, record.state, trigger)
+            refuse_undeclared(given, accepts, f"'{trigger}'", instance=record.id, trigger=trigger)
         variables = cp.codec.decode(record.data)
         variables.update(given)
         variables.update(builtins(record.state, now, actor, role))
@@ -379,6 +386,10 @@ class Executor:
             raise TriggerNotAllowed(str(exc), instance=record.id, trigger=trigger) from None
         if dest is None:
             raise self._refusal(cp, step, trigger)
+        if not internal and given and step.transition is not None:
+            # the transition the guards chose must take all of it, not only some other one
+            accepted = step.transition.transition.accepts
+            refuse_undeclared(given, accepted, f"'{trigger}'", instance=record.id, trigger=trigger)
         outcome = self._commit(tx, step, dest, kind, dict(detail or {}), depth)
         outcome.identity = who
         if record.parent is not None or cp.process.tasks or step.emits:

@@ -68,6 +68,7 @@ class Step:
         delta: how far an `advance` step moves the clock.
         moment: where an `at` step sets the clock.
         checks: the expectations of an `expect` step (instance and task removed).
+        data_at: where each key of `data` is written, for the load-time input checks.
     """
 
     kind: str
@@ -85,6 +86,7 @@ class Step:
     delta: timedelta | None = None
     moment: datetime | None = None
     checks: Mapping[str, Any] = field(default_factory=dict)
+    data_at: Mapping[str, Location] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,9 @@ class _Reader:
             return {}
         return {"error": error}
 
+    def keys_at(self, data: Mapping[str, Any] | None, path: DocPath) -> dict[str, Location]:
+        return {name: self.source.locate((*path, name), key=True) for name in data or {}}
+
     def data_of(self, value: Any, path: DocPath) -> dict[str, Any] | None:
         if value is None:
             return None
@@ -357,7 +362,10 @@ class _Reader:
                 self.problem(
                     (*path, "start", "id"), f"instance '{spec.get('id')}' is already started"
                 )
-        return _with(step, data=data, alias=alias or "", **self.who(item, path), **error)
+        where = self.keys_at(data, (*path, "start", "data"))
+        return _with(
+            step, data=data, data_at=where, alias=alias or "", **self.who(item, path), **error
+        )
 
     def step_fire(
         self, step: Step, item: dict[str, Any], path: DocPath, aliases: _Aliases
@@ -371,6 +379,7 @@ class _Reader:
             step,
             trigger=trigger,
             data=data,
+            data_at=self.keys_at(data, (*path, "data")),
             **self.target(item, path, aliases),
             **self.who(item, path),
             **self.error_text(item, path),

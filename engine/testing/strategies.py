@@ -2,7 +2,8 @@
 
     field_values(process, field)       values a field may hold (its type, its enum values)
     start_data(process)                data a `start` accepts: required fields always given
-    fire_data(process, trigger)        data for the fields a trigger's transitions read
+    fire_data(process, trigger)        data for the fields a trigger's transitions read and
+                                       take as input
     actors(process, trigger)           (actor, role): usually a role that may fire, sometimes not
     directories(process)               a people directory holding some of the process's roles
     clock_advances(process)            durations from minutes to weeks (and the process's own)
@@ -169,13 +170,14 @@ def start_data(process: Process) -> st.SearchStrategy[dict[str, Any]]:
     Engine-owned fields (counters) and the optional fields not drawn keep their defaults.
     """
     owned = _abstraction(process).owned
+    accepted = set(process.start_accepts)
     required = {f.name: field_values(process, f.name) for f in process.fields if f.required}
     # An optional field is given a value or left out, never given None: None at the start
     # would override the field's default, which no caller means to do.
     optional = {
         f.name: field_values(process, f.name)
         for f in process.fields
-        if not f.required and f.name not in owned
+        if not f.required and f.name not in owned and f.name in accepted
     }
     return st.fixed_dictionaries(required, optional=optional)
 
@@ -212,17 +214,19 @@ def _guard_names(process: Process, transition: Transition) -> set[str]:
 
 
 def fire_data(process: Process, transition: Transition | str) -> st.SearchStrategy[dict[str, Any]]:
-    """Data for the fields a transition (or every transition of a trigger) reads.
+    """Data for the fields a transition (or every transition of a trigger) reads and accepts.
 
     The fields its guard, `requires` and actions read, and the fields its notifications are
-    addressed to. `requires` fields are given (set) four times in five; the others may be
+    addressed to, among those its data may set (`input` and `requires`). `requires` fields are
+    given (set) four times in five; the others may be
     absent, or None (cleared) now and then; one draw in five is empty data.
 
     Raises:
         UsageError: the process has no such trigger.
     """
     transitions = _transitions(process, transition)
-    names = drawable_fields(process, _reads(process, transitions))
+    accepted = {name for t in transitions for name in t.accepts}
+    names = drawable_fields(process, _reads(process, transitions) & accepted)
     needed = [n for n in names if any(n in t.requires for t in transitions)]
     full = st.fixed_dictionaries(
         {n: field_values(process, n) for n in needed},

@@ -22,6 +22,7 @@ from ..errors import (
 )
 from ..loader import Catalog, load_directory
 from ..people import Directory, load_people, people_path
+from .inputs import input_problems
 from .runner import ScenarioResult, run_scenario
 from .scenarios import ScenarioFile, load_scenario_file, scenario_files
 
@@ -114,6 +115,9 @@ def load_for(path: Path, catalogs: Catalogs) -> tuple[ScenarioFile, Catalog]:
         hint = did_you_mean(parsed.process, catalog.ids)
         message = f"no process '{parsed.process}' in {path.parent}"
         raise DefinitionError([Problem(parsed.process_location, message, hint=hint)]) from None
+    problems = input_problems(parsed, catalog)
+    if problems:
+        raise DefinitionError(problems)
     return parsed, catalog
 
 

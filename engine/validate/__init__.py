@@ -30,6 +30,7 @@ from ..model import (
     Template,
 )
 from .graph import graph_problems
+from .inputs import input_problems
 from .references import Locator, reference_problems
 
 __all__ = ["check", "expression_problems"]
@@ -127,6 +128,7 @@ def check(
     """
     problems = [
         *reference_problems(process, locate),
+        *input_problems(process, locate),
         *expression_problems(process),
         *graph_problems(process, known_processes=known_processes, locate=locate),
     ]

@@ -13,7 +13,7 @@ from typing import Protocol
 from ..errors import Location, Problem, did_you_mean
 from ..model import AppendLine, FieldType, Process, SetField, State, Transition
 
-__all__ = ["At", "Locator", "reference_problems"]
+__all__ = ["At", "Locator", "reference_problems", "unknown_name"]
 
 
 def _at(loc: Location, *more: str | int) -> Location:
@@ -21,7 +21,7 @@ def _at(loc: Location, *more: str | int) -> Location:
     return Location(loc.file, loc.line, loc.column, (*loc.path, *more))
 
 
-def _unknown(what: str, name: str, choices: Sequence[str], loc: Location) -> Problem:
+def unknown_name(what: str, name: str, choices: Sequence[str], loc: Location) -> Problem:
     hint = did_you_mean(name, choices) if choices else f"no {what}s are declared"
     return Problem(loc, f"unknown {what} '{name}'" + (f"; {hint}" if hint else ""))
 
@@ -54,15 +54,15 @@ def _transition_problems(
     names = list(fields)
     for i, name in enumerate(transition.requires):
         if name not in fields:
-            yield _unknown("field", name, names, at(transition.loc, "requires", i))
+            yield unknown_name("field", name, names, at(transition.loc, "requires", i))
     for action in transition.actions:
         if isinstance(action, SetField) and action.field not in fields:
-            yield _unknown("field", action.field, names, action.loc)
+            yield unknown_name("field", action.field, names, action.loc)
         elif isinstance(action, AppendLine) and not action.to_parent:
             where = at(action.loc, "append", "field")
             kind = fields.get(action.field)
             if kind is None:
-                yield _unknown("field", action.field, names, where)
+                yield unknown_name("field", action.field, names, where)
             elif kind is not FieldType.TEXT:
                 message = (
                     f"append adds lines to a text field; '{action.field}' is {kind.value} "
@@ -77,14 +77,15 @@ def _state_problems(
     for i, timer in enumerate(state.timers):
         if timer.calendar is not None and timer.calendar not in calendars:
             where = at(state.loc, "timers", i, "calendar")
-            yield _unknown("calendar", timer.calendar, calendars, where)
+            yield unknown_name("calendar", timer.calendar, calendars, where)
     if state.sla is not None and state.sla.calendar and state.sla.calendar not in calendars:
-        yield _unknown("calendar", state.sla.calendar, calendars, at(state.loc, "sla", "calendar"))
+        where = at(state.loc, "sla", "calendar")
+        yield unknown_name("calendar", state.sla.calendar, calendars, where)
     if state.batch is not None:
         for i, column in enumerate(state.batch.columns):
             if column not in fields:
                 where = at(state.loc, "batch", "columns", i)
-                yield _unknown("field", column, list(fields), where)
+                yield unknown_name("field", column, list(fields), where)
 
 
 def reference_problems(process: Process, locate: Locator | None = None) -> list[Problem]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fulfil.engine.loader import load_file
 from fulfil.engine.model import Expr, State, Transition
 from fulfil.engine.render import render_html, render_report
 from fulfil.engine.render import svg as svg_module
 from render_sample import sample_process
+
+SHIPPED = Path(__file__).resolve().parents[2] / "processes"
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +133,13 @@ def test_report_has_a_section_per_process_and_a_contents_list() -> None:
     assert '<section id="process-sample">' in page
     assert "<td><code>extra_state</code></td>" in page
     assert "<title>All processes</title>" in page
+
+
+def test_fields_no_data_may_set_are_marked_read_only() -> None:
+    """A field only actions set is read-only; another lists start and the triggers setting it."""
+    page = render_html(load_file(SHIPPED / "retention.yaml").process)
+    row = re.search(r"<tr><td><code>change_request_kind</code></td>.*?</tr>", page, re.S)
+    assert row and "<strong>read-only</strong>" in row[0]
+    row = re.search(r"<tr><td><code>credit_issued</code></td>.*?</tr>", page, re.S)
+    assert row and "update_change_request, submit_for_approval" in row[0]
+    assert "read-only" not in row[0]
