@@ -251,13 +251,8 @@ class Transition:
     roles: tuple[str, ...] = ()  # empty: any declared role may fire it
     actions: tuple[Action, ...] = ()
     description: str = ""
-    input: tuple[str, ...] = ()  # the fields the trigger's data may set (with `requires`)
+    input: tuple[str, ...] = ()  # the fields the trigger's data may set (`Process.accepts`)
     loc: Location = UNKNOWN
-
-    @property
-    def accepts(self) -> tuple[str, ...]:
-        """The fields the trigger's data may set: `input`, then the `requires` not in it."""
-        return tuple(dict.fromkeys((*self.input, *self.requires)))
 
     @property
     def internal(self) -> bool:
@@ -367,11 +362,33 @@ class Process:
         required = (f.name for f in self.fields if f.required)
         return tuple(dict.fromkeys((*self.start_input, *required)))
 
+    def recorded(self) -> frozenset[str]:
+        """The fields the process's own actions set or append to (timestamps, logs, counters)."""
+        cached: frozenset[str] | None = self._index.get("recorded")
+        if cached is None:
+            cached = frozenset(
+                action.field
+                for t in self.transitions
+                for action in t.actions
+                if isinstance(action, SetField | AppendLine)
+                and not getattr(action, "to_parent", False)
+            )
+            self._index["recorded"] = cached
+        return cached
+
+    def accepts(self, transition: Transition) -> tuple[str, ...]:
+        """The fields a transition's data may set: its `input`, and the `requires` fields no
+        action records (the data it needs, such as a call's outcome). A required field a step
+        records (`forwarded_at`) must come from that step, never from the data."""
+        recorded = self.recorded()
+        needed = (name for name in transition.requires if name not in recorded)
+        return tuple(dict.fromkeys((*transition.input, *needed)))
+
     def settable(self) -> frozenset[str]:
-        """Fields some person's data may set: at `start` or through a transition's input."""
+        """Fields some person's data may set: at `start` or through a transition's data."""
         names = set(self.start_accepts)
         for transition in self.transitions:
-            names.update(transition.accepts)
+            names.update(self.accepts(transition))
         return frozenset(names)
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:

@@ -157,7 +157,7 @@ class Explorer:
             accepted: set[str] = set()
             for _, ct in self.handlers(state, trigger):
                 read.update(ct.transition.requires)
-                accepted.update(ct.transition.accepts)
+                accepted.update(self.process.accepts(ct.transition))
                 if ct.guard is not None:
                     read |= ct.guard.names
             # only what the trigger's data may set: the engine refuses any other field

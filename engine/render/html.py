@@ -17,6 +17,7 @@ from ..model import Process
 from .builtin_svg import builtin_svg
 from .frame import CSS as FRAME_CSS
 from .frame import framed, in_pixels
+from .html_rules import rules_section
 from .html_tables import all_tables
 from .mermaid import render_mermaid
 from .svg import dot_program, graphviz_svg
@@ -63,8 +64,8 @@ def anchor(process: Process) -> str:
 
 
 def section(process: Process, runs: str = "") -> str:
-    """One process: heading, version, description, diagram, `runs` (HTML: what instances did,
-    e.g. `html_history.history_html`) and tables."""
+    """One process: heading, version, description, diagram, its rules, `runs` (HTML: what
+    instances did, e.g. `html_history.history_html`) and tables."""
     heading = escape(process.title or process.id)
     meta = f"<code>{escape(process.id)}</code> version {process.version}"
     if process.source_file and process.source_file != "<string>":
@@ -76,7 +77,7 @@ def section(process: Process, runs: str = "") -> str:
     ]
     if process.description:
         parts.append(f"<p>{escape(process.description)}</p>")
-    parts += ["<h3>Diagram</h3>", diagram_html(process)]
+    parts += ["<h3>Diagram</h3>", diagram_html(process), rules_section(process)]
     parts += [runs] if runs else []
     parts += [*all_tables(process), "</section>"]
     return "\n".join(parts)

@@ -72,7 +72,7 @@ def summarise(action: Action) -> str:
 def set_by(process: Process, name: str) -> list[str]:
     """Who may set a field with their data: `start` and the triggers taking it as input."""
     who = ["start"] if name in process.start_accepts else []
-    who += [t.trigger for t in process.transitions if name in t.accepts]
+    who += [t.trigger for t in process.transitions if name in process.accepts(t)]
     return list(dict.fromkeys(who))
 
 

@@ -195,7 +195,7 @@ def trigger_accepts(process: Process, state: str, trigger: str) -> tuple[str, ..
             name
             for t in process.transitions_from(state)
             if t.trigger == trigger
-            for name in t.accepts
+            for name in process.accepts(t)
         )
     )
 

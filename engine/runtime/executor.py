@@ -388,7 +388,7 @@ class Executor:
             raise self._refusal(cp, step, trigger)
         if not internal and given and step.transition is not None:
             # the transition the guards chose must take all of it, not only some other one
-            accepted = step.transition.transition.accepts
+            accepted = cp.process.accepts(step.transition.transition)
             refuse_undeclared(given, accepted, f"'{trigger}'", instance=record.id, trigger=trigger)
         outcome = self._commit(tx, step, dest, kind, dict(detail or {}), depth)
         outcome.identity = who

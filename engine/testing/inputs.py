@@ -18,11 +18,8 @@ __all__ = ["input_problems"]
 def _accepted(process: Process, step: Step) -> tuple[str, ...]:
     if step.kind == "start":
         return process.start_accepts
-    return tuple(
-        dict.fromkeys(
-            name for t in process.transitions if t.trigger == step.trigger for name in t.accepts
-        )
-    )
+    fired = [t for t in process.transitions if t.trigger == step.trigger]
+    return tuple(dict.fromkeys(name for t in fired for name in process.accepts(t)))
 
 
 def _target(process: Process, step: Step, catalog: Catalog) -> Process | None:

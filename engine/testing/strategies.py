@@ -225,7 +225,7 @@ def fire_data(process: Process, transition: Transition | str) -> st.SearchStrate
         UsageError: the process has no such trigger.
     """
     transitions = _transitions(process, transition)
-    accepted = {name for t in transitions for name in t.accepts}
+    accepted = {name for t in transitions for name in process.accepts(t)}
     names = drawable_fields(process, _reads(process, transitions) & accepted)
     needed = [n for n in names if any(n in t.requires for t in transitions)]
     full = st.fixed_dictionaries(

@@ -43,7 +43,7 @@ def _timer_data(process: Process, at: At) -> Iterator[Problem]:
         for i, timer in enumerate(state.timers):
             fired = [t for t in process.transitions_from(state.name) if t.trigger == timer.trigger]
             for key, _ in timer.data:
-                refusing = [t for t in fired if key not in t.accepts]
+                refusing = [t for t in fired if key not in process.accepts(t)]
                 if refusing:
                     where = at(state.loc, "timers", i, "data", key)
                     yield Problem(
