@@ -143,3 +143,26 @@ def test_fields_no_data_may_set_are_marked_read_only() -> None:
     row = re.search(r"<tr><td><code>credit_issued</code></td>.*?</tr>", page, re.S)
     assert row and "update_change_request, submit_for_approval" in row[0]
     assert "read-only" not in row[0]
+
+
+def test_rules_section_says_who_fires_what_data_may_change_and_what_cannot_be_skipped() -> None:
+    """The auditor page's Rules: roles, data, recorded fields and the unskippable approvals."""
+    page = render_html(load_file(SHIPPED / "retention.yaml").process)
+    rules = page[page.index('<div class="rules">') : page.index("</div>", page.index("rules"))]
+    text = re.sub(r"<[^>]+>", "", rules)
+    assert (
+        "approve (from pending_second_approval, to accounting): fired by hand: second_approver; "
+        "its data may change nothing (any data is refused); only when not credit_issued." in text
+    )
+    assert "update_account_status (from ops_follow_up, to awaiting_effective_date)" in text
+    assert "its data may change nothing (any data is refused); only once forwarded_at" in text
+    assert "by timer &#x27;effective_date_reminder&#x27; only" in text
+    assert "read-only to people): change_request_kind" in text
+    unskippable = re.search(r"to reach closed \(Closed\): (.*)", text)
+    assert unskippable is not None
+    assert [s.split(" ")[0] for s in unskippable[1].split(" → ")][:4] == [
+        "change_request",
+        "pending_first_approval",
+        "pending_second_approval",
+        "accounting",
+    ]
