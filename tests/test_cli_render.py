@@ -92,7 +92,7 @@ def test_invalid_definition_exits_1_with_location(tmp_path: Path) -> None:
     code, _, err = run(str(broken))
     assert code == 1
     lines = err.splitlines()
-    assert lines[0].startswith(f"{broken}:29:11: error: transition 'solve' goes to")
+    assert lines[0].startswith(f"{broken}:30:11: error: transition 'solve' goes to")
     assert "'closd'" in lines[0]
     assert lines[-1] == "error: cannot render an invalid definition (1 error)"
 
