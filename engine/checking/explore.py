@@ -160,8 +160,10 @@ class Explorer:
                 accepted.update(self.process.accepts(ct.transition))
                 if ct.guard is not None:
                     read |= ct.guard.names
-            # only what the trigger's data may set: the engine refuses any other field
-            self._data[key] = self.ab.combinations(self.ab.drawable(read & accepted))
+            # what the trigger's data may set (the engine refuses any other field), among the
+            # fields it reads or some guard decides on (a credit flag given at submission)
+            wanted = (read | self.ab.control) & accepted
+            self._data[key] = self.ab.combinations(self.ab.drawable(wanted))
         return self._data[key]
 
     def _roles_for(self, state: str, trigger: str) -> list[str | None]:

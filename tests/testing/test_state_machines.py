@@ -34,8 +34,10 @@ states:
   small: {terminal: true, status: Small}
   large: {terminal: true, status: Large}
 transitions:
-  - {trigger: decide, source: open, dest: small, guard: "amount <= 100", roles: [agent]}
-  - {trigger: decide, source: open, dest: large, guard: "amount >= 100", roles: [agent]}
+  - {trigger: decide, source: open, dest: small, guard: "amount <= 100", roles: [agent],
+     input: [amount]}
+  - {trigger: decide, source: open, dest: large, guard: "amount >= 100", roles: [agent],
+     input: [amount]}
 """
 
 TRAP = """
