@@ -161,8 +161,8 @@ class Engine:
             DataError: `data` does not fit the fields, or a required field is missing.
             UsageError: an instance with that id exists.
         """
-        now = self.clock.now()
         with self.store.transaction() as tx:
+            now = self.clock.now()  # read inside: dated after every step committed before
             actor, role, who = self.executor.identify_start(tx, process_id, actor, role)
             record = self.executor.start(
                 tx,
@@ -208,13 +208,25 @@ class Engine:
         """
         attempt, behind = 0, True
         while True:
-            now = self.clock.now()
+            now = None
             try:
                 with self.store.transaction() as tx:
-                    if behind and family_due_timer(tx, self.definitions, instance_id, now):
+                    # the clock is read once the instance is taken, so a step is dated after
+                    # every step committed before it: concurrent fires serialise, and one
+                    # that lost the race is a conflict (retried), never a step back in time
+                    record = self.executor.load(tx, instance_id)[0]
+                    now = self.clock.now()
+                    if behind and family_due_timer(tx, self.definitions, record, now):
                         raise _TimersDue
                     outcome = self.executor.fire(
-                        tx, instance_id, trigger, data, actor=actor, role=role, now=now
+                        tx,
+                        instance_id,
+                        trigger,
+                        data,
+                        actor=actor,
+                        role=role,
+                        now=now,
+                        record=record,
                     )
                     verified = outcome.identity
                     acted = None if verified is None else (verified.person.id, verified.role)
@@ -224,6 +236,7 @@ class Engine:
                 # rolled back before writing: fire what the worker has not yet fired, then
                 # apply the event to the state those timers left
                 # (when another worker claimed them all first, go on rather than wait for it)
+                assert now is not None
                 behind = bool(self._ticker().catch_up(instance_id, now))
             except ConflictError:
                 attempt += 1
@@ -231,7 +244,7 @@ class Engine:
                     raise
             except RoleRefused as refused:
                 who = actor or "anonymous"
-                self._record_refusal(instance_id, trigger, who, role, now, str(refused))
+                self._record_refusal(instance_id, trigger, who, role, str(refused))
                 raise
         self._after(outcome)
         return view
@@ -242,7 +255,6 @@ class Engine:
         trigger: str,
         actor: str,
         role: str | None,
-        now: datetime,
         message: str,
     ) -> None:
         """Audit a refused attempt: one `refused` event, nothing else about the instance."""
@@ -250,6 +262,7 @@ class Engine:
             record = tx.get_instance(instance_id)
             if record is None:
                 return
+            now = max(self.clock.now(), record.updated_at)
             chain = HistoryChain(tx, record, self.executor.keys)
             chain.add(
                 EventRecord(

@@ -347,14 +347,21 @@ class Executor:
         internal: bool = False,
         detail: Mapping[str, Any] | None = None,
         depth: int = 0,
+        record: InstanceRecord | None = None,
     ) -> Outcome:
         """Check and apply one trigger; raises an ExecutionError before writing if refused.
 
         A firing by hand (not `internal`) is checked for who fires it first: with a directory
         `actor` must be a person who may (`identify_fire`); the engine's own firings (timers,
         rules, emits) pass their actor (`timer`, `rule`) and skip that check.
+
+        `record` is the instance when the caller already read it in this transaction (the
+        step then applies to that revision, and a newer one committed since is a conflict).
         """
-        record, cp = self.load(tx, instance_id)
+        if record is None:
+            record, cp = self.load(tx, instance_id)
+        else:
+            cp = self.definitions.for_instance(tx, record.process, record.version)
         person = None
         if not internal and self.people is not None:
             # who it is before anything about the instance: a stranger learns nothing

@@ -57,14 +57,15 @@ def _family(
 
 
 def family_due_timer(
-    tx: Transaction, definitions: Definitions, instance_id: str, now: datetime
+    tx: Transaction, definitions: Definitions, instance: str | InstanceRecord, now: datetime
 ) -> TimerRecord | None:
     """The earliest pending timer due by `now` whose firing can change the instance (or None).
 
     That is a timer of the instance's family, or the batch timer of a batch state one of its
-    members is in; ties go by id, as `claim_due_timer` orders them.
+    members is in; ties go by id, as `claim_due_timer` orders them. `instance` is its id, or
+    its record when the caller has read it already.
     """
-    record = tx.get_instance(instance_id)
+    record = tx.get_instance(instance) if isinstance(instance, str) else instance
     if record is None:
         return None
     due: list[TimerRecord] = []
