@@ -135,7 +135,7 @@ def _refusal(exc: smtplib.SMTPResponseException, what: str) -> DeliveryError:
     return DeliveryError(
         f"SMTP server {kind} refused the {what}: {_reply(code, exc.smtp_error)}",
         retryable=retryable,
-        code=code,
+        reply_code=code,
     )
 
 
@@ -178,7 +178,7 @@ class SmtpDelivery:
             raise DeliveryError(
                 f"SMTP server at {where} refused every recipient: {detail}",
                 retryable=retryable,
-                code=code,
+                reply_code=code,
             ) from None
         except smtplib.SMTPSenderRefused as exc:
             raise _refusal(exc, f"sender {s.sender}") from None
@@ -199,7 +199,7 @@ class SmtpDelivery:
                 f"SMTP server at {where} accepted the message but refused some recipients: "
                 f"{detail}",
                 retryable=False,
-                code=max(code for code, _ in refused.values()),
+                reply_code=max(code for code, _ in refused.values()),
             )
 
 

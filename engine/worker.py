@@ -3,12 +3,17 @@
 A stop request (SIGTERM or SIGINT, or `Worker.stop()`) is only noted: the engine is asked
 between two firings or two deliveries whether to stop, so the transaction under way always
 finishes and nothing is cut in half. The loop then ends instead of sleeping.
+
+A worker runs on the main thread (the CLI), on a thread of an application, or as an asyncio
+task (`run_async`, the loop on a thread of its own): it installs signal handlers only on the
+main thread, and `stop()` may be called from any thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import signal
-import time
+import threading
 from collections.abc import Callable
 from types import FrameType
 
@@ -19,8 +24,6 @@ from .runtime.views import Fired
 from .store.base import OutboxRecord
 
 __all__ = ["Worker", "delivered_line", "fired_line"]
-
-_SLICE = 0.1  # seconds: how often a sleeping worker looks at its stop flag
 
 
 def fired_line(fired: Fired) -> str:
@@ -52,19 +55,24 @@ class Worker:
         self,
         engine: Engine,
         *,
-        adapter: DeliveryAdapter | None,
-        poll: float,
-        echo: Callable[[str], None],
+        adapter: DeliveryAdapter | None = None,
+        poll: float = 1.0,
+        echo: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.engine = engine
         self.adapter = adapter
         self.poll = poll
         self.echo = echo
-        self.stopping = False
+        self._stop = threading.Event()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was asked for."""
+        return self._stop.is_set()
 
     def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
-        """Ask the loop to end after the transaction under way (also the signal handler)."""
-        self.stopping = True
+        """Ask the loop to end after the transaction under way (any thread; the signal handler)."""
+        self._stop.set()
 
     def round(self) -> int:
         """One tick and one delivery pass; returns how many timers and messages it handled.
@@ -75,7 +83,7 @@ class Worker:
         """
         fired: list[Fired] = []
         try:
-            fired = self.engine.tick(stop=lambda: self.stopping)
+            fired = self.engine.tick(stop=self._stop.is_set)
         except (ConflictError, StoreError) as exc:
             self.echo(f"tick stopped, retried next round: {exc}")
         for item in fired:
@@ -83,7 +91,7 @@ class Worker:
         sent: list[OutboxRecord] = []
         if self.adapter is not None and not self.stopping:
             try:
-                sent = self.engine.deliver(self.adapter, stop=lambda: self.stopping)
+                sent = self.engine.deliver(self.adapter, stop=self._stop.is_set)
             except (ConflictError, StoreError) as exc:
                 self.echo(f"delivery stopped, retried next round: {exc}")
             for message in sent:
@@ -91,17 +99,35 @@ class Worker:
         return len(fired) + len(sent)
 
     def run(self, *, once: bool = False) -> None:
-        """Loop until stopped (or one round with `once`), SIGTERM/SIGINT stopping gracefully."""
-        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        """Loop until stopped (or one round with `once`).
+
+        On the main thread SIGTERM/SIGINT stop it gracefully (the previous handlers come back
+        afterwards); on any other thread signals are left alone and `stop()` ends it.
+        """
+        main = threading.current_thread() is threading.main_thread()
+        signals = (signal.SIGTERM, signal.SIGINT) if main else ()
+        previous = {sig: signal.signal(sig, self.stop) for sig in signals}
         try:
             while not self.stopping:
                 self.round()
                 if once:
                     break
-                deadline = time.monotonic() + self.poll
-                while not self.stopping and time.monotonic() < deadline:
-                    time.sleep(min(_SLICE, max(0.0, deadline - time.monotonic())))
+                self._stop.wait(self.poll)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.echo("worker stopped")
+
+    async def run_async(self) -> None:
+        """`run` as an asyncio task that never blocks the loop (it runs on a thread).
+
+        Cancelling the task stops the worker after the transaction under way and waits for
+        it to end before the cancellation goes on.
+        """
+        runner = asyncio.ensure_future(asyncio.to_thread(self.run))
+        try:
+            await asyncio.shield(runner)
+        except asyncio.CancelledError:
+            self.stop()
+            await runner
+            raise

@@ -164,7 +164,7 @@ def test_refused_recipient_is_permanent(server: SmtpSettings, recorder: Recorder
     ) as info:
         SmtpDelivery(server).send(plain())
     assert info.value.retryable is False
-    assert info.value.code == 550
+    assert info.value.reply_code == 550
     assert isinstance(info.value, FulfilError)
     assert recorder.received == []
 
@@ -174,7 +174,7 @@ def test_temporary_refusal_is_retryable(server: SmtpSettings, recorder: Recorder
     recorder.refuse["client@example.com"] = "451 Try again later"
     with pytest.raises(DeliveryError) as info:
         SmtpDelivery(server).send(plain())
-    assert (info.value.retryable, info.value.code) == (True, 451)
+    assert (info.value.retryable, info.value.reply_code) == (True, 451)
 
 
 @pytest.mark.parametrize(("reply", "retryable"), [("554 Rejected", False), ("452 Full", True)])
@@ -204,7 +204,7 @@ def test_server_down_is_retryable() -> None:
     with pytest.raises(DeliveryError, match=f"127.0.0.1:{port}") as info:
         SmtpDelivery(settings).send(plain())
     assert info.value.retryable is True
-    assert info.value.code is None
+    assert info.value.reply_code is None
 
 
 def test_login(server: SmtpSettings, recorder: Recorder) -> None:
@@ -215,7 +215,7 @@ def test_login(server: SmtpSettings, recorder: Recorder) -> None:
     bad = SmtpSettings(**{**vars(server), "username": "ops", "password": "wrong"})
     with pytest.raises(DeliveryError, match="login as ops") as info:
         SmtpDelivery(bad).send(plain())
-    assert (info.value.retryable, info.value.code) == (False, 535)
+    assert (info.value.retryable, info.value.reply_code) == (False, 535)
 
 
 def test_starttls_unsupported_is_permanent(server: SmtpSettings) -> None:

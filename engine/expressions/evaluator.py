@@ -35,8 +35,12 @@ _TOO_LARGE = f"the number is too large (over {MAX_INT:,})"
 class EvaluationError(ExecutionError):
     """An expression failed at run time (division by zero, arithmetic on an unset field, ...)."""
 
+    code = "evaluation_failed"
+
     def __init__(self, source: str, detail: str) -> None:
-        super().__init__(f"cannot evaluate `{source}`: {detail}")
+        super().__init__(
+            f"cannot evaluate `{source}`: {detail}", details={"source": source, "error": detail}
+        )
         self.source = source
         self.detail = detail
 

@@ -1,13 +1,17 @@
 """The runtime: executing process instances durably on `transitions`, against a store.
 
 Engine            start / fire / tick / show / history / queue / outbox / verify
+AsyncEngine       the same calls, awaitable, for asyncio applications
+StepContext       what a step hook (`Engine(step_hooks=...)`) sees inside a step's transaction
 CompiledProcess   one process version compiled once (expressions, actions, timers, machine)
 Executor          what one event does inside its transaction
 """
 
 from __future__ import annotations
 
+from .asyncengine import AsyncEngine
 from .compiled import CompiledProcess
+from .embedding import StepContext, StepHook
 from .engine import Engine
 from .timers import CompiledTimer, TimerScheduler, schedule_timer
 from .views import (
@@ -21,6 +25,7 @@ from .views import (
 )
 
 __all__ = [
+    "AsyncEngine",
     "CompiledProcess",
     "CompiledTimer",
     "Engine",
@@ -28,6 +33,8 @@ __all__ = [
     "InstanceView",
     "QueueItem",
     "QueueView",
+    "StepContext",
+    "StepHook",
     "TimerScheduler",
     "TimerView",
     "VerifyProblem",

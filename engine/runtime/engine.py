@@ -39,6 +39,7 @@ from .delivering import MAX_DELIVERIES as MAX_DELIVERIES
 from .delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
 from .delivering import SEND_LEASE as SEND_LEASE
 from .delivering import Deliverer
+from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
 from .executor import Executor, HistoryChain, Outcome
 from .lanes import check_lanes, orphans
 from .sla import due_at as sla_due_at
@@ -63,6 +64,13 @@ _SHEET_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 class _TimersDue(Exception):
     """Timers the worker has not fired yet are due before a person's event (see `fire`)."""
+
+
+class _Stale(Exception):
+    """The instance is not at the revision the caller expected (raised outside the retries)."""
+
+    def __init__(self, error: ConflictError) -> None:
+        self.error = error
 
 
 class _StateFacts(NamedTuple):
@@ -104,7 +112,13 @@ class Engine:
         store: the database (`engine.store.open_store(url)`).
         clock: the time source; engine code never reads the system clock itself.
         sheets_dir: the folder `sheet` actions write CSV files to.
-        delivery: sends outbox messages after each call when given (else `deliver()` does).
+        delivery: the adapter `deliver()` sends through when it is given none.
+        deliver_inline: send the outbox through `delivery` right after each call that queued
+            a message, inside that call (the CLI's one-shot commands); off by default, so a
+            caller's `fire` never waits on a mail server: a `Worker` delivers.
+        step_hooks: called inside the transaction of every `start` and `fire`, after the step
+            is written and before it commits (`embedding.StepContext`); a hook that raises
+            rolls the whole step back.
         scheduler: computes timer due times (default: `engine.runtime.timers.schedule_timer`).
         retries: how often a call is retried when another writer changed the instance first.
         audit_keys: the keys that seal history events (default: none, the unkeyed SHA-256
@@ -121,16 +135,20 @@ class Engine:
         clock: Clock,
         sheets_dir: Path = Path("sheets"),
         delivery: DeliveryAdapter | None = None,
+        deliver_inline: bool = False,
         scheduler: TimerScheduler = schedule_timer,
         retries: int = 3,
         audit_keys: AuditKeys = UNKEYED,
         people: Directory | None = None,
+        step_hooks: Iterable[StepHook] = (),
     ) -> None:
         self.catalog = catalog
         self.store = store
         self.clock = clock
         self.sheets_dir = Path(sheets_dir)
         self.delivery = delivery
+        self.deliver_inline = deliver_inline
+        self.step_hooks = tuple(step_hooks)
         self.retries = retries
         self.people = people
         self.definitions = Definitions(catalog)
@@ -159,7 +177,8 @@ class Engine:
             NotFound: no such process.
             IdentityRefused, RoleRefused: the person or role may not start it (nothing stored).
             DataError: `data` does not fit the fields, or a required field is missing.
-            UsageError: an instance with that id exists.
+            AlreadyExists: an instance with that id exists.
+            Whatever a step hook raises (nothing is stored).
         """
         with self.store.transaction() as tx:
             now = self.clock.now()  # read inside: dated after every step committed before
@@ -176,6 +195,7 @@ class Engine:
                 task=task,
             )
             view = self._view(tx, record, (actor, role) if who is not None else None)
+            self._hooks(tx, "start", view, None, actor or "system")
         self._after(Outcome(record, set(), 0))
         return view
 
@@ -187,8 +207,15 @@ class Engine:
         *,
         actor: str | None = None,
         role: str | None = None,
+        expected_rev: int | None = None,
+        idempotency_key: str | None = None,
     ) -> InstanceView:
         """Fire a trigger on an instance as `actor` in `role`.
+
+        `expected_rev`: the revision the caller saw (`InstanceView.rev`); the fire is refused
+        with a ConflictError when the instance moved since. `idempotency_key`: when a step of
+        this instance was stored with the same key, nothing fires and the instance is returned
+        as it is now (so a repeated request steps once, after a restart too).
 
         First every timer due by now that can change the instance fires, in due order and each
         at its due time, as `tick` would have fired it (see `Ticker.catch_up`); then the
@@ -204,9 +231,12 @@ class Engine:
             GuardRefused: the call was refused, nothing stored.
             RoleRefused, IdentityRefused: the person or role may not fire it; the refusal is
                 recorded in history (a `refused` event with the person and role given).
-            ConflictError: other writers kept changing the instance through every retry.
+            ConflictError: other writers kept changing the instance through every retry, or
+                it is not at `expected_rev` (details: instance, expected, actual).
+            Whatever a step hook raises (nothing is stored).
         """
         attempt, behind = 0, True
+        detail = None if idempotency_key is None else {IDEMPOTENCY_KEY: idempotency_key}
         while True:
             now = None
             try:
@@ -216,6 +246,13 @@ class Engine:
                     # that lost the race is a conflict (retried), never a step back in time
                     record = self.executor.load(tx, instance_id)[0]
                     now = self.clock.now()
+                    if idempotency_key is not None and keyed_step_done(
+                        tx, instance_id, idempotency_key
+                    ):
+                        return self._view(tx, record)
+                    stale = check_rev(record, expected_rev)
+                    if stale is not None:
+                        raise _Stale(stale)
                     if behind and family_due_timer(tx, self.definitions, record, now):
                         raise _TimersDue
                     outcome = self.executor.fire(
@@ -227,11 +264,15 @@ class Engine:
                         role=role,
                         now=now,
                         record=record,
+                        detail=detail,
                     )
                     verified = outcome.identity
                     acted = None if verified is None else (verified.person.id, verified.role)
                     view = self._view(tx, outcome.record, acted)
+                    self._hooks(tx, "fire", view, trigger, acted[0] if acted else actor or "system")
                 break
+            except _Stale as stale:
+                raise stale.error from None
             except _TimersDue:
                 # rolled back before writing: fire what the worker has not yet fired, then
                 # apply the event to the state those timers left
@@ -248,6 +289,14 @@ class Engine:
                 raise
         self._after(outcome)
         return view
+
+    def _hooks(
+        self, tx: Transaction, call: str, view: InstanceView, trigger: str | None, actor: str
+    ) -> None:
+        if self.step_hooks:
+            context = StepContext(call, view, trigger, actor, cursor_of(tx))
+            for hook in self.step_hooks:
+                hook(context)
 
     def _record_refusal(
         self,
@@ -330,7 +379,7 @@ class Engine:
             return
         for sheet in sorted({name for outcome in outcomes for name in outcome.sheets}):
             self._write_sheet(sheet)
-        if any(outcome.messages for outcome in outcomes) and self.delivery is not None:
+        if any(outcome.messages for outcome in outcomes) and self.deliver_inline and self.delivery:
             self.deliver()
 
     def write_sheets(self, names: Iterable[str]) -> None:

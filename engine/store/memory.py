@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ..errors import ConflictError, UsageError
+from ..errors import AlreadyExists, ConflictError
 from .base import (
     BatchMember,
     DefinitionRecord,
@@ -71,7 +71,10 @@ class MemoryTransaction:
 
     def insert_instance(self, record: InstanceRecord) -> None:
         if record.id in self._t.instances:
-            raise UsageError(f"an instance with id '{record.id}' already exists")
+            raise AlreadyExists(
+                f"an instance with id '{record.id}' already exists",
+                details={"instance": record.id},
+            )
         self._t.instances[record.id] = record
         self._index(record)
         if record.parent is not None:
@@ -91,7 +94,8 @@ class MemoryTransaction:
             found = "gone" if old is None else f"at revision {old.rev}"
             raise ConflictError(
                 f"instance '{record.id}' changed since it was read (expected revision "
-                f"{expected_rev}, it is {found}); read it again and retry"
+                f"{expected_rev}, it is {found}); read it again and retry",
+                details={"instance": record.id, "expected": expected_rev},
             )
         self._unindex(old)
         self._t.instances[record.id] = record

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors, sql
 
-from ..errors import ConflictError, StoreError, UsageError
+from ..errors import AlreadyExists, ConflictError, StoreError, UsageError
 from .base import (
     BatchMember,
     EventRecord,
@@ -137,6 +137,10 @@ class PostgresTransaction(SQLiteTransaction):
         super().__init__(cast(sqlite3.Connection, _Connection(cursor)))
         self._cur = cursor
 
+    @property
+    def db_cursor(self) -> Any:
+        return self._cur
+
     def _run(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self._cur.execute(statement, params)
 
@@ -144,7 +148,10 @@ class PostgresTransaction(SQLiteTransaction):
         try:
             super().insert_instance(record)
         except errors.UniqueViolation:
-            raise UsageError(f"an instance with id '{record.id}' already exists") from None
+            raise AlreadyExists(
+                f"an instance with id '{record.id}' already exists",
+                details={"instance": record.id},
+            ) from None
 
     def append_event(self, event: EventRecord) -> None:
         try:

@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import ConflictError, StoreError, UsageError
+from ..errors import AlreadyExists, ConflictError, StoreError
 from .base import (
     BatchMember,
     DefinitionRecord,
@@ -117,6 +117,11 @@ class SQLiteTransaction:
         self._c = conn
         self._lane: LaneRecord | None = None  # the lane this transaction took, as it is now
 
+    @property
+    def db_cursor(self) -> Any:
+        """The cursor of this transaction, for a step hook's own tables (`StepContext`)."""
+        return self._c
+
     # instances ------------------------------------------------------------------------------
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
         row = self._c.execute(_GET_INSTANCE, (instance_id,)).fetchone()
@@ -145,7 +150,10 @@ class SQLiteTransaction:
                 ),
             )
         except sqlite3.IntegrityError:
-            raise UsageError(f"an instance with id '{record.id}' already exists") from None
+            raise AlreadyExists(
+                f"an instance with id '{record.id}' already exists",
+                details={"instance": record.id},
+            ) from None
 
     def update_instance(self, record: InstanceRecord, expected_rev: int) -> None:
         data = _dumps(record.data)
@@ -169,7 +177,8 @@ class SQLiteTransaction:
         if cursor.rowcount != 1:
             raise ConflictError(
                 f"instance '{record.id}' changed since it was read (expected revision "
-                f"{expected_rev}); read it again and retry"
+                f"{expected_rev}); read it again and retry",
+                details={"instance": record.id, "expected": expected_rev},
             )
         # the next step of this instance reads this row back: it need not decode it again
         row = _written_row(record, data, updated, activity)

@@ -61,7 +61,7 @@ def test_retry_waits_for_backoff(engine: Engine, clock: ManualClock) -> None:
 def test_permanent_failure_is_failed_with_its_error(engine: Engine, clock: ManualClock) -> None:
     """A non-retryable DeliveryError marks the message failed at once and it is not retried."""
     queue_one(engine)
-    refusal = DeliveryError("550 no such user", retryable=False, code=550)
+    refusal = DeliveryError("550 no such user", retryable=False, reply_code=550)
     [failed] = engine.deliver(Recorder(refusal))
     assert (failed.status, failed.attempts, failed.error) == ("failed", 1, "550 no such user")
     clock.advance(timedelta(days=1))
