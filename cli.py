@@ -377,7 +377,7 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
             # without SMTP or FULFIL_OUTBOX_FILE the messages are printed; to stderr with --json,
             # so that stdout stays one JSON document
             printed = sys.stderr if as_json else None
-            for message in engine.deliver(adapter_from_env(stream=printed)):
+            for message in engine.deliver(adapter_from_env(stream=printed, clock=engine.clock)):
                 click.echo(delivered_line(message), err=as_json)
         messages = engine.outbox(status)
     if as_json:
@@ -539,7 +539,9 @@ def worker_command(settings: Settings, poll: float, once: bool) -> None:
     from .engine.worker import Worker
 
     with opened_engine(settings) as engine:
-        worker = Worker(engine, adapter=adapter_from_env(), poll=poll, echo=click.echo)
+        worker = Worker(
+            engine, adapter=adapter_from_env(clock=engine.clock), poll=poll, echo=click.echo
+        )
         worker.run(once=once)
 
 

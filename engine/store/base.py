@@ -88,6 +88,7 @@ class InstanceRecord:
     seq: int = 0
     head: str = ""
     format_version: int = FORMAT_VERSION
+    assignee: str | None = None  # the person the work is assigned to (claim / assign)
 
 
 @dataclass(frozen=True, slots=True)
