@@ -1,12 +1,14 @@
 """The runtime: executing process instances durably on `transitions`, against a store.
 
-Engine            start / fire / tick / show / history / queue / outbox / verify
+Engine            start / fire / tick / show / history / queue / outbox / verify,
+                  claim / assign / release (who works an instance: engine.runtime.assigning)
 CompiledProcess   one process version compiled once (expressions, actions, timers, machine)
 Executor          what one event does inside its transaction
 """
 
 from __future__ import annotations
 
+from .assigning import AlreadyAssigned
 from .compiled import CompiledProcess
 from .engine import Engine
 from .timers import CompiledTimer, TimerScheduler, schedule_timer
@@ -21,6 +23,7 @@ from .views import (
 )
 
 __all__ = [
+    "AlreadyAssigned",
     "CompiledProcess",
     "CompiledTimer",
     "Engine",

@@ -48,6 +48,7 @@ EVENT_KINDS = (
     "notification",
     "update",
     "sla",
+    "assignment",  # claim, assign, release: who works the instance (detail: action, assignee)
 )
 
 
