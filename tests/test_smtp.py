@@ -366,7 +366,7 @@ def test_a_role_message_reaches_its_holders_over_smtp_with_a_date(
     """A message to a role arrives at its holders' addresses, dated by the engine's clock."""
     clock = ManualClock(T0)
     engine = care_engine(server, clock)
-    case = engine.start("care", {"customer_email": "cu@example.org"})
+    case = engine.start("care", {"customer_email": "cu@example.org"}, actor="ana", role="agent")
     engine.fire(case.id, "ping", {"note": "hi"}, actor="lee", role="lead")
     [(_, rcpt, message)] = recorder.received
     assert rcpt == ["ana@example.com", "bo@example.com"]
@@ -380,7 +380,9 @@ def test_a_two_address_value_never_reaches_the_server(
 ) -> None:
     """A string field holding two addresses makes a failed entry; the server gets nothing."""
     engine = care_engine(server, ManualClock(T0))
-    case = engine.start("care", {"backup": "a@example.com, other@evil.example"})
+    case = engine.start(
+        "care", {"backup": "a@example.com, other@evil.example"}, actor="ana", role="agent"
+    )
     engine.fire(case.id, "tell_backup", actor="ana", role="agent")
     [entry] = engine.outbox()
     assert entry.status == "failed" and "is a list of addresses" in entry.error

@@ -91,7 +91,7 @@ ASSIGN_BO: Act = lambda engine, case: engine.assign(case, "bo", actor="lee")  # 
 def _race(stores: tuple[Any, Any], first: Act, second: Act) -> list[object]:
     """Run `first` and `second` at once on two engines; each result or the error raised."""
     engines = [_engine(s) for s in stores]
-    case = engines[0].start("care").id
+    case = engines[0].start("care", actor="ana", role="agent").id
     results: list[object] = [None, None]
 
     def run(index: int, act: Act) -> None:

@@ -38,7 +38,7 @@ def engine(store: Store, clock: ManualClock, tmp_path: Path) -> Engine:
 
 def test_a_claim_makes_the_claimer_the_assignee_in_show_history_and_json(engine: Engine) -> None:
     """`claim` sets `assignee`, shown by show --json, and records who did it in history."""
-    case = engine.start("care", {"customer_email": "cu@example.org"})
+    case = engine.start("care", {"customer_email": "cu@example.org"}, actor="ana", role="agent")
     assert case.to_json()["assignee"] is None
     claimed = engine.claim(case.id, actor="ana")
     assert claimed.assignee == "ana" and claimed.to_json()["assignee"] == "ana"
@@ -51,7 +51,7 @@ def test_a_claim_makes_the_claimer_the_assignee_in_show_history_and_json(engine:
 
 def test_claiming_your_own_work_again_changes_nothing(engine: Engine) -> None:
     """A second claim by the assignee records no second event."""
-    case = engine.start("care")
+    case = engine.start("care", actor="ana", role="agent")
     engine.claim(case.id, actor="ana")
     before = len(engine.history(case.id))
     assert engine.claim(case.id, actor="ana").assignee == "ana"
@@ -60,7 +60,7 @@ def test_claiming_your_own_work_again_changes_nothing(engine: Engine) -> None:
 
 def test_work_someone_holds_cannot_be_claimed(engine: Engine) -> None:
     """A claim on assigned work is a conflict naming who holds it."""
-    case = engine.start("care")
+    case = engine.start("care", actor="ana", role="agent")
     engine.claim(case.id, actor="ana")
     with pytest.raises(AlreadyAssigned, match="already assigned to ana"):
         engine.claim(case.id, actor="bo")
@@ -71,7 +71,7 @@ def test_only_holders_of_the_owning_role_may_claim_and_refusals_are_audited(
     engine: Engine,
 ) -> None:
     """A person without the state's owner role, an unknown or inactive one, cannot claim."""
-    case = engine.start("care")
+    case = engine.start("care", actor="ana", role="agent")
     with pytest.raises(RoleRefused, match=r"'lee' cannot work .* needs role agent"):
         engine.claim(case.id, actor="lee")
     with pytest.raises(RoleRefused, match="unknown person 'anna' \\(did you mean 'ana'"):
@@ -89,7 +89,7 @@ def test_only_holders_of_the_owning_role_may_claim_and_refusals_are_audited(
 
 def test_a_lead_assigns_and_reassigns_a_specialist_may_not(engine: Engine) -> None:
     """The manager role assigns to holders of the owner role; others may only take it."""
-    case = engine.start("care")
+    case = engine.start("care", actor="ana", role="agent")
     with pytest.raises(RoleRefused, match=r"'ana' may not assign .* needs role lead"):
         engine.assign(case.id, "bo", actor="ana")
     assert engine.assign(case.id, "ana", actor="ana").assignee == "ana"  # to oneself: a claim
@@ -105,7 +105,7 @@ def test_a_lead_assigns_and_reassigns_a_specialist_may_not(engine: Engine) -> No
 
 def test_release_by_the_assignee_or_a_lead_only(engine: Engine) -> None:
     """The assignee or a lead gives the work back; another specialist may not."""
-    case = engine.start("care")
+    case = engine.start("care", actor="ana", role="agent")
     with pytest.raises(UsageError, match="not assigned to anyone"):
         engine.release(case.id, actor="ana")
     engine.claim(case.id, actor="ana")
@@ -120,7 +120,7 @@ def test_release_by_the_assignee_or_a_lead_only(engine: Engine) -> None:
 
 def test_closed_work_cannot_be_claimed(engine: Engine) -> None:
     """A closed instance has no work to claim."""
-    case = engine.start("care")
+    case = engine.start("care", actor="ana", role="agent")
     engine.fire(case.id, "finish", actor="ana", role="agent")
     with pytest.raises(InstanceClosed, match="closed"):
         engine.claim(case.id, actor="ana")
@@ -128,7 +128,7 @@ def test_closed_work_cannot_be_claimed(engine: Engine) -> None:
 
 def test_queue_mine_lists_the_persons_work_with_its_assignee(engine: Engine) -> None:
     """`queue(mine=P)` keeps P's work; every item carries `assignee`."""
-    first, second, third = (engine.start("care") for _ in range(3))
+    first, second, third = (engine.start("care", actor="ana", role="agent") for _ in range(3))
     engine.claim(first.id, actor="ana")
     engine.assign(second.id, "bo", actor="lee")
     mine = engine.queue("desk", mine="ana")
@@ -146,7 +146,7 @@ def test_queue_mine_lists_the_persons_work_with_its_assignee(engine: Engine) -> 
 
 def test_messages_to_the_owning_role_go_to_the_assignee(engine: Engine) -> None:
     """Unassigned: the role's holders; assigned: the assignee alone."""
-    case = engine.start("care")
+    case = engine.start("care", actor="ana", role="agent")
     engine.fire(case.id, "ping", actor="lee", role="lead")
     engine.claim(case.id, actor="bo")
     engine.fire(case.id, "ping", actor="lee", role="lead")
@@ -160,7 +160,7 @@ def test_open_mode_assigns_the_actors_text(
 ) -> None:
     """Without a directory, the assignee is whoever the actor says; anyone may assign."""
     engine = care(store, clock, tmp_path, people=None)
-    case = engine.start("care")
+    case = engine.start("care", actor="ana", role="agent")
     assert engine.claim(case.id, actor="someone").assignee == "someone"
     assert engine.assign(case.id, "another", actor="x").assignee == "another"
     assert engine.release(case.id, actor="y").assignee is None
@@ -170,7 +170,7 @@ def test_the_assignee_survives_transitions_and_a_reopened_store(
     store: Store, clock: ManualClock, tmp_path: Path, engine: Engine
 ) -> None:
     """A step keeps the assignee; it is read back from the store like the rest."""
-    case = engine.start("care")
+    case = engine.start("care", actor="ana", role="agent")
     engine.claim(case.id, actor="ana")
     engine.fire(case.id, "ping", actor="ana", role="agent")
     assert engine.show(case.id).assignee == "ana"

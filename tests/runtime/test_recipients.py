@@ -41,7 +41,7 @@ def test_a_message_to_a_role_goes_to_its_active_holders(
 ) -> None:
     """Without a shared queue address, a role's message goes to every active holder."""
     engine = care_engine(store, clock, tmp_path, team)
-    case = engine.start("care", {"customer_email": "cu@example.org"})
+    case = engine.start("care", {"customer_email": "cu@example.org"}, actor="ana", role="agent")
     engine.fire(case.id, "ping", **AGENT)
     [message] = engine.outbox()
     assert message.to == ("ana@example.com", "bo@example.com")
@@ -54,7 +54,7 @@ def test_a_message_to_the_owning_role_goes_to_the_queues_shared_address(
     """The role owning the work reaches the queue's shared address; other roles their holders."""
     people = PeopleDirectory.of(TEAM, {"desk": "desk@example.com"})
     engine = care_engine(store, clock, tmp_path, people)
-    case = engine.start("care", {"customer_email": "cu@example.org"})
+    case = engine.start("care", {"customer_email": "cu@example.org"}, actor="ana", role="agent")
     engine.fire(case.id, "ping", **AGENT)
     engine.fire(case.id, "tell_customer", **AGENT)
     first, second = engine.outbox()
@@ -67,7 +67,7 @@ def test_without_a_directory_a_role_message_is_a_failed_entry_with_its_reason(
 ) -> None:
     """Open mode: a role without contact cannot resolve; the entry fails, saying why, unsent."""
     engine = care_engine(store, clock, tmp_path, None)
-    case = engine.start("care", {"customer_email": "cu@example.org"})
+    case = engine.start("care", {"customer_email": "cu@example.org"}, actor="ana", role="agent")
     engine.fire(case.id, "ping", actor="ana", role="agent")
     [message] = engine.outbox()
     assert message.to == ()
@@ -86,7 +86,7 @@ def test_a_role_nobody_holds_is_unresolved_but_the_rest_goes_out(
     """A cc that reaches nobody is noted; the message still goes to the `to` that resolved."""
     people = PeopleDirectory.of([p for p in TEAM if p.id != "lee"])
     engine = care_engine(store, clock, tmp_path, people)
-    case = engine.start("care", {"customer_email": "cu@example.org"})
+    case = engine.start("care", {"customer_email": "cu@example.org"}, actor="ana", role="agent")
     engine.fire(case.id, "tell_customer", **AGENT)
     [message] = engine.outbox()
     assert (message.to, message.cc, message.status) == (("cu@example.org",), (), "pending")
@@ -103,7 +103,7 @@ def test_an_email_field_refuses_anything_but_one_address(
     """`type: email` refuses lists, header injection and display names when data is given."""
     engine = care_engine(store, clock, tmp_path, None)
     with pytest.raises(DataError, match="field 'customer_email' must be one e-mail address"):
-        engine.start("care", {"customer_email": value})
+        engine.start("care", {"customer_email": value}, actor="ana", role="agent")
     with store.transaction(write=False) as tx:
         assert list(tx.instance_ids()) == []
 
@@ -113,7 +113,7 @@ def test_a_string_field_holding_two_addresses_mails_nobody(
 ) -> None:
     """A plain string field used as a recipient is checked when the message is made."""
     engine = care_engine(store, clock, tmp_path, team)
-    case = engine.start("care", {"backup": "a@x, other@evil"})
+    case = engine.start("care", {"backup": "a@x, other@evil"}, actor="ana", role="agent")
     engine.fire(case.id, "tell_backup", **AGENT)
     [message] = engine.outbox()
     assert message.to == () and message.status == "failed"

@@ -43,7 +43,7 @@ def test_an_assigned_task_climbs_the_assignees_managers_day_by_day(
 ) -> None:
     """Overdue -> ana; a day later her manager lee; a day later his manager max; then stop."""
     engine = care(store, clock, tmp_path)
-    case = engine.start("care").id
+    case = engine.start("care", actor="ana", role="agent").id
     engine.claim(case, actor="ana")
     for day in range(1, 6):
         engine.tick(T0 + day * DAY)
@@ -68,7 +68,7 @@ def test_an_unassigned_task_escalates_once_to_the_roles_manager(
 ) -> None:
     """Unassigned: overdue to the role's holders, then the owner role's `manager` role."""
     engine = care(store, clock, tmp_path)
-    case = engine.start("care").id
+    case = engine.start("care", actor="ana", role="agent").id
     for day in range(1, 5):
         engine.tick(T0 + day * DAY)
     assert notices(engine, case) == [
@@ -83,7 +83,7 @@ def test_the_ladder_follows_whoever_holds_the_work_when_it_fires(
 ) -> None:
     """Assigned after the overdue notice: the escalation goes to the new assignee's manager."""
     engine = care(store, clock, tmp_path)
-    case = engine.start("care").id
+    case = engine.start("care", actor="ana", role="agent").id
     engine.tick(T0 + DAY)
     clock.set(T0 + DAY + timedelta(hours=1))
     engine.assign(case, "bo", actor="lee")
