@@ -117,7 +117,7 @@ def _recipient_field(name: str, kind: FieldType, what: str, where: Location) -> 
 
 
 def _recipient_problems(
-    process: Process, fields: dict[str, FieldType], at: _Locate
+    process: Process, fields: dict[str, FieldType], at: At
 ) -> Iterator[Problem]:
     seen: set[str] = set()  # one problem per field, at its first use
     for transition in process.transitions:
