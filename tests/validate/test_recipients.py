@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fulfil.engine.errors import DefinitionError
 from fulfil.engine.loader import load_text
+from fulfil.engine.people import people_problems, read_people
 
 BASE = """\
 id: mail
@@ -68,3 +69,37 @@ def test_an_email_default_must_be_one_address() -> None:
     bad = text().replace("who: {type: email}", 'who: {type: email, default: "a@x, b@y"}')
     with pytest.raises(DefinitionError, match="default of email field 'who' is not one address"):
         load_text(bad, "mail.yaml")
+
+
+WATCHED = """\
+id: watched
+version: 1
+roles:
+  agent: {}
+  watcher: {}
+states:
+  open: {initial: true, owner: agent, queue: desk}
+  done: {terminal: true}
+transitions:
+  - trigger: send
+    source: open
+    dest: done
+    roles: [agent]
+    actions:
+      - notify: {to: [watcher], subject: "Hi"}
+"""
+
+
+def test_a_message_to_a_role_nobody_holds_warns_at_the_notify() -> None:
+    """With a directory, a notify to a role without contact or holder is a located warning."""
+    process = load_text(WATCHED, "watched.yaml").process
+    people = read_people("people:\n  ana: {name: Ana, email: ana@example.com, roles: [agent]}\n")
+    found = [p for p in people_problems(people, [process]) if "reaches nobody" in p.message]
+    [warning] = found
+    assert warning.severity == "warning"
+    assert (warning.location.file, warning.location.line) == ("watched.yaml", 15)  # the notify
+    assert "role 'watcher'" in warning.message
+    staffed = read_people(
+        "people:\n  ana: {name: Ana, email: ana@example.com, roles: [agent, watcher]}\n"
+    )
+    assert not [p for p in people_problems(staffed, [process]) if "reaches nobody" in p.message]
