@@ -27,7 +27,7 @@ from fulfil.engine.store import SQLiteStore, Store
 sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
 
-CARE = Path(__file__).parents[1] / "runtime" / "processes" / "care.yaml"
+CARE = Path(__file__).parents[1] / "runtime" / "cases" / "care.yaml"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TEAM = PeopleDirectory.of(
     (

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import InstanceClosed, RoleRefused, UsageError
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import AlreadyAssigned, Engine
 from fulfil.engine.store import Store
+
+CARE = Path(__file__).parent / "cases" / "care.yaml"
 
 TEAM = PeopleDirectory.of(
     (
@@ -26,7 +27,7 @@ TEAM = PeopleDirectory.of(
 
 
 def care(store: Store, clock: ManualClock, tmp_path: Path, people: object = TEAM) -> Engine:
-    catalog = Catalog((load_file(FIXTURES / "care.yaml").process,))
+    catalog = Catalog((load_file(CARE).process,))
     directory = people if isinstance(people, PeopleDirectory) else None
     return Engine(catalog, store=store, clock=clock, sheets_dir=tmp_path, people=directory)
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import DataError
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
+
+CARE = Path(__file__).parent / "cases" / "care.yaml"
 
 TEAM = (
     Person("ana", "Ana", "ana@example.com", ("agent",), "lee"),
@@ -27,7 +28,7 @@ AGENT = {"actor": "ana", "role": "agent"}
 def care_engine(
     store: Store, clock: ManualClock, tmp_path: Path, people: PeopleDirectory | None
 ) -> Engine:
-    catalog = Catalog((load_file(FIXTURES / "care.yaml").process,))
+    catalog = Catalog((load_file(CARE).process,))
     return Engine(catalog, store=store, clock=clock, sheets_dir=tmp_path, people=people)
 
 

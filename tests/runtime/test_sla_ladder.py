@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import FIXTURES, T0
+from conftest import T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
+
+CARE = Path(__file__).parent / "cases" / "care.yaml"
 
 TEAM = PeopleDirectory.of(
     (
@@ -25,7 +27,7 @@ DAY = timedelta(days=1)
 
 
 def care(store: Store, clock: ManualClock, tmp_path: Path) -> Engine:
-    catalog = Catalog((load_file(FIXTURES / "care.yaml").process,))
+    catalog = Catalog((load_file(CARE).process,))
     return Engine(catalog, store=store, clock=clock, sheets_dir=tmp_path, people=TEAM)
 
 
