@@ -41,12 +41,13 @@ TEAM = PeopleDirectory.of(
 class _HeldTransaction:
     """A transaction whose first instance read waits at a barrier (one wait per thread)."""
 
-    def __init__(self, tx: Any, barrier: threading.Barrier, done: threading.local) -> None:
-        self._tx, self._barrier, self._done = tx, barrier, done
+    def __init__(self, tx: Any, store: _HeldStore) -> None:
+        self._tx, self._barrier, self._done = tx, store.barrier, store.done
+        self._armed = store.armed
 
     def get_instance(self, instance_id: str) -> Any:
         found = self._tx.get_instance(instance_id)
-        if not getattr(self._done, "waited", False):
+        if self._armed and not getattr(self._done, "waited", False):
             self._done.waited = True
             self._barrier.wait(timeout=30)
         return found
@@ -56,16 +57,18 @@ class _HeldTransaction:
 
 
 class _HeldStore:
-    """A store whose write transactions hold after their first read (see `_HeldTransaction`)."""
+    """A store whose write transactions, once `armed`, hold after their first read (see
+    `_HeldTransaction`)."""
 
     def __init__(self, store: Store, barrier: threading.Barrier) -> None:
         self.store, self.barrier, self.done = store, barrier, threading.local()
         self.url = store.url
+        self.armed = False
 
     @contextmanager
     def _held(self, write: bool) -> Iterator[Any]:
         with self.store.transaction(write=write) as tx:
-            yield _HeldTransaction(tx, self.barrier, self.done) if write else tx
+            yield _HeldTransaction(tx, self) if write else tx
 
     def transaction(self, *, write: bool = True) -> AbstractContextManager[Any]:
         return self._held(write)
@@ -92,6 +95,9 @@ def _race(stores: tuple[Any, Any], first: Act, second: Act) -> list[object]:
     """Run `first` and `second` at once on two engines; each result or the error raised."""
     engines = [_engine(s) for s in stores]
     case = engines[0].start("care", actor="ana", role="agent").id
+    for store in stores:
+        if isinstance(store, _HeldStore):
+            store.armed = True  # from now on each engine holds after its first read
     results: list[object] = [None, None]
 
     def run(index: int, act: Act) -> None:
