@@ -16,6 +16,7 @@ with that reason. The `email` field type and the SMTP adapter both use them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["address_problem", "check_address"]
 
@@ -25,12 +26,24 @@ _SPECIALS = re.compile(r"[\s<>()\[\]\\,;:\"]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DOMAIN_LABEL = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")
 _MAX_LENGTH = 254  # RFC 5321: the longest path a server must accept
+# The common case in one match: an ASCII dot-atom local part and a domain of LDH labels.
+_PLAIN = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
 
 
 def address_problem(value: object) -> str | None:
     """Why `value` is not one valid address, or None when it is one."""
     if not isinstance(value, str):
         return f"{value!r} is not text"
+    return _text_problem(value)
+
+
+@lru_cache(maxsize=4096)  # every message checks the same few addresses again
+def _text_problem(value: str) -> str | None:
+    if len(value) <= _MAX_LENGTH and _PLAIN.fullmatch(value):
+        return None
     if _CONTROL.search(value):
         return "it contains a line break or control character"
     if not value:
