@@ -111,7 +111,7 @@ class Assignment:
         if new == previous:
             return record  # already so: nothing to record
         detail: dict[str, Any] = {"action": action, "assignee": new, "previous": previous}
-        chain = HistoryChain(tx, record)
+        chain = HistoryChain(tx, record, self.executor.keys)
         chain.append(now, actor, role, "assignment", action, record.state, detail=detail)
         stored = replace(
             record,
