@@ -1,6 +1,6 @@
-"""People benchmark: what knowing who acts and who a message reaches costs an in-memory fire.
+"""Recipients benchmark: what knowing who acts and who a message reaches costs an in-memory fire.
 
-    .venv/bin/python bench/bench_people.py [--quick]
+    .venv/bin/python bench/bench_recipients.py [--quick]
 
 Both engines fire the same toggle (a guard, a `set`, one `notify`) on the in-memory store:
     baseline  no people directory (open mode); the message goes to an `email` field's value
