@@ -338,20 +338,84 @@ def history_command(settings: Settings, instance: str, as_json: bool) -> None:
 
 @main.command("queue")
 @click.argument("queue", required=False)
+@click.option("--mine", is_flag=True, help="Only the work assigned to the person --as names.")
+@click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is asking.")
 @_JSON
 @click.pass_obj
 @guarded
-def queue_command(settings: Settings, queue: str | None, as_json: bool) -> None:
+def queue_command(
+    settings: Settings, queue: str | None, mine: bool, who: str | None, as_json: bool
+) -> None:
     """Work ready to start, and work in progress (least recently worked on first)."""
     from .engine.runtime.text import queue_lines
 
+    person = parse_person(who, "queue --mine")["actor"] if mine else None
     with opened_engine(settings) as engine:
-        view = engine.queue(queue)
+        view = engine.queue(queue, mine=person)
     if as_json:
         emit_json(view.to_json())
         return
     for line in queue_lines(view):
         click.echo(line)
+
+
+def parse_person(text: str | None, command: str) -> dict[str, Any]:
+    """`--as PERSON[:ROLE]` for the commands that need to know who asks (claim, --mine...)."""
+    from .engine.errors import UsageError
+
+    if not text:
+        raise UsageError(f"say who you are: fulfil {command} --as PERSON (e.g. --as sam)")
+    person, _, role = text.partition(":")
+    if not person:
+        raise UsageError(f"--as takes PERSON or PERSON:ROLE, e.g. --as sam (got '{text}')")
+    return {"actor": person, "role": role or None}
+
+
+_AS_PERSON = click.option(
+    "--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting (required)."
+)
+
+
+@main.command("claim")
+@click.argument("instance")
+@_AS_PERSON
+@_JSON
+@click.pass_obj
+@guarded
+def claim_command(settings: Settings, instance: str, who: str | None, as_json: bool) -> None:
+    """Take INSTANCE's work: you become its assignee (you must hold the role owning it)."""
+    actor = parse_person(who, f"claim {instance}")
+    with opened_engine(settings) as engine:
+        echo_view(engine.claim(instance, **actor), as_json)
+
+
+@main.command("assign")
+@click.argument("instance")
+@click.argument("person")
+@_AS_PERSON
+@_JSON
+@click.pass_obj
+@guarded
+def assign_command(
+    settings: Settings, instance: str, person: str, who: str | None, as_json: bool
+) -> None:
+    """Give INSTANCE's work to PERSON (a lead: the process's manager role, e.g. ops_lead)."""
+    actor = parse_person(who, f"assign {instance} {person}")
+    with opened_engine(settings) as engine:
+        echo_view(engine.assign(instance, person, **actor), as_json)
+
+
+@main.command("release")
+@click.argument("instance")
+@_AS_PERSON
+@_JSON
+@click.pass_obj
+@guarded
+def release_command(settings: Settings, instance: str, who: str | None, as_json: bool) -> None:
+    """Give INSTANCE's work back to its queue (its assignee, or a lead)."""
+    actor = parse_person(who, f"release {instance}")
+    with opened_engine(settings) as engine:
+        echo_view(engine.release(instance, **actor), as_json)
 
 
 @main.command("outbox")
@@ -377,7 +441,7 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
             # without SMTP or FULFIL_OUTBOX_FILE the messages are printed; to stderr with --json,
             # so that stdout stays one JSON document
             printed = sys.stderr if as_json else None
-            for message in engine.deliver(adapter_from_env(stream=printed)):
+            for message in engine.deliver(adapter_from_env(stream=printed, clock=engine.clock)):
                 click.echo(delivered_line(message), err=as_json)
         messages = engine.outbox(status)
     if as_json:
@@ -539,7 +603,9 @@ def worker_command(settings: Settings, poll: float, once: bool) -> None:
     from .engine.worker import Worker
 
     with opened_engine(settings) as engine:
-        worker = Worker(engine, adapter=adapter_from_env(), poll=poll, echo=click.echo)
+        worker = Worker(
+            engine, adapter=adapter_from_env(clock=engine.clock), poll=poll, echo=click.echo
+        )
         worker.run(once=once)
 
 

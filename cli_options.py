@@ -327,7 +327,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "show": ("fulfil show facebook_access-1 --json",),
     "history": ("fulfil history facebook_access-1 --json",),
-    "queue": ("fulfil queue digms_ops",),
+    "queue": ("fulfil queue digms_ops", "fulfil queue digms_ops --mine --as sam --json"),
+    "claim": ("fulfil claim facebook_access-1 --as sam",),
+    "assign": ("fulfil assign facebook_access-1 nina --as lee",),
+    "release": ("fulfil release facebook_access-1 --as nina",),
     "outbox": ("fulfil outbox --status pending",),
     "verify": (
         "FULFIL_AUDIT_KEY=k1:SECRET fulfil verify --all",

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from .addresses import address_problem
 from .durations import parse_duration
 from .errors import Location, Problem, did_you_mean
 from .expressions.exprtypes import BUILTIN_NAMES
@@ -219,6 +220,12 @@ class _Builder:
             FieldType.STRING: lambda v: isinstance(v, str),
             FieldType.TEXT: lambda v: isinstance(v, str),
         }
+        if kind is FieldType.EMAIL and address_problem(default) is not None:
+            self.error(
+                path,
+                f"default of email field '{name}' is not one address: {address_problem(default)}",
+            )
+            return
         test = expected.get(kind)
         if test is not None and not test(default):
             self.error(

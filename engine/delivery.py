@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from .clock import Clock, SystemClock
 from .errors import DeliveryError
 from .smtp import Attachment, SmtpDelivery, SmtpSettings, to_email
 from .store.base import OutboxRecord
@@ -92,13 +93,21 @@ class SmtpAdapter:
     """Sends `email` messages through an SMTP server; other channels go to `fallback`.
 
     The Message-ID comes from the outbox id, so a message sent again after an uncertain attempt
-    is recognisable as the same one. Raises `DeliveryError` (with `retryable`) when the server
-    does not accept a message, and a permanent one for a channel nothing can send.
+    is recognisable as the same one; the Date header is the clock's time of sending. Raises
+    `DeliveryError` (with `retryable`) when the server does not accept a message, and a
+    permanent one for a channel nothing can send or a recipient that is not one address.
     """
 
-    def __init__(self, settings: SmtpSettings, *, fallback: DeliveryAdapter | None = None):
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        *,
+        fallback: DeliveryAdapter | None = None,
+        clock: Clock | None = None,
+    ):
         self.settings = settings
         self.fallback = fallback
+        self.clock: Clock = clock or SystemClock()
         self._smtp = SmtpDelivery(settings)
 
     def send(self, message: OutboxRecord) -> None:
@@ -118,14 +127,17 @@ class SmtpAdapter:
             subject=message.subject,
             body=message.body,
             attachments=[Attachment(n, text, kind) for n, kind, text in message.attachments],
+            sent_at=self.clock.now(),
         )
         self._smtp.send(email)
 
 
 def adapter_from_env(
-    env: Mapping[str, str] | None = None, stream: TextIO | None = None
+    env: Mapping[str, str] | None = None,
+    stream: TextIO | None = None,
+    clock: Clock | None = None,
 ) -> DeliveryAdapter:
-    """The adapter the environment asks for (see the module docstring).
+    """The adapter the environment asks for (see the module docstring); `clock` dates emails.
 
     Raises:
         UsageError: FULFIL_SMTP_HOST is set but the SMTP settings are incomplete or malformed.
@@ -134,5 +146,5 @@ def adapter_from_env(
     path = env.get("FULFIL_OUTBOX_FILE", "").strip()
     local: DeliveryAdapter = FileAdapter(path) if path else StdoutAdapter(stream)
     if env.get("FULFIL_SMTP_HOST", "").strip():
-        return SmtpAdapter(SmtpSettings.from_env(env), fallback=local)
+        return SmtpAdapter(SmtpSettings.from_env(env), fallback=local, clock=clock)
     return local

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
+from .addresses import address_problem
 from .errors import DeliveryError, UsageError
 
 __all__ = ["Attachment", "SmtpDelivery", "SmtpSettings", "backoff", "message_id", "to_email"]
@@ -253,7 +254,8 @@ def to_email(
 
     Raises:
         DeliveryError: (not retryable) the channel is not email, there is no recipient, or a
-            header (sender, recipients, subject) holds a line break.
+            header (sender, recipients, subject) holds a line break, or a recipient is not one
+            valid address (a list, a display name: see `engine.addresses`).
     """
     if channel != "email":
         raise DeliveryError(f"channel '{channel}' cannot be delivered by email", retryable=False)
@@ -268,6 +270,13 @@ def to_email(
             raise DeliveryError(
                 f"outbox entry {outbox_id}: the {name} header holds a line break ({shown!r}); "
                 "a header is one line: take the line break out of the value it comes from",
+                retryable=False,
+            )
+    for address in (*to, *cc):
+        problem = address_problem(address)
+        if problem is not None:
+            raise DeliveryError(
+                f"outbox entry {outbox_id}: recipient {address!r} refused: {problem}",
                 retryable=False,
             )
     message = EmailMessage()

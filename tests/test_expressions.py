@@ -277,6 +277,7 @@ def test_field_types_maps_every_field_type_and_adds_builtins() -> None:
     env = field_types(process)
     assert env == {
         "string_f": T.STRING,
+        "email_f": T.STRING,
         "text_f": T.STRING,
         "int_f": T.INT,
         "bool_f": T.BOOL,

@@ -55,7 +55,7 @@ def test_scenario(path: Path, name: str, problems: str) -> None:
     except DefinitionError as exc:
         pytest.fail("\n".join(str(p) for p in exc.problems), pytrace=False)
     scenario = next(s for s in parsed.scenarios if s.name == name)
-    result = run_scenario(scenario, catalog)
+    result = run_scenario(scenario, catalog, people=CATALOGS.people_for(path.parent))
     if result.failure is not None and result.failure.error is not None:
         raise result.failure.error
     if not result.passed:

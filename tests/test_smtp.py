@@ -10,14 +10,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from fulfil.engine.clock import ManualClock
 from fulfil.engine.csvbatch import build_csv, build_message
+from fulfil.engine.delivery import SmtpAdapter
 from fulfil.engine.errors import DeliveryError, FulfilError, UsageError
+from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.model import Recipient
+from fulfil.engine.people import PeopleDirectory, Person
+from fulfil.engine.runtime import Engine
 from fulfil.engine.smtp import (
     Attachment,
     SmtpDelivery,
@@ -26,6 +32,8 @@ from fulfil.engine.smtp import (
     message_id,
     to_email,
 )
+from fulfil.engine.store import MemoryStore
+from fulfil.engine.store.base import OutboxRecord
 
 SENDER = "fulfil@ops.example.com"
 
@@ -332,3 +340,74 @@ def test_a_line_break_in_a_header_is_a_permanent_error(
         plain(**overrides)
     assert caught.value.retryable is False
     assert f"the {header} header holds a line break" in str(caught.value)
+
+
+# --- the engine's messages to people, delivered ------------------------------------------------
+
+TEAM = (
+    Person("ana", "Ana", "ana@example.com", ("agent",), "lee"),
+    Person("bo", "Bo", "bo@example.com", ("agent",), "lee"),
+    Person("lee", "Lee", "lee@example.com", ("lead",), None),
+)
+CARE = Path(__file__).parent / "runtime" / "cases" / "care.yaml"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def care_engine(server: SmtpSettings, clock: ManualClock) -> Engine:
+    adapter = SmtpAdapter(server, clock=clock)
+    catalog = Catalog((load_file(CARE).process,))
+    people = PeopleDirectory.of(TEAM)
+    return Engine(catalog, store=MemoryStore(), clock=clock, delivery=adapter, people=people)
+
+
+def test_a_role_message_reaches_its_holders_over_smtp_with_a_date(
+    server: SmtpSettings, recorder: Recorder
+) -> None:
+    """A message to a role arrives at its holders' addresses, dated by the engine's clock."""
+    clock = ManualClock(T0)
+    engine = care_engine(server, clock)
+    case = engine.start("care", {"customer_email": "cu@example.org"}, actor="ana", role="agent")
+    engine.fire(case.id, "ping", {"note": "hi"}, actor="lee", role="lead")
+    engine.deliver()  # a fire queues the message; delivery is the worker's (or this) call
+    [(_, rcpt, message)] = recorder.received
+    assert rcpt == ["ana@example.com", "bo@example.com"]
+    assert message["To"] == "ana@example.com, bo@example.com"
+    assert message["Date"] == "Mon, 02 Mar 2026 09:00:00 +0000"
+    assert [m.status for m in engine.outbox()] == ["sent"]
+
+
+def test_a_two_address_value_never_reaches_the_server(
+    server: SmtpSettings, recorder: Recorder
+) -> None:
+    """A string field holding two addresses makes a failed entry; the server gets nothing."""
+    engine = care_engine(server, ManualClock(T0))
+    case = engine.start(
+        "care", {"backup": "a@example.com, other@evil.example"}, actor="ana", role="agent"
+    )
+    engine.fire(case.id, "tell_backup", actor="ana", role="agent")
+    engine.deliver()
+    [entry] = engine.outbox()
+    assert entry.status == "failed" and "is a list of addresses" in entry.error
+    assert recorder.received == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ana@example.com\r\nBcc: spy@evil.example", "ana@example.com, spy@evil.example"],
+)
+def test_the_smtp_adapter_refuses_an_injected_or_listed_recipient(
+    server: SmtpSettings, recorder: Recorder, address: str
+) -> None:
+    """An outbox row with a bad address (e.g. stored before the check) is refused, not sent."""
+    adapter = SmtpAdapter(server, clock=ManualClock(T0))
+    row = OutboxRecord("case-1", "email", (address,), (), "Hi", "Body", T0, id=7)
+    with pytest.raises(DeliveryError, match=r"refused|line break") as refused:
+        adapter.send(row)
+    assert refused.value.retryable is False
+    assert recorder.received == []
+
+
+def test_a_subject_with_a_line_break_is_refused() -> None:
+    """A rendered subject cannot add headers."""
+    with pytest.raises(DeliveryError, match="line break"):
+        plain(subject="Hi\r\nBcc: spy@evil.example")

@@ -195,6 +195,8 @@ class Abstraction:
                 numbers = {0, 1} if read else {0}
             self._ranges[name] = (min(numbers), max(numbers))
             return tuple(sorted(numbers))
+        if kind is FieldType.EMAIL:
+            return ("someone@example.com",)
         if kind in (FieldType.STRING, FieldType.TEXT):
             sample = "someone@example.com" if "email" in name else "sample"
             texts = sorted(v for v in lits if isinstance(v, str) and v)

@@ -29,6 +29,7 @@ class ExprType(StrEnum):
 
 _FIELD_TYPES = {
     FieldType.STRING: ExprType.STRING,
+    FieldType.EMAIL: ExprType.STRING,
     FieldType.TEXT: ExprType.STRING,
     FieldType.ENUM: ExprType.STRING,
     FieldType.INT: ExprType.INT,

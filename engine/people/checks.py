@@ -5,6 +5,7 @@ people_problems(people, processes)
     error    a role that may fire a transition is held by no active person
     error    a queue address for a queue no state or task uses
     warning  a declared role with no holder and no contact: its notices reach nobody
+    warning  a `notify` to such a role, at the notify: that message will reach nobody
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import DefinitionError, Problem, did_you_mean
-from ..model import Process
+from ..model import Notify, Process
 from .directory import PeopleDirectory
 from .yamlfile import PeopleFile, read_people_file
 
@@ -89,9 +90,43 @@ def _queue_problems(people: PeopleFile, processes: Sequence[Process]) -> Iterabl
             )
 
 
+def _unreachable(people: PeopleFile, process: Process, role: str) -> bool:
+    """Whether a message to `role` of `process` can reach nobody (see engine.runtime.recipients:
+    no contact, no active holder, and no queue with a shared address whose work it owns)."""
+    spec = process.find_role(role)
+    if spec is None or spec.contact or process.find_field(role) is not None:
+        return False
+    directory = people.directory
+    if directory.holders(role):
+        return False
+    owned = [s.queue for s in process.states if s.owner == role and s.queue]
+    return not any(directory.queue_address(queue) for queue in owned)
+
+
+def _message_problems(people: PeopleFile, processes: Sequence[Process]) -> Iterable[Problem]:
+    for process in processes:
+        for transition in process.transitions:
+            for action in transition.actions:
+                if not isinstance(action, Notify) or action.on_parent:
+                    continue
+                for role in (*action.to, *action.cc):
+                    if _unreachable(people, process, role):
+                        yield Problem(
+                            action.loc,
+                            f"this message of {process.id} to role '{role}' reaches nobody: the "
+                            "role has no contact and no active person holds it",
+                            severity="warning",
+                            hint=f"add '{role}' to someone's roles in {people.directory.file}",
+                        )
+
+
 def people_problems(people: PeopleFile, processes: Sequence[Process]) -> list[Problem]:
     """Every problem of the directory against `processes`, sorted (see the module docstring)."""
-    found = [*_role_problems(people, processes), *_queue_problems(people, processes)]
+    found = [
+        *_role_problems(people, processes),
+        *_queue_problems(people, processes),
+        *_message_problems(people, processes),
+    ]
     return sorted(found)
 
 

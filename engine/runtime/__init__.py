@@ -1,6 +1,7 @@
 """The runtime: executing process instances durably on `transitions`, against a store.
 
-Engine            start / fire / tick / show / history / queue / outbox / verify
+Engine            start / fire / tick / show / history / queue / outbox / verify,
+                  claim / assign / release (who works an instance: engine.runtime.assigning)
 AsyncEngine       the same calls, awaitable, for asyncio applications
 StepContext       what a step hook (`Engine(step_hooks=...)`) sees inside a step's transaction
 CompiledProcess   one process version compiled once (expressions, actions, timers, machine)
@@ -9,6 +10,7 @@ Executor          what one event does inside its transaction
 
 from __future__ import annotations
 
+from .assigning import AlreadyAssigned
 from .asyncengine import AsyncEngine
 from .compiled import CompiledProcess
 from .embedding import StepContext, StepHook
@@ -25,6 +27,7 @@ from .views import (
 )
 
 __all__ = [
+    "AlreadyAssigned",
     "AsyncEngine",
     "CompiledProcess",
     "CompiledTimer",

@@ -22,9 +22,10 @@ from ..model import (
     SetField,
 )
 from .data import DataCodec
+from .recipients import Resolver
 from .step import Message, Step
 
-__all__ = ["CompiledAction", "compile_action", "dated_line", "resolve_addresses"]
+__all__ = ["CompiledAction", "compile_action", "dated_line"]
 
 CompiledAction = Callable[[Step], None]
 
@@ -33,37 +34,6 @@ def dated_line(existing: Any, step: Step, text: str) -> str:
     """`existing` with the line `YYYY-MM-DD: text` (dated by the step's clock) added."""
     line = f"{step.now.date().isoformat()}: {text}"
     return f"{existing}\n{line}" if existing else line
-
-
-def resolve_addresses(
-    names: tuple[str, ...], process: Process, values: Mapping[str, Any]
-) -> tuple[list[str], list[str]]:
-    """Addresses for `to`/`cc` entries, and the entries that resolved to nothing.
-
-    A field gives its value (each item of a list field); a role gives its `contact` (a field's
-    value or a literal address), or `role:<name>` when it has none.
-    """
-    found: list[str] = []
-    unresolved: list[str] = []
-    for name in names:
-        role = process.find_role(name)
-        source: Any = name
-        if process.find_field(name) is None and role is not None:
-            if role.contact is None:
-                found.append(f"role:{name}")
-                continue
-            if "@" in role.contact:
-                found.append(role.contact)
-                continue
-            source = role.contact
-        value = values.get(source)
-        items = value if isinstance(value, list) else [value]
-        good = [str(item) for item in items if item not in (None, "")]
-        if good:
-            found.extend(good)
-        else:
-            unresolved.append(name)
-    return list(dict.fromkeys(found)), unresolved
 
 
 def _set_field(action: SetField, process: Process, env: Mapping[str, ExprType]) -> CompiledAction:
@@ -117,21 +87,22 @@ def _notify(action: Notify, process: Process, env: Mapping[str, ExprType]) -> Co
     body = compile_template(action.body, env)
 
     def run(step: Step) -> None:
-        target_process, values = process, step.vars
+        resolver = step.resolver()
         if action.on_parent:
             parent = step.parent()
             if parent is not None:
-                target_process, values = parent[0].process, parent[1]
-        to, missing_to = resolve_addresses(action.to, target_process, values)
-        cc, missing_cc = resolve_addresses(action.cc, target_process, values)
+                # the request's fields and roles; the task's assignee is not the request's
+                resolver = Resolver(parent[0].process, parent[1], step.people)
+        to = resolver.resolve(action.to)
+        cc = resolver.resolve(action.cc)
         step.messages.append(
             Message(
                 channel=action.channel,
-                to=tuple(to),
-                cc=tuple(cc),
+                to=tuple(to.addresses),
+                cc=tuple(cc.addresses),
                 subject=subject.render(step.vars),
                 body=body.render(step.vars),
-                unresolved=tuple(missing_to + missing_cc),
+                unresolved=tuple(to.unresolved + cc.unresolved),
             )
         )
 

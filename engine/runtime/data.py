@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ..addresses import address_problem
 from ..errors import DataError, UsageError, did_you_mean
 from ..model import Field, FieldType, Process
 
@@ -19,6 +20,7 @@ INT_RANGE = (-(2**63), 2**63 - 1)  # what a 64-bit column holds; expressions kee
 
 _TYPE_WORDS = {
     FieldType.STRING: "a string",
+    FieldType.EMAIL: "one e-mail address such as sam@example.com",
     FieldType.TEXT: "a string",
     FieldType.INT: "an integer",
     FieldType.BOOL: "true or false",
@@ -49,6 +51,8 @@ def _as_datetime(value: Any) -> datetime:
 def _coerce(spec: Field, value: Any) -> Any:
     kind = spec.type
     if kind in (FieldType.STRING, FieldType.TEXT) and isinstance(value, str):
+        return value
+    if kind is FieldType.EMAIL and address_problem(value) is None:
         return value
     if kind is FieldType.INT and isinstance(value, int) and not isinstance(value, bool):
         if not INT_RANGE[0] <= value <= INT_RANGE[1]:
@@ -89,6 +93,11 @@ def _problem(spec: Field, value: Any) -> str:
     if spec.type is FieldType.ENUM:
         return f"field '{spec.name}' does not allow {value!r}; allowed values: " + ", ".join(
             spec.values
+        )
+    if spec.type is FieldType.EMAIL:
+        return (
+            f"field '{spec.name}' must be one e-mail address such as sam@example.com, and "
+            f"{value!r} is not: {address_problem(value)}"
         )
     return (
         f"field '{spec.name}' must be {_TYPE_WORDS[spec.type]}, "

@@ -32,6 +32,7 @@ from ..store.base import (
     Store,
     Transaction,
 )
+from .assigning import AlreadyAssigned, Assignment
 from .children import Family
 from .compiled import CompiledProcess
 from .definitions import CatalogLike, Definitions
@@ -298,6 +299,72 @@ class Engine:
             for hook in self.step_hooks:
                 hook(context)
 
+    def claim(self, instance_id: str, *, actor: str, role: str | None = None) -> InstanceView:
+        """Take unassigned work: `actor` becomes the assignee (engine.runtime.assigning).
+
+        Raises:
+            NotFound, InstanceClosed: no such instance, or it is closed.
+            RoleRefused: the person may not work it (recorded in history).
+            AlreadyAssigned: someone else holds it, or claimed it first in a race.
+        """
+        return self._assignment("claim", instance_id, actor, role)
+
+    def assign(
+        self, instance_id: str, person: str, *, actor: str, role: str | None = None
+    ) -> InstanceView:
+        """Give the work to `person` (a lead's act; anyone may assign it to themselves).
+
+        Raises:
+            NotFound, InstanceClosed: no such instance, or it is closed.
+            RoleRefused: `actor` may not assign, or `person` may not work it (recorded).
+            AlreadyAssigned: another change of the assignee won a race with this one.
+        """
+        return self._assignment("assign", instance_id, actor, role, person)
+
+    def release(self, instance_id: str, *, actor: str, role: str | None = None) -> InstanceView:
+        """Give the work back to its queue (the assignee, or a lead).
+
+        Raises:
+            NotFound, InstanceClosed: no such instance, or it is closed.
+            UsageError: nobody holds it.
+            RoleRefused: `actor` is neither the assignee nor a lead (recorded in history).
+            AlreadyAssigned: another change of the assignee won a race with this one.
+        """
+        return self._assignment("release", instance_id, actor, role)
+
+    def _assignment(
+        self, action: str, instance_id: str, actor: str, role: str | None, person: str | None = None
+    ) -> InstanceView:
+        assignment = Assignment(self.executor, self.people)
+        seen: tuple[str | None] | None = None
+        for attempt in range(self.retries + 1):
+            now = self.clock.now()
+            try:
+                with self.store.transaction() as tx:
+                    if seen is None:  # a retry checks that nobody changed the assignee since
+                        found = tx.get_instance(instance_id)
+                        seen = (None if found is None else found.assignee,)
+                    record = assignment.run(
+                        tx,
+                        action,
+                        instance_id,
+                        actor=actor,
+                        role=role,
+                        now=now,
+                        person=person,
+                        seen=seen if attempt else None,
+                    )
+                    return self._view(tx, record)
+            except AlreadyAssigned:
+                raise
+            except ConflictError:
+                if attempt == self.retries:
+                    raise
+            except RoleRefused as refused:
+                self._record_refusal(instance_id, action, actor, role, str(refused))
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     def _record_refusal(
         self,
         instance_id: str,
@@ -440,6 +507,7 @@ class Engine:
             sla_due_at(tx, record) if facts.has_sla and not terminal else None,
             facts.owner,
             acted_as,
+            record.assignee,
         )
 
     def show(self, instance_id: str) -> InstanceView:
@@ -464,8 +532,10 @@ class Engine:
         with self.store.transaction(write=False) as tx:
             return tx.outbox(status)
 
-    def queue(self, name: str | None = None) -> QueueView:
+    def queue(self, name: str | None = None, *, mine: str | None = None) -> QueueView:
         """Work in a queue (every queue when None): ready to start, and in progress.
+
+        `mine` keeps only the work assigned to that person (`fulfil queue --mine --as P`).
 
         Ready: instances still in their process's initial state. In progress: the others in a
         queued, non-terminal state, the least recently worked on first, so stale work shows
@@ -476,6 +546,10 @@ class Engine:
         Raises:
             NotFound: no process of the catalog names a queue called `name`.
         """
+        if mine is not None and self.people is not None and self.people.person(mine) is None:
+            suggest = getattr(self.people, "suggest", None)
+            hint = suggest(mine) if callable(suggest) else ""
+            raise UsageError(f"unknown person '{mine}'" + (f" ({hint})" if hint else ""))
         processes = self._processes()
         if name and name not in (known := queue_names(processes)):
             listed = ", ".join(known) if known else "none"
@@ -498,6 +572,8 @@ class Engine:
         with self.store.transaction(write=False) as tx:
             family = Family(tx, self.definitions)
             for record in tx.find_instances(sorted(wanted)):
+                if mine is not None and record.assignee != mine:
+                    continue
                 initial, queue, owner, status = wanted[(record.process, record.state)]
                 task = family.task(record)
                 if task is not None:
@@ -517,6 +593,7 @@ class Engine:
                     record.last_activity_at,
                     record.parent,
                     record.task,
+                    record.assignee,
                 )
                 (ready if initial else in_progress).append(item)
         return QueueView(tuple(ready), tuple(in_progress))

@@ -28,7 +28,6 @@ from ..people.identity import Identity, identify, pick_role, verify_person
 from ..store.base import (
     EventRecord,
     InstanceRecord,
-    OutboxRecord,
     Position,
     SheetRow,
     TimerRecord,
@@ -42,6 +41,7 @@ from .compiled import CompiledProcess, engine_only_refusal
 from .data import refuse_undeclared, trigger_accepts
 from .definitions import Definitions
 from .history import check_lane, seal, sealed
+from .recipients import outbox_entry
 from .refusals import best_refusal
 from .step import Step
 from .timers import TimerScheduler
@@ -386,6 +386,7 @@ class Executor:
         variables.update(given)
         variables.update(builtins(record.state, now, actor, role))
         step = Step(cp, record, variables, actor, role, now, internal)
+        step.people = self.people
         step.parent = lambda: self._parent_values(tx, record)
         try:
             dest = cp.machine.fire(record.state, trigger, step)
@@ -529,7 +530,7 @@ class Executor:
             chain.append(now, step.actor, step.role, "activity", trigger, detail=activity)
         for message in step.messages:
             queued = tx.add_outbox(
-                OutboxRecord(
+                outbox_entry(
                     record.id,
                     message.channel,
                     message.to,
@@ -537,6 +538,7 @@ class Executor:
                     message.subject,
                     message.body,
                     now,
+                    message.unresolved,
                 )
             )
             note = {
@@ -567,6 +569,7 @@ class Executor:
             chain.seq,
             chain.head,
             record.format_version,
+            record.assignee,
         )
         tx.update_instance(new, expected_rev=record.rev)
         outcome = Outcome(new, {sheet for sheet, _ in step.rows}, len(step.messages))

@@ -1,4 +1,4 @@
-"""SLAs: the overdue notice to a state's owner and the escalation to the owner's manager.
+"""SLAs: the overdue notice to a state's owner and the escalation ladder above them.
 
 A state with `sla` gets engine timers, stored as ordinary timer rows so that leaving the state
 cancels them and re-entering restarts them like any other timer:
@@ -6,6 +6,15 @@ cancels them and re-entering restarts them like any other timer:
     sla.overdue    armed on entering, at `due` after it (working time when `sla.calendar` is set)
     sla.escalate   armed when the overdue notice fires, `escalate_after` after the due time
                    (in the same calendar: `2d` is two working days past the due time)
+
+Who is told (seed 004: "overdue -> owner, x days -> manager"):
+
+    overdue        the assignee when the task is assigned, else the owner role (its contact,
+                   its queue's shared address or its holders: engine.runtime.recipients)
+    escalation 1   the assignee's manager (from the people directory); unassigned, or without
+                   a directory or a manager, the owner role's `manager` role
+    escalation n   the manager of the previous step's manager, `escalate_after` after the
+                   step before, while the directory's chain goes up (step n in the timer data)
 
 Their names contain a dot, which a declared timer name never does, so they cannot collide with
 the process's own timers. When one fires, `fire_notice` puts one outbox message per SLA channel
@@ -20,21 +29,22 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from ..addresses import address_problem
 from ..audit.keys import AuditKeys
 from ..calendar import BusinessCalendar
 from ..model import Process, Sla, State
+from ..people.directory import Directory, Person, manager_chain
 from ..store.base import (
     EventRecord,
     InstanceRecord,
-    OutboxRecord,
     TimerRecord,
     Transaction,
     from_iso,
     to_iso,
 )
-from .actions import resolve_addresses
 from .compiled import CompiledProcess
 from .executor import HistoryChain
+from .recipients import Audience, Resolver, outbox_entry
 from .timers import ESCALATE, OVERDUE
 
 __all__ = ["due_at", "fire_notice"]
@@ -56,12 +66,27 @@ def _channels(sla: Sla, escalate: bool) -> tuple[str, ...]:
     return tuple(c for c in sla.channels if c != "sms") or sla.channels
 
 
-def _addressee(process: Process, sla: Sla, escalate: bool) -> str:
-    """The role a notice goes to: the owner, or for the escalation the owner's manager."""
-    if not escalate:
-        return sla.owner
+def _role_manager(process: Process, sla: Sla) -> str:
+    """The role an unassigned task escalates to: the owner role's manager (else the owner)."""
     owner = process.find_role(sla.owner)
     return owner.manager if owner is not None and owner.manager else sla.owner
+
+
+def _person_audience(person: Person) -> Audience:
+    audience = Audience()
+    problem = address_problem(person.email)
+    if problem is None:
+        audience.add(person.email)
+    else:
+        audience.unresolved.append(f"{person.id}: their address is not one address ({problem})")
+    return audience
+
+
+def _ladder(people: Directory | None, assignee: str | None, step: int) -> list[Person]:
+    """The managers above the assignee, up to `step + 1` of them ([] when unassigned)."""
+    if people is None or assignee is None or people.person(assignee) is None:
+        return []
+    return manager_chain(people, assignee, limit=step + 1)
 
 
 def _text(
@@ -102,7 +127,12 @@ def due_at(tx: Transaction, record: InstanceRecord) -> datetime | None:
 
 
 def fire_notice(
-    tx: Transaction, cp: CompiledProcess, timer: TimerRecord, at: datetime, keys: AuditKeys
+    tx: Transaction,
+    cp: CompiledProcess,
+    timer: TimerRecord,
+    at: datetime,
+    keys: AuditKeys,
+    people: Directory | None = None,
 ) -> tuple[str, int]:
     """Queue the notice of a claimed SLA timer and record it; returns (state, messages queued).
 
@@ -115,29 +145,49 @@ def fire_notice(
         return ("" if record is None else record.state, 0)
     sla = state.sla
     escalate = timer.name == ESCALATE
-    role = _addressee(cp.process, sla, escalate)
+    step = int(timer.data.get("step", 1)) if escalate else 0
     values = cp.codec.decode(record.data)
-    to, unresolved = resolve_addresses((role,), cp.process, values)
+    resolver = Resolver(cp.process, values, people, record.assignee, state.owner, state.queue)
+    ladder = _ladder(people, record.assignee, step) if escalate else []
+    detail: dict[str, Any] = {"notice": "escalation" if escalate else "overdue"}
+    assignee = people.person(record.assignee) if people and record.assignee else None
+    if escalate and len(ladder) >= step:
+        manager = ladder[step - 1]
+        audience = _person_audience(manager)
+        detail.update(step=step, person=manager.id, assignee=record.assignee)
+    elif escalate:
+        role = _role_manager(cp.process, sla)
+        audience = resolver.resolve((role,))
+        detail.update(step=step, role=role)
+    elif assignee is not None and assignee.active:
+        audience = _person_audience(assignee)
+        detail.update(person=assignee.id)
+    else:
+        audience = resolver.resolve((sla.owner,))
+        detail.update(role=sla.owner)
     subject, body = _text(cp.process, state, record.id, timer.due_at, escalate)
     queued: list[int] = []
     for channel in _channels(sla, escalate):
-        message = tx.add_outbox(OutboxRecord(record.id, channel, tuple(to), (), subject, body, at))
-        queued.append(message.id or 0)
-    detail: dict[str, Any] = {
-        "notice": "escalation" if escalate else "overdue",
-        "timer": timer.name,
-        "role": role,
-        "to": to,
-        "channels": list(sla.channels),
-        "outbox": queued,
-        "due_at": to_iso(timer.due_at),
-    }
-    if unresolved:
-        detail["unresolved"] = unresolved
-    if not escalate and sla.escalate_after is not None:
-        later = _escalation_due(cp, sla, timer.due_at)
-        tx.add_timer(TimerRecord(record.id, ESCALATE, timer.state, ESCALATE, later, at))
-        detail["escalate_at"] = to_iso(later)
+        entry = outbox_entry(
+            record.id, channel, audience.addresses, (), subject, body, at, audience.unresolved
+        )
+        queued.append(tx.add_outbox(entry).id or 0)
+    detail.update(
+        timer=timer.name,
+        to=audience.addresses,
+        channels=list(sla.channels),
+        outbox=queued,
+        due_at=to_iso(timer.due_at),
+    )
+    if audience.unresolved:
+        detail["unresolved"] = audience.unresolved
+    if sla.escalate_after is not None:
+        nxt = _next_escalation(step, ladder)
+        if nxt is not None:
+            later = _escalation_due(cp, sla, timer.due_at)
+            data = {"step": nxt}
+            tx.add_timer(TimerRecord(record.id, ESCALATE, timer.state, ESCALATE, later, at, data))
+            detail["escalate_at"] = to_iso(later)
     chain = HistoryChain(tx, record, keys)
     chain.add(
         EventRecord(record.id, 0, at, "timer", None, "sla", None, record.state, None, {}, detail)
@@ -147,3 +197,15 @@ def fire_notice(
         expected_rev=record.rev,
     )
     return (record.state, len(queued))
+
+
+def _next_escalation(step: int, ladder: list[Person]) -> int | None:
+    """The step after `step` (0: the overdue notice), or None when the ladder ends.
+
+    The first escalation always follows the overdue notice; a later one only while the
+    assignee's chain of managers goes higher.
+    """
+    if step == 0:
+        return 1
+    # `ladder` holds up to step + 1 managers: one more than this step means one more rung
+    return step + 1 if len(ladder) > step else None

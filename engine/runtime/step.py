@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ExecutionError
 from ..model import Emit
+from .recipients import Resolver
 
 if TYPE_CHECKING:
+    from ..people.directory import Directory
     from ..store.base import InstanceRecord
     from .compiled import CompiledProcess, CompiledTransition
 
@@ -31,7 +33,7 @@ class Message:
     cc: tuple[str, ...]
     subject: str
     body: str
-    unresolved: tuple[str, ...] = ()
+    unresolved: tuple[str, ...] = ()  # "name: reason" for each name that reached nobody
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Step:
             `actor`, `role` — the variables every expression of the event sees.
         internal: fired by the engine itself (a timer, an emit): role checks do not apply.
         parent: returns the parent's compiled process and typed values (None without parent).
+        people: the directory messages to roles are resolved through (None: open mode).
     """
 
     cp: CompiledProcess
@@ -60,3 +63,17 @@ class Step:
     rows: list[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=list)
     parent_lines: list[tuple[str, str]] = field(default_factory=list)
     emits: list[Emit] = field(default_factory=list)
+    people: Directory | None = None
+
+    def resolver(self) -> Resolver:
+        """Resolves message recipients for the instance as it is now (runtime.recipients)."""
+        record = self.record
+        state = self.cp.process.find_state(record.state)
+        return Resolver(
+            self.cp.process,
+            self.vars,
+            self.people,
+            record.assignee,
+            None if state is None else state.owner,
+            None if state is None else state.queue,
+        )

@@ -30,6 +30,7 @@ def instance_lines(view: InstanceView) -> list[str]:
     """`show`: state and status, data set, what it waits on, triggers now, timers, tasks."""
     reason = f" / {view.closure_reason}" if view.closure_reason else ""
     lines = [f"{view.id}  {view.process} v{view.version}  {view.state} ({view.status}{reason})"]
+    lines.append(f"  assignee: {view.assignee or 'nobody (unassigned)'}")
     for name, value in view.to_json()["data"].items():
         if value is not None:
             lines.append(f"  {name}: {value}")
@@ -80,6 +81,7 @@ def queue_lines(view: QueueView) -> list[str]:
         lines.append(f"{title} ({len(items)})")
         lines.extend(
             f"  {item.id}  {item.process}  {item.status}  "
+            f"{'assigned to ' + item.assignee if item.assignee else 'unassigned'}  "
             f"last activity {item.last_activity_at.isoformat()}"
             for item in items
         )

@@ -178,7 +178,7 @@ class Ticker:
         record, cp = self.executor.load(tx, timer.instance)
         at = max(due, record.updated_at)  # history never goes back in time
         if is_sla_timer(timer.name):
-            state, queued = fire_notice(tx, cp, timer, at, self.executor.keys)
+            state, queued = fire_notice(tx, cp, timer, at, self.executor.keys, self.executor.people)
             fired = Fired(timer.instance, timer.name, timer.trigger, due, at, state)
             return fired, [Outcome(_NO_RECORD, set(), queued)]
         detail: dict[str, Any] = {"timer": timer.name, "due_at": due.isoformat()}

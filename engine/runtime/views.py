@@ -102,6 +102,7 @@ class InstanceView:
     due_at: datetime | None = None  # the current state's SLA due time
     owner: str | None = None  # the role owning the work now (the SLA's owner, else the state's)
     acted_as: tuple[str, str | None] | None = None  # who did the start/fire returning this view
+    assignee: str | None = None  # the person the work is assigned to (claim / assign)
 
     def to_json(self) -> dict[str, Any]:
         """The `show --json` object (with `acted_as` on what a start or fire returns)."""
@@ -127,6 +128,7 @@ class InstanceView:
             "last_activity_at": _iso(self.last_activity_at),
             "due_at": _iso(self.due_at),
             "owner": self.owner,
+            "assignee": self.assignee,
         }
         if self.acted_as is not None:
             out["acted_as"] = {"person": self.acted_as[0], "role": self.acted_as[1]}
@@ -147,6 +149,7 @@ class QueueItem:
     last_activity_at: datetime
     parent: str | None = None
     task: str | None = None
+    assignee: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -156,6 +159,7 @@ class QueueItem:
             "status": self.status,
             "queue": self.queue,
             "owner": self.owner,
+            "assignee": self.assignee,
             "parent": self.parent,
             "task": self.task,
             "created_at": _iso(self.created_at),

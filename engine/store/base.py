@@ -48,6 +48,7 @@ EVENT_KINDS = (
     "notification",
     "update",
     "sla",
+    "assignment",  # claim, assign, release: who works the instance (detail: action, assignee)
 )
 
 
@@ -88,6 +89,7 @@ class InstanceRecord:
     seq: int = 0
     head: str = ""
     format_version: int = FORMAT_VERSION
+    assignee: str | None = None  # the person the work is assigned to (claim / assign)
 
 
 @dataclass(frozen=True, slots=True)

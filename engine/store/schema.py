@@ -99,4 +99,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "VALUES (0, 0, '', 0, '', '')",
         ),
     ),
+    (
+        6,
+        (
+            # the person the work is assigned to (claim / assign / release), and `queue --mine`
+            "ALTER TABLE instances ADD COLUMN assignee TEXT",
+            "CREATE INDEX instances_assignee ON instances (assignee)",
+        ),
+    ),
 )

@@ -131,7 +131,7 @@ class SQLiteTransaction:
         try:
             self._c.execute(
                 f"INSERT INTO instances ({_INSTANCE_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.id,
                     record.process,
@@ -147,6 +147,7 @@ class SQLiteTransaction:
                     to_iso(record.updated_at),
                     to_iso(record.last_activity_at),
                     record.format_version,
+                    record.assignee,
                 ),
             )
         except sqlite3.IntegrityError:
@@ -160,7 +161,8 @@ class SQLiteTransaction:
         updated, activity = to_iso(record.updated_at), to_iso(record.last_activity_at)
         cursor = self._c.execute(
             "UPDATE instances SET state = ?, data = ?, rev = ?, seq = ?, head = ?, "
-            "updated_at = ?, last_activity_at = ?, format_version = ? WHERE id = ? AND rev = ?",
+            "updated_at = ?, last_activity_at = ?, format_version = ?, assignee = ? "
+            "WHERE id = ? AND rev = ?",
             (
                 record.state,
                 data,
@@ -170,6 +172,7 @@ class SQLiteTransaction:
                 updated,
                 activity,
                 record.format_version,
+                record.assignee,
                 record.id,
                 expected_rev,
             ),

@@ -24,7 +24,7 @@ from .jsontext import compact_encoder
 
 _INSTANCE_COLUMNS = (
     "id, process, version, state, data, parent, task, rev, seq, head, created_at, updated_at, "
-    "last_activity_at, format_version"
+    "last_activity_at, format_version, assignee"
 )
 _EVENT_COLUMNS = (
     "instance, seq, at, actor, role, kind, trigger_name, source, dest, data, detail, prev_hash, "
@@ -90,6 +90,7 @@ def _instance(row: Sequence[Any]) -> InstanceRecord:
         row[8],  # seq
         row[9],  # head
         row[13],  # format_version
+        row[14],  # assignee
     )
     if type(row) is tuple:
         _remember(row, record)
@@ -124,6 +125,7 @@ def _written_row(
         updated,
         activity,
         record.format_version,
+        record.assignee,
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from ..addresses import address_problem
 from ..errors import DataError, ExecutionError
 from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
 from ..model import FieldType, Process, Transition
@@ -161,6 +162,7 @@ def state_problems(world: World, compiled: Compiled) -> list[str]:
 def _fits(kind: FieldType, values: tuple[str, ...], value: Any) -> bool:
     checks: dict[FieldType, Callable[[Any], bool]] = {
         FieldType.STRING: lambda v: isinstance(v, str),
+        FieldType.EMAIL: lambda v: address_problem(v) is None,
         FieldType.TEXT: lambda v: isinstance(v, str),
         FieldType.INT: lambda v: isinstance(v, int) and not isinstance(v, bool),
         FieldType.BOOL: lambda v: isinstance(v, bool),

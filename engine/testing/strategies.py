@@ -121,6 +121,8 @@ def field_values(process: Process, field_name: str) -> st.SearchStrategy[Any]:
         # well inside the 64 bits an int field holds, so that guards' arithmetic stays in range
         wide = st.integers(-_INT_SPAN, _INT_SPAN)
         return st.sampled_from(samples) | st.integers(-10, 1000) if samples else wide
+    if kind is FieldType.EMAIL:
+        return _ADDRESS
     if kind in (FieldType.STRING, FieldType.TEXT):
         fresh = _ADDRESS if _is_address(process, field_name) else _TEXT
         literals = [s for s in samples if isinstance(s, str) and s not in ("sample",)]

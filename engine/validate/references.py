@@ -3,6 +3,11 @@
 These run on the model and point at the exact value that names the unknown thing (a `requires`
 entry, a `set` key, a batch column), with a "did you mean" hint. Names of states, roles and
 tasks are checked by `engine.validate.graph`.
+
+Recipients too: a field a message goes to (a `notify` recipient, a role's `contact`) must be
+able to hold one address. `type: email` is checked when data is given; a `string`, `text` or
+`list` field is only checked when a message is sent, so loading warns; any other type is an
+error. A literal contact must be one valid address.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
+from ..addresses import address_problem
 from ..errors import Location, Problem, did_you_mean
-from ..model import AppendLine, FieldType, Process, SetField, State, Transition
+from ..model import AppendLine, FieldType, Notify, Process, SetField, State, Transition
 
 __all__ = ["At", "Locator", "reference_problems", "unknown_name"]
 
@@ -88,6 +94,58 @@ def _state_problems(
                 yield unknown_name("field", column, list(fields), where)
 
 
+_TEXTUAL = (FieldType.STRING, FieldType.TEXT, FieldType.LIST)
+
+
+def _recipient_field(name: str, kind: FieldType, what: str, where: Location) -> Iterator[Problem]:
+    """A field used as a recipient: `email`, else a warning (textual) or an error."""
+    if kind is FieldType.EMAIL:
+        return
+    if kind in _TEXTUAL:
+        yield Problem(
+            where,
+            f"{what} goes to field '{name}', which is {kind.value}: a value that is not one "
+            "address is only found when the message is sent",
+            "warning",
+            hint=f"declare it `{name}: {{type: email}}` so bad addresses are refused when given",
+        )
+        return
+    yield Problem(
+        where,
+        f"{what} goes to field '{name}', which is {kind.value} and cannot hold an address",
+        hint=f"declare it `{name}: {{type: email}}`, or send to a role",
+    )
+
+
+def _recipient_problems(
+    process: Process, fields: dict[str, FieldType], at: At
+) -> Iterator[Problem]:
+    seen: set[str] = set()  # one problem per field, at its first use
+    for transition in process.transitions:
+        for action in transition.actions:
+            if not isinstance(action, Notify) or action.on_parent:
+                continue  # a parent's fields are checked in the parent's process
+            for part in ("to", "cc"):
+                for name in getattr(action, part):
+                    kind = fields.get(name)
+                    if kind is not None and name not in seen:
+                        seen.add(name)
+                        where = at(action.loc, "notify", part)
+                        yield from _recipient_field(name, kind, "a message", where)
+    for role in process.roles:
+        if role.contact is None:
+            continue
+        where = at(role.loc, "contact")
+        if "@" in role.contact:
+            problem = address_problem(role.contact)
+            if problem is not None:
+                yield Problem(where, f"contact of role '{role.name}' is not one address: {problem}")
+        elif role.contact in fields and role.contact not in seen:
+            seen.add(role.contact)
+            what = f"a message to role '{role.name}'"
+            yield from _recipient_field(role.contact, fields[role.contact], what, where)
+
+
 def reference_problems(process: Process, locate: Locator | None = None) -> list[Problem]:
     """Names of fields and calendars used but not declared.
 
@@ -107,4 +165,5 @@ def reference_problems(process: Process, locate: Locator | None = None) -> list[
         problems.extend(_transition_problems(transition, fields, at))
     for state in process.states:
         problems.extend(_state_problems(state, fields, calendars, at))
+    problems.extend(_recipient_problems(process, fields, at))
     return problems

@@ -53,7 +53,7 @@ def test_full_flow(engine: Engine, tmp_path: Path) -> None:
     assert after.data["log"] == "2026-03-02: Call 1: no_answer"
     [message] = engine.outbox()
     assert message.to == ("owner@acme.test",)
-    assert message.cc == ("csm@example.com", "am@acme.test", "role:ops_lead")
+    assert message.cc == ("csm@example.com", "am@acme.test")  # ops_lead: no address, open mode
     assert message.subject == "Email 1 for Acme Motors"
     assert (tmp_path / "sheets" / "calls.csv").read_text().splitlines() == [
         "Client,Attempt",

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fulfil.cli import main
 from fulfil.engine.errors import ConflictError, StoreError
 from fulfil.engine.store import InstanceRecord, OutboxRecord, TimerRecord, open_store
+from fulfil.engine.store.base import to_iso
 from fulfil.engine.store.postgres import PostgresStore, split_url
 from fulfil.engine.store.schema import MIGRATIONS
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
@@ -77,8 +78,14 @@ def test_old_schema_is_upgraded_in_place(schema: str, monkeypatch: pytest.Monkey
     monkeypatch.setattr(module, "LATEST", 1)
     old = PostgresStore(with_schema(URL, schema))
     assert old.upgrade() == [1]
-    with old.transaction() as tx:
-        tx.insert_instance(InstanceRecord("kept", "p", 1, "s", {"a": 1}, T0, T0, T0))
+    # a row as version 1 wrote it (today's insert names columns later migrations added)
+    stamp = to_iso(T0)
+    old.execute(
+        "INSERT INTO instances (id, process, version, state, data, parent, task, rev, seq, head, "
+        "created_at, updated_at, last_activity_at, format_version) "
+        "VALUES ('kept', 'p', 1, 's', %s, NULL, NULL, 1, 0, '', %s, %s, %s, 1)",
+        ('{"a":1}', stamp, stamp, stamp),
+    )
     old.close()
     monkeypatch.undo()
     new = PostgresStore(with_schema(URL, schema))

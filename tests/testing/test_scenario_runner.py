@@ -78,7 +78,11 @@ def test_fixture_scenario_passes(store: str) -> None:
             "outbox[0].to includes x@example.com",
             "to == [lead@example.com]",
         ),
-        (NUDGED + "- expect: {outbox: [{cc: []}]}", "outbox[0].cc == []", "'role:agent'"),
+        (
+            NUDGED + "- expect: {outbox: [{cc: [x@example.com]}]}",
+            "outbox[0].cc == [x@example.com]",
+            "cc == []",
+        ),
         (NUDGED + "- expect: {outbox: [{channel: sms}]}", "channel == sms", "channel == email"),
         (
             NUDGED + "- expect: {outbox: [{subject_contains: Solved}]}",

@@ -69,9 +69,9 @@ roles:
   account_manager: {contact: account_manager}
   lead: {contact: "lead@example.com"}
 fields:
-  csm: {type: string}
-  account_manager: {type: string}
-  lead: {type: string}
+  csm: {type: email}
+  account_manager: {type: email}
+  lead: {type: email}
 states:
   new:
     initial: true

@@ -1,0 +1,170 @@
+"""Who a message goes to: the names a `notify` (or an SLA notice) gives, resolved to addresses.
+
+A name is a field or a role of the process (a field wins when both exist):
+
+    field                  its value, which must be one valid address (engine.addresses);
+                           a list field gives each of its items, each checked the same way
+    role, task assigned    the assignee, when they hold the role (the person doing the work)
+    role with `contact`    the contact: a literal address, or a field's value as above
+    role, with a people    the shared address of the queue the work sits in, when the role
+    directory              owns the work and the queue has one; else its active holders
+    anything else          unresolved, with the reason
+
+A name that resolves to nothing never becomes an address: the message goes to what did
+resolve, and the executor stores a message that reaches nobody as a failed outbox entry whose
+error gives the reasons. `role:x` is never handed to a mail server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..addresses import address_problem
+from ..model import Process
+from ..people.directory import Directory
+from ..store.base import OutboxRecord
+
+__all__ = ["Audience", "Resolver", "outbox_entry"]
+
+
+@dataclass
+class Audience:
+    """The addresses a list of names resolved to, and the names that reached nobody (why)."""
+
+    addresses: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)  # "name: reason"
+
+    def add(self, address: str) -> None:
+        if address not in self.addresses:
+            self.addresses.append(address)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolver:
+    """Resolves names for one instance at one moment.
+
+    Attributes:
+        process: the process whose fields and roles the names refer to.
+        values: the instance's typed field values.
+        people: the directory (None: open mode, roles resolve only through `contact`).
+        assignee: the person the task is assigned to, if any.
+        owner: the role owning the work in its current state.
+        queue: the queue the work sits in.
+    """
+
+    process: Process
+    values: Mapping[str, Any]
+    people: Directory | None = None
+    assignee: str | None = None
+    owner: str | None = None
+    queue: str | None = None
+
+    def resolve(self, names: Sequence[str]) -> Audience:
+        """The addresses of `names`, in order and without repeats (see the module docstring)."""
+        audience = Audience()
+        for name in names:
+            self._one(name, audience)
+        return audience
+
+    def _one(self, name: str, audience: Audience) -> None:
+        process = self.process
+        if process.find_field(name) is not None:
+            self._field(name, name, audience)
+            return
+        role = process.find_role(name)
+        if role is None:
+            audience.unresolved.append(f"{name}: not a field or role of {process.id}")
+            return
+        if self._assignee(name, audience):
+            return
+        if role.contact is not None:
+            if "@" not in role.contact:
+                self._field(name, role.contact, audience)
+                return
+            problem = address_problem(role.contact)
+            if problem is None:
+                audience.add(role.contact)
+            else:
+                audience.unresolved.append(f"{name}: its contact is not one address ({problem})")
+            return
+        self._directory(name, audience)
+
+    def _field(self, name: str, field_name: str, audience: Audience) -> None:
+        value = self.values.get(field_name)
+        items = value if isinstance(value, list) else [value]
+        shown = name if name == field_name else f"{name} (field {field_name})"
+        if all(item in (None, "") for item in items):
+            audience.unresolved.append(f"{shown}: the field is empty")
+            return
+        for item in items:
+            if item in (None, ""):
+                continue
+            problem = address_problem(item)
+            if problem is None:
+                audience.add(item)
+            else:
+                audience.unresolved.append(f"{shown}: {item!r} is not one address ({problem})")
+
+    def _assignee(self, role: str, audience: Audience) -> bool:
+        if self.assignee is None or self.people is None:
+            return False
+        person = self.people.person(self.assignee)
+        if person is None or not person.active or not person.holds(role):
+            return False
+        problem = address_problem(person.email)
+        if problem is not None:
+            audience.unresolved.append(f"{role}: assignee {person.id}'s address ({problem})")
+        else:
+            audience.add(person.email)
+        return True
+
+    def _directory(self, role: str, audience: Audience) -> None:
+        people = self.people
+        if people is None:
+            audience.unresolved.append(
+                f"{role}: the role has no contact and there is no people directory to find "
+                "who holds it (add people.yaml, or give the role a contact)"
+            )
+            return
+        if role == self.owner and self.queue is not None:
+            shared = people.queue_address(self.queue)
+            if shared is not None and address_problem(shared) is None:
+                audience.add(shared)
+                return
+        holders = [p for p in people.holders(role) if address_problem(p.email) is None]
+        if not holders:
+            audience.unresolved.append(f"{role}: no active person holds the role")
+            return
+        for person in holders:
+            audience.add(person.email)
+
+
+def outbox_entry(
+    instance: str,
+    channel: str,
+    to: Sequence[str],
+    cc: Sequence[str],
+    subject: str,
+    body: str,
+    at: datetime,
+    unresolved: Sequence[str] = (),
+) -> OutboxRecord:
+    """The outbox row of a message; one that reaches nobody (no `to`) is stored `failed` with
+    the reasons as its error, so it shows in `fulfil outbox --json` and is never sent."""
+    if to:
+        return OutboxRecord(instance, channel, tuple(to), tuple(cc), subject, body, at)
+    why = "; ".join(unresolved) or "the message names no recipient"
+    return OutboxRecord(
+        instance,
+        channel,
+        (),
+        tuple(cc),
+        subject,
+        body,
+        at,
+        status="failed",
+        error=f"no recipient: {why}",
+    )
