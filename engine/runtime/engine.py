@@ -338,12 +338,12 @@ class Engine:
         assignment = Assignment(self.executor, self.people)
         seen: tuple[str | None] | None = None
         for attempt in range(self.retries + 1):
-            now = self.clock.now()
             try:
                 with self.store.transaction() as tx:
                     if seen is None:  # a retry checks that nobody changed the assignee since
                         found = tx.get_instance(instance_id)
                         seen = (None if found is None else found.assignee,)
+                    now = self.clock.now()  # read once the instance is held, as a fire does
                     record = assignment.run(
                         tx,
                         action,
