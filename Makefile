@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/fulfil --db sqlite:///demo.db demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine cli.py cli_options.py __init__.py tests bench
-	$(BIN)/ruff format --check engine cli.py cli_options.py __init__.py tests bench
+	$(BIN)/ruff check engine cli.py __init__.py tests bench
+	$(BIN)/ruff format --check engine cli.py __init__.py tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -6,57 +6,38 @@ Every command catches `FulfilError`, prints its one-line message to stderr and e
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from .cli_options import (
+from .engine.commands.common import (
+    AS_OPTION,
+    AS_PERSON_OPTION,
+    DATA_OPTION,
+    JSON_OPTION,
+    echo_view,
+    emit_json,
+    fail,
+    guarded,
+    note_open_mode,
+    opened_engine,
+    parse_as,
+    parse_data,
+    parse_person,
+    say_acted_as,
+    warn_past_timers,
+)
+from .engine.commands.options import (
     ENVIRONMENT,
     ROOT,
     FulfilGroup,
     Settings,
     global_options,
-    pipe_closed,
     settings_from,
 )
-from .engine.errors import FulfilError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def guarded(func: F) -> F:
-    """Turn every deliberate engine error into a one-line message and a non-zero exit."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FulfilError as exc:
-            fail(str(exc), getattr(exc, "exit_code", 1))
-        except BrokenPipeError:
-            pipe_closed()  # the reader went away (`| head`): not an error of ours
-        except (OSError, ValueError) as exc:
-            fail(str(exc))
-        return None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
 
 
 @click.group(ROOT, cls=FulfilGroup, epilog=ENVIRONMENT)
@@ -138,125 +119,12 @@ def render_command(settings: Settings, target: str, fmt: str, output: Path | Non
 # --- runtime commands: start, fire, show, history, queue, outbox, verify, tick ---------------
 
 
-@contextlib.contextmanager
-def opened_engine(settings: Settings) -> Iterator[Any]:
-    """`open_engine` for the length of a command; its store is closed however it ends."""
-    engine = open_engine(settings)
-    try:
-        yield engine
-    finally:
-        engine.store.close()
-
-
-def open_engine(settings: Settings) -> Any:
-    """An Engine over the settings' store, processes folder and clock (`--now` fixes it)."""
-    from .engine.clock import ManualClock, SystemClock, parse_now
-    from .engine.loader import load_directory
-    from .engine.people import load_people, people_path
-    from .engine.runtime import Engine
-    from .engine.store import open_store
-
-    clock = ManualClock(parse_now(settings.now)) if settings.now else SystemClock()
-    keys = settings.audit_keys()
-    catalog = load_directory(settings.processes)
-    path = people_path(settings.processes, settings.people)
-    people = load_people(path, catalog) if path is not None else None
-    return Engine(
-        catalog,
-        store=open_store(settings.db),
-        clock=clock,
-        sheets_dir=settings.sheets,
-        audit_keys=keys,
-        people=people,
-    )
-
-
-OPEN_MODE_NOTE = (
-    "note: identities are not verified (no people directory: open mode); "
-    "add people.yaml to the processes folder or give --people"
-)
-
-
-def note_open_mode(engine: Any) -> None:
-    """Say plainly, under what `show` and `history` print, that nobody's identity was checked."""
-    if engine.people is None:
-        click.echo(OPEN_MODE_NOTE)
-
-
-def say_acted_as(view: Any, who: str | None) -> None:
-    """When the engine picked the role (`--as PERSON`), say on stderr which one it used."""
-    if view.acted_as is None or (who is not None and ":" in who):
-        return
-    person, role = view.acted_as
-    click.echo(f"acting as {person}" + (f" in role {role}" if role else ""), err=True)
-
-
-def warn_past_timers(view: Any, now: datetime) -> None:
-    """Say on stderr which timers the step scheduled in the past (the next tick fires them)."""
-    from .engine.runtime.text import past_timer_warnings
-
-    for line in past_timer_warnings(view, now):
-        click.echo(line, err=True)
-
-
-def parse_data(text: str | None) -> dict[str, Any] | None:
-    """The `--data` option: a JSON object, or a usage error (exit 2) saying what is wrong."""
-    from .engine.errors import UsageError
-    from .engine.runtime.data import unique_keys
-
-    if text is None:
-        return None
-    try:
-        value = json.loads(text, object_pairs_hook=unique_keys)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--data is not JSON ({exc.msg} at column {exc.colno}): {text}") from None
-    if not isinstance(value, dict):
-        raise UsageError(f'--data must be a JSON object such as \'{{"field": "value"}}\': {text}')
-    return value
-
-
-def parse_as(text: str | None) -> dict[str, Any]:
-    """The `--as PERSON` or `--as PERSON:ROLE` option as engine keyword arguments."""
-    from .engine.errors import UsageError
-
-    if text is None:
-        return {}
-    actor, colon, role = text.partition(":")
-    if not actor or (colon and not role):
-        raise UsageError(
-            f"--as takes PERSON or PERSON:ROLE, e.g. --as sam or --as sam:ops_specialist "
-            f"(got '{text}')"
-        )
-    return {"actor": actor, "role": role or None}
-
-
-def echo_view(view: Any, as_json: bool) -> None:
-    from .engine.runtime.text import instance_lines
-
-    if as_json:
-        emit_json(view.to_json())
-        return
-    for line in instance_lines(view):
-        click.echo(line)
-
-
-_DATA = click.option("--data", "data", default=None, help="Field values as a JSON object.")
-_AS = click.option(
-    "--as",
-    "who",
-    default=None,
-    metavar="PERSON[:ROLE]",
-    help="Who is acting: a person of the people directory, optionally in one of their roles.",
-)
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
 @main.command("start")
 @click.argument("process")
-@_DATA
+@DATA_OPTION
 @click.option("--id", "instance_id", default=None, help="The new instance's id.")
-@_AS
-@_JSON
+@AS_OPTION
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def start_command(
@@ -281,9 +149,9 @@ def start_command(
 @main.command("fire")
 @click.argument("instance")
 @click.argument("trigger")
-@_DATA
-@_AS
-@_JSON
+@DATA_OPTION
+@AS_OPTION
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def fire_command(
@@ -305,7 +173,7 @@ def fire_command(
 
 @main.command("show")
 @click.argument("instance")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def show_command(settings: Settings, instance: str, as_json: bool) -> None:
@@ -318,7 +186,7 @@ def show_command(settings: Settings, instance: str, as_json: bool) -> None:
 
 @main.command("history")
 @click.argument("instance")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def history_command(settings: Settings, instance: str, as_json: bool) -> None:
@@ -340,7 +208,7 @@ def history_command(settings: Settings, instance: str, as_json: bool) -> None:
 @click.argument("queue", required=False)
 @click.option("--mine", is_flag=True, help="Only the work assigned to the person --as names.")
 @click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is asking.")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def queue_command(
@@ -359,27 +227,10 @@ def queue_command(
         click.echo(line)
 
 
-def parse_person(text: str | None, command: str) -> dict[str, Any]:
-    """`--as PERSON[:ROLE]` for the commands that need to know who asks (claim, --mine...)."""
-    from .engine.errors import UsageError
-
-    if not text:
-        raise UsageError(f"say who you are: fulfil {command} --as PERSON (e.g. --as sam)")
-    person, _, role = text.partition(":")
-    if not person:
-        raise UsageError(f"--as takes PERSON or PERSON:ROLE, e.g. --as sam (got '{text}')")
-    return {"actor": person, "role": role or None}
-
-
-_AS_PERSON = click.option(
-    "--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting (required)."
-)
-
-
 @main.command("claim")
 @click.argument("instance")
-@_AS_PERSON
-@_JSON
+@AS_PERSON_OPTION
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def claim_command(settings: Settings, instance: str, who: str | None, as_json: bool) -> None:
@@ -392,8 +243,8 @@ def claim_command(settings: Settings, instance: str, who: str | None, as_json: b
 @main.command("assign")
 @click.argument("instance")
 @click.argument("person")
-@_AS_PERSON
-@_JSON
+@AS_PERSON_OPTION
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def assign_command(
@@ -407,8 +258,8 @@ def assign_command(
 
 @main.command("release")
 @click.argument("instance")
-@_AS_PERSON
-@_JSON
+@AS_PERSON_OPTION
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def release_command(settings: Settings, instance: str, who: str | None, as_json: bool) -> None:
@@ -426,7 +277,7 @@ def release_command(settings: Settings, instance: str, who: str | None, as_json:
     help="Send the messages due first (SMTP when FULFIL_SMTP_HOST is set, else stdout or "
     "FULFIL_OUTBOX_FILE).",
 )
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def outbox_command(settings: Settings, status: str | None, deliver: bool, as_json: bool) -> None:
@@ -467,7 +318,7 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
     default=None,
     help="Also compare the store with a checkpoint FILE: deleted instances, cut histories.",
 )
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def verify_command(
@@ -526,7 +377,7 @@ def _read_text(path: Path) -> str:
 
 
 @main.command("tick")
-@_JSON
+@JSON_OPTION
 @click.pass_obj
 @guarded
 def tick_command(settings: Settings, as_json: bool) -> None:

@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 from fulfil.cli import main
-from fulfil.cli_options import GLOBAL_OPTIONS, shipped_processes
+from fulfil.engine.commands.options import GLOBAL_OPTIONS, shipped_processes
 
 PROCESSES = Path(__file__).parent / "runtime" / "processes"
 CLIENT = '{"client": "Acme Motors", "client_email": "owner@acme.test"}'

@@ -137,7 +137,7 @@ def test_the_wheel_holds_one_package_with_its_data(wheel: tuple[Path, str]) -> N
         assert any(name.startswith(folder) for name in names), package
     for name in (
         "fulfil/cli.py",
-        "fulfil/cli_options.py",
+        "fulfil/engine/commands/options.py",
         "fulfil/engine/runtime/engine.py",
         "fulfil/schemas/process.schema.json",
         "fulfil/processes/facebook_access.yaml",

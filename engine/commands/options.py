@@ -109,7 +109,7 @@ NOTED = frozenset({"validate", "render", "check", "test", "demo"})
 
 def shipped_processes() -> Path:
     """The processes folder installed with fulfil (the repository's `processes/`)."""
-    return Path(__file__).resolve().parent / "processes"
+    return Path(__file__).resolve().parents[2] / "processes"
 
 
 class Settings:
@@ -144,7 +144,7 @@ class Settings:
 
     def audit_keys(self) -> Any:
         """The audit keys of FULFIL_AUDIT_KEY or --audit-key-file (none: unkeyed)."""
-        from .engine.audit import keys_from
+        from ..audit import keys_from
 
         path = self.values.get("audit_key_file")
         return keys_from(os.environ.get("FULFIL_AUDIT_KEY"), Path(path) if path else None)
