@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from fulfil.cli import OPEN_MODE_NOTE, main
+from fulfil.cli import main
+from fulfil.engine.commands.common import OPEN_MODE_NOTE
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = json.dumps(
