@@ -16,6 +16,7 @@ document path such as `("states", "new", "timers", 0, "after")`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,8 @@ class _Builder:
     def scalar(self, node: ScalarNode) -> Any:
         text: str = node.value
         tag = node.tag
+        if not node.style and tag in (_INT, _FLOAT, _STR):  # plain: None, or "" from libyaml
+            return core_scalar(text)
         if tag in (_STR, _TIMESTAMP):
             return text
         if tag == _NULL:
@@ -144,6 +147,33 @@ class _Builder:
         if tag == _FLOAT:
             return self._safe.construct_yaml_float(node)
         return text  # pragma: no cover - every allowed scalar tag is handled above
+
+
+# YAML 1.2's core schema for plain scalars the 1.1 resolver reads otherwise: `010` is ten (not
+# octal eight), `0o17` is octal, `1e3` a float; `0b101`, `1_000` and `1:30` are text.
+_CORE_INT = re.compile(r"[-+]?[0-9]+")
+_CORE_OCTAL = re.compile(r"0o[0-7]+")
+_CORE_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_CORE_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_CORE_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+
+
+def core_scalar(text: str) -> int | float | str:
+    """A plain scalar as YAML 1.2's core schema reads it: an int, a float, or the text."""
+    if _CORE_INT.fullmatch(text):
+        return int(text, 10)
+    if _CORE_OCTAL.fullmatch(text):
+        return int(text[2:], 8)
+    if _CORE_HEX.fullmatch(text):
+        return int(text[2:], 16)
+    if _CORE_FLOAT.fullmatch(text):
+        return float(text)
+    if _CORE_INF.fullmatch(text):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if _CORE_NAN.fullmatch(text):
+        return float("nan")
+    return text
 
 
 class _PlainBuilder(_Builder):

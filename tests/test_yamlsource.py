@@ -206,3 +206,21 @@ def test_texts_with_and_without_anchors_are_read_alike() -> None:
     assert parse(DOC + "# R&D\n").data == parse(DOC).data
     assert _error("a: !env HOME\n") == _error("a: !env HOME  # R&D\n")
     assert _error("a: 1\na: 2\n") == _error("a: 1\na: 2  # R&D\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("010", 10),  # YAML 1.1 would read octal 8
+        ("0o17", 15),  # YAML 1.1 would leave it text
+        ("-7", -7),
+        ("0x1F", 31),
+        ("1e3", 1000.0),  # YAML 1.1 would leave it text
+        ("+.5", 0.5),
+        ("0b101", "0b101"),  # binary is YAML 1.1 only
+        ("1_000", "1_000"),  # so are underscores
+        ('"010"', "010"),  # quoted stays text
+    ],
+)
+def test_numbers_are_read_as_yaml_1_2_core_reads_them(text: str, value: object) -> None:
+    assert parse(f"v: {text}\n").data == {"v": value}

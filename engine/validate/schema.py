@@ -167,9 +167,38 @@ def _property_names(
             yield from _descend(validator, name, names)
 
 
+@functools.cache
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A schema `pattern` compiled to read as the editor's ECMA-262 engine reads it: an
+    unescaped `$` outside a character class is the end of the text (Python's `$` also matches
+    before a final newline, which would let `id: "mini\\n"` pass here and fail in the editor)."""
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
 _Validator: Any = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
     {
+        "pattern": _pattern,
         "properties": _properties,
         "items": _items,
         "additionalProperties": _additional,

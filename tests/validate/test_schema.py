@@ -209,3 +209,22 @@ def test_repeated_nested_values_are_judged_at_every_place() -> None:
         "f.yaml:7:66: error: unknown key 'sett' in action; did you mean 'set'?",
         "f.yaml:8:66: error: unknown key 'sett' in action; did you mean 'set'?",
     ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['id: "mini\\n"', 'version: 1\nid: mini\ncalendars: {w: {hours: "09:00-17:00\\n"}}'],
+)
+def test_a_value_ending_in_a_newline_does_not_match_an_anchored_pattern(line: str) -> None:
+    """Python's `$` matches before a final newline; the editor's (ECMA-262) does not, and
+    fulfil reads patterns as the editor does."""
+    messages = _messages(line + "\n")
+    assert any("mini\\n" in m or "17:00\\n" in m for m in messages), messages
+
+
+def test_a_pattern_keeps_its_meaning_otherwise() -> None:
+    from fulfil.engine.validate.schema import ecma_pattern
+
+    assert ecma_pattern(r"^[a-z$]+$").search("ab$")
+    assert not ecma_pattern(r"^[a-z]+$").search("ab\n")
+    assert ecma_pattern(r"^a\$$").search("a$")
