@@ -38,6 +38,7 @@ from .engine.commands.options import (
     global_options,
     settings_from,
 )
+from .engine.commands.schema import schema_command
 
 
 @click.group(ROOT, cls=FulfilGroup, epilog=ENVIRONMENT)
@@ -568,6 +569,8 @@ def check_command(
     if not report.ok:
         sys.exit(1)
 
+
+main.add_command(schema_command)
 
 if __name__ == "__main__":
     main()

@@ -343,4 +343,5 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "worker": ("FULFIL_SMTP_HOST=mail.internal fulfil worker --poll 10",),
     "demo": ("fulfil demo --db sqlite:///demo.db --report demo-report.html",),
     "check": ("fulfil check facebook_access --depth 10 --timing",),
+    "schema": ("fulfil schema process -o .fulfil/process.schema.json",),
 }

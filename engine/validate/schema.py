@@ -24,10 +24,20 @@ from ..durations import DURATION_PATTERN
 from ..errors import Location, Problem, did_you_mean
 from ..yamlsource import Source
 
-__all__ = ["PEOPLE_SCHEMA_PATH", "SCHEMA_PATH", "load_schema", "schema_problems"]
+__all__ = [
+    "PEOPLE_SCHEMA_PATH",
+    "SCENARIOS_SCHEMA_PATH",
+    "SCHEMAS",
+    "SCHEMA_PATH",
+    "load_schema",
+    "schema_problems",
+]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "process.schema.json"
 PEOPLE_SCHEMA_PATH = SCHEMA_PATH.with_name("people.schema.json")
+SCENARIOS_SCHEMA_PATH = SCHEMA_PATH.with_name("scenarios.schema.json")
+# `fulfil schema NAME`: the schemas an editor can check files against
+SCHEMAS = {"process": SCHEMA_PATH, "scenarios": SCENARIOS_SCHEMA_PATH, "people": PEOPLE_SCHEMA_PATH}
 
 _NOUNS = {
     "^[a-z][a-z0-9_]*$": "name",
