@@ -30,6 +30,7 @@ from .engine.commands.common import (
     say_acted_as,
     warn_past_timers,
 )
+from .engine.commands.jobs import jobs_command
 from .engine.commands.options import (
     ENVIRONMENT,
     ROOT,
@@ -447,16 +448,30 @@ def test_command(
     help="Seconds between rounds.",
 )
 @click.option("--once", is_flag=True, help="Run one round (tick and deliver) and exit.")
+@click.option(
+    "--jobs",
+    "jobs_module",
+    metavar="MODULE",
+    default=None,
+    help="Also handle jobs with the handlers this Python module registers "
+    "(`@fulfil.engine.jobs.worker(TYPE)`); imported from the current folder or sys.path.",
+)
 @click.pass_obj
 @guarded
-def worker_command(settings: Settings, poll: float, once: bool) -> None:
+def worker_command(settings: Settings, poll: float, once: bool, jobs_module: str | None) -> None:
     """Fire due timers and deliver the outbox in a loop; SIGTERM/SIGINT stop it gracefully."""
+    from .engine.commands.jobs import load_handlers
     from .engine.delivery import adapter_from_env
     from .engine.worker import Worker
 
+    handlers = load_handlers(jobs_module) if jobs_module else None
     with opened_engine(settings) as engine:
         worker = Worker(
-            engine, adapter=adapter_from_env(clock=engine.clock), poll=poll, echo=click.echo
+            engine,
+            adapter=adapter_from_env(clock=engine.clock),
+            poll=poll,
+            echo=click.echo,
+            jobs=handlers,
         )
         worker.run(once=once)
 
@@ -571,6 +586,8 @@ def check_command(
 
 
 main.add_command(schema_command)
+main.add_command(jobs_command)
+
 
 if __name__ == "__main__":
     main()

@@ -26,6 +26,7 @@ from .model import (
     AppendRow,
     Batch,
     Calendar,
+    CreateJob,
     Emit,
     Expr,
     Field,
@@ -434,6 +435,21 @@ class _Builder:
             ]
         if kind == "emit":
             return [Emit(body["trigger"], body["to"], loc)]
+        if kind == "job":
+            payload = tuple(
+                (key, self.expr(value, (*inner, "payload", key)))
+                for key, value in (body.get("payload") or {}).items()
+            )
+            return [
+                CreateJob(
+                    type=body["type"],
+                    on_complete=body["on_complete"],
+                    payload=payload,
+                    result=_names(body.get("result")),
+                    retries=int(body.get("retries", 3)),
+                    loc=loc,
+                )
+            ]
         columns = tuple(
             (header, self.template(t, (*inner, "columns", header)))
             for header, t in body["columns"].items()

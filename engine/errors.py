@@ -189,6 +189,13 @@ class ConflictError(FulfilError):
     code = "conflict"
 
 
+class JobRefused(FulfilError):
+    """A job cannot be completed or failed as asked: it is done, cancelled, not fetched, or
+    another worker holds it now (`details`: job, state, reason, and the attempts)."""
+
+    code = "job_refused"
+
+
 class StoreError(FulfilError):
     """The store cannot be reached or refused the operation."""
 

@@ -233,7 +233,24 @@ class AppendRow:
     loc: Location = UNKNOWN
 
 
-Action = SetField | AppendLine | RecordActivity | Notify | Emit | AppendRow
+@dataclass(frozen=True)
+class CreateJob:
+    """Hands work to another system: a job of a named type with a JSON payload.
+
+    Each payload value is an expression over the fields (a typed value, never a text
+    template); an external worker fetches the job, and its completion fires `on_complete` on
+    the instance with the `result` fields as data (docs/jobs.md).
+    """
+
+    type: str  # e.g. "crm.create_task"
+    on_complete: str  # the trigger a completion fires
+    payload: tuple[tuple[str, Expr], ...] = ()
+    result: tuple[str, ...] = ()  # the fields a completion's data may set
+    retries: int = 3  # failures retried before the job becomes an incident
+    loc: Location = UNKNOWN
+
+
+Action = SetField | AppendLine | RecordActivity | Notify | Emit | AppendRow | CreateJob
 
 
 @dataclass(frozen=True)

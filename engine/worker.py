@@ -1,4 +1,5 @@
-"""The long-running loop behind `fulfil worker`: fire due timers, deliver the outbox, sleep.
+"""The long-running loop behind `fulfil worker`: fire due timers, deliver the outbox, handle
+jobs (with `--jobs MODULE`: engine.jobs), sleep.
 
 A stop request (SIGTERM or SIGINT, or `Worker.stop()`) is only noted: the engine is asked
 between two firings or two deliveries whether to stop, so the transaction under way always
@@ -19,6 +20,7 @@ from types import FrameType
 
 from .delivery import DeliveryAdapter
 from .errors import ConflictError, StoreError
+from .jobs import JobHandlers, default_name
 from .runtime.engine import Engine
 from .runtime.views import Fired
 from .store.base import OutboxRecord
@@ -49,6 +51,7 @@ class Worker:
         adapter: sends the outbox after each tick (None: the worker only fires timers).
         poll: seconds to sleep between rounds.
         echo: where the one-line reports go.
+        jobs: job handlers run after each delivery (engine.jobs), under leases named `name`.
     """
 
     def __init__(
@@ -58,9 +61,13 @@ class Worker:
         adapter: DeliveryAdapter | None = None,
         poll: float = 1.0,
         echo: Callable[[str], None] = lambda line: None,
+        jobs: JobHandlers | None = None,
+        name: str | None = None,
     ) -> None:
         self.engine = engine
         self.adapter = adapter
+        self.jobs = jobs
+        self.name = name or default_name()
         self.poll = poll
         self.echo = echo
         self._stop = threading.Event()
@@ -75,7 +82,7 @@ class Worker:
         self._stop.set()
 
     def round(self) -> int:
-        """One tick and one delivery pass; returns how many timers and messages it handled.
+        """One tick, one delivery pass and one round of jobs; returns how many it handled.
 
         A tick or delivery pass that fails on the database (busy, unreachable, or a race lost
         through every retry) is reported and left to the next round: what committed stays
@@ -96,7 +103,20 @@ class Worker:
                 self.echo(f"delivery stopped, retried next round: {exc}")
             for message in sent:
                 self.echo(delivered_line(message))
-        return len(fired) + len(sent)
+        handled = 0
+        if self.jobs is not None and not self.stopping:
+            try:
+                handled = self.jobs.round(
+                    self.engine, name=self.name, stop=self._stop.is_set, echo=self.echo
+                )
+            except (ConflictError, StoreError) as exc:
+                self.echo(f"jobs stopped, retried next round: {exc}")
+        if self.engine.subscriptions and not self.stopping:
+            try:  # steps other processes committed reach this one's listeners
+                self.engine.dispatch()
+            except (ConflictError, StoreError) as exc:
+                self.echo(f"listeners stopped, retried next round: {exc}")
+        return len(fired) + len(sent) + handled
 
     def run(self, *, once: bool = False) -> None:
         """Loop until stopped (or one round with `once`).

@@ -33,6 +33,7 @@ from ..firing import clock_fired
 from ..model import (
     AppendLine,
     AppendRow,
+    CreateJob,
     Notify,
     Process,
     RecordActivity,
@@ -494,6 +495,9 @@ def action_reads(
         elif isinstance(action, AppendRow):
             for _, template in action.columns:
                 names |= compile_template(template, env).names
+        elif isinstance(action, CreateJob):
+            for _, expr in action.payload:
+                names |= compile_expr(expr, env).names
     return tuple(sorted(names))
 
 

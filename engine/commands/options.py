@@ -340,7 +340,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "db": ("fulfil db upgrade --db postgresql://fulfil@db.internal:5432/ops",),
     "db upgrade": ("fulfil db upgrade --db postgresql://fulfil@db.internal:5432/ops",),
     "test": ("fulfil test processes/facebook_access.scenarios.yaml -k escalation",),
-    "worker": ("FULFIL_SMTP_HOST=mail.internal fulfil worker --poll 10",),
+    "worker": (
+        "FULFIL_SMTP_HOST=mail.internal fulfil worker --poll 10",
+        "fulfil worker --jobs crm_jobs   # the handlers ./crm_jobs.py registers",
+    ),
+    "jobs": ("fulfil jobs --state incident", "fulfil jobs --type crm.create_task --json"),
     "demo": ("fulfil demo --db sqlite:///demo.db --report demo-report.html",),
     "check": ("fulfil check facebook_access --depth 10 --timing",),
     "schema": ("fulfil schema process -o .fulfil/process.schema.json",),

@@ -13,6 +13,7 @@ from ..model import (
     Action,
     AppendLine,
     AppendRow,
+    CreateJob,
     Emit,
     Notify,
     Process,
@@ -66,6 +67,9 @@ def summarise(action: Action) -> str:
         return f"emit {action.trigger} to {action.target}"
     if isinstance(action, AppendRow):
         return f"add a row to sheet {action.sheet}"
+    if isinstance(action, CreateJob):
+        keys = ", ".join(key for key, _ in action.payload)
+        return f"job {action.type} ({keys or 'no payload'}), completed by {action.on_complete}"
     return type(action).__name__  # pragma: no cover - Action is a closed union
 
 

@@ -1,7 +1,8 @@
 """The runtime: executing process instances durably on `transitions`, against a store.
 
 Engine            start / fire / tick / show / history / queue / outbox / verify,
-                  claim / assign / release (who works an instance: engine.runtime.assigning)
+                  claim / assign / release (who works an instance: engine.runtime.assigning),
+                  fetch_jobs / complete_job / fail_job (external work: engine.runtime.jobs)
 AsyncEngine       the same calls, awaitable, for asyncio applications
 StepContext       what a step hook (`Engine(step_hooks=...)`) sees inside a step's transaction
 CompiledProcess   one process version compiled once (expressions, actions, timers, machine)
@@ -19,6 +20,7 @@ from .timers import CompiledTimer, TimerScheduler, schedule_timer
 from .views import (
     Fired,
     InstanceView,
+    JobView,
     QueueItem,
     QueueView,
     TimerView,
@@ -34,6 +36,7 @@ __all__ = [
     "Engine",
     "Fired",
     "InstanceView",
+    "JobView",
     "QueueItem",
     "QueueView",
     "StepContext",

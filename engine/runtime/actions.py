@@ -15,6 +15,7 @@ from ..model import (
     Action,
     AppendLine,
     AppendRow,
+    CreateJob,
     Emit,
     Notify,
     Process,
@@ -23,7 +24,7 @@ from ..model import (
 )
 from .data import DataCodec
 from .recipients import Resolver
-from .step import Message, Step
+from .step import JobRequest, Message, Step
 
 __all__ = ["CompiledAction", "compile_action", "dated_line"]
 
@@ -119,6 +120,20 @@ def _row(action: AppendRow, env: Mapping[str, ExprType]) -> CompiledAction:
     return run
 
 
+def _job(action: CreateJob, env: Mapping[str, ExprType]) -> CompiledAction:
+    payload = [(key, compile_expr(expr, env)) for key, expr in action.payload]
+
+    def run(step: Step) -> None:
+        # typed values turned into JSON ones (dates as ISO text): never a text template, so a
+        # quote in a client's name is a quote in a JSON string, not broken JSON
+        values = {key: DataCodec.encode_value(expr.evaluate(step.vars)) for key, expr in payload}
+        step.jobs.append(
+            JobRequest(action.type, action.on_complete, values, action.result, action.retries)
+        )
+
+    return run
+
+
 def compile_action(action: Action, process: Process, env: Mapping[str, ExprType]) -> CompiledAction:
     """Compile one action of `process` (expressions checked against `env`).
 
@@ -135,6 +150,8 @@ def compile_action(action: Action, process: Process, env: Mapping[str, ExprType]
         return _notify(action, process, env)
     if isinstance(action, AppendRow):
         return _row(action, env)
+    if isinstance(action, CreateJob):
+        return _job(action, env)
     if isinstance(action, Emit):
         emit = action
         return lambda step: step.emits.append(emit)

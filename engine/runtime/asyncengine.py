@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 from ..delivery import DeliveryAdapter
 from ..store.base import EventRecord, OutboxRecord
 from .engine import Engine
-from .views import Fired, InstanceView, QueueView, VerifyReport
+from .listening import EventPage
+from .views import Fired, InstanceView, JobView, QueueView, VerifyReport
 
 __all__ = ["AsyncEngine"]
 
@@ -75,3 +76,21 @@ class AsyncEngine:
     async def verify(self, instance_id: str | None = None) -> VerifyReport:
         """`Engine.verify`."""
         return await self._run(partial(self.sync.verify, instance_id))
+
+    async def fetch_jobs(self, type: str, **options: Any) -> list[JobView]:
+        """`Engine.fetch_jobs` (worker, lease_seconds, max as keywords)."""
+        return await self._run(partial(self.sync.fetch_jobs, type, **options))
+
+    async def complete_job(
+        self, job_id: int, data: Mapping[str, Any] | None = None, **options: Any
+    ) -> InstanceView:
+        """`Engine.complete_job` (worker, attempt as keywords)."""
+        return await self._run(partial(self.sync.complete_job, job_id, data, **options))
+
+    async def fail_job(self, job_id: int, message: str, **options: Any) -> JobView:
+        """`Engine.fail_job` (retry_in, worker, attempt as keywords)."""
+        return await self._run(partial(self.sync.fail_job, job_id, message, **options))
+
+    async def events_since(self, cursor: str | None = None, **options: Any) -> EventPage:
+        """`Engine.events_since`."""
+        return await self._run(partial(self.sync.events_since, cursor, **options))

@@ -27,10 +27,11 @@ class StepContext:
     """One step, as a step hook sees it inside the step's transaction.
 
     Attributes:
-        call: "start" or "fire".
+        call: "start" or "fire" (a job's completion too); "timer", "sla" or "batch" for a
+            step the engine took itself.
         instance: the instance as the step leaves it (not committed yet).
-        trigger: the trigger fired (None for a start).
-        actor: who called.
+        trigger: the trigger fired (None for a start or an SLA notice).
+        actor: who called ("timer" for the engine's own steps, the worker for a job).
         cursor: the DB-API cursor of the step's transaction (`sqlite3.Cursor`, or a
             `psycopg.Cursor` on PostgreSQL; None on the memory store). Use it for the
             application's own tables only; never commit or roll back through it.

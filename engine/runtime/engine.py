@@ -7,13 +7,14 @@ instance it needs and stores it back.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,10 +23,11 @@ from ..audit.keys import UNKEYED, AuditKeys
 from ..clock import Clock
 from ..csvbatch import safe_cell
 from ..delivery import DeliveryAdapter
-from ..errors import ConflictError, NotFound, RoleRefused, UsageError
+from ..errors import ConflictError, JobRefused, NotFound, RoleRefused, StoreError, UsageError
 from ..model import Process
 from ..people.directory import Directory
 from ..store.base import (
+    JOB_STATES,
     EventRecord,
     InstanceRecord,
     OutboxRecord,
@@ -42,7 +44,18 @@ from .delivering import SEND_LEASE as SEND_LEASE
 from .delivering import Deliverer
 from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
 from .executor import Executor, HistoryChain, Outcome
+from .jobs import (
+    DEFAULT_LEASE,
+    JobView,
+    creates_jobs,
+    failed_job,
+    held_job,
+    job_view,
+    record_incident,
+    result_data,
+)
 from .lanes import check_lanes, orphans
+from .listening import EventPage, Listener, Subscription, events_since, subscription
 from .sla import due_at as sla_due_at
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
 from .ticking import Ticker, family_due_timer
@@ -155,6 +168,7 @@ class Engine:
         self.definitions = Definitions(catalog)
         self.audit_keys = audit_keys
         self.executor = Executor(self.definitions, scheduler, audit_keys, people)
+        self.subscriptions: tuple[Subscription, ...] = ()
 
     # writing --------------------------------------------------------------------------------
     def start(
@@ -291,6 +305,173 @@ class Engine:
         self._after(outcome)
         return view
 
+    # external work ----------------------------------------------------------------------------
+    def fetch_jobs(
+        self,
+        type: str,
+        *,
+        worker: str,
+        lease_seconds: float | None = None,
+        max: int = 1,
+    ) -> list[JobView]:
+        """Lock up to `max` jobs of `type` for `worker`, oldest first (engine.runtime.jobs).
+
+        Each is held until its lease ends (`lease_seconds`, default 5 minutes); a job whose
+        lease ended without a completion or failure is fetched again (its `attempt` counts
+        on). Workers fetching at once never get the same job.
+
+        Raises:
+            UsageError: `max` below 1, a lease not above 0, or no worker name.
+        """
+        if max < 1:
+            raise UsageError(f"max must be 1 or more, not {max}")
+        if not worker.strip():
+            raise UsageError("name the worker fetching jobs (worker=...)")
+        lease = DEFAULT_LEASE if lease_seconds is None else timedelta(seconds=lease_seconds)
+        if lease <= timedelta(0):
+            raise UsageError(f"lease_seconds must be above 0, not {lease_seconds}")
+        with self.store.transaction() as tx:
+            now = self.clock.now()
+            return [job_view(j) for j in tx.fetch_jobs(type, worker, now, now + lease, max)]
+
+    def complete_job(
+        self,
+        job_id: int,
+        data: Mapping[str, Any] | None = None,
+        *,
+        worker: str | None = None,
+        attempt: int | None = None,
+    ) -> InstanceView:
+        """Complete a fetched job: `data` fires its completion trigger on its instance, and
+        the job is marked completed, in one transaction.
+
+        `worker` and `attempt` (from the fetch) make sure the caller still holds the job: a
+        completion whose lease ended and whose job was fetched again is refused. Due timers
+        of the instance's family fire first, as for `fire`.
+
+        Raises:
+            NotFound: no such job.
+            JobRefused: completed already (exactly one completion counts), cancelled, not
+                fetched, or fetched again by another worker (details: job, state, reason).
+            DataError: `data` sets fields the completion does not take.
+            ExecutionError: the process refuses the trigger now (the job stays locked: fail
+                it, or complete it again once the instance can take it).
+        """
+        attempts, behind = 0, True
+        while True:
+            now = None
+            try:
+                with self.store.transaction() as tx:
+                    job = held_job(tx, job_id, worker, attempt)
+                    record, cp = self.executor.load(tx, job.instance)
+                    now = self.clock.now()
+                    if behind and family_due_timer(tx, self.definitions, record, now):
+                        raise _TimersDue
+                    result_data(cp, record.state, job, data)
+                    outcome = self.executor.fire(
+                        tx,
+                        job.instance,
+                        job.trigger,
+                        data,
+                        actor=job.worker or "job",
+                        role=None,
+                        now=now,
+                        internal=True,
+                        detail={"job": job.id, "key": job.key},
+                        record=record,
+                    )
+                    tx.update_job(
+                        replace(job, state="completed", completed_at=now, lease_until=None)
+                    )
+                    view = self._view(tx, outcome.record)
+                    self._hooks(tx, "fire", view, job.trigger, job.worker or "job")
+                break
+            except _TimersDue:
+                assert now is not None
+                behind = bool(self._ticker().catch_up(job.instance, now))
+            except ConflictError:
+                attempts += 1
+                if attempts > self.retries:
+                    raise
+        self._after(outcome)
+        return view
+
+    def fail_job(
+        self,
+        job_id: int,
+        message: str,
+        *,
+        retry_in: float | None = None,
+        worker: str | None = None,
+        attempt: int | None = None,
+    ) -> JobView:
+        """Report a fetched job failed: it is fetched again after `retry_in` seconds (default:
+        backoff 1m, 2m, 4m ... 1h) while it has retries left, else it becomes an incident,
+        written in its instance's history (`kind: incident`).
+
+        Raises:
+            NotFound, JobRefused: as `complete_job`.
+            UsageError: an empty message or a negative `retry_in`.
+        """
+        if not message.strip():
+            raise UsageError("say why the job failed (message)")
+        if retry_in is not None and retry_in < 0:
+            raise UsageError(f"retry_in must be 0 or more seconds, not {retry_in}")
+        for tries in range(self.retries + 1):
+            try:
+                with self.store.transaction() as tx:
+                    job = held_job(tx, job_id, worker, attempt)
+                    now = self.clock.now()
+                    failed = failed_job(job, message.strip(), retry_in, now)
+                    tx.update_job(failed)
+                    if failed.state == "incident":
+                        record_incident(tx, failed, now, self.executor.keys)
+                if self.subscriptions and failed.state == "incident":
+                    self._dispatch_quietly()
+                return job_view(failed)
+            except ConflictError:
+                if tries == self.retries:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def retry_job(self, job_id: int) -> JobView:
+        """Give an incident (or a failed job waiting for its retry) back to workers now, with
+        its retries afresh.
+
+        Raises:
+            NotFound: no such job.
+            JobRefused: the job is not an incident or failed.
+        """
+        with self.store.transaction() as tx:
+            job = tx.get_job(job_id)
+            if job is None:
+                raise NotFound(
+                    f"no job {job_id}; `fulfil jobs` lists them", details={"job": job_id}
+                )
+            if job.state not in ("incident", "failed"):
+                raise JobRefused(
+                    f"job {job_id} is {job.state}: only an incident or a failed job is retried",
+                    details={"job": job_id, "state": job.state, "reason": "not_failed"},
+                )
+            again = replace(job, state="open", failures=0, due_at=self.clock.now())
+            tx.update_job(again)
+            return job_view(again)
+
+    def jobs(
+        self, *, type: str | None = None, state: str | None = None, instance: str | None = None
+    ) -> list[JobView]:
+        """Jobs, oldest first, optionally of one type, state (`JOB_STATES`) or instance."""
+        if state is not None and state not in JOB_STATES:
+            raise UsageError(f"no job state '{state}'; the states: {', '.join(JOB_STATES)}")
+        with self.store.transaction(write=False) as tx:
+            return [job_view(j) for j in tx.jobs(instance=instance, type=type, state=state)]
+
+    def job_counts(self) -> dict[str, int]:
+        """How many jobs are in each state (every state of `JOB_STATES`, zeros included)."""
+        with self.store.transaction(write=False) as tx:
+            counts = tx.job_counts()
+        return {state: counts.get(state, 0) for state in JOB_STATES}
+
     def _hooks(
         self, tx: Transaction, call: str, view: InstanceView, trigger: str | None, actor: str
     ) -> None:
@@ -417,7 +598,16 @@ class Engine:
         return self._ticker().tick(now or self.clock.now(), stop)
 
     def _ticker(self) -> Ticker:
-        return Ticker(self.store, self.executor, self.definitions, self.retries, self._after)
+        hook = self._engine_step if self.step_hooks else None
+        return Ticker(self.store, self.executor, self.definitions, self.retries, self._after, hook)
+
+    def _engine_step(
+        self, tx: Transaction, call: str, instance_id: str, trigger: str | None, actor: str
+    ) -> None:
+        """The step hooks of a step the engine took itself (a timer, an SLA notice, a batch)."""
+        record = tx.get_instance(instance_id)
+        if record is not None:
+            self._hooks(tx, call, self._view(tx, record), trigger, actor)
 
     def deliver(
         self, adapter: DeliveryAdapter | None = None, *, stop: Callable[[], bool] | None = None
@@ -438,8 +628,60 @@ class Engine:
             raise UsageError("no delivery adapter configured")
         return Deliverer(self.store, self.clock, adapter).deliver(stop)
 
+    # listening ------------------------------------------------------------------------------
+    def events_since(self, cursor: str | None = None, *, limit: int = 500) -> EventPage:
+        """The history events committed after `cursor` (None: from the beginning), with the
+        cursor to read from next (engine.runtime.listening; up to `limit` per lane).
+
+        Raises:
+            UsageError: `cursor` is not a cursor this call returned.
+        """
+        return events_since(self.store, cursor, limit)
+
+    def subscribe(
+        self,
+        handler: Listener,
+        *,
+        name: str | None = None,
+        process: str | Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+        from_start: bool = False,
+    ) -> Subscription:
+        """Call `handler(CommittedEvent)` for every committed event of `process` (one or
+        several; None: all) whose kind is in `kinds` (None: all), at least once, in the
+        engine's process after each step it commits and at each `dispatch()` (a `Worker`
+        round dispatches, so steps other processes commit reach it too).
+
+        `name` keeps the subscription's cursor in the store, so a restarted application
+        goes on where it stopped; without it the subscription starts now (or at the
+        beginning with `from_start`). A handler that raises is kept in `Subscription.error`
+        and given the event again at the next dispatch; it never fails the step, which has
+        committed.
+        """
+        processes = [process] if isinstance(process, str) else process
+        made = subscription(
+            self.store,
+            handler,
+            name=name,
+            processes=None if processes is None else list(processes),
+            kinds=None if kinds is None else list(kinds),
+            from_start=from_start,
+        )
+        self.subscriptions = (*self.subscriptions, made)
+        return made
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Stop calling a subscription's handler (its stored cursor stays)."""
+        self.subscriptions = tuple(s for s in self.subscriptions if s is not subscription)
+
+    def dispatch(self) -> int:
+        """Deliver the events committed since each subscription's cursor; how many."""
+        return sum(sub.deliver(self.store) for sub in self.subscriptions)
+
     def _after(self, *outcomes: Outcome) -> None:
-        """Work that happens once a step committed: CSV sheets, then delivery."""
+        """Work that happens once a step committed: listeners, CSV sheets, then delivery."""
+        if self.subscriptions:
+            self._dispatch_quietly()
         if len(outcomes) == 1 and not (outcomes[0].sheets or outcomes[0].messages):
             return  # the common case, without building a generator on every step
         if not any(outcome.sheets or outcome.messages for outcome in outcomes):
@@ -448,6 +690,11 @@ class Engine:
             self._write_sheet(sheet)
         if any(outcome.messages for outcome in outcomes) and self.deliver_inline and self.delivery:
             self.deliver()
+
+    def _dispatch_quietly(self) -> None:
+        """Dispatch after a committed step: a store that fails now is caught up next time."""
+        with contextlib.suppress(StoreError, ConflictError):
+            self.dispatch()
 
     def write_sheets(self, names: Iterable[str]) -> None:
         """Write each named sheet's CSV file afresh from the rows the store holds."""
@@ -508,6 +755,7 @@ class Engine:
             facts.owner,
             acted_as,
             record.assignee,
+            tuple(job_view(j) for j in tx.jobs(instance=record.id)) if creates_jobs(cp) else (),
         )
 
     def show(self, instance_id: str) -> InstanceView:
@@ -596,7 +844,13 @@ class Engine:
                     record.assignee,
                 )
                 (ready if initial else in_progress).append(item)
-        return QueueView(tuple(ready), tuple(in_progress))
+            shown = {entry.id for entry in (*ready, *in_progress)}
+            incidents = tuple(
+                job_view(job)
+                for job in tx.jobs(state="incident")
+                if (name is None and mine is None) or job.instance in shown
+            )
+        return QueueView(tuple(ready), tuple(in_progress), incidents)
 
     def queues(self) -> list[str]:
         """The names of the queues the catalog's processes put work in, sorted."""

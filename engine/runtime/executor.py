@@ -28,6 +28,7 @@ from ..people.identity import Identity, identify, pick_role, verify_person
 from ..store.base import (
     EventRecord,
     InstanceRecord,
+    JobRecord,
     Position,
     SheetRow,
     TimerRecord,
@@ -551,6 +552,32 @@ class Executor:
             if message.unresolved:
                 note["unresolved"] = list(message.unresolved)
             chain.append(now, step.actor, step.role, "notification", trigger, detail=note)
+        if dest in cp.terminal and dest != record.state:
+            tx.cancel_jobs(record.id)  # nobody completes work for a closed instance
+        for request in step.jobs:
+            # the key names the job's own history event: stable, unique, known to the worker
+            key = f"{record.id}/{chain.seq + 1}"
+            job = tx.add_job(
+                JobRecord(
+                    request.type,
+                    record.id,
+                    request.trigger,
+                    request.payload,
+                    key,
+                    now,
+                    now,
+                    request.retries,
+                    request.result,
+                )
+            )
+            created: dict[str, Any] = {
+                "job": job.id,
+                "type": request.type,
+                "key": key,
+                "payload": request.payload,
+                "on_complete": request.trigger,
+            }
+            chain.append(now, step.actor, step.role, "job", trigger, detail=created)
         for sheet, values in step.rows:
             tx.add_sheet_row(SheetRow(sheet, record.id, now, values))
         activity_at = record.last_activity_at if kind == "timer" else now

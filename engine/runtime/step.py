@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..store.base import InstanceRecord
     from .compiled import CompiledProcess, CompiledTransition
 
-__all__ = ["Message", "Step"]
+__all__ = ["JobRequest", "Message", "Step"]
 
 
 @dataclass
@@ -34,6 +34,17 @@ class Message:
     subject: str
     body: str
     unresolved: tuple[str, ...] = ()  # "name: reason" for each name that reached nobody
+
+
+@dataclass
+class JobRequest:
+    """A job an action produced, its payload computed (JSON values), not yet stored."""
+
+    type: str
+    trigger: str
+    payload: dict[str, Any]
+    result: tuple[str, ...]
+    retries: int
 
 
 @dataclass
@@ -63,6 +74,7 @@ class Step:
     rows: list[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=list)
     parent_lines: list[tuple[str, str]] = field(default_factory=list)
     emits: list[Emit] = field(default_factory=list)
+    jobs: list[JobRequest] = field(default_factory=list)
     people: Directory | None = None
 
     def resolver(self) -> Resolver:

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..store.base import EventRecord, OutboxRecord
-from .views import ChildView, Fired, InstanceView, QueueView, VerifyReport
+from .views import ChildView, Fired, InstanceView, JobView, QueueView, VerifyReport
 
 __all__ = [
     "checkpoint_line",
     "child_line",
     "event_line",
     "instance_lines",
+    "job_line",
     "outbox_line",
     "past_timer_warnings",
     "queue_lines",
@@ -40,7 +41,24 @@ def instance_lines(view: InstanceView) -> list[str]:
     for timer in view.timers:
         lines.append(f"  timer {timer.name} -> {timer.trigger} at {timer.due_at.isoformat()}")
     lines.extend(child_line(child) for child in view.children)
+    lines.extend(job_line(job) for job in view.jobs)
     return lines
+
+
+def job_line(job: JobView) -> str:
+    """One line of a job: id, type, state, instance, attempts, and its error or worker."""
+    tail = ""
+    if job.state in ("failed", "incident") and job.error:
+        tail = f"  error: {job.error}"
+    elif job.state == "locked":
+        until = job.lease_until.isoformat() if job.lease_until else "?"
+        tail = f"  held by {job.worker} until {until}"
+    elif job.state == "failed":
+        tail = f"  retried at {job.due_at.isoformat()}"
+    return (
+        f"  job {job.id} {job.type} [{job.state}] {job.instance} -> {job.trigger}  "
+        f"attempt {job.attempt}, failures {job.failures}/{job.retries}{tail}"
+    )
 
 
 def child_line(child: ChildView) -> str:
@@ -85,6 +103,9 @@ def queue_lines(view: QueueView) -> list[str]:
             f"last activity {item.last_activity_at.isoformat()}"
             for item in items
         )
+    if view.incidents:
+        lines.append(f"Incidents ({len(view.incidents)}): jobs out of retries")
+        lines.extend(job_line(job) for job in view.incidents)
     return lines
 
 

@@ -95,6 +95,9 @@ class Ticker:
         definitions: the compiled definitions (a refused batch is rescheduled from them).
         retries: how often a firing that lost a race with another writer is tried again.
         after: the engine's work once a firing committed (sheets, delivery).
+        hook: the engine's step hooks, called inside a firing's transaction with (tx, call,
+            instance id, trigger, actor) for each instance it stepped; call is "timer", "sla"
+            or "batch".
     """
 
     store: Store
@@ -102,6 +105,7 @@ class Ticker:
     definitions: Definitions
     retries: int
     after: Callable[..., None]
+    hook: Callable[[Transaction, str, str, str | None, str], None] | None = None
 
     def tick(self, now: datetime, stop: Callable[[], bool] | None = None) -> list[Fired]:
         """Fire every timer due at `now`, earliest first, asking `stop` between firings."""
@@ -170,8 +174,12 @@ class Ticker:
     def _fire_timer(self, tx: Transaction, timer: TimerRecord) -> tuple[Fired, list[Outcome]]:
         """What a claimed timer does: a batch, an SLA notice, or its trigger on its instance."""
         due = timer.due_at
+        hook = self.hook
         if timer.instance == BATCH_OWNER:
             sent = send_batch(tx, self.executor, timer, due)
+            if hook is not None:
+                for stepped in sent.outcomes:
+                    hook(tx, "batch", stepped.record.id, timer.trigger, "timer")
             outcomes = [*sent.outcomes, Outcome(_NO_RECORD, set(), len(sent.outbox))]
             fired = Fired(sent.reference, timer.name, timer.trigger, due, due, timer.state)
             return fired, outcomes
@@ -179,6 +187,8 @@ class Ticker:
         at = max(due, record.updated_at)  # history never goes back in time
         if is_sla_timer(timer.name):
             state, queued = fire_notice(tx, cp, timer, at, self.executor.keys, self.executor.people)
+            if hook is not None:
+                hook(tx, "sla", timer.instance, None, "timer")
             fired = Fired(timer.instance, timer.name, timer.trigger, due, at, state)
             return fired, [Outcome(_NO_RECORD, set(), queued)]
         detail: dict[str, Any] = {"timer": timer.name, "due_at": due.isoformat()}
@@ -196,6 +206,8 @@ class Ticker:
             internal=True,
             detail=detail,
         )
+        if hook is not None:
+            hook(tx, "timer", timer.instance, timer.trigger, "timer")
         fired = Fired(timer.instance, timer.name, timer.trigger, due, at, outcome.record.state)
         return fired, [outcome]
 

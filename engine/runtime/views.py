@@ -17,6 +17,7 @@ __all__ = [
     "ChildView",
     "Fired",
     "InstanceView",
+    "JobView",
     "QueueItem",
     "QueueView",
     "TimerView",
@@ -78,6 +79,55 @@ class ChildView:
 
 
 @dataclass(frozen=True)
+class JobView:
+    """A job as `fulfil jobs`, `show` and the worker API see it."""
+
+    id: int
+    type: str
+    instance: str
+    state: str
+    trigger: str
+    payload: dict[str, Any]
+    key: str
+    attempt: int
+    failures: int
+    retries: int
+    worker: str
+    due_at: datetime
+    lease_until: datetime | None
+    error: str
+    created_at: datetime
+    completed_at: datetime | None
+
+    def task_json(self) -> dict[str, Any]:
+        """What a fetch hands a worker: `{id, type, instance, payload, attempt, key}`."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "instance": self.instance,
+            "payload": self.payload,
+            "attempt": self.attempt,
+            "key": self.key,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The `fulfil jobs --json` entry (and `show --json`'s `jobs`)."""
+        return {
+            **self.task_json(),
+            "state": self.state,
+            "on_complete": self.trigger,
+            "failures": self.failures,
+            "retries": self.retries,
+            "worker": self.worker or None,
+            "due_at": _iso(self.due_at),
+            "lease_until": _iso(self.lease_until),
+            "error": self.error or None,
+            "created_at": _iso(self.created_at),
+            "completed_at": _iso(self.completed_at),
+        }
+
+
+@dataclass(frozen=True)
 class InstanceView:
     """An instance as it is now; `data` holds typed values (dates as `date`)."""
 
@@ -103,6 +153,7 @@ class InstanceView:
     owner: str | None = None  # the role owning the work now (the SLA's owner, else the state's)
     acted_as: tuple[str, str | None] | None = None  # who did the start/fire returning this view
     assignee: str | None = None  # the person the work is assigned to (claim / assign)
+    jobs: tuple[JobView, ...] = ()  # the work its steps handed to other systems
 
     def to_json(self) -> dict[str, Any]:
         """The `show --json` object (with `acted_as` on what a start or fire returns)."""
@@ -129,6 +180,7 @@ class InstanceView:
             "due_at": _iso(self.due_at),
             "owner": self.owner,
             "assignee": self.assignee,
+            "jobs": [job.to_json() for job in self.jobs],
         }
         if self.acted_as is not None:
             out["acted_as"] = {"person": self.acted_as[0], "role": self.acted_as[1]}
@@ -173,11 +225,13 @@ class QueueView:
 
     ready: tuple[QueueItem, ...] = ()
     in_progress: tuple[QueueItem, ...] = ()
+    incidents: tuple[JobView, ...] = ()  # jobs of the listed work that ran out of retries
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ready": [i.to_json() for i in self.ready],
             "in_progress": [i.to_json() for i in self.in_progress],
+            "incidents": [j.to_json() for j in self.incidents],
         }
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "DefinitionRecord",
     "EventRecord",
     "InstanceRecord",
+    "JobRecord",
     "LaneRecord",
     "OutboxRecord",
     "Position",
@@ -49,7 +50,13 @@ EVENT_KINDS = (
     "update",
     "sla",
     "assignment",  # claim, assign, release: who works the instance (detail: action, assignee)
+    "job",  # a job created for another system (detail: job, type, key, payload, on_complete)
+    "incident",  # a job failed through its retries (detail: job, type, error, failures)
 )
+
+JOB_STATES = ("open", "locked", "failed", "incident", "completed", "cancelled")
+"""open: waiting for a worker; locked: fetched, under lease; failed: waiting to be retried
+(`due_at`); incident: failed through its retries; completed; cancelled: its instance closed."""
 
 
 # One step writes the same few moments several times (event, instance, timers) and reads
@@ -180,6 +187,34 @@ class OutboxRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class JobRecord:
+    """Work handed to another system, created by a step and completed by a worker.
+
+    `attempt` counts fetches (a completion names the attempt it holds), `failures` the
+    failures reported; `due_at` is when an open or failed job may be fetched, `lease_until`
+    when a locked job's lease ends.
+    """
+
+    type: str
+    instance: str
+    trigger: str  # fired by the completion
+    payload: dict[str, Any]
+    key: str  # the idempotency key the external system may deduplicate on
+    created_at: datetime
+    due_at: datetime
+    retries: int = 3
+    result: tuple[str, ...] = ()  # the fields a completion's data may set
+    state: str = "open"  # one of JOB_STATES
+    attempt: int = 0
+    failures: int = 0
+    worker: str = ""
+    lease_until: datetime | None = None
+    error: str = ""
+    completed_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BatchMember:
     """An instance gathered into the batch of a (process, batch state) sent at `period`.
 
@@ -299,6 +334,38 @@ class Transaction(Protocol):
         """
         ...
 
+    # jobs (external work)
+    def add_job(self, job: JobRecord) -> JobRecord: ...
+    def get_job(self, job_id: int) -> JobRecord | None:
+        """The job, locked until this transaction ends (PostgreSQL: `FOR UPDATE`)."""
+        ...
+
+    def update_job(self, job: JobRecord) -> None: ...
+    def fetch_jobs(
+        self, type: str, worker: str, now: datetime, until: datetime, limit: int
+    ) -> list[JobRecord]:
+        """Lock up to `limit` jobs of `type` for `worker` until `until`, oldest first.
+
+        Fetchable: `open` or `failed` with `due_at <= now`, or `locked` with a lease that
+        ended before `now`. Each comes back `locked` with its attempt counted. Workers
+        fetching at once never get the same job (PostgreSQL skips rows others hold).
+        """
+        ...
+
+    def jobs(
+        self, instance: str | None = None, type: str | None = None, state: str | None = None
+    ) -> list[JobRecord]:
+        """Jobs, oldest first, optionally of one instance, type or state."""
+        ...
+
+    def cancel_jobs(self, instance: str) -> int:
+        """Cancel the instance's jobs not completed (it closed); returns how many."""
+        ...
+
+    def job_counts(self) -> dict[str, int]:
+        """How many jobs are in each state (states without jobs left out)."""
+        ...
+
     # batches (fulfilment lists)
     def add_batch_member(self, member: BatchMember) -> None: ...
     def leave_batch(self, instance_id: str, state: str) -> int:
@@ -315,6 +382,13 @@ class Transaction(Protocol):
     # sheets
     def add_sheet_row(self, row: SheetRow) -> SheetRow: ...
     def sheet_rows(self, sheet: str) -> list[SheetRow]: ...
+
+    # listeners
+    def get_cursor(self, name: str) -> str | None:
+        """The stored cursor of a named event subscription (None: none stored)."""
+        ...
+
+    def put_cursor(self, name: str, cursor: str) -> None: ...
 
     # definitions
     def get_definition(self, process: str, version: int) -> DefinitionRecord | None: ...

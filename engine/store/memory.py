@@ -20,6 +20,7 @@ from .base import (
     DefinitionRecord,
     EventRecord,
     InstanceRecord,
+    JobRecord,
     LaneRecord,
     OutboxRecord,
     Position,
@@ -44,7 +45,9 @@ class _Tables:
         self.definitions: dict[tuple[str, int], DefinitionRecord] = {}
         self.counters: dict[str, int] = {}
         self.members: list[BatchMember] = []
-        self.ids: dict[str, int] = {"timer": 0, "outbox": 0, "sheet": 0}
+        self.jobs: dict[int, JobRecord] = {}
+        self.cursors: dict[str, str] = {}
+        self.ids: dict[str, int] = {"timer": 0, "outbox": 0, "sheet": 0, "job": 0}
         self.lane = LaneRecord(0, 0, "", 0)  # one lane: the store's lock serialises writers
 
 
@@ -266,6 +269,64 @@ class MemoryTransaction:
         self._t.outbox[message.id] = message
         self.undo.append(lambda: self._t.outbox.__setitem__(old.id or 0, old))
 
+    # jobs -----------------------------------------------------------------------------------
+    def add_job(self, job: JobRecord) -> JobRecord:
+        stored = replace(job, id=self._new_id("job"))
+        assert stored.id is not None
+        self._t.jobs[stored.id] = stored
+        self.undo.append(lambda: self._t.jobs.pop(stored.id or 0))
+        return stored
+
+    def get_job(self, job_id: int) -> JobRecord | None:
+        return self._t.jobs.get(job_id)
+
+    def update_job(self, job: JobRecord) -> None:
+        assert job.id is not None
+        old = self._t.jobs[job.id]
+        self._t.jobs[job.id] = job
+        self.undo.append(lambda: self._t.jobs.__setitem__(old.id or 0, old))
+
+    def fetch_jobs(
+        self, type: str, worker: str, now: datetime, until: datetime, limit: int
+    ) -> list[JobRecord]:
+        taken: list[JobRecord] = []
+        for job in self.jobs(type=type):
+            if len(taken) >= limit:
+                break
+            due = job.state in ("open", "failed") and job.due_at <= now
+            lapsed = job.state == "locked" and job.lease_until is not None and job.lease_until < now
+            if due or lapsed:
+                job = replace(
+                    job, state="locked", attempt=job.attempt + 1, worker=worker, lease_until=until
+                )
+                self.update_job(job)
+                taken.append(job)
+        return taken
+
+    def jobs(
+        self, instance: str | None = None, type: str | None = None, state: str | None = None
+    ) -> list[JobRecord]:
+        return [
+            job
+            for _, job in sorted(self._t.jobs.items())
+            if (instance is None or job.instance == instance)
+            and (type is None or job.type == type)
+            and (state is None or job.state == state)
+        ]
+
+    def cancel_jobs(self, instance: str) -> int:
+        open_states = ("open", "locked", "failed", "incident")
+        doomed = [job for job in self.jobs(instance=instance) if job.state in open_states]
+        for job in doomed:
+            self.update_job(replace(job, state="cancelled", lease_until=None))
+        return len(doomed)
+
+    def job_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for job in self._t.jobs.values():
+            counts[job.state] = counts.get(job.state, 0) + 1
+        return dict(sorted(counts.items()))
+
     # batches --------------------------------------------------------------------------------
     def _set_members(self, members: list[BatchMember]) -> None:
         old = self._t.members
@@ -310,6 +371,22 @@ class MemoryTransaction:
 
     def sheet_rows(self, sheet: str) -> list[SheetRow]:
         return list(self._t.sheets.get(sheet, ()))
+
+    # listeners ------------------------------------------------------------------------------
+    def get_cursor(self, name: str) -> str | None:
+        return self._t.cursors.get(name)
+
+    def put_cursor(self, name: str, cursor: str) -> None:
+        old = self._t.cursors.get(name)
+        self._t.cursors[name] = cursor
+
+        def undo() -> None:
+            if old is None:
+                del self._t.cursors[name]
+            else:
+                self._t.cursors[name] = old
+
+        self.undo.append(undo)
 
     # definitions ----------------------------------------------------------------------------
     def get_definition(self, process: str, version: int) -> DefinitionRecord | None:

@@ -9,8 +9,10 @@ concurrent writers need:
   `update_instance` (`UPDATE ... WHERE rev = ?`, one row or ConflictError) stops lost updates,
   and a second writer of the same history event (same instance and sequence number) is a
   ConflictError too, as are deadlocks and serialisation failures: the engine retries them;
-- `claim_due_timer` and `claim_outbox` take rows with `FOR UPDATE SKIP LOCKED`, so workers
-  never take the same timer or message and never wait for one another;
+- `claim_due_timer`, `claim_outbox` and `fetch_jobs` take rows with `FOR UPDATE SKIP LOCKED`,
+  so workers never take the same timer, message or job and never wait for one another; a
+  job's completion locks its row (`FOR UPDATE`), so of two racing completions one sees the
+  other's;
 - the schema is never changed implicitly: `upgrade()` (`fulfil db upgrade`) applies the pending
   migrations under an advisory lock, and a store whose schema is behind refuses to run.
 
@@ -37,6 +39,7 @@ from .base import (
     BatchMember,
     EventRecord,
     InstanceRecord,
+    JobRecord,
     LaneRecord,
     OutboxRecord,
     TimerRecord,
@@ -45,10 +48,12 @@ from .base import (
 from .schema import MIGRATIONS
 from .sqlite import SQLiteTransaction
 from .sqlite_rows import (
+    _JOB_COLUMNS,
     _LANE_COLUMNS,
     _MEMBER_COLUMNS,
     _OUTBOX_COLUMNS,
     _TIMER_COLUMNS,
+    _job,
     _member,
     _outbox,
     _timer,
@@ -234,6 +239,29 @@ class PostgresTransaction(SQLiteTransaction):
             (to_iso(until), after, to_iso(now), to_iso(now)),
         ).fetchone()
         return None if row is None else _outbox(row)
+
+    def get_job(self, job_id: int) -> JobRecord | None:
+        # locked until commit: of two workers completing one job, the second reads it after
+        # the first committed (READ COMMITTED re-reads the row it waited for)
+        row = self._run(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = %s FOR UPDATE", (job_id,)
+        ).fetchone()
+        return None if row is None else _job(row)
+
+    def fetch_jobs(
+        self, type: str, worker: str, now: datetime, until: datetime, limit: int
+    ) -> list[JobRecord]:
+        # one statement: rows another worker is taking are skipped, never waited for
+        at = to_iso(now)
+        rows = self._run(
+            "UPDATE jobs SET state = 'locked', attempt = attempt + 1, worker = %s, "
+            "lease_until = %s WHERE id IN (SELECT id FROM jobs WHERE type = %s AND "
+            "((state IN ('open', 'failed') AND due_at <= %s) OR "
+            "(state = 'locked' AND lease_until < %s)) ORDER BY id LIMIT %s "
+            f"FOR UPDATE SKIP LOCKED) RETURNING {_JOB_COLUMNS}",
+            (worker, to_iso(until), type, at, at, limit),
+        ).fetchall()
+        return sorted((_job(row) for row in rows), key=lambda job: job.id or 0)
 
     def take_batch(
         self, process: str, state: str, until: datetime, batch: int

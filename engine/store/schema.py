@@ -107,4 +107,26 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX instances_assignee ON instances (assignee)",
         ),
     ),
+    (
+        7,
+        (
+            # external work (docs/jobs.md): jobs a step creates and workers fetch under a lease
+            """CREATE TABLE jobs (
+                id {id}, type TEXT NOT NULL, instance TEXT NOT NULL,
+                trigger_name TEXT NOT NULL, payload TEXT NOT NULL, job_key TEXT NOT NULL,
+                result_fields TEXT NOT NULL, state TEXT NOT NULL, retries INTEGER NOT NULL,
+                attempt INTEGER NOT NULL, failures INTEGER NOT NULL, worker TEXT NOT NULL,
+                due_at TEXT NOT NULL, lease_until TEXT, error TEXT NOT NULL,
+                created_at TEXT NOT NULL, completed_at TEXT)""",
+            "CREATE INDEX jobs_fetch ON jobs (type, state, id)",
+            "CREATE INDEX jobs_instance ON jobs (instance, id)",
+        ),
+    ),
+    (
+        8,
+        (
+            # the cursors of named event subscriptions (engine.runtime.listening)
+            "CREATE TABLE listener_cursors (name TEXT PRIMARY KEY, cursor TEXT NOT NULL)",
+        ),
+    ),
 )

@@ -33,6 +33,7 @@ from .base import (
     DefinitionRecord,
     EventRecord,
     InstanceRecord,
+    JobRecord,
     LaneRecord,
     OutboxRecord,
     Position,
@@ -47,6 +48,8 @@ from .sqlite_rows import (
     _EVENT_COLUMNS,
     _GET_INSTANCE,
     _INSTANCE_COLUMNS,
+    _JOB_COLUMNS,
+    _JOB_FETCHABLE,
     _LANE_COLUMNS,
     _MEMBER_COLUMNS,
     _OUTBOX_COLUMNS,
@@ -54,6 +57,8 @@ from .sqlite_rows import (
     _dumps,
     _event,
     _instance,
+    _job,
+    _job_values,
     _json,
     _member,
     _opt_iso,
@@ -418,6 +423,66 @@ class SQLiteTransaction:
             ),
         )
 
+    # jobs -----------------------------------------------------------------------------------
+    def add_job(self, job: JobRecord) -> JobRecord:
+        columns = _JOB_COLUMNS.split(", ", 1)[1]
+        cursor = self._c.execute(
+            f"INSERT INTO jobs ({columns}) VALUES ({', '.join('?' * 16)})", _job_values(job)
+        )
+        return replace(job, id=cursor.lastrowid)
+
+    def get_job(self, job_id: int) -> JobRecord | None:
+        # BEGIN IMMEDIATE serialises writers: the row needs no lock of its own
+        row = self._c.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        found = row.fetchone()
+        return None if found is None else _job(found)
+
+    def update_job(self, job: JobRecord) -> None:
+        sets = ", ".join(f"{name} = ?" for name in _JOB_COLUMNS.split(", ")[1:])
+        self._c.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*_job_values(job), job.id))
+
+    def fetch_jobs(
+        self, type: str, worker: str, now: datetime, until: datetime, limit: int
+    ) -> list[JobRecord]:
+        at = to_iso(now)
+        rows = self._c.execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {_JOB_FETCHABLE} ORDER BY id LIMIT ?",
+            (type, at, at, limit),
+        ).fetchall()
+        taken = []
+        for row in rows:
+            job = _job(row)
+            job = replace(
+                job, state="locked", attempt=job.attempt + 1, worker=worker, lease_until=until
+            )
+            self.update_job(job)
+            taken.append(job)
+        return taken
+
+    def jobs(
+        self, instance: str | None = None, type: str | None = None, state: str | None = None
+    ) -> list[JobRecord]:
+        wanted = [("instance", instance), ("type", type), ("state", state)]
+        given = [(name, value) for name, value in wanted if value is not None]
+        where = " AND ".join(f"{name} = ?" for name, _ in given) or "1 = 1"
+        rows = self._c.execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where} ORDER BY id",
+            [value for _, value in given],
+        )
+        return [_job(row) for row in rows.fetchall()]
+
+    def cancel_jobs(self, instance: str) -> int:
+        cursor = self._c.execute(
+            "UPDATE jobs SET state = 'cancelled', lease_until = NULL WHERE instance = ? AND "
+            "state IN ('open', 'locked', 'failed', 'incident')",
+            (instance,),
+        )
+        return cursor.rowcount
+
+    def job_counts(self) -> dict[str, int]:
+        rows = self._c.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
+        return {str(state): int(count) for state, count in rows.fetchall()}
+
     # batches --------------------------------------------------------------------------------
     def add_batch_member(self, member: BatchMember) -> None:
         self._c.execute(
@@ -481,6 +546,19 @@ class SQLiteTransaction:
             )
             for r in rows
         ]
+
+    # listeners ------------------------------------------------------------------------------
+    def get_cursor(self, name: str) -> str | None:
+        row = self._c.execute("SELECT cursor FROM listener_cursors WHERE name = ?", (name,))
+        found = row.fetchone()
+        return None if found is None else str(found[0])
+
+    def put_cursor(self, name: str, cursor: str) -> None:
+        self._c.execute(
+            "INSERT INTO listener_cursors (name, cursor) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor",
+            (name, cursor),
+        )
 
     # definitions ----------------------------------------------------------------------------
     def get_definition(self, process: str, version: int) -> DefinitionRecord | None:

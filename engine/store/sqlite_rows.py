@@ -15,6 +15,7 @@ from .base import (
     BatchMember,
     EventRecord,
     InstanceRecord,
+    JobRecord,
     OutboxRecord,
     TimerRecord,
     from_iso,
@@ -36,6 +37,15 @@ _OUTBOX_COLUMNS = (
     "error, delivered_at, attachments, lease_until"
 )
 _MEMBER_COLUMNS = "process, state, instance, period, joined_at, batch"
+_JOB_COLUMNS = (
+    "id, type, instance, trigger_name, payload, job_key, result_fields, state, retries, "
+    "attempt, failures, worker, due_at, lease_until, error, created_at, completed_at"
+)
+# fetchable: open or failed and due, or locked with a lease that ended (its worker died)
+_JOB_FETCHABLE = (
+    "type = ? AND ((state IN ('open', 'failed') AND due_at <= ?) OR "
+    "(state = 'locked' AND lease_until < ?))"
+)
 _LANE_COLUMNS = "lane, pos, instance, seq, key_id, key_check"
 # the statements every step runs, built once (sqlite3 caches prepared statements by text)
 _GET_INSTANCE = f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?"
@@ -186,3 +196,47 @@ def _outbox(row: Sequence[Any]) -> OutboxRecord:
 
 def _member(row: Sequence[Any]) -> BatchMember:
     return BatchMember(row[0], row[1], row[2], from_iso(row[3]), from_iso(row[4]), row[5])
+
+
+def _job(row: Sequence[Any]) -> JobRecord:
+    return JobRecord(
+        id=row[0],
+        type=row[1],
+        instance=row[2],
+        trigger=row[3],
+        payload=json.loads(row[4]),
+        key=row[5],
+        result=tuple(json.loads(row[6])),
+        state=row[7],
+        retries=row[8],
+        attempt=row[9],
+        failures=row[10],
+        worker=row[11],
+        due_at=from_iso(row[12]),
+        lease_until=_opt_time(row[13]),
+        error=row[14],
+        created_at=from_iso(row[15]),
+        completed_at=_opt_time(row[16]),
+    )
+
+
+def _job_values(job: JobRecord) -> tuple[Any, ...]:
+    """The row of `_JOB_COLUMNS` after the id."""
+    return (
+        job.type,
+        job.instance,
+        job.trigger,
+        _dumps(job.payload),
+        job.key,
+        _dumps(list(job.result)),
+        job.state,
+        job.retries,
+        job.attempt,
+        job.failures,
+        job.worker,
+        to_iso(job.due_at),
+        _opt_iso(job.lease_until),
+        job.error,
+        to_iso(job.created_at),
+        _opt_iso(job.completed_at),
+    )

@@ -22,6 +22,7 @@ from ..expressions import (
 from ..model import (
     AppendLine,
     AppendRow,
+    CreateJob,
     Expr,
     Notify,
     Process,
@@ -49,6 +50,9 @@ def _expressions(process: Process) -> Iterator[tuple[Expr, ExprType | None]]:
                 yield action.value, env_types.get(action.field)
             elif isinstance(action, RecordActivity) and action.outcome is not None:
                 yield action.outcome, None
+            elif isinstance(action, CreateJob):
+                for _, expr in action.payload:
+                    yield expr, None
     for task in process.tasks:
         for _, expr in task.data:
             yield expr, None

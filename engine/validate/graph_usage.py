@@ -14,6 +14,7 @@ from ..errors import Location, Problem, did_you_mean
 from ..model import (
     AppendLine,
     AppendRow,
+    CreateJob,
     Notify,
     Process,
     RecordActivity,
@@ -129,6 +130,9 @@ def _action_texts(transition: Transition) -> Iterator[str]:
             yield from (action.subject.source, action.body.source, *action.to, *action.cc)
         elif isinstance(action, AppendRow):
             yield from (template.source for _, template in action.columns)
+        elif isinstance(action, CreateJob):
+            yield from (expr.source for _, expr in action.payload)
+            yield from action.result
 
 
 def field_texts(process: Process) -> Iterator[str]:

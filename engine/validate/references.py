@@ -17,7 +17,16 @@ from typing import Protocol
 
 from ..addresses import address_problem
 from ..errors import Location, Problem, did_you_mean
-from ..model import AppendLine, FieldType, Notify, Process, SetField, State, Transition
+from ..model import (
+    AppendLine,
+    CreateJob,
+    FieldType,
+    Notify,
+    Process,
+    SetField,
+    State,
+    Transition,
+)
 
 __all__ = ["At", "Locator", "reference_problems", "unknown_name"]
 
@@ -146,6 +155,35 @@ def _recipient_problems(
             yield from _recipient_field(role.contact, fields[role.contact], what, where)
 
 
+def _job_problems(process: Process, at: At) -> Iterator[Problem]:
+    """A job's completion trigger exists, its result fields exist and the trigger takes them."""
+    fields = [f.name for f in process.fields]
+    triggers = list(dict.fromkeys(t.trigger for t in process.transitions))
+    for transition in process.transitions:
+        for action in transition.actions:
+            if not isinstance(action, CreateJob):
+                continue
+            completing = [t for t in process.transitions if t.trigger == action.on_complete]
+            if not completing:
+                yield unknown_name(
+                    "trigger", action.on_complete, triggers, at(action.loc, "job", "on_complete")
+                )
+            for i, name in enumerate(action.result):
+                listed = (i,) if len(action.result) > 1 else ()  # `result: x` or a list
+                where = at(action.loc, "job", "result", *listed)
+                if name not in fields:
+                    yield unknown_name("field", name, fields, where)
+                    continue
+                refusing = [t for t in completing if name not in process.accepts(t)]
+                if refusing:
+                    yield Problem(
+                        where,
+                        f"job '{action.type}' completes with '{name}', which "
+                        f"'{action.on_complete}' (line {refusing[0].loc.line}) does not accept: "
+                        f"add '{name}' to its `input`",
+                    )
+
+
 def reference_problems(process: Process, locate: Locator | None = None) -> list[Problem]:
     """Names of fields and calendars used but not declared.
 
@@ -166,4 +204,5 @@ def reference_problems(process: Process, locate: Locator | None = None) -> list[
     for state in process.states:
         problems.extend(_state_problems(state, fields, calendars, at))
     problems.extend(_recipient_problems(process, fields, at))
+    problems.extend(_job_problems(process, at))
     return problems
