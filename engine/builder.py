@@ -13,6 +13,7 @@ import difflib
 import functools
 import zoneinfo
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from .model import (
     AppendRow,
     Batch,
     Calendar,
+    Compound,
     CreateJob,
     Emit,
     Expr,
@@ -129,10 +131,12 @@ class _Builder:
     # --- top level ------------------------------------------------------------------------
 
     def process(self, data: dict[str, Any], source_hash: str) -> Process:
-        states = self.states(data.get("states") or {})
+        tree = _Tree()
+        self.states(data.get("states") or {}, ("states",), None, tree)
+        states = tree.resolved()
         non_terminal = tuple(s.name for s in states if not s.terminal)
         transitions = tuple(
-            self.transition(t, ("transitions", i), non_terminal)
+            self.transition(t, ("transitions", i), non_terminal, tree)
             for i, t in enumerate(data.get("transitions") or [])
         )
         return Process(
@@ -156,6 +160,7 @@ class _Builder:
                 for name, value in (data.get("invariants") or {}).items()
             ),
             start_input=_start_input(data.get("start")),
+            compounds=tuple(tree.compounds.values()),
             source_file=self.source.file,
             source_hash=source_hash,
             loc=self.at(("id",), key=True),
@@ -282,12 +287,68 @@ class _Builder:
 
     # --- states -------------------------------------------------------------------------------
 
-    def states(self, data: dict[str, Any]) -> tuple[State, ...]:
-        return tuple(
-            self.state(name, value or {}, ("states", name)) for name, value in data.items()
+    def states(self, data: dict[str, Any], path: PathT, parent: str | None, tree: _Tree) -> None:
+        """Build the states of one level (and, inside compound states, the levels below)."""
+        for name, value in data.items():
+            here = (*path, name)
+            value = value or {}
+            if name in tree.seen:
+                self.error(
+                    here,
+                    f"state '{name}' is declared twice (also at {tree.seen[name]}); state "
+                    "names are unique across every level: rename one",
+                    key=True,
+                )
+                continue
+            tree.seen[name] = self.at(here, key=True)
+            if parent is not None and value.get("initial"):
+                first = tree.initial_child.setdefault(parent, name)
+                if first != name:
+                    self.error(
+                        (*here, "initial"),
+                        f"state '{name}' is a second initial state of '{parent}' ('{first}' "
+                        "is initial)",
+                        key=True,
+                    )
+            elif parent is None and value.get("initial"):
+                tree.top_initial.append(name)
+            if "states" in value:
+                self.compound(name, value, here, parent, tree)
+            else:
+                tree.leaves.append(self.state(name, value, here, parent))
+
+    def compound(
+        self, name: str, data: dict[str, Any], path: PathT, parent: str | None, tree: _Tree
+    ) -> None:
+        for key in ("terminal", "sla", "batch", "closure_reason", "outcome", "waiting"):
+            if key in data:
+                self.error(
+                    (*path, key),
+                    f"`{key}` applies to plain states; '{name}' is made of states: put it on "
+                    "the states inside it",
+                    key=True,
+                )
+        # placed before its children, so that inheritance reads it first
+        tree.compounds[name] = Compound(name, ())
+        children = tuple((data.get("states") or {}).keys())
+        self.states(data.get("states") or {}, (*path, "states"), name, tree)
+        leaf = self.state(name, data, path, parent)
+        tree.compounds[name] = Compound(
+            name=name,
+            children=children,
+            initial=tree.initial_child.get(name),
+            parent=parent,
+            status=leaf.status,
+            queue=leaf.queue,
+            owner=leaf.owner,
+            description=leaf.description,
+            timers=leaf.timers,
+            on_enter=leaf.on_enter,
+            on_exit=leaf.on_exit,
+            loc=leaf.loc,
         )
 
-    def state(self, name: str, data: dict[str, Any], path: PathT) -> State:
+    def state(self, name: str, data: dict[str, Any], path: PathT, parent: str | None) -> State:
         timers = tuple(
             self.timer(t, (*path, "timers", i)) for i, t in enumerate(data.get("timers") or [])
         )
@@ -314,6 +375,14 @@ class _Builder:
             sla=self.sla(sla, (*path, "sla")) if sla is not None else None,
             batch=self.batch(batch, (*path, "batch")) if batch is not None else None,
             loc=self.at(path, key=True),
+            parent=parent,
+            on_enter=self.action_list(data.get("on_enter"), (*path, "on_enter")),
+            on_exit=self.action_list(data.get("on_exit"), (*path, "on_exit")),
+        )
+
+    def action_list(self, data: Any, path: PathT) -> tuple[Action, ...]:
+        return tuple(
+            action for i, a in enumerate(data or []) for action in self.actions(a, (*path, i))
         )
 
     def recurrence(self, data: dict[str, Any], path: PathT) -> Recurrence:
@@ -382,16 +451,21 @@ class _Builder:
     # --- transitions ------------------------------------------------------------------------
 
     def transition(
-        self, data: dict[str, Any], path: PathT, non_terminal: tuple[str, ...]
+        self, data: dict[str, Any], path: PathT, non_terminal: tuple[str, ...], tree: _Tree
     ) -> Transition:
-        sources = _names(data["source"])
-        if "*" in sources:
-            sources = non_terminal
+        written = _names(data["source"])
+        sources = non_terminal if "*" in written else written
+        dest = data.get("dest")
+        written_dest: str | None = None
+        if tree.compounds:
+            sources = tuple(dict.fromkeys(leaf for s in sources for leaf in tree.leaves_of(s)))
+            if dest in tree.compounds:
+                written_dest, dest = dest, tree.entered(dest)
         guard = data.get("guard")
         return Transition(
             trigger=data["trigger"],
             sources=sources,
-            dest=data.get("dest"),
+            dest=dest,
             guard=self.expr(guard, (*path, "guard")) if guard is not None else None,
             requires=tuple(data.get("requires") or ()),
             roles=tuple(data.get("roles") or ()),
@@ -403,6 +477,8 @@ class _Builder:
             description=data.get("description", ""),
             input=tuple(data.get("input") or ()),
             loc=self.at(path),
+            written_sources=written if tree.compounds else (),
+            written_dest=written_dest,
         )
 
     def actions(self, data: dict[str, Any], path: PathT) -> list[Action]:
@@ -455,6 +531,60 @@ class _Builder:
             for header, t in body["columns"].items()
         )
         return [AppendRow(body["name"], columns, loc)]
+
+
+class _Tree:
+    """The states of a document as they are built: plain ones, compound ones, initial ones."""
+
+    def __init__(self) -> None:
+        self.leaves: list[State] = []
+        self.compounds: dict[str, Compound] = {}
+        self.seen: dict[str, Location] = {}
+        self.initial_child: dict[str, str] = {}  # compound -> its first child marked initial
+        self.top_initial: list[str] = []  # top-level states marked initial
+
+    def leaves_of(self, name: str) -> tuple[str, ...]:
+        """The plain states a name covers: itself, or every plain state inside a compound."""
+        compound = self.compounds.get(name)
+        if compound is None:
+            return (name,)
+        return tuple(leaf for child in compound.children for leaf in self.leaves_of(child))
+
+    def entered(self, name: str) -> str:
+        """The plain state entering `name` ends in (its initial child's, recursively); a
+        compound state without an initial child is returned as it is (reported at load)."""
+        seen: set[str] = set()
+        while name in self.compounds and name not in seen:
+            seen.add(name)
+            child = self.compounds[name].initial
+            if child is None:
+                return name
+            name = child
+        return name
+
+    def resolved(self) -> tuple[State, ...]:
+        """The plain states, inheriting status, queue and owner from the compound states
+        around them; `initial` marks the state an instance starts in (the top-level initial
+        state's initial state, recursively)."""
+        if not self.compounds:
+            return tuple(self.leaves)
+        starts = {self.entered(name) for name in self.top_initial}
+        out = []
+        for leaf in self.leaves:
+            status, queue, owner = leaf.status, leaf.queue, leaf.owner
+            parent = leaf.parent
+            while parent is not None and parent in self.compounds:
+                above = self.compounds[parent]
+                status, queue, owner = (
+                    status or above.status,
+                    queue or above.queue,
+                    owner or above.owner,
+                )
+                parent = above.parent
+            out.append(
+                replace(leaf, status=status, queue=queue, owner=owner, initial=leaf.name in starts)
+            )
+        return tuple(out)
 
 
 def _a(kind: FieldType) -> str:

@@ -168,6 +168,34 @@ class State:
     sla: Sla | None = None
     batch: Batch | None = None
     loc: Location = UNKNOWN
+    parent: str | None = None  # the compound state it is in (None: the top level)
+    on_enter: tuple[Action, ...] = ()  # run when a transition enters it
+    on_exit: tuple[Action, ...] = ()  # run when a transition leaves it
+
+
+@dataclass(frozen=True)
+class Compound:
+    """A state made of states: an instance in one of its `children` is in it too.
+
+    An instance is never in a compound state alone: entering one enters its `initial` child
+    (down to a plain state). Transitions written on it apply to every state inside it (those
+    written on an inner state take priority); its timers run while the instance is anywhere
+    inside it, and leaving it cancels them. Its `status`, `queue` and `owner` are inherited by
+    the states inside that do not give their own (the builder copies them down).
+    """
+
+    name: str
+    children: tuple[str, ...]  # its direct children, in document order
+    initial: str | None = None  # the child entered with it (None: an error reported at load)
+    parent: str | None = None
+    status: str = ""
+    queue: str | None = None
+    owner: str | None = None
+    description: str = ""
+    timers: tuple[Timer, ...] = ()
+    on_enter: tuple[Action, ...] = ()
+    on_exit: tuple[Action, ...] = ()
+    loc: Location = UNKNOWN
 
 
 # --- actions -----------------------------------------------------------------------------
@@ -271,6 +299,20 @@ class Transition:
     description: str = ""
     input: tuple[str, ...] = ()  # the fields the trigger's data may set (`Process.accepts`)
     loc: Location = UNKNOWN
+    # As written, when a compound state is named: `sources` and `dest` above are then the plain
+    # states it covers (every state inside a compound source, a compound dest's initial state).
+    written_sources: tuple[str, ...] = ()
+    written_dest: str | None = None
+
+    @property
+    def declared_sources(self) -> tuple[str, ...]:
+        """The sources as the author wrote them (compound states unexpanded)."""
+        return self.written_sources or self.sources
+
+    @property
+    def declared_dest(self) -> str | None:
+        """The destination as the author wrote it (a compound state unresolved)."""
+        return self.written_dest or self.dest
 
     @property
     def internal(self) -> bool:
@@ -335,6 +377,7 @@ class Process:
     rules: tuple[Rule, ...] = ()
     invariants: tuple[Invariant, ...] = ()
     start_input: tuple[str, ...] | None = None  # the fields `start` data may set; None: all
+    compounds: tuple[Compound, ...] = ()  # states made of states; `states` holds plain ones
     source_file: str = "<string>"
     source_hash: str = ""  # sha256 of the YAML text: a version's identity in the store
     loc: Location = UNKNOWN
@@ -386,13 +429,23 @@ class Process:
         if cached is None:
             cached = frozenset(
                 action.field
-                for t in self.transitions
-                for action in t.actions
+                for action in self.all_actions()
                 if isinstance(action, SetField | AppendLine)
                 and not getattr(action, "to_parent", False)
             )
             self._index["recorded"] = cached
         return cached
+
+    def all_states(self) -> tuple[State | Compound, ...]:
+        """The plain states, then the compound ones."""
+        return (*self.states, *self.compounds)
+
+    def all_actions(self) -> tuple[Action, ...]:
+        """Every action of the process: the transitions', then the states' entry and exit."""
+        return (
+            *(a for t in self.transitions for a in t.actions),
+            *(a for s in self.all_states() for a in (*s.on_enter, *s.on_exit)),
+        )
 
     def accepts(self, transition: Transition) -> tuple[str, ...]:
         """The fields a transition's data may set: its `input`, and the `requires` fields no
@@ -410,7 +463,58 @@ class Process:
         return frozenset(names)
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
-        return tuple(t for t in self.transitions if state in t.sources)
+        """The transitions that may fire in `state`, in the order they are tried: those written
+        on the state itself first, then those it inherits from each enclosing compound state
+        outwards (document order within each level)."""
+        found = tuple(t for t in self.transitions if state in t.sources)
+        if not self.compounds or len(found) < 2:
+            return found
+        return tuple(sorted(found, key=lambda t: self.depth_of(t, state)))
+
+    def find_compound(self, name: str) -> Compound | None:
+        found: Compound | None = self._lookup("compound", self.compounds).get(name)
+        return found
+
+    def ancestors(self, name: str) -> tuple[str, ...]:
+        """The compound states around a state, innermost first (() at the top level)."""
+        cache: dict[str, tuple[str, ...]] = self._index.setdefault("ancestors", {})
+        found = cache.get(name)
+        if found is None:
+            chain: list[str] = []
+            node = self.find_state(name) or self.find_compound(name)
+            parent = node.parent if node is not None else None
+            while parent is not None and parent not in chain:
+                chain.append(parent)
+                above = self.find_compound(parent)
+                parent = above.parent if above is not None else None
+            found = cache[name] = tuple(chain)
+        return found
+
+    def leaves_of(self, name: str) -> tuple[str, ...]:
+        """The plain states inside a compound state (or the plain state itself)."""
+        if self.find_compound(name) is None:
+            return (name,)
+        return tuple(s.name for s in self.states if name in self.ancestors(s.name))
+
+    def path(self, name: str) -> tuple[str, ...]:
+        """The states an instance in `name` is in, outermost first, ending with `name`."""
+        return (*reversed(self.ancestors(name)), name)
+
+    def depth_of(self, transition: Transition, state: str) -> int:
+        """How far out from `state` the transition is written: 0 on the state itself, 1 on its
+        compound state, and so on (the priority of inherited transitions)."""
+        written = transition.declared_sources
+        if state in written:
+            return 0
+        for depth, name in enumerate(self.ancestors(state), 1):
+            if name in written:
+                return depth
+        return 0  # `source: "*"`: every state, written on none in particular
+
+    def written_source(self, transition: Transition, state: str) -> str:
+        """The state (plain or compound) through which a transition applies to `state`."""
+        depth = self.depth_of(transition, state)
+        return state if depth == 0 else self.ancestors(state)[depth - 1]
 
     def find_task(self, name: str) -> Task | None:
         return next((t for t in self.tasks if t.name == name), None)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -108,6 +108,7 @@ class Explorer:
             (inv.name, compile_expr(inv.expr, self.cp.env, expect=ExprType.BOOL))
             for inv in process.invariants
         ]
+        self.owners: dict[tuple[str, str], str] = {}  # (state, timer) -> the state declaring it
         self.clocks = {s.name: self._clocks(s.name) for s in process.states}
         self._handlers: dict[tuple[str, str], list[tuple[int, CompiledTransition]]] = {}
         self._data: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -123,17 +124,20 @@ class Explorer:
     def _clocks(self, state: str) -> dict[str, _Clock]:
         spec = self.process.find_state(state)
         assert spec is not None
-        out = {
-            ct.timer.name: _Clock(
+        out: dict[str, _Clock] = {}
+        # the timers of the state and of the compound states around it
+        for owner, ct in self.cp.timers_around(state):
+            declared = self.process.find_state(owner) or self.process.find_compound(owner)
+            if declared is None or ct.timer not in declared.timers:
+                continue  # the engine's SLA notices: they change nothing
+            self.owners[(state, ct.timer.name)] = owner
+            out[ct.timer.name] = _Clock(
                 ct.timer.name,
                 ct.timer.trigger,
                 self.cp.codec.check(dict(ct.timer.data)),
                 ct,
                 ct.timer.loc,
             )
-            for ct in self.cp.timers.get(state, ())
-            if ct.timer in spec.timers  # not the engine's SLA notices: they change nothing
-        }
         if spec.batch is not None:
             timer = Timer("batch", spec.batch.trigger, every=spec.batch.every, loc=spec.batch.loc)
             out["batch"] = _Clock("batch", timer.trigger, {}, CompiledTimer(timer), timer.loc)
@@ -144,11 +148,15 @@ class Explorer:
         """The compiled transitions of `trigger` from `state`, with their index, in order."""
         key = (state, trigger)
         if key not in self._handlers:
-            self._handlers[key] = [
+            found = [
                 (i, ct)
                 for i, ct in enumerate(self.cp.transitions)
                 if ct.transition.trigger == trigger and state in ct.transition.sources
             ]
+            # inner transitions first, then those inherited from compound states (the runtime's
+            # order, `Process.transitions_from`)
+            depth = self.process.depth_of
+            self._handlers[key] = sorted(found, key=lambda item: depth(item[1].transition, state))
         return self._handlers[key]
 
     def _data_for(self, state: str, trigger: str) -> list[dict[str, Any]]:
@@ -294,8 +302,7 @@ class Explorer:
         if not enabled:
             return "refused"
         chosen = [self.cp.transitions[i] for i in enabled]
-        for other in chosen[1:]:
-            self.findings.overlap(nid, event, chosen[0], other, state)
+        self._overlaps(nid, event, chosen, state)
         index, ct = enabled[0], chosen[0]
         effect = self._effect(index, ct, node, event, at, internal)
         if isinstance(effect, str):
@@ -312,6 +319,8 @@ class Explorer:
         dues: dict[str, datetime] = {}
         if ct.transition.internal:
             dues = self._stay(state, node, event, at)
+        elif self.process.compounds:
+            dues = self._move(ct, node, event, at, after, nid)
         elif self.clocks[dest]:
             entered = {
                 **self.ab.values(dict(zip(self.names, after, strict=True))),
@@ -320,6 +329,41 @@ class Explorer:
             dues = self._enter(state, dest, entered, at, node.dues, event, nid)
         self._add(nid, dest, after, dues, event, at)
         return "moved"
+
+    def _overlaps(
+        self, nid: int, event: Event, chosen: list[CompiledTransition], state: str
+    ) -> None:
+        """Report transitions enabled together with the one taken, at its level: an inner
+        transition taking priority over an inherited one is meant (validation warns where
+        both are guarded differently)."""
+        level = self.process.depth_of(chosen[0].transition, state)
+        for other in chosen[1:]:
+            if self.process.depth_of(other.transition, state) == level:
+                self.findings.overlap(nid, event, chosen[0], other, state)
+
+    def _move(
+        self,
+        ct: CompiledTransition,
+        node: Node,
+        event: Event,
+        at: datetime,
+        after: tuple[Any, ...],
+        nid: int,
+    ) -> dict[str, datetime]:
+        """The timers after a transition of a process with compound states: those of the
+        states it leaves are cancelled, those of the states it enters armed, the others run on."""
+        state = node.config[0]
+        dest = ct.transition.target(state)
+        exits, entries = self.cp.moves(ct.transition, state)
+        dues = {n: d for n, d in node.dues.items() if self.owners.get((state, n)) not in exits}
+        entered = {
+            **self.ab.values(dict(zip(self.names, after, strict=True))),
+            **builtins(dest, at, ACTOR, event.role),
+        }
+        again = set(exits) & set(entries)
+        kept = {n: d for n, d in node.dues.items() if self.owners.get((state, n)) in again}
+        dues.update(self._enter(state, dest, entered, at, kept, event, nid, set(entries)))
+        return dues
 
     def _allowed(
         self,
@@ -359,10 +403,14 @@ class Explorer:
         for every configuration that agrees on it (their texts and notices are not kept).
         """
         key = (index, *(self._read(node, event, at, n) for n in self.reads[index]))
+        record = self.record
+        if self.cp.has_entry_exit:  # what runs depends on the states left and entered
+            key += (node.config[0],)
+            record = replace(record, state=node.config[0])
         found = self._effects.get(key)
         if found is None:
             variables = self._variables(node, event, at)
-            step = Step(self.cp, self.record, dict(variables), ACTOR, event.role, at, internal)
+            step = Step(self.cp, record, dict(variables), ACTOR, event.role, at, internal)
             try:
                 ct.run(step)
             except ExecutionError as exc:
@@ -398,11 +446,15 @@ class Explorer:
         old: Mapping[str, datetime],
         event: Event,
         nid: int | None,
+        entries: set[str] | None = None,
     ) -> dict[str, datetime]:
-        """The timers `dest` schedules on entry, as the runtime's executor does."""
-        pending = set(old) if source == dest else None
+        """The timers `dest` schedules on entry, as the runtime's executor does; with
+        `entries`, only those of the states entered (`old`: those of states re-entered)."""
+        pending = set(old) if source == dest or (entries is not None and old) else None
         dues: dict[str, datetime] = {}
         for name, clock in self.clocks[dest].items():
+            if entries is not None and self.owners.get((dest, name)) not in entries:
+                continue
             try:
                 due = schedule_timer(clock.compiled, variables, now)
             except ExecutionError as exc:
@@ -479,9 +531,12 @@ def guard_reads(handlers: list[tuple[int, CompiledTransition]]) -> tuple[str, ..
 def action_reads(
     process: Process, transition: Transition, env: Mapping[str, ExprType]
 ) -> tuple[str, ...]:
-    """The names a transition's actions read (their expressions and templates)."""
+    """The names a transition's actions read (their expressions and templates), and those of
+    the entry and exit actions it may run."""
     names: set[str] = set()
-    for action in transition.actions:
+    states = process.all_states()
+    entry_exit = tuple(a for s in states for a in (*s.on_enter, *s.on_exit))
+    for action in (*transition.actions, *entry_exit):
         if isinstance(action, SetField):
             names |= compile_expr(action.value, env).names
         elif isinstance(action, AppendLine):

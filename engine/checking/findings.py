@@ -244,11 +244,19 @@ class Findings:
     def _silent_timers(self) -> None:
         ex = self.ex
         dominated = {(d.state, d.timer.name): d for d in dominated_timers(ex.process)}
+        # a compound state's timer runs in every state inside it: it fires if it fired in one
+        owned = {(ex.owners.get(key, key[0]), key[1]) for key in ex.timers_fired}
+        told: set[tuple[str, str]] = set()
         for state, clocks in ex.clocks.items():
             for name, clock in clocks.items():
-                if (state, name) in ex.timers_fired:
+                owner = ex.owners.get((state, name), state)
+                if (state, name) in ex.timers_fired or (owner, name) in owned:
                     continue
-                head = f"timer '{name}' of state '{state}' never fires{self._within()}"
+                if owner != state:
+                    if (owner, name) in told:
+                        continue
+                    told.add((owner, name))
+                head = f"timer '{name}' of state '{owner}' never fires{self._within()}"
                 made = None
                 if (state, name) in dominated:
                     why = dominated[(state, name)].message()

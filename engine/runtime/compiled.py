@@ -15,7 +15,7 @@ from ..calendar import BusinessCalendar
 from ..errors import GuardRefused, RequirementMissing, RoleRefused
 from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
 from ..firing import engine_fired
-from ..model import Batch, Process, Transition
+from ..model import Batch, Process, State, Transition
 from .actions import CompiledAction, compile_action
 from .data import DataCodec
 from .machine import MachineAdapter, TransitionSpec
@@ -77,10 +77,24 @@ class CompiledTransition:
         return True
 
     def run(self, step: Step) -> None:
-        """The transition's actions, in order."""
+        """The transition's actions, in order; with entry and exit actions, those of the
+        states it leaves (innermost first), then its own, then those of the states it enters
+        (outermost first)."""
         step.transition = self
+        cp = step.cp
+        if not cp.has_entry_exit:
+            for action in self.actions:
+                action(step)
+            return
+        exits, entries = cp.moves(self.transition, step.record.state)
+        for name in exits:
+            for action in cp.on_exit.get(name, ()):
+                action(step)
         for action in self.actions:
             action(step)
+        for name in entries:
+            for action in cp.on_enter.get(name, ()):
+                action(step)
 
 
 def engine_only_refusal(instance: str, trigger: str, fired_by: str) -> RoleRefused:
@@ -131,6 +145,8 @@ class CompiledProcess:
             for state, triggers in self.triggers_from.items()
         }
         calendars = {c.name: BusinessCalendar.from_model(c) for c in process.calendars}
+        # keyed by the state declaring them: a compound state's timers run while the instance
+        # is anywhere inside it, and are cancelled when it leaves the compound state
         self.timers: dict[str, tuple[CompiledTimer, ...]] = {
             s.name: tuple(
                 CompiledTimer(
@@ -140,18 +156,37 @@ class CompiledProcess:
                 )
                 for timer in s.timers
             )
-            + (sla_timers(s.sla, calendars) if s.sla is not None else ())
-            for s in process.states
+            + (sla_timers(s.sla, calendars) if isinstance(s, State) and s.sla else ())
+            for s in process.all_states()
         }
+        self.on_enter: dict[str, tuple[CompiledAction, ...]] = {}
+        self.on_exit: dict[str, tuple[CompiledAction, ...]] = {}
+        for s in process.all_states():
+            if s.on_enter:
+                self.on_enter[s.name] = tuple(
+                    compile_action(a, process, self.env) for a in s.on_enter
+                )
+            if s.on_exit:
+                self.on_exit[s.name] = tuple(
+                    compile_action(a, process, self.env) for a in s.on_exit
+                )
+        self.has_entry_exit = bool(self.on_enter or self.on_exit)
+        self._moves: dict[tuple[int, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         # A process without timers needs no timer lookups when its instances are shown.
         self.has_timers = any(self.timers.values())
         self.batches: dict[str, Batch] = {
             s.name: s.batch for s in process.states if s.batch is not None
         }
         self.machine: MachineAdapter[Step] = MachineAdapter(
-            [s.name for s in process.states],
-            process.initial.name,
-            [
+            [s.name for s in process.states], process.initial.name, self._specs()
+        )
+
+    def _specs(self) -> list[TransitionSpec[Step]]:
+        """The machine's transitions. Compound states are flattened here, at compile time:
+        the one shared machine has only plain states, and from each of them the transitions
+        it inherits are tried after its own (`Process.transitions_from`)."""
+        if not self.process.compounds:
+            return [
                 TransitionSpec(
                     ct.transition.trigger,
                     ct.transition.sources,
@@ -160,8 +195,41 @@ class CompiledProcess:
                     ct.run,
                 )
                 for ct in self.transitions
-            ],
-        )
+            ]
+        compiled = {id(ct.transition): ct for ct in self.transitions}
+        specs: list[TransitionSpec[Step]] = []
+        for state in self.process.states:
+            for t in self.process.transitions_from(state.name):
+                ct = compiled[id(t)]
+                specs.append(TransitionSpec(t.trigger, (state.name,), t.dest, ct.allows, ct.run))
+        return specs
+
+    def moves(self, transition: Transition, source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The states a transition leaves from `source` (innermost first) and enters
+        (outermost first). An internal transition leaves and enters none; any other leaves
+        every state below the innermost compound state holding both where it is written and
+        where it goes, and enters those down to its destination: a transition written on a
+        state (plain or compound) to itself or into itself leaves and re-enters it."""
+        key = (id(transition), source)
+        found = self._moves.get(key)
+        if found is not None:
+            return found
+        process = self.process
+        if transition.dest is None:
+            found = ((), ())
+        elif not process.compounds:
+            found = ((source,), (transition.dest,))
+        else:
+            written = process.written_source(transition, source)
+            target = transition.declared_dest or transition.dest
+            around = set(process.ancestors(written)) & set(process.ancestors(target))
+            from_path, to_path = process.path(source), process.path(transition.dest)
+            found = (
+                tuple(reversed([s for s in from_path if s not in around])),
+                tuple(s for s in to_path if s not in around),
+            )
+        self._moves[key] = found
+        return found
 
     def _compile_transition(self, t: Transition) -> CompiledTransition:
         guard = compile_expr(t.guard, self.env, expect=ExprType.BOOL) if t.guard else None
@@ -209,6 +277,16 @@ class CompiledProcess:
                     return None
                 found = found or ct.fired_by
         return found
+
+    def path(self, state: str) -> tuple[str, ...]:
+        """The states an instance in `state` is in, outermost first (`Process.path`)."""
+        if not self.process.compounds:
+            return (state,)
+        return self.process.path(state)
+
+    def timers_around(self, state: str) -> list[tuple[str, CompiledTimer]]:
+        """The timers running while an instance is in `state`: (declaring state, timer)."""
+        return [(name, timer) for name in self.path(state) for timer in self.timers.get(name, ())]
 
     @property
     def key(self) -> tuple[str, int]:

@@ -438,15 +438,35 @@ class Executor:
         state: str,
         variables: Mapping[str, Any],
         now: datetime,
-        pending: set[str] | None = None,
+        pending: Mapping[str, set[str]] | None = None,
+        states: tuple[str, ...] | None = None,
     ) -> list[dict[str, Any]]:
-        """Schedule the timers of `state`; notes for the history event.
+        """Schedule the timers (and join the batches) of the states entered; notes for the
+        history event. `states` are those entered, outermost first; by default every state an
+        instance in `state` is in (a compound state's and those inside it).
 
-        `pending` is given when the instance re-enters the state it is in: the names of the
-        timers that were still pending. An `at` timer already past that is not among them has
-        fired (or was missed) on the first entry and is not armed again, else a self-loop
-        would fire it forever.
+        `pending` is given when the instance re-enters states it was in: for each, the names
+        of its timers that were still pending. An `at` timer already past that is not among
+        them has fired (or was missed) on the first entry and is not armed again, else a
+        self-loop would fire it forever.
         """
+        notes: list[dict[str, Any]] = []
+        for name in cp.path(state) if states is None else states:
+            again = None if pending is None else pending.get(name)
+            notes.extend(self._arm(tx, cp, instance_id, name, variables, now, again))
+        return notes
+
+    def _arm(
+        self,
+        tx: Transaction,
+        cp: CompiledProcess,
+        instance_id: str,
+        state: str,
+        variables: Mapping[str, Any],
+        now: datetime,
+        pending: set[str] | None,
+    ) -> list[dict[str, Any]]:
+        """The timers and batch of one state entered."""
         notes: list[dict[str, Any]] = []
         if state in cp.batches:
             notes.append(join_batch(tx, cp, instance_id, state, now))
@@ -473,7 +493,7 @@ class Executor:
         """A recurring timer that fired an internal transition is armed for its next time."""
         name = detail.get("timer")
         record = step.record
-        for timer in step.cp.timers.get(record.state, ()):
+        for state, timer in step.cp.timers_around(record.state):
             spec = timer.timer
             if spec.name != name or spec.every is None:
                 continue
@@ -483,7 +503,7 @@ class Executor:
                     TimerRecord(
                         record.id,
                         spec.name,
-                        record.state,
+                        state,
                         spec.trigger,
                         due,
                         step.now,
@@ -495,21 +515,27 @@ class Executor:
     def _leave_and_enter(
         self, tx: Transaction, step: Step, dest: str, detail: dict[str, Any]
     ) -> None:
-        """Cancel the timers and batch of the state left, arm those of `dest` (noted)."""
+        """Cancel the timers and batches of the states left, arm those entered (noted)."""
         record, cp = step.record, step.cp
-        pending: set[str] | None = None
-        if cp.timers.get(record.state):
-            if dest == record.state:
-                pending = {t.name for t in tx.timers(record.id) if t.state == dest}
-            tx.cancel_timers(record.id, record.state)
-        if record.state in cp.batches:
-            tx.leave_batch(record.id, record.state)
+        exits: tuple[str, ...] = (record.state,)
+        entries: tuple[str, ...] = (dest,)
+        if step.transition is not None:
+            exits, entries = cp.moves(step.transition.transition, record.state)
+        pending: dict[str, set[str]] | None = None
+        for state in exits:
+            if cp.timers.get(state):
+                if state in entries:
+                    pending = pending or {}
+                    pending[state] = {t.name for t in tx.timers(record.id) if t.state == state}
+                tx.cancel_timers(record.id, state)
+            if state in cp.batches:
+                tx.leave_batch(record.id, state)
         notes = []
         waiting = Family(tx, self.definitions).waiting_on(record) if record.task else ()
         if waiting:
             detail["waiting_on"] = list(waiting)  # its timers start when it is released
-        elif cp.timers.get(dest) or dest in cp.batches:
-            notes = self._enter(tx, cp, record.id, dest, step.vars, step.now, pending)
+        elif any(cp.timers.get(state) or state in cp.batches for state in entries):
+            notes = self._enter(tx, cp, record.id, dest, step.vars, step.now, pending, entries)
         if notes:
             detail["timers"] = notes
 

@@ -45,14 +45,14 @@ def _expressions(process: Process) -> Iterator[tuple[Expr, ExprType | None]]:
     for transition in process.transitions:
         if transition.guard is not None:
             yield transition.guard, ExprType.BOOL
-        for action in transition.actions:
-            if isinstance(action, SetField):
-                yield action.value, env_types.get(action.field)
-            elif isinstance(action, RecordActivity) and action.outcome is not None:
-                yield action.outcome, None
-            elif isinstance(action, CreateJob):
-                for _, expr in action.payload:
-                    yield expr, None
+    for action in process.all_actions():
+        if isinstance(action, SetField):
+            yield action.value, env_types.get(action.field)
+        elif isinstance(action, RecordActivity) and action.outcome is not None:
+            yield action.outcome, None
+        elif isinstance(action, CreateJob):
+            for _, expr in action.payload:
+                yield expr, None
     for task in process.tasks:
         for _, expr in task.data:
             yield expr, None
@@ -61,17 +61,16 @@ def _expressions(process: Process) -> Iterator[tuple[Expr, ExprType | None]]:
 
 
 def _templates(process: Process) -> Iterator[Template]:
-    for transition in process.transitions:
-        for action in transition.actions:
-            if isinstance(action, AppendLine):
-                yield action.line
-            elif isinstance(action, RecordActivity) and action.note is not None:
-                yield action.note
-            elif isinstance(action, Notify):
-                yield action.subject
-                yield action.body
-            elif isinstance(action, AppendRow):
-                yield from (template for _, template in action.columns)
+    for action in process.all_actions():
+        if isinstance(action, AppendLine):
+            yield action.line
+        elif isinstance(action, RecordActivity) and action.note is not None:
+            yield action.note
+        elif isinstance(action, Notify):
+            yield action.subject
+            yield action.body
+        elif isinstance(action, AppendRow):
+            yield from (template for _, template in action.columns)
 
 
 def _timer_time(expr: Expr, env: Mapping[str, ExprType]) -> list[Problem]:
@@ -100,7 +99,7 @@ def expression_problems(process: Process) -> list[Problem]:
                 problems.extend(found)
             else:
                 fine.add((expr.source, expect, False))
-    for state in process.states:
+    for state in process.all_states():
         for timer in state.timers:
             if timer.at is not None:
                 problems.extend(_timer_time(timer.at, env))

@@ -15,6 +15,7 @@ import networkx as nx
 
 from ..errors import Location, Problem, did_you_mean
 from ..model import Process, State, Transition
+from .graph_compound import compound_problems
 from .graph_firing import check_unfireable
 from .graph_tasks import task_problems
 from .graph_usage import check_roles, name_clashes, unused_fields, unused_roles
@@ -56,7 +57,7 @@ def check_unknown_states(
     process: Process, index: ProcessIndex, graph: nx.MultiDiGraph
 ) -> Iterator[Problem]:
     """Transitions come from and go to declared states."""
-    names = index.states.keys()
+    names = [*index.states, *(c.name for c in process.compounds)]
     for transition in process.transitions:
         for i, source in enumerate(transition.sources):
             if source != ANY_STATE and source not in names:
@@ -225,6 +226,10 @@ def _fields(process: Process, index: ProcessIndex, graph: nx.MultiDiGraph) -> It
     yield from unused_fields(process)
 
 
+def _compounds(process: Process, index: ProcessIndex, graph: nx.MultiDiGraph) -> Iterator[Problem]:
+    yield from compound_problems(process, index)
+
+
 CHECKS: tuple[Check, ...] = (  # check_unknown_states runs first, in graph_problems
     check_initial,
     check_unreachable,
@@ -236,6 +241,7 @@ CHECKS: tuple[Check, ...] = (  # check_unknown_states runs first, in graph_probl
     check_unfireable,
     _roles,
     _fields,
+    _compounds,
 )
 CASCADING: tuple[Check, ...] = (check_unreachable, check_traps)
 

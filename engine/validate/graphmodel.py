@@ -80,16 +80,23 @@ def build_graph(process: Process, index: ProcessIndex | None = None) -> nx.Multi
                     trigger=transition.trigger,
                     transition=transition,
                 )
-    for state in process.states:
-        for timer in state.timers:
-            for transition in timer_targets(index, state.name, timer):
-                if transition.target(state.name) in index.states:
-                    graph.add_edge(
-                        state.name,
-                        transition.target(state.name),
-                        kind="timer",
-                        trigger=timer.trigger,
-                        transition=transition,
-                        timer=timer,
-                    )
+    timed = [(state.name, timer) for state in process.states for timer in state.timers]
+    # a compound state's timers run in every state inside it
+    timed += [
+        (leaf, timer)
+        for compound in process.compounds
+        for timer in compound.timers
+        for leaf in process.leaves_of(compound.name)
+    ]
+    for name, timer in timed:
+        for transition in timer_targets(index, name, timer):
+            if transition.target(name) in index.states:
+                graph.add_edge(
+                    name,
+                    transition.target(name),
+                    kind="timer",
+                    trigger=timer.trigger,
+                    transition=transition,
+                    timer=timer,
+                )
     return graph

@@ -18,7 +18,9 @@ from typing import Protocol
 from ..addresses import address_problem
 from ..errors import Location, Problem, did_you_mean
 from ..model import (
+    Action,
     AppendLine,
+    Compound,
     CreateJob,
     FieldType,
     Notify,
@@ -70,7 +72,14 @@ def _transition_problems(
     for i, name in enumerate(transition.requires):
         if name not in fields:
             yield unknown_name("field", name, names, at(transition.loc, "requires", i))
-    for action in transition.actions:
+    yield from _action_problems(transition.actions, fields, at)
+
+
+def _action_problems(
+    actions: Sequence[Action], fields: dict[str, FieldType], at: At
+) -> Iterator[Problem]:
+    names = list(fields)
+    for action in actions:
         if isinstance(action, SetField) and action.field not in fields:
             yield unknown_name("field", action.field, names, action.loc)
         elif isinstance(action, AppendLine) and not action.to_parent:
@@ -87,12 +96,15 @@ def _transition_problems(
 
 
 def _state_problems(
-    state: State, fields: dict[str, FieldType], calendars: list[str], at: At
+    state: State | Compound, fields: dict[str, FieldType], calendars: list[str], at: At
 ) -> Iterator[Problem]:
+    yield from _action_problems((*state.on_enter, *state.on_exit), fields, at)
     for i, timer in enumerate(state.timers):
         if timer.calendar is not None and timer.calendar not in calendars:
             where = at(state.loc, "timers", i, "calendar")
             yield unknown_name("calendar", timer.calendar, calendars, where)
+    if not isinstance(state, State):
+        return
     if state.sla is not None and state.sla.calendar and state.sla.calendar not in calendars:
         where = at(state.loc, "sla", "calendar")
         yield unknown_name("calendar", state.sla.calendar, calendars, where)
@@ -130,17 +142,16 @@ def _recipient_problems(
     process: Process, fields: dict[str, FieldType], at: At
 ) -> Iterator[Problem]:
     seen: set[str] = set()  # one problem per field, at its first use
-    for transition in process.transitions:
-        for action in transition.actions:
-            if not isinstance(action, Notify) or action.on_parent:
-                continue  # a parent's fields are checked in the parent's process
-            for part in ("to", "cc"):
-                for name in getattr(action, part):
-                    kind = fields.get(name)
-                    if kind is not None and name not in seen:
-                        seen.add(name)
-                        where = at(action.loc, "notify", part)
-                        yield from _recipient_field(name, kind, "a message", where)
+    for action in process.all_actions():
+        if not isinstance(action, Notify) or action.on_parent:
+            continue  # a parent's fields are checked in the parent's process
+        for part in ("to", "cc"):
+            for name in getattr(action, part):
+                kind = fields.get(name)
+                if kind is not None and name not in seen:
+                    seen.add(name)
+                    where = at(action.loc, "notify", part)
+                    yield from _recipient_field(name, kind, "a message", where)
     for role in process.roles:
         if role.contact is None:
             continue
@@ -159,29 +170,28 @@ def _job_problems(process: Process, at: At) -> Iterator[Problem]:
     """A job's completion trigger exists, its result fields exist and the trigger takes them."""
     fields = [f.name for f in process.fields]
     triggers = list(dict.fromkeys(t.trigger for t in process.transitions))
-    for transition in process.transitions:
-        for action in transition.actions:
-            if not isinstance(action, CreateJob):
+    for action in process.all_actions():  # entry and exit actions may start jobs too
+        if not isinstance(action, CreateJob):
+            continue
+        completing = [t for t in process.transitions if t.trigger == action.on_complete]
+        if not completing:
+            yield unknown_name(
+                "trigger", action.on_complete, triggers, at(action.loc, "job", "on_complete")
+            )
+        for i, name in enumerate(action.result):
+            listed = (i,) if len(action.result) > 1 else ()  # `result: x` or a list
+            where = at(action.loc, "job", "result", *listed)
+            if name not in fields:
+                yield unknown_name("field", name, fields, where)
                 continue
-            completing = [t for t in process.transitions if t.trigger == action.on_complete]
-            if not completing:
-                yield unknown_name(
-                    "trigger", action.on_complete, triggers, at(action.loc, "job", "on_complete")
+            refusing = [t for t in completing if name not in process.accepts(t)]
+            if refusing:
+                yield Problem(
+                    where,
+                    f"job '{action.type}' completes with '{name}', which "
+                    f"'{action.on_complete}' (line {refusing[0].loc.line}) does not accept: "
+                    f"add '{name}' to its `input`",
                 )
-            for i, name in enumerate(action.result):
-                listed = (i,) if len(action.result) > 1 else ()  # `result: x` or a list
-                where = at(action.loc, "job", "result", *listed)
-                if name not in fields:
-                    yield unknown_name("field", name, fields, where)
-                    continue
-                refusing = [t for t in completing if name not in process.accepts(t)]
-                if refusing:
-                    yield Problem(
-                        where,
-                        f"job '{action.type}' completes with '{name}', which "
-                        f"'{action.on_complete}' (line {refusing[0].loc.line}) does not accept: "
-                        f"add '{name}' to its `input`",
-                    )
 
 
 def reference_problems(process: Process, locate: Locator | None = None) -> list[Problem]:
@@ -201,7 +211,7 @@ def reference_problems(process: Process, locate: Locator | None = None) -> list[
     problems: list[Problem] = []
     for transition in process.transitions:
         problems.extend(_transition_problems(transition, fields, at))
-    for state in process.states:
+    for state in process.all_states():
         problems.extend(_state_problems(state, fields, calendars, at))
     problems.extend(_recipient_problems(process, fields, at))
     problems.extend(_job_problems(process, at))
