@@ -756,6 +756,7 @@ class Engine:
             acted_as,
             record.assignee,
             tuple(job_view(j) for j in tx.jobs(instance=record.id)) if creates_jobs(cp) else (),
+            cp.path(record.state),
         )
 
     def show(self, instance_id: str) -> InstanceView:

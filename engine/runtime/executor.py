@@ -521,6 +521,8 @@ class Executor:
         entries: tuple[str, ...] = (dest,)
         if step.transition is not None:
             exits, entries = cp.moves(step.transition.transition, record.state)
+            if cp.process.compounds:  # the history says which compound states it left, entered
+                detail["exited"], detail["entered"] = list(exits), list(entries)
         pending: dict[str, set[str]] | None = None
         for state in exits:
             if cp.timers.get(state):

@@ -154,6 +154,7 @@ class InstanceView:
     acted_as: tuple[str, str | None] | None = None  # who did the start/fire returning this view
     assignee: str | None = None  # the person the work is assigned to (claim / assign)
     jobs: tuple[JobView, ...] = ()  # the work its steps handed to other systems
+    path: tuple[str, ...] = ()  # the compound states around `state`, outermost first, and it
 
     def to_json(self) -> dict[str, Any]:
         """The `show --json` object (with `acted_as` on what a start or fire returns)."""
@@ -162,6 +163,7 @@ class InstanceView:
             "process": self.process,
             "version": self.version,
             "state": self.state,
+            "path": list(self.path or (self.state,)),
             "status": self.status,
             "closure_reason": self.closure_reason,
             "data": {k: DataCodec.encode_value(v) for k, v in self.data.items()},

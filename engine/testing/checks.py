@@ -268,6 +268,11 @@ def enabled_transitions(
             allowed = False
         if allowed:
             passing.append(t)
+    if cp.process.compounds and passing:
+        # the innermost level enabled takes priority over what the state inherits
+        depth = cp.process.depth_of
+        level = min(depth(t, record.state) for t in passing)
+        passing = [t for t in passing if depth(t, record.state) == level]
     return passing
 
 
@@ -330,7 +335,13 @@ def timer_problems(before: World, after: World, now: datetime) -> list[str]:
                 problems.append(f"timer '{timer.name}' of {iid} fired {len(firings)} times {seqs}")
             if firings or timer.due_at > now:
                 continue
-            left = any(e.kind in MOVES and e.source == timer.state for e in new_events)
+            # a compound state's timer is left with any state inside it (if it is still
+            # pending, the check below reports it)
+            left = any(
+                e.kind in MOVES
+                and (e.source == timer.state or timer.state in e.detail.get("exited", ()))
+                for e in new_events
+            )
             if not left:
                 problems.append(
                     f"timer '{timer.name}' of {iid}, due {timer.due_at.isoformat()} in "

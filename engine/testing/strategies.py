@@ -282,6 +282,8 @@ def directories(process: Process, size: int = 4) -> st.SearchStrategy[PeopleDire
 
 def _process_durations(process: Process) -> list[timedelta]:
     found: set[timedelta] = set()
+    for compound in process.compounds:
+        found.update(t.after for t in compound.timers if t.after is not None)
     for state in process.states:
         found.update(t.after for t in state.timers if t.after is not None)
         if state.sla is not None:

@@ -146,12 +146,14 @@ def _guard_text(transition: Transition) -> str | None:
 def check_nondeterminism(
     process: Process, index: ProcessIndex, graph: nx.MultiDiGraph
 ) -> Iterator[Problem]:
-    """No two transitions on one trigger from one state can both fire."""
+    """No two transitions on one trigger from one state can both fire. (Transitions written
+    at different levels of compound states cannot: the innermost one is taken.)"""
     for source, transitions in index.outgoing.items():
-        by_trigger: dict[str, list[Transition]] = {}
+        by_trigger: dict[tuple[str, int], list[Transition]] = {}
         for transition in transitions:
-            by_trigger.setdefault(transition.trigger, []).append(transition)
-        for trigger, group in by_trigger.items():
+            level = process.depth_of(transition, source) if process.compounds else 0
+            by_trigger.setdefault((transition.trigger, level), []).append(transition)
+        for (trigger, _), group in by_trigger.items():
             seen: dict[str | None, Transition] = {}
             for transition in group:
                 guard = _guard_text(transition)
