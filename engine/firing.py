@@ -20,13 +20,15 @@ __all__ = ["clock_fired", "engine_fired"]
 
 
 def _emits(process: Process) -> Iterator[Emit]:
-    for transition in process.transitions:
-        for action in transition.actions:
-            if isinstance(action, Emit):
-                yield action
+    for action in process.all_actions():
+        if isinstance(action, Emit):
+            yield action
 
 
 def _clocked(process: Process) -> Iterator[tuple[str, str]]:
+    for compound in process.compounds:
+        for timer in compound.timers:
+            yield timer.trigger, f"timer '{timer.name}'"
     for state in process.states:
         for timer in state.timers:
             yield timer.trigger, f"timer '{timer.name}'"

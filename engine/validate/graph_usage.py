@@ -8,10 +8,11 @@ when its name is one of those words.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import Location, Problem, did_you_mean
 from ..model import (
+    Action,
     AppendLine,
     AppendRow,
     CreateJob,
@@ -19,7 +20,7 @@ from ..model import (
     Process,
     RecordActivity,
     SetField,
-    Transition,
+    State,
 )
 from .references import At
 
@@ -51,8 +52,17 @@ def role_uses(process: Process, at: At | None = None) -> Iterator[tuple[str, Loc
             yield name, where, f"transition '{transition.trigger}' allows role"
 
 
-def _notifies(transition: Transition) -> Iterator[Notify]:
-    return (a for a in transition.actions if isinstance(a, Notify) and not a.on_parent)
+def _notifies(actions: Iterable[Action]) -> Iterator[Notify]:
+    return (a for a in actions if isinstance(a, Notify) and not a.on_parent)
+
+
+def _acting(process: Process) -> Iterator[tuple[str, tuple[Action, ...]]]:
+    """Who has actions, in words, with them: transitions, then states' entry and exit."""
+    for transition in process.transitions:
+        yield f"transition '{transition.trigger}'", transition.actions
+    for state in process.all_states():
+        if state.on_enter or state.on_exit:
+            yield f"state '{state.name}'", (*state.on_enter, *state.on_exit)
 
 
 def check_roles(process: Process, at: At | None = None) -> Iterator[Problem]:
@@ -71,16 +81,15 @@ def check_roles(process: Process, at: At | None = None) -> Iterator[Problem]:
                 "which is neither a field nor an address",
                 did_you_mean(role.contact, fields),
             )
-    for transition in process.transitions:
-        for notify in _notifies(transition):
+    for who, actions in _acting(process):
+        for notify in _notifies(actions):
             named = [("to", i, n) for i, n in enumerate(notify.to)]
             named += [("cc", i, n) for i, n in enumerate(notify.cc)]
             for key, i, name in named:
                 if name not in roles and name not in fields and "@" not in name:
                     yield _error(
                         at(notify.loc, "notify", key, i),
-                        f"transition '{transition.trigger}' notifies '{name}', "
-                        "which is neither a declared role nor a field",
+                        f"{who} notifies '{name}', which is neither a declared role nor a field",
                         did_you_mean(name, roles | fields),
                     )
 
@@ -108,16 +117,16 @@ def name_clashes(process: Process) -> Iterator[Problem]:
 def unused_roles(process: Process) -> Iterator[Problem]:
     """Warn about declared roles that nothing names."""
     used = {name for name, _, _ in role_uses(process)}
-    for transition in process.transitions:
-        for notify in _notifies(transition):
+    for _, actions in _acting(process):
+        for notify in _notifies(actions):
             used.update(notify.to + notify.cc)
     for role in process.roles:
         if role.name not in used:
             yield Problem(role.loc, f"role '{role.name}' is never used", "warning")
 
 
-def _action_texts(transition: Transition) -> Iterator[str]:
-    for action in transition.actions:
+def _action_texts(actions: Iterable[Action]) -> Iterator[str]:
+    for action in actions:
         if isinstance(action, SetField):
             yield from (action.field, action.value.source)
         elif isinstance(action, AppendLine):
@@ -141,13 +150,14 @@ def field_texts(process: Process) -> Iterator[str]:
         if transition.guard is not None:
             yield transition.guard.source
         yield from transition.requires
-        yield from _action_texts(transition)
-    for state in process.states:
+        yield from _action_texts(transition.actions)
+    for state in process.all_states():
+        yield from _action_texts((*state.on_enter, *state.on_exit))
         for timer in state.timers:
             if timer.at is not None:
                 yield timer.at.source
             yield from (key for key, _ in timer.data)
-        if state.batch is not None:
+        if isinstance(state, State) and state.batch is not None:
             yield from state.batch.columns
     for task in process.tasks:
         yield from (expr.source for _, expr in task.data)
