@@ -22,6 +22,9 @@ __all__ = ["check_unfireable"]
 def _clock_states(process: Process) -> dict[str, set[str]]:
     """Trigger -> the states whose timers or fulfilment list fire it."""
     out: dict[str, set[str]] = {}
+    for compound in process.compounds:  # its timers fire in every state inside it
+        for timer in compound.timers:
+            out.setdefault(timer.trigger, set()).update(process.leaves_of(compound.name))
     for state in process.states:
         for timer in state.timers:
             out.setdefault(timer.trigger, set()).add(state.name)
