@@ -22,6 +22,7 @@ from .durations import parse_duration
 from .errors import Location, Problem, did_you_mean
 from .expressions.exprtypes import BUILTIN_NAMES
 from .model import (
+    AUTOMATIC,
     Action,
     AppendLine,
     AppendRow,
@@ -462,8 +463,24 @@ class _Builder:
             if dest in tree.compounds:
                 written_dest, dest = dest, tree.entered(dest)
         guard = data.get("guard")
+        trigger = data.get("trigger", AUTOMATIC)
+        if "trigger" in data and trigger == AUTOMATIC:
+            self.error(
+                (*path, "trigger"),
+                f"'{AUTOMATIC}' is the trigger of automatic transitions (written without "
+                "`trigger`); name this trigger otherwise",
+            )
+        if "trigger" not in data:
+            for key in ("roles", "input"):
+                if key in data:
+                    self.error(
+                        (*path, key),
+                        f"an automatic transition (no `trigger`) is taken by the engine: it "
+                        f"has no `{key}`",
+                        key=True,
+                    )
         return Transition(
-            trigger=data["trigger"],
+            trigger=trigger,
             sources=sources,
             dest=dest,
             guard=self.expr(guard, (*path, "guard")) if guard is not None else None,

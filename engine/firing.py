@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from .model import Emit, Process
+from .model import AUTOMATIC, Emit, Process
 
 __all__ = ["clock_fired", "engine_fired"]
 
@@ -26,6 +26,8 @@ def _emits(process: Process) -> Iterator[Emit]:
 
 
 def _clocked(process: Process) -> Iterator[tuple[str, str]]:
+    if any(t.automatic for t in process.transitions):
+        yield AUTOMATIC, "the engine as soon as its guard holds (an automatic transition)"
     for compound in process.compounds:
         for timer in compound.timers:
             yield timer.trigger, f"timer '{timer.name}'"

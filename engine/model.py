@@ -281,6 +281,9 @@ class CreateJob:
 Action = SetField | AppendLine | RecordActivity | Notify | Emit | AppendRow | CreateJob
 
 
+AUTOMATIC = "automatic"  # the trigger of transitions written without one (reserved)
+
+
 @dataclass(frozen=True)
 class Transition:
     """A trigger moving an instance from one of `sources` to `dest` (the same state allowed).
@@ -303,6 +306,11 @@ class Transition:
     # states it covers (every state inside a compound source, a compound dest's initial state).
     written_sources: tuple[str, ...] = ()
     written_dest: str | None = None
+
+    @property
+    def automatic(self) -> bool:
+        """Written without a trigger: taken by the engine as soon as its guard holds."""
+        return self.trigger == AUTOMATIC
 
     @property
     def declared_sources(self) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from ..errors import ExecutionError, Location, Problem
 from ..expressions import CompiledExpr, ExprType, compile_expr, compile_template
 from ..firing import clock_fired
 from ..model import (
+    AUTOMATIC,
     AppendLine,
     AppendRow,
     CreateJob,
@@ -231,6 +232,12 @@ class Explorer:
         state = node.config[0]
         if state in self.cp.terminal:
             return
+        if state in self.cp.automatic_from:
+            # as the runtime does: an automatic transition whose guard holds is taken at once,
+            # before time passes or anyone acts
+            event = Event("fire", AUTOMATIC, {}, None)
+            if self._fire(nid, event, node.now, internal=True) == "moved":
+                return
         # Timers first: of two equally short paths, the one where time passes instead of
         # someone firing the timer's trigger by hand is the one a process owner expects.
         if node.dues:

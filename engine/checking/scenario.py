@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..durations import format_duration
+from ..model import AUTOMATIC
 from .abstraction import CLOCK
 
 __all__ = ["ACTOR", "Event", "scenario", "scenario_yaml"]
@@ -82,6 +83,8 @@ def scenario(
     steps: list[dict[str, Any]] = []
     previous: Event | None = None
     for event in events:
+        if event.kind == "fire" and event.name == AUTOMATIC:
+            continue  # the engine takes it within the step before: nothing to write
         # A timer already due when the previous timer fired goes off in that same tick.
         chained = event.kind == "timer" and previous is not None and previous.kind == "timer"
         if not (chained and event.advance <= timedelta(0)):

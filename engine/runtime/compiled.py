@@ -144,6 +144,16 @@ class CompiledProcess:
             state: tuple(t for t in triggers if self.engine_only(state, t) is None)
             for state, triggers in self.triggers_from.items()
         }
+        # automatic transitions (no trigger) from each state, in the order they are tried
+        compiled = {id(ct.transition): ct for ct in self.transitions}
+        self.automatic_from: dict[str, tuple[CompiledTransition, ...]] = {}
+        if any(t.automatic for t in process.transitions):
+            for state in process.states:
+                found = tuple(
+                    compiled[id(t)] for t in process.transitions_from(state.name) if t.automatic
+                )
+                if found:
+                    self.automatic_from[state.name] = found
         calendars = {c.name: BusinessCalendar.from_model(c) for c in process.calendars}
         # keyed by the state declaring them: a compound state's timers run while the instance
         # is anywhere inside it, and are cancelled when it leaves the compound state

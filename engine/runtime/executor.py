@@ -22,7 +22,7 @@ from ..errors import (
     TriggerNotAllowed,
     did_you_mean,
 )
-from ..model import FieldType
+from ..model import AUTOMATIC, FieldType
 from ..people.directory import Directory, Person
 from ..people.identity import Identity, identify, pick_role, verify_person
 from ..store.base import (
@@ -50,6 +50,7 @@ from .timers import TimerScheduler
 __all__ = ["Executor", "HistoryChain", "Outcome", "builtins"]
 
 MAX_EMIT_DEPTH = 8
+MAX_AUTOMATIC = 16  # automatic steps one event may set off before it is refused as a loop
 
 
 def builtins(state: str, now: datetime, actor: str, role: str | None) -> dict[str, Any]:
@@ -283,6 +284,10 @@ class Executor:
         tx.append_event(first)
         if process.tasks:
             self.requests.start_tasks(tx, cp, record, variables, actor=actor, now=now)
+        if cp.automatic_from:
+            outcome = Outcome(record, set())
+            self._settle(tx, cp, outcome, 0)
+            return outcome.record
         return record
 
     # firing ---------------------------------------------------------------------------------
@@ -349,6 +354,7 @@ class Executor:
         detail: Mapping[str, Any] | None = None,
         depth: int = 0,
         record: InstanceRecord | None = None,
+        settle: bool = True,
     ) -> Outcome:
         """Check and apply one trigger; raises an ExecutionError before writing if refused.
 
@@ -400,11 +406,60 @@ class Executor:
             accepted = cp.process.accepts(step.transition.transition)
             refuse_undeclared(given, accepted, f"'{trigger}'", instance=record.id, trigger=trigger)
         outcome = self._commit(tx, step, dest, kind, dict(detail or {}), depth)
+        if settle and cp.automatic_from:
+            self._settle(tx, cp, outcome, depth)
         outcome.identity = who
         if record.parent is not None or cp.process.tasks or step.emits:
             # rules and emits may have changed this instance again after its own step
             outcome.record = tx.get_instance(record.id) or outcome.record
         return outcome
+
+    def _settle(self, tx: Transaction, cp: CompiledProcess, outcome: Outcome, depth: int) -> None:
+        """Take the automatic transitions whose guard holds after a step, each a step of its
+        own in the same transaction, until none holds (at most MAX_AUTOMATIC).
+
+        Raises:
+            ExecutionError: they went on MAX_AUTOMATIC steps (a loop the guards did not end):
+                the whole event is refused.
+        """
+        for _ in range(MAX_AUTOMATIC):
+            record = tx.get_instance(outcome.record.id) or outcome.record
+            if not self._automatic_holds(cp, record):
+                outcome.record = record
+                return
+            result = self.fire(
+                tx,
+                record.id,
+                AUTOMATIC,
+                None,
+                actor=AUTOMATIC,
+                role=None,
+                now=record.updated_at,
+                internal=True,
+                detail={"automatic": True},
+                depth=depth,
+                record=record,
+                settle=False,
+            )
+            outcome.record = result.record
+            outcome.sheets |= result.sheets
+            outcome.messages += result.messages
+        raise ExecutionError(
+            f"automatic transitions of {cp.process.id} went on for {MAX_AUTOMATIC} steps "
+            f"(now in '{outcome.record.state}'); their guards never stopped them: make a guard "
+            "false after its step, e.g. with a `set` action",
+            instance=outcome.record.id,
+        )
+
+    def _automatic_holds(self, cp: CompiledProcess, record: InstanceRecord) -> bool:
+        """Whether an automatic transition from the instance's state may be taken now."""
+        candidates = cp.automatic_from.get(record.state)
+        if not candidates or record.state in cp.terminal:
+            return False
+        variables = cp.codec.decode(record.data)
+        variables.update(builtins(record.state, record.updated_at, AUTOMATIC, None))
+        step = Step(cp, record, variables, AUTOMATIC, None, record.updated_at, True)
+        return any(ct.allows(step) for ct in candidates)
 
     def check_released(self, tx: Transaction, record: InstanceRecord, trigger: str) -> None:
         """Refuse people's triggers on a task still waiting on its dependencies."""

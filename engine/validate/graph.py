@@ -15,6 +15,7 @@ import networkx as nx
 
 from ..errors import Location, Problem, did_you_mean
 from ..model import Process, State, Transition
+from .graph_automatic import check_automatic_cycles
 from .graph_compound import compound_problems
 from .graph_firing import check_unfireable
 from .graph_tasks import task_problems
@@ -230,6 +231,7 @@ def _fields(process: Process, index: ProcessIndex, graph: nx.MultiDiGraph) -> It
 
 def _compounds(process: Process, index: ProcessIndex, graph: nx.MultiDiGraph) -> Iterator[Problem]:
     yield from compound_problems(process, index)
+    yield from check_automatic_cycles(process)
 
 
 CHECKS: tuple[Check, ...] = (  # check_unknown_states runs first, in graph_problems

@@ -42,7 +42,12 @@ def check_unfireable(
     where = _clock_states(process)
     for transition in process.transitions:
         trigger = transition.trigger
-        if transition.roles or trigger not in clocked or trigger in anywhere:
+        if (
+            transition.roles
+            or trigger not in clocked
+            or trigger in anywhere
+            or transition.automatic
+        ):
             continue
         missing = [s for s in transition.sources if s not in where[trigger]]
         if not missing:
