@@ -69,6 +69,10 @@ def state_label(node: Node, loops: list[Edge]) -> str:
     rows = [f'<TR><TD><B><FONT COLOR="{NAME_INK}">{html_text(node.name)}</FONT></B></TD></TR>']
     if node.caption:
         rows.append(row(node.caption, font=f'POINT-SIZE="{TEXT_SIZE}" COLOR="{CAPTION_INK}"'))
+    actions = [f"entry / {line}" for line in node.entry] + [f"exit / {line}" for line in node.exit]
+    if actions:
+        rows.append("<HR/>")
+        rows += [row(text, align="LEFT", font=f'POINT-SIZE="{TEXT_SIZE}"') for text in actions]
     for index, (heading, lines) in enumerate(loop_sections(loops)):
         rows.append("<HR/>" if index == 0 else "")
         font = f'POINT-SIZE="{TEXT_SIZE}" COLOR="{HEADING_INK}"'
@@ -93,7 +97,32 @@ def edge_line(edge: Edge) -> str:
     extra = {"label": label(*wrap(edge_text(edge)))}
     if edge.is_timer:
         extra.update(style="dashed", color=f'"{TIMED}"', fontcolor=f'"{TIMED}"')
+    if edge.tail_group:  # written on a compound state: drawn from its border
+        extra["ltail"] = quote(f"cluster_{edge.tail_group}")
+    if edge.head_group and edge.head_group != edge.tail_group:
+        extra["lhead"] = quote(f"cluster_{edge.head_group}")
     return f"{quote(edge.source)} -> {quote(edge.dest)}{attrs(**extra)};"
+
+
+def cluster_lines(diagram: Diagram, group: str | None, loops: dict[str, list[Edge]]) -> list[str]:
+    """The states drawn inside `group` (None: the top): compound states as clusters, their
+    entry and exit actions in the cluster's label."""
+    groups, nodes = diagram.members(group)
+    lines = [node_line(node, loops.get(node.name, [])) for node in nodes]
+    for inner in groups:
+        text = [inner.name, *([inner.status] if inner.status else [])]
+        text += [f"entry / {line}" for line in inner.entry]
+        text += [f"exit / {line}" for line in inner.exit]
+        for edge in diagram.edges:  # its own transitions to itself, as a state's box lists them
+            if edge.tail_group == inner.name and is_loop(edge):
+                how = "stays" if edge.internal else "re-enters"
+                text.append(f"{how}: {edge_text(edge)}")
+        lines.append(f"subgraph {quote('cluster_' + inner.name)} {{")
+        lines.append(f"{INDENT}label={label(*text)};")
+        lines.append(f'{INDENT}style="rounded,dashed"; color="#3b5b8c"; fontname=Helvetica;')
+        lines += [INDENT + line for line in cluster_lines(diagram, inner.name, loops)]
+        lines.append("}")
+    return lines
 
 
 def task_lines(tasks: tuple[TaskNode, ...]) -> list[str]:
@@ -126,9 +155,13 @@ def render_diagram(diagram: Diagram) -> str:
     ]
     loops: dict[str, list[Edge]] = {}
     for edge in diagram.edges:
-        if is_loop(edge):
+        if is_loop(edge) and edge.tail_group is None:
             loops.setdefault(edge.source, []).append(edge)
-    body += [node_line(node, loops.get(node.name, [])) for node in diagram.nodes]
+    if diagram.groups:
+        body.append("compound=true;")  # edges may end at a cluster's border
+        body += cluster_lines(diagram, None, loops)
+    else:
+        body += [node_line(node, loops.get(node.name, [])) for node in diagram.nodes]
     if diagram.initial is not None:
         start = f'shape=point, width=0.14, style=filled, color="{PLAIN}", fillcolor="{PLAIN}"'
         body.append(f'"{START}" [{start}, label=""];')

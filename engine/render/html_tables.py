@@ -10,18 +10,10 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from ..model import (
-    Action,
-    AppendLine,
-    AppendRow,
-    CreateJob,
-    Emit,
-    Notify,
     Process,
-    RecordActivity,
-    SetField,
     State,
 )
-from .model import format_duration, format_recurrence, timer_when
+from .model import format_duration, format_recurrence, summarise, timer_when
 
 
 def cell(value: object) -> str:
@@ -48,29 +40,6 @@ def table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -
     return "\n".join(
         [f"<h3>{escape(caption)}</h3>", "<table>", f"<tr>{head}</tr>", *body, "</table>"]
     )
-
-
-def summarise(action: Action) -> str:
-    """One line of plain text saying what an action does."""
-    if isinstance(action, SetField):
-        return f"set {action.field} = {action.value.source}"
-    if isinstance(action, AppendLine):
-        where = " (on the parent)" if action.to_parent else ""
-        return f"append to {action.field}{where}: {action.line.source}"
-    if isinstance(action, RecordActivity):
-        outcome = f" with outcome {action.outcome.source}" if action.outcome else ""
-        return f"record {action.kind}{outcome}"
-    if isinstance(action, Notify):
-        cc = f" cc {', '.join(action.cc)}" if action.cc else ""
-        return f"{action.channel} to {', '.join(action.to)}{cc}: {action.subject.source}"
-    if isinstance(action, Emit):
-        return f"emit {action.trigger} to {action.target}"
-    if isinstance(action, AppendRow):
-        return f"add a row to sheet {action.sheet}"
-    if isinstance(action, CreateJob):
-        keys = ", ".join(key for key, _ in action.payload)
-        return f"job {action.type} ({keys or 'no payload'}), completed by {action.on_complete}"
-    return type(action).__name__  # pragma: no cover - Action is a closed union
 
 
 def set_by(process: Process, name: str) -> list[str]:

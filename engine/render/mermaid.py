@@ -51,7 +51,42 @@ def _state_lines(node: Node) -> list[str]:
     lines = [f'state "{escape(node.name)}" as {ident}'] if ident != node.name else []
     if node.caption:
         lines.append(f"{ident} : {escape(node.caption)}")
+    lines += [f"{ident} : {escape('entry / ' + line)}" for line in node.entry]
+    lines += [f"{ident} : {escape('exit / ' + line)}" for line in node.exit]
     return lines
+
+
+def _level(diagram: Diagram, group: str | None) -> list[str]:
+    """The states drawn inside `group` (None: the top), compound states as composite states
+    holding their own, each level with its initial state."""
+    groups, nodes = diagram.members(group)
+    lines: list[str] = []
+    for node in nodes:
+        lines += _state_lines(node)
+    for inner in groups:
+        ident = node_id(inner.name)
+        lines.append(f"state {ident} {{")
+        lines += [INDENT + line for line in _level(diagram, inner.name)]
+        lines.append("}")
+        notes = [f"status: {inner.status}"] if inner.status else []
+        notes += [f"entry / {line}" for line in inner.entry]
+        notes += [f"exit / {line}" for line in inner.exit]
+        if notes:
+            lines.append(f"note right of {ident} : {escape('; '.join(notes))}")
+    if group is not None:
+        first = next((g for g in diagram.groups if g.name == group), None)
+        if first is not None and first.initial is not None:
+            lines.append(f"[*] --> {node_id(first.initial)}")
+    return lines
+
+
+def _top_initial(diagram: Diagram) -> str | None:
+    """The top-level state an instance starts in (a compound state holding the initial one)."""
+    name = diagram.initial
+    parents = {n.name: n.parent for n in diagram.nodes} | {g.name: g.parent for g in diagram.groups}
+    while name is not None and parents.get(name) is not None:
+        name = parents[name]
+    return name
 
 
 def _classes(diagram: Diagram) -> list[str]:
@@ -96,12 +131,13 @@ def render_diagram(diagram: Diagram) -> str:
         "classDef waiting fill:#fff8dc",
         "classDef terminal stroke-width:3px",
     ]
-    for node in diagram.nodes:
-        body += _state_lines(node)
-    if diagram.initial is not None:
-        body.append(f"[*] --> {node_id(diagram.initial)}")
+    body += _level(diagram, None)
+    initial = _top_initial(diagram)
+    if initial is not None:
+        body.append(f"[*] --> {node_id(initial)}")
     for edge in diagram.edges:
-        body.append(f"{node_id(edge.source)} --> {node_id(edge.dest)} : {edge_label(edge)}")
+        source, dest = edge.tail_group or edge.source, edge.head_group or edge.dest
+        body.append(f"{node_id(source)} --> {node_id(dest)} : {edge_label(edge)}")
     body += [f"{node_id(n.name)} --> [*]" for n in diagram.nodes if n.terminal]
     body += task_lines(diagram.tasks)
     body += _classes(diagram)

@@ -10,7 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from ..model import Process, Recurrence, State, Timer
+from ..model import (
+    Action,
+    AppendLine,
+    AppendRow,
+    Compound,
+    CreateJob,
+    Emit,
+    Notify,
+    Process,
+    RecordActivity,
+    Recurrence,
+    SetField,
+    State,
+    Timer,
+    Transition,
+)
 from ..validate.graphmodel import expand_sources
 
 
@@ -27,6 +42,9 @@ class Node:
     queue: str | None = None
     owner: str | None = None
     timed: bool = False  # it has timers or a batch step
+    parent: str | None = None  # the compound state it is drawn in
+    entry: tuple[str, ...] = ()  # what its `on_enter` actions do, one line each
+    exit: tuple[str, ...] = ()  # what its `on_exit` actions do
 
     @property
     def caption(self) -> str:
@@ -49,6 +67,10 @@ class Edge:
     roles: tuple[str, ...] = ()
     timer: str | None = None  # e.g. "7d next_call_due"
     internal: bool = False
+    # written on a compound state (drawn from its border): `source` is then its first state
+    tail_group: str | None = None
+    # going to a compound state (drawn to its border): `dest` is then its initial state
+    head_group: str | None = None
 
     @property
     def is_timer(self) -> bool:
@@ -67,6 +89,18 @@ class TaskNode:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A compound state as drawn: a box around its states."""
+
+    name: str
+    parent: str | None = None
+    status: str = ""
+    initial: str | None = None  # the child entered with it
+    entry: tuple[str, ...] = ()
+    exit: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Diagram:
     """Everything a renderer draws for one process."""
 
@@ -76,10 +110,18 @@ class Diagram:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
     tasks: tuple[TaskNode, ...] = ()
+    groups: tuple[Group, ...] = ()  # compound states, outer ones before those inside them
 
     @property
     def initial(self) -> str | None:
         return next((n.name for n in self.nodes if n.initial), None)
+
+    def members(self, group: str | None) -> tuple[list[Group], list[Node]]:
+        """The compound and plain states drawn directly inside `group` (None: the top)."""
+        return (
+            [g for g in self.groups if g.parent == group],
+            [n for n in self.nodes if n.parent == group],
+        )
 
 
 def format_duration(value: timedelta) -> str:
@@ -119,12 +161,12 @@ def timer_when(timer: Timer) -> str:
     return "?"
 
 
-def timer_labels(state: State) -> dict[str, list[str]]:
+def timer_labels(state: State | Compound) -> dict[str, list[str]]:
     """Trigger -> the labels of the timers (and batch step) of a state that fire it."""
     labels: dict[str, list[str]] = {}
     for timer in state.timers:
         labels.setdefault(timer.trigger, []).append(f"{timer_when(timer)} {timer.name}")
-    if state.batch is not None:
+    if isinstance(state, State) and state.batch is not None:
         when = format_recurrence(state.batch.every)
         labels.setdefault(state.batch.trigger, []).append(f"every {when} batch")
     return labels
@@ -141,14 +183,67 @@ def _node(state: State) -> Node:
         queue=state.queue,
         owner=state.owner,
         timed=bool(state.timers or state.batch),
+        parent=state.parent,
+        entry=tuple(summarise(a) for a in state.on_enter),
+        exit=tuple(summarise(a) for a in state.on_exit),
     )
+
+
+def _group(compound: Compound) -> Group:
+    return Group(
+        compound.name,
+        compound.parent,
+        compound.status,
+        compound.initial,
+        tuple(summarise(a) for a in compound.on_enter),
+        tuple(summarise(a) for a in compound.on_exit),
+    )
+
+
+def _written_edges(
+    process: Process, transition: Transition, timed: dict[str, dict[str, list[str]]]
+) -> list[Edge]:
+    """A process with compound states: one edge per source as written, from (and to) the
+    border of a compound state."""
+    edges: list[Edge] = []
+    guard = transition.guard.source if transition.guard else None
+    written = transition.declared_sources
+    sources = expand_sources(process, transition) if "*" in written else written
+    for name in sources:
+        leaves = process.leaves_of(name)
+        if not leaves:
+            continue
+        tail = name if process.find_compound(name) is not None else None
+        if transition.internal:
+            dest, head = leaves[0], tail
+        else:
+            dest = transition.dest or leaves[0]
+            target = transition.declared_dest
+            head = target if target and process.find_compound(target) is not None else None
+        plain = Edge(
+            leaves[0],
+            dest,
+            transition.trigger,
+            guard,
+            transition.roles,
+            None,
+            transition.internal,
+            tail,
+            head,
+        )
+        labels = timed.get(name, {}).get(transition.trigger)
+        edges += [replace(plain, timer=label) for label in labels] if labels else [plain]
+    return edges
 
 
 def extract(process: Process) -> Diagram:
     """Build the diagram model of a process."""
-    timed = {state.name: timer_labels(state) for state in process.states}
+    timed = {state.name: timer_labels(state) for state in process.all_states()}
     edges: list[Edge] = []
     for transition in process.transitions:
+        if process.compounds:
+            edges += _written_edges(process, transition, timed)
+            continue
         guard = transition.guard.source if transition.guard else None
         for source in expand_sources(process, transition):
             dest, stays = transition.target(source), transition.internal
@@ -168,4 +263,28 @@ def extract(process: Process) -> Diagram:
         nodes=tuple(_node(s) for s in process.states),
         edges=tuple(edges),
         tasks=tasks,
+        groups=tuple(_group(c) for c in process.compounds),
     )
+
+
+def summarise(action: Action) -> str:
+    """One line of plain text saying what an action does."""
+    if isinstance(action, SetField):
+        return f"set {action.field} = {action.value.source}"
+    if isinstance(action, AppendLine):
+        where = " (on the parent)" if action.to_parent else ""
+        return f"append to {action.field}{where}: {action.line.source}"
+    if isinstance(action, RecordActivity):
+        outcome = f" with outcome {action.outcome.source}" if action.outcome else ""
+        return f"record {action.kind}{outcome}"
+    if isinstance(action, Notify):
+        cc = f" cc {', '.join(action.cc)}" if action.cc else ""
+        return f"{action.channel} to {', '.join(action.to)}{cc}: {action.subject.source}"
+    if isinstance(action, Emit):
+        return f"emit {action.trigger} to {action.target}"
+    if isinstance(action, AppendRow):
+        return f"add a row to sheet {action.sheet}"
+    if isinstance(action, CreateJob):
+        keys = ", ".join(key for key, _ in action.payload)
+        return f"job {action.type} ({keys or 'no payload'}), completed by {action.on_complete}"
+    return type(action).__name__  # pragma: no cover - Action is a closed union

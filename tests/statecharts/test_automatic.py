@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import T0
 from fulfil.engine.checking import explore
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import DefinitionError, RoleRefused
@@ -13,6 +13,7 @@ from fulfil.engine.loader import Catalog, load_file, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, Store
 
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CALLS = Path(__file__).parents[1] / "processes" / "statecharts" / "calls.yaml"
 AGENT = {"actor": "ann", "role": "agent"}
 
