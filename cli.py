@@ -40,6 +40,8 @@ from .engine.commands.options import (
     settings_from,
 )
 from .engine.commands.schema import schema_command
+from .engine.commands.people import people_group
+from .engine.commands.serve import serve_command
 
 
 @click.group(ROOT, cls=FulfilGroup, epilog=ENVIRONMENT)
@@ -588,6 +590,8 @@ def check_command(
 main.add_command(schema_command)
 main.add_command(jobs_command)
 
+main.add_command(people_group)
+main.add_command(serve_command)
 
 if __name__ == "__main__":
     main()

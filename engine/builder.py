@@ -162,6 +162,11 @@ class _Builder:
             ),
             start_input=_start_input(data.get("start")),
             compounds=tuple(tree.compounds.values()),
+            instance_title=(
+                self.template(data["instance_title"], ("instance_title",))
+                if data.get("instance_title")
+                else None
+            ),
             source_file=self.source.file,
             source_hash=source_hash,
             loc=self.at(("id",), key=True),

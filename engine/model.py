@@ -386,6 +386,8 @@ class Process:
     invariants: tuple[Invariant, ...] = ()
     start_input: tuple[str, ...] | None = None  # the fields `start` data may set; None: all
     compounds: tuple[Compound, ...] = ()  # states made of states; `states` holds plain ones
+    # the one line naming an instance in worklists, e.g. `{client} ({fr_number})`
+    instance_title: Template | None = None
     source_file: str = "<string>"
     source_hash: str = ""  # sha256 of the YAML text: a version's identity in the store
     loc: Location = UNKNOWN

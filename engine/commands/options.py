@@ -348,4 +348,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "demo": ("fulfil demo --db sqlite:///demo.db --report demo-report.html",),
     "check": ("fulfil check facebook_access --depth 10 --timing",),
     "schema": ("fulfil schema process -o .fulfil/process.schema.json",),
+    "serve": ("FULFIL_SESSION_SECRET=... fulfil serve --port 8000",),
+    "people": ("echo 'a long passphrase' | fulfil people set-password sam",),
+    "people set-password": ("echo 'a long passphrase' | fulfil people set-password sam",),
+    "people token": ("fulfil people token sam",),
+    "people revoke-tokens": ("fulfil people revoke-tokens sam",),
 }

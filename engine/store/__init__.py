@@ -20,6 +20,7 @@ from .base import (
     SheetRow,
     Store,
     TimerRecord,
+    TokenRecord,
     Transaction,
 )
 from .memory import MemoryStore
@@ -36,6 +37,7 @@ __all__ = [
     "SheetRow",
     "Store",
     "TimerRecord",
+    "TokenRecord",
     "Transaction",
     "open_store",
 ]

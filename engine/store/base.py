@@ -32,6 +32,7 @@ __all__ = [
     "SheetRow",
     "Store",
     "TimerRecord",
+    "TokenRecord",
     "Transaction",
     "from_iso",
     "to_iso",
@@ -251,6 +252,16 @@ class DefinitionRecord:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """An API token of a person: the SHA-256 hex digest of the token, never the token."""
+
+    digest: str
+    person: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
 class Transaction(Protocol):
     """The operations of one unit of work. Writes become visible together at commit."""
 
@@ -264,6 +275,24 @@ class Transaction(Protocol):
     def children(self, instance_id: str) -> list[InstanceRecord]: ...
     def find_instances(self, states: Sequence[tuple[str, str]]) -> list[InstanceRecord]:
         """Instances in any of the (process, state) pairs, oldest last activity first."""
+        ...
+
+    def page_instances(
+        self,
+        states: Sequence[tuple[str, str]],
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 50,
+        assignee: str | None = None,
+        text: str | None = None,
+    ) -> list[InstanceRecord]:
+        """Up to `limit` instances in the (process, state) pairs, ordered by
+        (last_activity_at, id), after the `after` key of the previous page's last row.
+
+        `assignee`: only those assigned to that person ("" only the unassigned ones); `text`:
+        only those whose id or data contains it (case-insensitive). Each pair is read through
+        the (process, state, last_activity_at) index, so a page costs the same at any depth.
+        """
         ...
 
     def instance_ids(self) -> Iterator[str]: ...
@@ -393,6 +422,21 @@ class Transaction(Protocol):
     # definitions
     def get_definition(self, process: str, version: int) -> DefinitionRecord | None: ...
     def put_definition(self, definition: DefinitionRecord) -> None: ...
+
+    # credentials (the workbench's sign-in; engine.web.credentials)
+    def get_password(self, person: str) -> str | None:
+        """The person's password hash, or None when none is set."""
+        ...
+
+    def set_password(self, person: str, hashed: str, at: datetime) -> None:
+        """Set (or replace) the person's password hash."""
+        ...
+
+    def add_token(self, token: TokenRecord) -> None: ...
+    def get_token(self, digest: str) -> TokenRecord | None: ...
+    def revoke_tokens(self, person: str, at: datetime) -> int:
+        """Revoke every live token of the person; returns how many."""
+        ...
 
 
 class Store(Protocol):

@@ -7,6 +7,7 @@ raises, so a failed step leaves the store exactly as it was, as a database would
 from __future__ import annotations
 
 import bisect
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,9 +27,15 @@ from .base import (
     Position,
     SheetRow,
     TimerRecord,
+    TokenRecord,
 )
 
 __all__ = ["MemoryStore"]
+
+
+def _text_of(data: dict[str, Any]) -> str:
+    """The data as the SQL stores hold it (JSON text), lower-cased, for the text filter."""
+    return json.dumps(data, ensure_ascii=False).lower()
 
 
 class _Tables:
@@ -48,6 +55,8 @@ class _Tables:
         self.jobs: dict[int, JobRecord] = {}
         self.cursors: dict[str, str] = {}
         self.ids: dict[str, int] = {"timer": 0, "outbox": 0, "sheet": 0, "job": 0}
+        self.passwords: dict[str, str] = {}
+        self.tokens: dict[str, TokenRecord] = {}
         self.lane = LaneRecord(0, 0, "", 0)  # one lane: the store's lock serialises writers
 
 
@@ -121,6 +130,27 @@ class MemoryTransaction:
             for i in self._t.by_state.get((key[0], key[1]), {})
         ]
         return sorted(found, key=lambda r: (r.last_activity_at, r.id))
+
+    def page_instances(
+        self,
+        states: Sequence[tuple[str, str]],
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 50,
+        assignee: str | None = None,
+        text: str | None = None,
+    ) -> list[InstanceRecord]:
+        needle = text.lower() if text else None
+
+        def wanted(r: InstanceRecord) -> bool:
+            if after is not None and (r.last_activity_at, r.id) <= after:
+                return False
+            if assignee is not None and r.assignee != (assignee or None):
+                return False
+            return needle is None or needle in r.id.lower() or needle in _text_of(r.data)
+
+        found = [r for r in self.find_instances(states) if wanted(r)]
+        return found[:limit]
 
     def instance_ids(self) -> Iterator[str]:
         return iter(sorted(self._t.instances))
@@ -404,6 +434,43 @@ class MemoryTransaction:
                 self._t.definitions[key] = old
 
         self.undo.append(undo)
+
+    # credentials ----------------------------------------------------------------------------
+    def get_password(self, person: str) -> str | None:
+        return self._t.passwords.get(person)
+
+    def set_password(self, person: str, hashed: str, at: datetime) -> None:
+        old = self._t.passwords.get(person)
+        self._t.passwords[person] = hashed
+
+        def undo() -> None:
+            if old is None:
+                self._t.passwords.pop(person, None)
+            else:
+                self._t.passwords[person] = old
+
+        self.undo.append(undo)
+
+    def add_token(self, token: TokenRecord) -> None:
+        if token.digest in self._t.tokens:
+            raise AlreadyExists("that API token exists already")
+        self._t.tokens[token.digest] = token
+        self.undo.append(lambda: self._t.tokens.pop(token.digest, None))
+
+    def get_token(self, digest: str) -> TokenRecord | None:
+        return self._t.tokens.get(digest)
+
+    def revoke_tokens(self, person: str, at: datetime) -> int:
+        live = [t for t in self._t.tokens.values() if t.person == person and t.revoked_at is None]
+        for token in live:
+            self._t.tokens[token.digest] = replace(token, revoked_at=at)
+
+        def undo() -> None:
+            for token in live:
+                self._t.tokens[token.digest] = token
+
+        self.undo.append(undo)
+        return len(live)
 
 
 class MemoryStore:

@@ -129,4 +129,17 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE TABLE listener_cursors (name TEXT PRIMARY KEY, cursor TEXT NOT NULL)",
         ),
     ),
+    (
+        9,
+        (
+            # workbench sign-in (engine/web): a person's password as an argon2id hash, and
+            # API tokens as SHA-256 digests (the token itself is shown once, never stored)
+            """CREATE TABLE passwords (
+                person TEXT PRIMARY KEY, hash TEXT NOT NULL, set_at TEXT NOT NULL)""",
+            """CREATE TABLE api_tokens (
+                digest TEXT PRIMARY KEY, person TEXT NOT NULL, created_at TEXT NOT NULL,
+                revoked_at TEXT)""",
+            "CREATE INDEX api_tokens_person ON api_tokens (person)",
+        ),
+    ),
 )

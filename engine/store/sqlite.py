@@ -39,6 +39,7 @@ from .base import (
     Position,
     SheetRow,
     TimerRecord,
+    TokenRecord,
     from_iso,
     to_iso,
 )
@@ -109,6 +110,27 @@ def _writable(path: Path) -> bool:
     folder = path.parent
     wal = path.with_name(path.name + "-wal")
     return os.access(path, os.W_OK) and (os.access(folder, os.W_OK) or os.access(wal, os.W_OK))
+
+
+def page_filters(
+    after: tuple[datetime, str] | None, assignee: str | None, text: str | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clauses (and their parameters) of `page_instances` beyond process and state."""
+    where, params = "", []
+    if after is not None:
+        at = to_iso(after[0])
+        where += " AND (last_activity_at > ? OR (last_activity_at = ? AND id > ?))"
+        params += [at, at, after[1]]
+    if assignee == "":
+        where += " AND assignee IS NULL"
+    elif assignee is not None:
+        where += " AND assignee = ?"
+        params.append(assignee)
+    if text:
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where += " AND (lower(id) LIKE ? ESCAPE '\\' OR lower(data) LIKE ? ESCAPE '\\')"
+        params += [f"%{escaped}%", f"%{escaped}%"]
+    return where, params
 
 
 class SQLiteTransaction:
@@ -211,6 +233,27 @@ class SQLiteTransaction:
             params,
         )
         return [_instance(row) for row in rows]
+
+    def page_instances(
+        self,
+        states: Sequence[tuple[str, str]],
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 50,
+        assignee: str | None = None,
+        text: str | None = None,
+    ) -> list[InstanceRecord]:
+        where, extra = page_filters(after, assignee, text)
+        found: list[InstanceRecord] = []
+        for process, state in states:
+            rows = self._c.execute(
+                f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE process = ? AND state = ?"
+                f"{where} ORDER BY last_activity_at, id LIMIT ?",
+                [process, state, *extra, limit],
+            )
+            found += [_instance(row) for row in rows]
+        found.sort(key=lambda r: (r.last_activity_at, r.id))
+        return found[:limit]
 
     def instance_ids(self) -> Iterator[str]:
         for (instance_id,) in self._c.execute("SELECT id FROM instances ORDER BY id").fetchall():
@@ -576,6 +619,41 @@ class SQLiteTransaction:
             "source = excluded.source",
             (definition.process, definition.version, definition.source_hash, definition.source),
         )
+
+    # credentials ----------------------------------------------------------------------------
+    def get_password(self, person: str) -> str | None:
+        row = self._c.execute("SELECT hash FROM passwords WHERE person = ?", (person,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_password(self, person: str, hashed: str, at: datetime) -> None:
+        self._c.execute(
+            "INSERT INTO passwords (person, hash, set_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (person) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at",
+            (person, hashed, to_iso(at)),
+        )
+
+    def add_token(self, token: TokenRecord) -> None:
+        self._c.execute(
+            "INSERT INTO api_tokens (digest, person, created_at, revoked_at) VALUES (?, ?, ?, ?)",
+            (token.digest, token.person, to_iso(token.created_at), _opt_iso(token.revoked_at)),
+        )
+
+    def get_token(self, digest: str) -> TokenRecord | None:
+        row = self._c.execute(
+            "SELECT digest, person, created_at, revoked_at FROM api_tokens WHERE digest = ?",
+            (digest,),
+        ).fetchone()
+        if row is None:
+            return None
+        revoked = from_iso(row[3]) if row[3] else None
+        return TokenRecord(str(row[0]), str(row[1]), from_iso(row[2]), revoked)
+
+    def revoke_tokens(self, person: str, at: datetime) -> int:
+        done = self._c.execute(
+            "UPDATE api_tokens SET revoked_at = ? WHERE person = ? AND revoked_at IS NULL",
+            (to_iso(at), person),
+        )
+        return int(done.rowcount)
 
 
 class _Unit:

@@ -61,6 +61,8 @@ def _expressions(process: Process) -> Iterator[tuple[Expr, ExprType | None]]:
 
 
 def _templates(process: Process) -> Iterator[Template]:
+    if process.instance_title is not None:
+        yield process.instance_title
     for action in process.all_actions():
         if isinstance(action, AppendLine):
             yield action.line
