@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LEFT_OUT = shutil.ignore_patterns(
+_LEFT_OUT = shutil.ignore_patterns(
     ".git",
     ".venv",
     "__pycache__",
@@ -34,6 +34,15 @@ LEFT_OUT = shutil.ignore_patterns(
     "demo-sheets",
     "*.html",
 )
+
+
+def LEFT_OUT(folder: str, names: list[str]) -> set[str]:
+    """What the copy leaves out: build and run litter, and generated HTML pages (not the
+    workbench's page templates)."""
+    left = set(_LEFT_OUT(folder, names))
+    if Path(folder).name == "templates":
+        left = {name for name in left if not name.endswith(".html")}
+    return left
 
 
 def listed_packages() -> list[str]:

@@ -166,6 +166,8 @@ def field_texts(process: Process) -> Iterator[str]:
     for role in process.roles:
         if role.contact:
             yield role.contact
+    if process.instance_title is not None:
+        yield process.instance_title.source
 
 
 def unused_fields(process: Process) -> Iterator[Problem]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import jinja2
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -227,7 +228,9 @@ def create_app(
         )
     config = config or WebConfig()
     credentials = Credentials(engine.store, engine.clock, engine.people)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes .html
+    templates = Jinja2Templates(
+        env=jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    )
     templates.env.filters.update(when=when, span=span)
     app = FastAPI(
         title="fulfil workbench",

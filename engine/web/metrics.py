@@ -17,6 +17,8 @@ from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from .app import ApiPerson
+
 __all__ = ["Metrics"]
 
 
@@ -52,8 +54,6 @@ class Metrics:
         return response
 
     def router(self) -> APIRouter:
-        from .app import ApiPerson
-
         router = APIRouter()
 
         @router.get("/metrics", include_in_schema=False)

@@ -74,9 +74,7 @@ def wall() -> Wall:
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
-) -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock) -> Iterator[Engine]:
     """An engine over the shipped processes and people.yaml, on memory and SQLite."""
     store = make_store(request.param, tmp_path, request)
     made = make_engine(store, clock)

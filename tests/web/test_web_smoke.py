@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, csrf_of, sign_in, started, token
+from conftest import sign_in, started, token
 from fastapi.testclient import TestClient
 from fulfil.engine.runtime import Engine
 
