@@ -299,6 +299,8 @@ Environment:
                         send outbox email over SMTP (`worker`, `outbox --deliver`)
   FULFIL_OUTBOX_FILE    without SMTP: append delivered messages to this file as JSON
                         lines (else they are printed)
+  FULFIL_SESSION_SECRET signs the workbench's session cookies (`serve`; random per
+                        start when unset); FULFIL_PASSWORD: `people set-password`
 
 \b
 Global options go before or after the command: `fulfil --db URL show ID` and
@@ -349,8 +351,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "check": ("fulfil check facebook_access --depth 10 --timing",),
     "schema": ("fulfil schema process -o .fulfil/process.schema.json",),
     "serve": ("FULFIL_SESSION_SECRET=... fulfil serve --port 8000",),
-    "people": ("echo 'a long passphrase' | fulfil people set-password sam",),
-    "people set-password": ("echo 'a long passphrase' | fulfil people set-password sam",),
+    "people": ("FULFIL_PASSWORD='a long passphrase' fulfil people set-password sam",),
+    "people set-password": ("FULFIL_PASSWORD='a long passphrase' fulfil people set-password sam",),
     "people token": ("fulfil people token sam",),
     "people revoke-tokens": ("fulfil people revoke-tokens sam",),
 }

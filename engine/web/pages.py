@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ..errors import FulfilError, NotFound
 from ..model import Process
+from ..render.frame import CSS as FRAME_CSS
 from ..render.html import diagram_html
 from ..render.html import section as process_section
 from ..runtime.compiled import CompiledProcess
@@ -45,6 +46,7 @@ def _render(request: Request, name: str, context: dict[str, Any], status: int = 
     if caller is not None:
         context.setdefault("csrf", bench.auth.signer.csrf(caller.binding))
     context.setdefault("now", bench.engine.clock.now())
+    context.setdefault("frame_css", FRAME_CSS)
     return bench.templates.TemplateResponse(request, name, context, status_code=status)
 
 
