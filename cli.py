@@ -39,8 +39,8 @@ from .engine.commands.options import (
     global_options,
     settings_from,
 )
-from .engine.commands.schema import schema_command
 from .engine.commands.people import people_group
+from .engine.commands.schema import schema_command
 from .engine.commands.serve import serve_command
 
 
