@@ -31,6 +31,7 @@ from .engine.commands.common import (
     warn_past_timers,
 )
 from .engine.commands.jobs import jobs_command
+from .engine.commands.ops import list_command
 from .engine.commands.options import (
     ENVIRONMENT,
     ROOT,
@@ -592,6 +593,7 @@ main.add_command(jobs_command)
 
 main.add_command(people_group)
 main.add_command(serve_command)
+main.add_command(list_command)
 
 if __name__ == "__main__":
     main()

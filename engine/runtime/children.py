@@ -59,7 +59,9 @@ def outcome_of(cp: CompiledProcess, state: str) -> str | None:
     if state not in cp.terminal:
         return None
     spec = cp.process.find_state(state)
-    return (spec.outcome if spec is not None else None) or SUCCEEDED
+    if spec is None:  # the engine's Cancelled: the task did not do its work
+        return FAILED
+    return spec.outcome or SUCCEEDED
 
 
 def rule_label(rule: Rule, process_tasks: tuple[Task, ...]) -> str:

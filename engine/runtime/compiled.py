@@ -22,7 +22,21 @@ from .machine import MachineAdapter, TransitionSpec
 from .step import Step
 from .timers import CompiledTimer, sla_timers
 
-__all__ = ["CompiledProcess", "CompiledTransition", "is_set"]
+__all__ = [
+    "CANCELLED",
+    "CANCELLED_REASON",
+    "CANCELLED_STATUS",
+    "CompiledProcess",
+    "CompiledTransition",
+    "is_set",
+]
+
+CANCELLED = "Cancelled"
+"""The terminal state `fulfil cancel` puts an instance in, which every process has.
+
+Capitalised, so no process's own state (lowercase identifiers) can be called so."""
+CANCELLED_STATUS = "Closed"
+CANCELLED_REASON = "Cancelled"
 
 
 def is_set(value: Any) -> bool:
@@ -130,7 +144,7 @@ class CompiledProcess:
         self.process = process
         self.codec = DataCodec(process)
         self.env: dict[str, ExprType] = field_types(process)
-        self.terminal = frozenset(s.name for s in process.states if s.terminal)
+        self.terminal = frozenset(s.name for s in process.states if s.terminal) | {CANCELLED}
         # what the engine fires itself (engine.firing); the catalog's view when given
         self.fired = dict(engine_fired(process) if fired is None else fired)
         self._engine_only: dict[tuple[str, str], str | None] = {}
@@ -307,7 +321,7 @@ class CompiledProcess:
         """The display status and closure reason of a state."""
         spec = self.process.find_state(state)
         if spec is None:
-            return ("", "")
+            return (CANCELLED_STATUS, CANCELLED_REASON) if state == CANCELLED else ("", "")
         return (spec.status or state, spec.closure_reason)
 
     def matches(self, trigger: str, source: str, dest: str) -> bool:

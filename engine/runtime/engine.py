@@ -24,6 +24,7 @@ from ..clock import Clock
 from ..csvbatch import safe_cell
 from ..delivery import DeliveryAdapter
 from ..errors import ConflictError, JobRefused, NotFound, RoleRefused, StoreError, UsageError
+from ..expressions import CompiledExpr
 from ..model import Process
 from ..people.directory import Directory
 from ..store.base import (
@@ -33,6 +34,7 @@ from ..store.base import (
     OutboxRecord,
     Store,
     Transaction,
+    sort_key,
 )
 from .assigning import AlreadyAssigned, Assignment
 from .children import Family
@@ -43,7 +45,7 @@ from .delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
 from .delivering import SEND_LEASE as SEND_LEASE
 from .delivering import Deliverer
 from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
-from .executor import Executor, HistoryChain, Outcome
+from .executor import Executor, HistoryChain, Outcome, builtins
 from .jobs import (
     DEFAULT_LEASE,
     JobView,
@@ -56,6 +58,8 @@ from .jobs import (
 )
 from .lanes import check_lanes, orphans
 from .listening import EventPage, Listener, Subscription, events_since, subscription
+from .search import SCAN_BUDGET, SearchPage, SearchRequest, encode_cursor, plan_search
+from .search import matches as search_matches
 from .sla import due_at as sla_due_at
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
 from .ticking import Ticker, family_due_timer
@@ -852,6 +856,67 @@ class Engine:
                 if (name is None and mine is None) or job.instance in shown
             )
         return QueueView(tuple(ready), tuple(in_progress), incidents)
+
+    def search(self, request: SearchRequest | None = None, **filters: Any) -> SearchPage:
+        """One page of the instances matching the filters (`fulfil list`, `GET /api/instances`).
+
+        Give a `SearchRequest`, or its fields as keywords: `process`, `version`, `state` (a
+        name or several), `status`, `queue`, `assignee`, `open` (True: open, False: closed),
+        `started_after`/`started_before`, `changed_after`/`changed_before` (from inclusive,
+        before exclusive), `where` (an expression over the process's fields, e.g.
+        `client == "Acme Motors"`; needs `process`), `sort` (`created_at`, `updated_at` or
+        `id`, `-` in front for descending; default `-created_at`), `limit` (1 to 500), and
+        `cursor` (the `next` of the page before). See engine.runtime.search.
+
+        Raises:
+            NotFound: no such process (or version).
+            UsageError: an unknown state, status, queue or field, a bad sort, limit or cursor.
+        """
+        request = replace(request or SearchRequest(), **filters)
+        if request.process is not None:
+            processes = [self.catalog.get(request.process, request.version)]
+        else:
+            processes = self._processes()
+        plan = plan_search(request, processes)
+        query, where, limit = plan.query, plan.where, plan.limit
+        order = query.order
+        items: list[InstanceRecord] = []
+        now = self.clock.now()
+        batch = limit + 1 if where is None else max(4 * limit, 200)
+        scanned = 0
+        with self.store.transaction(write=False) as tx:
+            after = query.after
+            following: str | None = None
+            while True:
+                rows = tx.search_instances(replace(query, after=after), batch)
+                full = False
+                for record in rows:
+                    scanned += 1
+                    if where is None or self._where(tx, where, record, now):
+                        if len(items) == limit:
+                            full = True
+                            break
+                        items.append(record)
+                    after = (sort_key(record, order), record.id)
+                if full:
+                    last = items[-1]
+                    following = encode_cursor(order, (sort_key(last, order), last.id))
+                    break
+                if len(rows) < batch:
+                    break
+                if scanned >= SCAN_BUDGET and after is not None:
+                    following = encode_cursor(order, after)
+                    break
+            views = tuple(self._view(tx, record) for record in items)
+        return SearchPage(views, following)
+
+    def _where(
+        self, tx: Transaction, where: CompiledExpr, record: InstanceRecord, now: datetime
+    ) -> bool:
+        cp = self.definitions.for_instance(tx, record.process, record.version)
+        variables = cp.codec.decode(record.data)
+        variables.update(builtins(record.state, now, "", None))
+        return search_matches(where, variables)
 
     def queues(self) -> list[str]:
         """The names of the queues the catalog's processes put work in, sorted."""

@@ -21,9 +21,11 @@ from typing import Any, NamedTuple, Protocol
 
 __all__ = [
     "FORMAT_VERSION",
+    "SEARCH_ORDERS",
     "BatchMember",
     "DefinitionRecord",
     "EventRecord",
+    "InstanceFilter",
     "InstanceRecord",
     "JobRecord",
     "LaneRecord",
@@ -35,6 +37,7 @@ __all__ = [
     "TokenRecord",
     "Transaction",
     "from_iso",
+    "sort_key",
     "to_iso",
 ]
 
@@ -53,6 +56,8 @@ EVENT_KINDS = (
     "assignment",  # claim, assign, release: who works the instance (detail: action, assignee)
     "job",  # a job created for another system (detail: job, type, key, payload, on_complete)
     "incident",  # a job failed through its retries (detail: job, type, error, failures)
+    "intervention",  # an operator's cancel, set, move (detail: action, reason, before, after)
+    "migration",  # moved to another version of its process (detail: from, to, reason, changes)
 )
 
 JOB_STATES = ("open", "locked", "failed", "incident", "completed", "cancelled")
@@ -262,6 +267,39 @@ class TokenRecord:
     revoked_at: datetime | None = None
 
 
+SEARCH_ORDERS = ("created_at", "updated_at", "id")
+"""The columns a search can be sorted on (each with `id` as the tie-breaker)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceFilter:
+    """What `Transaction.search_instances` selects, and in which order.
+
+    `states` None: any state; else only the (process, state) pairs listed (empty: nothing).
+    Time bounds are inclusive from, exclusive to. `after` is the keyset position of the last
+    row of the previous page: (the sort column's text, the id).
+    """
+
+    process: str | None = None
+    version: int | None = None
+    states: tuple[tuple[str, str], ...] | None = None
+    assignee: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    order: str = "created_at"  # one of SEARCH_ORDERS
+    descending: bool = True
+    after: tuple[str, str] | None = None
+
+
+def sort_key(record: InstanceRecord, order: str) -> str:
+    """The text a record sorts by on `order` (what the SQL stores compare)."""
+    if order == "id":
+        return record.id
+    return to_iso(record.created_at if order == "created_at" else record.updated_at)
+
+
 class Transaction(Protocol):
     """The operations of one unit of work. Writes become visible together at commit."""
 
@@ -292,6 +330,14 @@ class Transaction(Protocol):
         `assignee`: only those assigned to that person ("" only the unassigned ones); `text`:
         only those whose id or data contains it (case-insensitive). Each pair is read through
         the (process, state, last_activity_at) index, so a page costs the same at any depth.
+        """
+        ...
+
+    def search_instances(self, query: InstanceFilter, limit: int) -> list[InstanceRecord]:
+        """Up to `limit` instances matching `query`, in its order, after `query.after`.
+
+        The SQL stores answer from indexes (keyset paging: no OFFSET, so page 1,000 costs
+        what page 1 does).
         """
         ...
 

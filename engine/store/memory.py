@@ -20,6 +20,7 @@ from .base import (
     BatchMember,
     DefinitionRecord,
     EventRecord,
+    InstanceFilter,
     InstanceRecord,
     JobRecord,
     LaneRecord,
@@ -28,6 +29,7 @@ from .base import (
     SheetRow,
     TimerRecord,
     TokenRecord,
+    sort_key,
 )
 
 __all__ = ["MemoryStore"]
@@ -58,6 +60,23 @@ class _Tables:
         self.passwords: dict[str, str] = {}
         self.tokens: dict[str, TokenRecord] = {}
         self.lane = LaneRecord(0, 0, "", 0)  # one lane: the store's lock serialises writers
+
+
+def _matches(record: InstanceRecord, query: InstanceFilter) -> bool:
+    """Whether the record passes the filters of `query` (all but its page position)."""
+    if query.process is not None and record.process != query.process:
+        return False
+    if query.version is not None and record.version != query.version:
+        return False
+    if query.assignee is not None and record.assignee != query.assignee:
+        return False
+    for moment, low, high in (
+        (record.created_at, query.created_from, query.created_to),
+        (record.updated_at, query.updated_from, query.updated_to),
+    ):
+        if (low is not None and moment < low) or (high is not None and moment >= high):
+            return False
+    return True
 
 
 class MemoryTransaction:
@@ -151,6 +170,26 @@ class MemoryTransaction:
 
         found = [r for r in self.find_instances(states) if wanted(r)]
         return found[:limit]
+
+    def search_instances(self, query: InstanceFilter, limit: int) -> list[InstanceRecord]:
+        # a scan: the in-memory store serves tests and scripts, not a million instances
+        if query.states is not None:
+            ids = [i for key in query.states for i in self._t.by_state.get(key, {})]
+            found = [self._t.instances[i] for i in ids]
+        else:
+            found = list(self._t.instances.values())
+        order = query.order
+        keyed = [((sort_key(r, order), r.id), r) for r in found if _matches(r, query)]
+        after = None if query.after is None else (query.after[0], query.after[1])
+        if after is not None and order == "id":
+            after = (after[1], after[1])
+        if after is not None:
+            if query.descending:
+                keyed = [item for item in keyed if item[0] < after]
+            else:
+                keyed = [item for item in keyed if item[0] > after]
+        keyed.sort(key=lambda item: item[0], reverse=query.descending)
+        return [record for _, record in keyed[:limit]]
 
     def instance_ids(self) -> Iterator[str]:
         return iter(sorted(self._t.instances))

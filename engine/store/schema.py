@@ -142,4 +142,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX api_tokens_person ON api_tokens (person)",
         ),
     ),
+    (
+        10,
+        (
+            # `fulfil list` / Engine.search: keyset pages in created or updated order, filtered
+            # by process and state (the most common search) or by process alone
+            "CREATE INDEX instances_created ON instances (created_at, id)",
+            "CREATE INDEX instances_updated ON instances (updated_at, id)",
+            "CREATE INDEX instances_process_created ON instances (process, created_at, id)",
+            "CREATE INDEX instances_state_created ON instances (process, state, created_at, id)",
+            "CREATE INDEX instances_state_updated ON instances (process, state, updated_at, id)",
+        ),
+    ),
 )

@@ -32,6 +32,7 @@ from .base import (
     BatchMember,
     DefinitionRecord,
     EventRecord,
+    InstanceFilter,
     InstanceRecord,
     JobRecord,
     LaneRecord,
@@ -44,6 +45,7 @@ from .base import (
     to_iso,
 )
 from .schema import MIGRATIONS
+from .search_sql import search_sql
 from .sqlite_rows import (
     _APPEND_EVENT,
     _EVENT_COLUMNS,
@@ -254,6 +256,10 @@ class SQLiteTransaction:
             found += [_instance(row) for row in rows]
         found.sort(key=lambda r: (r.last_activity_at, r.id))
         return found[:limit]
+
+    def search_instances(self, query: InstanceFilter, limit: int) -> list[InstanceRecord]:
+        sql, params = search_sql(query, limit)
+        return [_instance(row) for row in self._c.execute(sql, params).fetchall()]
 
     def instance_ids(self) -> Iterator[str]:
         for (instance_id,) in self._c.execute("SELECT id FROM instances ORDER BY id").fetchall():
