@@ -31,7 +31,14 @@ from .engine.commands.common import (
     warn_past_timers,
 )
 from .engine.commands.jobs import jobs_command
-from .engine.commands.ops import list_command
+from .engine.commands.ops import (
+    cancel_command,
+    drop_message_command,
+    list_command,
+    move_command,
+    retry_message_command,
+    set_command,
+)
 from .engine.commands.options import (
     ENVIRONMENT,
     ROOT,
@@ -593,7 +600,15 @@ main.add_command(jobs_command)
 
 main.add_command(people_group)
 main.add_command(serve_command)
-main.add_command(list_command)
+for _command in (
+    list_command,
+    cancel_command,
+    set_command,
+    move_command,
+    retry_message_command,
+    drop_message_command,
+):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

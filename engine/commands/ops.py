@@ -122,3 +122,222 @@ def list_command(
         click.echo(_list_line(item))
     if page.next:
         click.echo(f"next page: add --cursor {page.next}")
+
+
+# interventions ----------------------------------------------------------------------------
+REASON_OPTION = click.option(
+    "--reason", default=None, help="Why (required): kept in the history with the change."
+)
+DRY_RUN_OPTION = click.option(
+    "--dry-run", is_flag=True, help="With a search: show what would change, change nothing."
+)
+
+
+def bulk_options(func: Any) -> Any:
+    """The search options that turn an intervention into its bulk form."""
+    for option in reversed(
+        (
+            click.option("--process", default=None, help="Bulk: instances of this process."),
+            click.option("--state", "states", multiple=True, help="Bulk: in this state."),
+            click.option("--status", default=None, help="Bulk: with this display status."),
+            click.option("--assignee", default=None, help="Bulk: assigned to this person."),
+            click.option("--open/--closed", "is_open", default=None, help="Bulk: open/closed."),
+            click.option("--where", default=None, help="Bulk: an expression over fields."),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def _bulk_request(filters: dict[str, Any]) -> Any:
+    from ..runtime.search import SearchRequest
+
+    return SearchRequest(
+        process=filters["process"],
+        state=filters["states"] or None,
+        status=filters["status"],
+        assignee=filters["assignee"],
+        open=filters["is_open"],
+        where=filters["where"],
+        sort="id",
+    )
+
+
+def _intervene(
+    settings: Settings,
+    action: str,
+    instance: str | None,
+    who: str | None,
+    reason: str | None,
+    dry_run: bool,
+    as_json: bool,
+    filters: dict[str, Any],
+    **extra: Any,
+) -> None:
+    from ..errors import UsageError
+    from ..runtime.interventions import check_reason
+    from .common import echo_view, parse_as
+
+    check_reason(reason, action)
+    actor = parse_as(who)
+    bulk = any(value not in (None, ()) for value in filters.values())
+    if instance is not None and bulk:
+        raise UsageError("give either an instance id or a search (--where ...), not both")
+    if instance is None and not bulk:
+        raise UsageError(
+            f"say which instances to {action}: an id, or a search such as "
+            "--process P --where EXPR (try --dry-run first)"
+        )
+    with opened_engine(settings) as engine:
+        if instance is not None:
+            if dry_run:
+                raise UsageError("--dry-run goes with a search (--where ...); show the id first")
+            method = {"cancel": engine.cancel, "set": engine.set_fields, "move": engine.move}
+            args = {"set": (extra.get("data"),), "move": (extra.get("state"),)}.get(action, ())
+            view = method[action](instance, *args, reason=reason, **actor)
+            echo_view(view, as_json)
+            return
+        report = engine.intervene_many(
+            action,
+            _bulk_request(filters),
+            reason=reason or "",
+            dry_run=dry_run,
+            **actor,
+            **extra,
+        )
+    if as_json:
+        emit_json(report.to_json())
+        return
+    verb = f"would {action}" if dry_run else f"{action}"
+    for item in report.items:
+        if item.done:
+            shown = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in item.changes.items())
+            click.echo(f"{verb} {item.instance}: {shown or 'no change'}")
+        else:
+            click.echo(f"refused {item.instance}: {item.error}")
+    done = "would change" if dry_run else "done"
+    click.echo(f"{done} {report.done}, refused {report.refused}")
+
+
+@click.command("cancel")
+@click.argument("instance", required=False)
+@REASON_OPTION
+@click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+@bulk_options
+@DRY_RUN_OPTION
+@JSON_OPTION
+@click.pass_obj
+@guarded
+def cancel_command(
+    settings: Settings,
+    /,
+    instance: str | None,
+    reason: str | None,
+    who: str | None,
+    dry_run: bool,
+    as_json: bool,
+    **filters: Any,
+) -> None:
+    """Cancel INSTANCE (or every instance a search finds): Closed / Cancelled, its timers and
+    pending messages dropped; audited with --reason."""
+    _intervene(settings, "cancel", instance, who, reason, dry_run, as_json, filters)
+
+
+@click.command("set")
+@click.argument("instance", required=False)
+@click.option("--data", "data", required=True, help="The corrected field values, as JSON.")
+@REASON_OPTION
+@click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+@bulk_options
+@DRY_RUN_OPTION
+@JSON_OPTION
+@click.pass_obj
+@guarded
+def set_command(
+    settings: Settings,
+    /,
+    instance: str | None,
+    data: str,
+    reason: str | None,
+    who: str | None,
+    dry_run: bool,
+    as_json: bool,
+    **filters: Any,
+) -> None:
+    """Correct field values of INSTANCE (or of every instance a search finds), checked like
+    the data of a fire; audited with --reason and the values before and after."""
+    from .common import parse_data
+
+    values = parse_data(data)
+    _intervene(settings, "set", instance, who, reason, dry_run, as_json, filters, data=values)
+
+
+@click.command("move")
+@click.argument("instance", required=False)
+@click.argument("state", required=False)
+@REASON_OPTION
+@click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+@click.option("--to", "to_state", default=None, help="Bulk: the state to move them to.")
+@bulk_options
+@DRY_RUN_OPTION
+@JSON_OPTION
+@click.pass_obj
+@guarded
+def move_command(
+    settings: Settings,
+    /,
+    instance: str | None,
+    state: str | None,
+    reason: str | None,
+    who: str | None,
+    to_state: str | None,
+    dry_run: bool,
+    as_json: bool,
+    **filters: Any,
+) -> None:
+    """Move INSTANCE to STATE of its version (the old state's timers cancelled, the new
+    state's armed); `--to STATE` with a search moves many. Audited with --reason."""
+    from ..errors import UsageError
+
+    if instance is not None and state is None and to_state is None:
+        raise UsageError(f"say which state to move to: fulfil move {instance} STATE --reason ...")
+    target = state or to_state
+    if target is None:
+        raise UsageError("say which state to move to: --to STATE")
+    _intervene(settings, "move", instance, who, reason, dry_run, as_json, filters, state=target)
+
+
+def _message_command(action: str) -> Any:
+    @click.command(f"{action}-message")
+    @click.argument("message", type=int)
+    @REASON_OPTION
+    @click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+    @JSON_OPTION
+    @click.pass_obj
+    @guarded
+    def command(
+        settings: Settings, message: int, reason: str | None, who: str | None, as_json: bool
+    ) -> None:
+        from ..runtime.interventions import check_reason
+        from ..runtime.views import outbox_json
+        from .common import parse_as
+
+        check_reason(reason, f"{action} of a message")
+        with opened_engine(settings) as engine:
+            method = engine.retry_message if action == "retry" else engine.drop_message
+            record = method(message, reason=reason or "", **parse_as(who))
+        if as_json:
+            emit_json(outbox_json(record))
+        else:
+            click.echo(f"message {record.id} of {record.instance} is {record.status} now")
+
+    command.__doc__ = (
+        "Queue a failed outbox MESSAGE again (attempts start over); audited with --reason."
+        if action == "retry"
+        else "Give up on a failed or pending outbox MESSAGE; audited with --reason."
+    )
+    return command
+
+
+retry_message_command = _message_command("retry")
+drop_message_command = _message_command("drop")

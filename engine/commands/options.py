@@ -355,4 +355,20 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "people set-password": ("FULFIL_PASSWORD='a long passphrase' fulfil people set-password sam",),
     "people token": ("fulfil people token sam",),
     "people revoke-tokens": ("fulfil people revoke-tokens sam",),
+    "list": (
+        "fulfil list --process facebook_access --open --where 'client == \"Acme Motors\"'",
+        "fulfil list --status 'On Hold' --changed-after 2026-01-01 --json",
+    ),
+    "cancel": (
+        'fulfil cancel facebook_access-1 --as lee --reason "duplicate of facebook_access-2"',
+        "fulfil cancel --process facebook_access --where 'attempt >= 3' --as lee \\",
+        '  --reason "no response" --dry-run',
+    ),
+    "set": (
+        'fulfil set facebook_access-1 --data \'{"client_email": "ops@acme.example"}\' \\',
+        '  --as lee --reason "typo in the address"',
+    ),
+    "move": ('fulfil move facebook_access-1 in_progress --as lee --reason "began by phone"',),
+    "retry-message": ('fulfil retry-message 7 --as lee --reason "address fixed"',),
+    "drop-message": ('fulfil drop-message 7 --as lee --reason "client left"',),
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import DefinitionError, Problem, did_you_mean
 from ..model import Notify, Process
-from .directory import PeopleDirectory
+from .directory import OPERATOR, PeopleDirectory
 from .yamlfile import PeopleFile, read_people_file
 
 __all__ = ["load_people", "people_problems"]
@@ -48,6 +48,7 @@ def _queues(processes: Sequence[Process]) -> set[str]:
 
 def _role_problems(people: PeopleFile, processes: Sequence[Process]) -> Iterable[Problem]:
     declared = _declared(processes)
+    declared.setdefault(OPERATOR, [])  # the engine's own: interventions on any process
     for person in people.directory:
         for index, role in enumerate(person.roles):
             if role not in declared:

@@ -20,7 +20,11 @@ from typing import Protocol, runtime_checkable
 
 from ..errors import UNKNOWN, Location, did_you_mean
 
-__all__ = ["Directory", "PeopleDirectory", "Person", "manager_chain"]
+__all__ = ["OPERATOR", "Directory", "PeopleDirectory", "Person", "manager_chain"]
+
+OPERATOR = "operator"
+"""The role, no process needs to declare, that may cancel, correct, move and migrate the
+running work of every process (docs/operations.md); a process's manager roles may too."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,15 @@ from ..audit.keys import UNKEYED, AuditKeys
 from ..clock import Clock
 from ..csvbatch import safe_cell
 from ..delivery import DeliveryAdapter
-from ..errors import ConflictError, JobRefused, NotFound, RoleRefused, StoreError, UsageError
+from ..errors import (
+    ConflictError,
+    FulfilError,
+    JobRefused,
+    NotFound,
+    RoleRefused,
+    StoreError,
+    UsageError,
+)
 from ..expressions import CompiledExpr
 from ..model import Process
 from ..people.directory import Directory
@@ -46,6 +54,14 @@ from .delivering import SEND_LEASE as SEND_LEASE
 from .delivering import Deliverer
 from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
 from .executor import Executor, HistoryChain, Outcome, builtins
+from .interventions import (
+    INSTANCE_ACTIONS,
+    BulkItem,
+    BulkReport,
+    Interventions,
+    change_of,
+    check_reason,
+)
 from .jobs import (
     DEFAULT_LEASE,
     JobView,
@@ -58,7 +74,7 @@ from .jobs import (
 )
 from .lanes import check_lanes, orphans
 from .listening import EventPage, Listener, Subscription, events_since, subscription
-from .search import SCAN_BUDGET, SearchPage, SearchRequest, encode_cursor, plan_search
+from .search import MAX_LIMIT, SCAN_BUDGET, SearchPage, SearchRequest, encode_cursor, plan_search
 from .search import matches as search_matches
 from .sla import due_at as sla_due_at
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
@@ -82,6 +98,13 @@ _SHEET_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 class _TimersDue(Exception):
     """Timers the worker has not fired yet are due before a person's event (see `fire`)."""
+
+
+class _DryRun(Exception):
+    """Rolls a dry run's transaction back, carrying the view it would have returned."""
+
+    def __init__(self, view: InstanceView) -> None:
+        self.view = view
 
 
 class _Stale(Exception):
@@ -549,6 +572,200 @@ class Engine:
                 self._record_refusal(instance_id, action, actor, role, str(refused))
                 raise
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    # interventions (engine.runtime.interventions) -----------------------------------------
+    def cancel(
+        self, instance_id: str, *, reason: str, actor: str | None = None, role: str | None = None
+    ) -> InstanceView:
+        """Cancel running work: the engine's terminal state `Cancelled`, timers, batch and
+        pending messages dropped; one audited `intervention` event.
+
+        Raises:
+            UsageError: no reason. NotFound: no such instance.
+            InstanceClosed: it is closed already.
+            RoleRefused: `actor` holds neither `operator` nor a manager role of the process
+                (recorded in history).
+        """
+        return self._intervene("cancel", instance_id, actor, role, reason)
+
+    def set_fields(
+        self,
+        instance_id: str,
+        data: Mapping[str, Any],
+        *,
+        reason: str,
+        actor: str | None = None,
+        role: str | None = None,
+    ) -> InstanceView:
+        """Correct field values (checked like a fire's data); no trigger fires, no action runs.
+
+        Values equal to the stored ones are not recorded; nothing to change records nothing.
+
+        Raises:
+            UsageError: no reason or no data. DataError: the values do not fit the fields.
+            NotFound, RoleRefused: as `cancel`.
+        """
+        return self._intervene("set", instance_id, actor, role, reason, data=data)
+
+    def move(
+        self,
+        instance_id: str,
+        state: str,
+        *,
+        reason: str,
+        actor: str | None = None,
+        role: str | None = None,
+    ) -> InstanceView:
+        """Put the instance in another state of its version: the old state's timers are
+        cancelled, the new state's armed as on entry; no action runs.
+
+        Raises:
+            UsageError: no reason, a state the version lacks, the state it is in already.
+            NotFound, RoleRefused: as `cancel`.
+        """
+        return self._intervene("move", instance_id, actor, role, reason, state=state)
+
+    def retry_message(
+        self, message_id: int, *, reason: str, actor: str | None = None, role: str | None = None
+    ) -> OutboxRecord:
+        """Queue a failed outbox message again (its attempts start over); audited on its
+        instance. Raises NotFound, UsageError (not failed, no reason), RoleRefused."""
+        return self._message("retry", message_id, actor, role, reason)
+
+    def drop_message(
+        self, message_id: int, *, reason: str, actor: str | None = None, role: str | None = None
+    ) -> OutboxRecord:
+        """Give up on a failed or pending outbox message (status `dropped`); audited on its
+        instance. Raises NotFound, UsageError (sent already, no reason), RoleRefused."""
+        return self._message("drop", message_id, actor, role, reason)
+
+    def _intervene(
+        self,
+        action: str,
+        instance_id: str,
+        actor: str | None,
+        role: str | None,
+        reason: str | None,
+        *,
+        data: Mapping[str, Any] | None = None,
+        state: str | None = None,
+        dry_run: bool = False,
+    ) -> InstanceView:
+        text = check_reason(reason, action)
+        interventions = Interventions(self.executor, self.people)
+        for attempt in range(self.retries + 1):
+            try:
+                with self.store.transaction() as tx:
+                    self.executor.load(tx, instance_id)
+                    now = self.clock.now()  # read once the instance is held, as a fire does
+                    stored, _ = interventions.run(
+                        tx,
+                        action,
+                        instance_id,
+                        actor=actor,
+                        role=role,
+                        reason=text,
+                        now=now,
+                        data=data,
+                        state=state,
+                    )
+                    view = self._view(tx, stored)
+                    if dry_run:
+                        raise _DryRun(view)
+                    return view
+            except _DryRun as done:
+                return done.view
+            except ConflictError:
+                if attempt == self.retries:
+                    raise
+            except RoleRefused as refused:
+                if not dry_run:
+                    self._record_refusal(
+                        instance_id, action, actor or "anonymous", role, str(refused)
+                    )
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _message(
+        self, action: str, message_id: int, actor: str | None, role: str | None, reason: str
+    ) -> OutboxRecord:
+        text = check_reason(reason, f"{action} of a message")
+        interventions = Interventions(self.executor, self.people)
+        try:
+            with self.store.transaction() as tx:
+                return interventions.message(
+                    tx,
+                    action,
+                    message_id,
+                    actor=actor,
+                    role=role,
+                    reason=text,
+                    now=self.clock.now(),
+                )
+        except RoleRefused as refused:
+            instance = refused.details.get("instance")
+            if instance:
+                self._record_refusal(instance, action, actor or "anonymous", role, str(refused))
+            raise
+
+    def intervene_many(
+        self,
+        action: str,
+        request: SearchRequest,
+        *,
+        reason: str,
+        actor: str | None = None,
+        role: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        state: str | None = None,
+        dry_run: bool = False,
+        progress: Callable[[BulkItem], None] | None = None,
+    ) -> BulkReport:
+        """`cancel`, `set` or `move` every instance a search finds, each in its own
+        transaction (an interruption leaves each one either changed and audited or untouched).
+
+        The matching ids are gathered first (every page), then changed one by one; a refused
+        one is reported and the others go on. `dry_run`: each change is made and rolled back,
+        so the report says exactly what would change (and what would be refused), and nothing
+        is stored, not even refusals. `progress` is called after each instance.
+
+        Raises:
+            UsageError: no reason, a bad action or search.
+        """
+        check_reason(reason, action)
+        if action not in INSTANCE_ACTIONS:
+            raise UsageError(
+                f"unknown intervention '{action}'; one of {', '.join(INSTANCE_ACTIONS)}"
+            )
+        ids: list[str] = []
+        page_request = replace(request, limit=MAX_LIMIT, cursor=None)
+        while True:
+            page = self.search(page_request)
+            ids += [item.id for item in page.items]
+            if page.next is None:
+                break
+            page_request = replace(page_request, cursor=page.next)
+        items: list[BulkItem] = []
+        for instance_id in ids:
+            try:
+                before = self.show(instance_id)
+                after = self._intervene(
+                    action,
+                    instance_id,
+                    actor,
+                    role,
+                    reason,
+                    data=data,
+                    state=state,
+                    dry_run=dry_run,
+                )
+                item = BulkItem(instance_id, True, "", change_of(before, after))
+            except FulfilError as exc:
+                item = BulkItem(instance_id, False, str(exc), {})
+            items.append(item)
+            if progress is not None:
+                progress(item)
+        return BulkReport(action, dry_run, tuple(items))
 
     def _record_refusal(
         self,

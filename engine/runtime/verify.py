@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..audit.keys import AuditKeys
 from ..errors import FulfilError
 from ..store.base import EventRecord, InstanceRecord
-from .compiled import CompiledProcess
+from .compiled import CANCELLED, CompiledProcess
 from .history import expected_tag
 from .views import VerifyProblem
 
@@ -198,6 +198,9 @@ def _replay(
                     )
                 )
             state = event.dest or state
+        elif event.kind == "intervention":
+            problems += _intervention(record, event, state, cp)
+            state = event.dest or state
         data.update(event.data)
     if state != record.state:
         problems.append(
@@ -213,6 +216,30 @@ def _replay(
                     f"replay gives {data.get(name)!r}",
                 )
             )
+    return problems
+
+
+def _intervention(
+    record: InstanceRecord, event: EventRecord, state: str, cp: CompiledProcess
+) -> list[VerifyProblem]:
+    """An operator's cancel, move, set or message action: it leaves the replayed state, and
+    lands in a state of the definition (or the engine's Cancelled)."""
+    problems = []
+    if event.source != state:
+        problems.append(
+            VerifyProblem(
+                record.id, event.seq, f"leaves '{event.source}' but replay is in '{state}'"
+            )
+        )
+    dest = event.dest or ""
+    if dest != CANCELLED and cp.process.find_state(dest) is None:
+        problems.append(
+            VerifyProblem(
+                record.id, event.seq, f"moves to '{dest}', which the definition does not have"
+            )
+        )
+    if not str(event.detail.get("reason", "")).strip():
+        problems.append(VerifyProblem(record.id, event.seq, "an intervention without a reason"))
     return problems
 
 

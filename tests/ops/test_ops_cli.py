@@ -61,3 +61,40 @@ def test_list_refuses_bad_input_in_one_line(run) -> None:  # type: ignore[no-unt
     assert "Traceback" not in bad.output
     assert run("list", "--started-after", "yesterday").exit_code == 2
     assert run("list", "--version", "1").exit_code == 2
+
+
+def test_interventions_by_a_lead_audited_and_verified(run) -> None:  # type: ignore[no-untyped-def]
+    acme, bolt, cars = start(run, "Acme Motors"), start(run, "Bolt Cars"), start(run, "Cars")
+    no_reason = run("cancel", acme, "--as", "lee")
+    assert no_reason.exit_code == 2 and "needs a reason" in no_reason.output
+    refused = run("cancel", acme, "--as", "sam", "--reason", "mine")
+    assert refused.exit_code == 1 and "needs role operator, ops_lead" in refused.output
+    out = run("cancel", acme, "--as", "lee", "--reason", "duplicate", "--json")
+    assert out.exit_code == 0, out.output
+    view = json.loads(out.output)
+    assert (view["status"], view["closure_reason"], view["triggers"], view["timers"]) == (
+        "Closed",
+        "Cancelled",
+        [],
+        [],
+    )
+    fixed = run("set", bolt, "--data", '{"client_email": "x@y.example"}', "--reason", "typo",
+                "--as", "morgan", "--json")  # fmt: skip
+    assert json.loads(fixed.output)["data"]["client_email"] == "x@y.example", fixed.output
+    bad = run("set", bolt, "--data", '{"attempt": "lots"}', "--reason", "r", "--as", "morgan")
+    assert bad.exit_code == 1 and "must be" in bad.output
+    moved = run("move", bolt, "in_progress", "--reason", "began by phone", "--as", "lee")
+    assert moved.exit_code == 0 and "in_progress" in moved.output
+    nowhere = run("move", bolt, "limbo", "--reason", "r", "--as", "lee")
+    assert nowhere.exit_code == 2 and "has no state 'limbo'" in nowhere.output
+    dry = run("cancel", "--process", "facebook_access", "--open", "--reason", "client left",
+              "--as", "lee", "--dry-run")  # fmt: skip
+    assert f"would cancel {bolt}" in dry.output and f"would cancel {cars}" in dry.output
+    assert "would change 2, refused 0" in dry.output
+    assert json.loads(run("show", cars, "--json").output)["state"] == "new"
+    both = run("cancel", cars, "--process", "facebook_access", "--reason", "r", "--as", "lee")
+    assert both.exit_code == 2
+    history = json.loads(run("history", bolt, "--json").output)
+    assert [e["trigger"] for e in history][-2:] == ["set", "move"]
+    verified = run("verify", "--all")
+    assert verified.exit_code == 0 and "ok" in verified.output
