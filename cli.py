@@ -35,9 +35,11 @@ from .engine.commands.ops import (
     cancel_command,
     drop_message_command,
     list_command,
+    migrate_command,
     move_command,
     retry_message_command,
     set_command,
+    stats_command,
 )
 from .engine.commands.options import (
     ENVIRONMENT,
@@ -99,14 +101,31 @@ def validate_command(settings: Settings, paths: tuple[Path, ...]) -> None:
     default=None,
     help="Write to this file instead of stdout.",
 )
+@click.option(
+    "--diff",
+    "versions",
+    default=None,
+    metavar="OLD..NEW",
+    help="Draw what version NEW changes from OLD (mermaid or html): added/removed marked.",
+)
 @click.pass_obj
 @guarded
-def render_command(settings: Settings, target: str, fmt: str, output: Path | None) -> None:
+def render_command(
+    settings: Settings, target: str, fmt: str, output: Path | None, versions: str | None
+) -> None:
     """Draw a process: a .yaml file, or a process id from the processes folder."""
     from .engine.errors import DefinitionError, UsageError
     from .engine.loader import load_directory, load_file
     from .engine.render import render
 
+    if versions is not None:
+        text = _render_diff(settings, target, fmt, versions)
+        if output is None:
+            click.echo(text, nl=not text.endswith("\n"))
+        else:
+            output.write_text(text, encoding="utf-8")
+            click.echo(f"wrote {output}", err=True)
+        return
     path = Path(target)
     try:
         if path.suffix in (".yaml", ".yml") or path.is_file():
@@ -126,6 +145,21 @@ def render_command(settings: Settings, target: str, fmt: str, output: Path | Non
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+
+
+def _render_diff(settings: Settings, target: str, fmt: str, versions: str) -> str:
+    from .engine.errors import UsageError
+    from .engine.loader import load_directory
+    from .engine.render.diff import diff_versions, render_diff_html, render_diff_mermaid
+
+    old_text, dots, new_text = versions.partition("..")
+    if not dots or not old_text.isdigit() or not new_text.isdigit():
+        raise UsageError(f"--diff takes OLD..NEW versions, e.g. --diff 1..2 (got '{versions}')")
+    if fmt not in ("mermaid", "html"):
+        raise UsageError("--diff draws --format mermaid or html")
+    catalog = load_directory(settings.processes)
+    diff = diff_versions(catalog.get(target, int(old_text)), catalog.get(target, int(new_text)))
+    return render_diff_mermaid(diff) if fmt == "mermaid" else render_diff_html(diff)
 
 
 # --- runtime commands: start, fire, show, history, queue, outbox, verify, tick ---------------
@@ -466,24 +500,64 @@ def test_command(
     help="Also handle jobs with the handlers this Python module registers "
     "(`@fulfil.engine.jobs.worker(TYPE)`); imported from the current folder or sys.path.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve Prometheus metrics on this port (/metrics).",
+)
+@click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, help="The metrics server's address."
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One log line per event: text, or JSON for log shippers.",
+)
 @click.pass_obj
 @guarded
-def worker_command(settings: Settings, poll: float, once: bool, jobs_module: str | None) -> None:
+def worker_command(
+    settings: Settings,
+    poll: float,
+    once: bool,
+    jobs_module: str | None,
+    metrics_port: int | None,
+    metrics_host: str,
+    log_format: str,
+) -> None:
     """Fire due timers and deliver the outbox in a loop; SIGTERM/SIGINT stop it gracefully."""
+    import logging
+
     from .engine.commands.jobs import load_handlers
     from .engine.delivery import adapter_from_env
+    from .engine.logs import configure_logging
     from .engine.worker import Worker
 
     handlers = load_handlers(jobs_module) if jobs_module else None
+    configure_logging(log_format)
+    log = logging.getLogger("fulfil.worker")
     with opened_engine(settings) as engine:
+        server = None
+        if metrics_port is not None:
+            from .engine.runtime.prometheus import serve_metrics
+
+            server = serve_metrics(engine, metrics_port, metrics_host)
+            log.info(f"metrics on http://{metrics_host}:{server.server_port}/metrics")
         worker = Worker(
             engine,
             adapter=adapter_from_env(clock=engine.clock),
             poll=poll,
-            echo=click.echo,
             jobs=handlers,
+            log=log,
         )
-        worker.run(once=once)
+        try:
+            worker.run(once=once)
+        finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
 
 
 @main.command("demo")
@@ -607,6 +681,8 @@ for _command in (
     move_command,
     retry_message_command,
     drop_message_command,
+    stats_command,
+    migrate_command,
 ):
     main.add_command(_command)
 

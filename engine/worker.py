@@ -13,6 +13,7 @@ main thread, and `stop()` may be called from any thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -52,6 +53,8 @@ class Worker:
         poll: seconds to sleep between rounds.
         echo: where the one-line reports go.
         jobs: job handlers run after each delivery (engine.jobs), under leases named `name`.
+        log: a logger the same reports go to as records (level, instance, trigger: see
+            engine.logs); `fulfil worker` logs through `fulfil.worker`.
     """
 
     def __init__(
@@ -63,14 +66,27 @@ class Worker:
         echo: Callable[[str], None] = lambda line: None,
         jobs: JobHandlers | None = None,
         name: str | None = None,
+        log: logging.Logger | None = None,
     ) -> None:
         self.engine = engine
+        self.log = log
         self.adapter = adapter
         self.jobs = jobs
         self.name = name or default_name()
         self.poll = poll
         self.echo = echo
         self._stop = threading.Event()
+
+    def _report(
+        self,
+        line: str,
+        level: int = logging.INFO,
+        instance: str | None = None,
+        trigger: str | None = None,
+    ) -> None:
+        self.echo(line)
+        if self.log is not None:
+            self.log.log(level, line, extra={"instance": instance, "trigger": trigger})
 
     @property
     def stopping(self) -> bool:
@@ -92,30 +108,32 @@ class Worker:
         try:
             fired = self.engine.tick(stop=self._stop.is_set)
         except (ConflictError, StoreError) as exc:
-            self.echo(f"tick stopped, retried next round: {exc}")
+            self._report(f"tick stopped, retried next round: {exc}", logging.WARNING)
         for item in fired:
-            self.echo(fired_line(item))
+            level = logging.WARNING if item.refused else logging.INFO
+            self._report(fired_line(item), level, item.instance, item.trigger)
         sent: list[OutboxRecord] = []
         if self.adapter is not None and not self.stopping:
             try:
                 sent = self.engine.deliver(self.adapter, stop=self._stop.is_set)
             except (ConflictError, StoreError) as exc:
-                self.echo(f"delivery stopped, retried next round: {exc}")
+                self._report(f"delivery stopped, retried next round: {exc}", logging.WARNING)
             for message in sent:
-                self.echo(delivered_line(message))
+                level = logging.INFO if message.status == "sent" else logging.WARNING
+                self._report(delivered_line(message), level, message.instance)
         handled = 0
         if self.jobs is not None and not self.stopping:
             try:
                 handled = self.jobs.round(
-                    self.engine, name=self.name, stop=self._stop.is_set, echo=self.echo
+                    self.engine, name=self.name, stop=self._stop.is_set, echo=self._report
                 )
             except (ConflictError, StoreError) as exc:
-                self.echo(f"jobs stopped, retried next round: {exc}")
+                self._report(f"jobs stopped, retried next round: {exc}", logging.WARNING)
         if self.engine.subscriptions and not self.stopping:
             try:  # steps other processes committed reach this one's listeners
                 self.engine.dispatch()
             except (ConflictError, StoreError) as exc:
-                self.echo(f"listeners stopped, retried next round: {exc}")
+                self._report(f"listeners stopped, retried next round: {exc}", logging.WARNING)
         return len(fired) + len(sent) + handled
 
     def run(self, *, once: bool = False) -> None:
@@ -136,7 +154,7 @@ class Worker:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        self.echo("worker stopped")
+        self._report("worker stopped")
 
     async def run_async(self) -> None:
         """`run` as an asyncio task that never blocks the loop (it runs on a thread).

@@ -341,3 +341,98 @@ def _message_command(action: str) -> Any:
 
 retry_message_command = _message_command("retry")
 drop_message_command = _message_command("drop")
+
+
+# stats and migration ----------------------------------------------------------------------
+@click.command("stats")
+@click.argument("process")
+@click.option(
+    "--sample",
+    type=int,
+    default=10_000,
+    show_default=True,
+    help="Time in state from the histories of this many most recently changed instances.",
+)
+@JSON_OPTION
+@click.pass_obj
+@guarded
+def stats_command(settings: Settings, process: str, sample: int, as_json: bool) -> None:
+    """Instances per state, transitions, refusals, SLA breaches and escalations, outbox and
+    timers, and time in state (median, p90) from the history."""
+    from ..runtime.metrics import process_stats
+
+    with opened_engine(settings) as engine:
+        stats = process_stats(engine, process, sample=sample)
+    if as_json:
+        emit_json(stats.to_json())
+        return
+    for line in stats.lines():
+        click.echo(line)
+
+
+def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    from ..errors import UsageError
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        old, equals, new = pair.partition("=")
+        if not equals or not old or not new:
+            raise UsageError(f"--map takes OLD=NEW, e.g. --map waiting=in_progress (got '{pair}')")
+        out[old.strip()] = new.strip()
+    return out
+
+
+@click.command("migrate")
+@click.argument("process")
+@click.option("--to", "to_version", type=int, required=True, help="The version to move to.")
+@click.option(
+    "--map", "pairs", multiple=True, metavar="OLD=NEW", help="Put instances in OLD in NEW."
+)
+@click.option("--dry-run", is_flag=True, help="Say per instance whether it can move; move none.")
+@click.option("--reason", default=None, help="Why (kept in each instance's history).")
+@click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+@JSON_OPTION
+@click.pass_obj
+@guarded
+def migrate_command(
+    settings: Settings,
+    process: str,
+    to_version: int,
+    pairs: tuple[str, ...],
+    dry_run: bool,
+    reason: str | None,
+    who: str | None,
+    as_json: bool,
+) -> None:
+    """Move the open instances of PROCESS on other versions to version --to: each that can
+    (its state exists or is mapped, its data fits, its timers exist), one transaction each."""
+    from .common import parse_as
+
+    with opened_engine(settings) as engine:
+        items = engine.migrate(
+            process,
+            to_version,
+            mapping=_mapping(pairs),
+            dry_run=dry_run,
+            reason=reason,
+            **parse_as(who),
+        )
+    if as_json:
+        emit_json([item.to_json() for item in items])
+        return
+    for item in items:
+        if item.can_move:
+            verb = "can move" if dry_run else "moved"
+            shown = ", ".join(
+                f"{k} {v[0]} -> {v[1]}" for k, v in item.changes.items() if k != "data"
+            )
+            data = item.changes.get("data")
+            extra = f"; data: {', '.join(data)}" if data else ""
+            click.echo(f"{verb} {item.instance}: {shown}{extra}")
+        else:
+            click.echo(f"stays {item.instance}: {item.reason}")
+    moved = sum(1 for item in items if item.can_move)
+    click.echo(
+        f"{'can move' if dry_run else 'moved'} {moved}, stay {len(items) - moved} "
+        f"(of {len(items)} open instance(s) on other versions)"
+    )

@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
+from time import perf_counter
 from typing import Any, NamedTuple
 
 from ..audit.keys import UNKEYED, AuditKeys
@@ -74,6 +75,8 @@ from .jobs import (
 )
 from .lanes import check_lanes, orphans
 from .listening import EventPage, Listener, Subscription, events_since, subscription
+from .metrics import LatencyHistogram
+from .migration import MigrationItem, check_map, migrate_instance
 from .search import MAX_LIMIT, SCAN_BUDGET, SearchPage, SearchRequest, encode_cursor, plan_search
 from .search import matches as search_matches
 from .sla import due_at as sla_due_at
@@ -196,6 +199,7 @@ class Engine:
         self.audit_keys = audit_keys
         self.executor = Executor(self.definitions, scheduler, audit_keys, people)
         self.subscriptions: tuple[Subscription, ...] = ()
+        self.fire_latency = LatencyHistogram()  # Engine.fire calls of this process (metrics)
 
     # writing --------------------------------------------------------------------------------
     def start(
@@ -277,6 +281,7 @@ class Engine:
                 it is not at `expected_rev` (details: instance, expected, actual).
             Whatever a step hook raises (nothing is stored).
         """
+        began = perf_counter()
         attempt, behind = 0, True
         detail = None if idempotency_key is None else {IDEMPOTENCY_KEY: idempotency_key}
         while True:
@@ -329,6 +334,7 @@ class Engine:
                 who = actor or "anonymous"
                 self._record_refusal(instance_id, trigger, who, role, str(refused))
                 raise
+        self.fire_latency.observe(perf_counter() - began)
         self._after(outcome)
         return view
 
@@ -767,6 +773,73 @@ class Engine:
                 progress(item)
         return BulkReport(action, dry_run, tuple(items))
 
+    def migrate(
+        self,
+        process_id: str,
+        to_version: int,
+        *,
+        mapping: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+        actor: str | None = None,
+        role: str | None = None,
+        reason: str | None = None,
+    ) -> list[MigrationItem]:
+        """Move the open instances of a process on other versions to `to_version`.
+
+        Each instance is planned (engine.runtime.migration: its state exists or is mapped by
+        `mapping`, its data fits the new fields, its pending timers still exist) and, unless
+        `dry_run`, moved in its own transaction with a `migration` history event; the others
+        stay on their version, their item saying why.
+
+        Raises:
+            NotFound: no such process or version.
+            UsageError: a mapping naming a state no version involved has.
+            RoleRefused: with a directory, `actor` holds neither `operator` nor a manager role.
+        """
+        target = self.catalog.get(process_id, to_version)
+        new = self.definitions.compile(target)
+        who = Interventions(self.executor, self.people).authorise(new, process_id, actor, role)
+        text = (reason or "").strip() or f"migrated to version {to_version}"
+        ids: list[str] = []
+        request = SearchRequest(process=process_id, sort="id", limit=MAX_LIMIT)
+        while True:
+            page = self.search(request)
+            ids += [i.id for i in page.items if i.version != to_version and not i.terminal]
+            if page.next is None:
+                break
+            request = replace(request, cursor=page.next)
+        with self.store.transaction(write=False) as tx:
+            versions = sorted({tx_version(tx, i) for i in ids})
+            sources = [self.definitions.for_instance(tx, process_id, v).process for v in versions]
+        checked = check_map(mapping or {}, sources, target)
+        items = []
+        for instance_id in ids:
+            for attempt in range(self.retries + 1):
+                try:
+                    with self.store.transaction(write=not dry_run) as tx:
+                        item = migrate_instance(
+                            tx,
+                            self.executor,
+                            self.definitions,
+                            instance_id,
+                            new,
+                            checked,
+                            actor=who.actor,
+                            role=who.role,
+                            reason=text,
+                            now=self.clock.now(),
+                            dry_run=dry_run,
+                        )
+                    break
+                except ConflictError:
+                    if attempt == self.retries:
+                        raise
+                except FulfilError as exc:
+                    item = MigrationItem(instance_id, False, str(exc), {})
+                    break
+            items.append(item)
+        return items
+
     def _record_refusal(
         self,
         instance_id: str,
@@ -1164,7 +1237,12 @@ class Engine:
             for current in list(ids):
                 record, _ = self.executor.load(tx, current)
                 problems += verify_instance(
-                    record, tx.events(current), partial(self._pinned, tx, record), keys, tally
+                    record,
+                    tx.events(current),
+                    partial(self._pinned, tx, record),
+                    keys,
+                    tally,
+                    partial(self.definitions.for_instance, tx, record.process),
                 )
                 checked += 1
             if instance_id is None:
@@ -1174,6 +1252,12 @@ class Engine:
         return VerifyReport(
             checked, tuple(problems), tally.events, keys.ids, tuple(tally.notes(keys))
         )
+
+
+def tx_version(tx: Transaction, instance_id: str) -> int:
+    """The version an instance is on (it exists: the caller just found it)."""
+    record = tx.get_instance(instance_id)
+    return record.version if record is not None else 0
 
 
 def queue_names(processes: Iterable[Process]) -> list[str]:

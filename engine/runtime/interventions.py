@@ -140,35 +140,36 @@ class Interventions:
 
     # who may -------------------------------------------------------------------------------
     def authorise(
-        self, cp: CompiledProcess, record: InstanceRecord, actor: str | None, role: str | None
+        self, cp: CompiledProcess, instance: str, actor: str | None, role: str | None
     ) -> Who:
-        """The person and role acting; raises RoleRefused when they may not intervene."""
+        """The person and role acting on `instance` (an id, for the messages; a process id for
+        a migration); raises RoleRefused when they may not intervene."""
         allowed = (OPERATOR, *manager_roles(cp.process))
         if self.people is None:
             return Who(actor or "anonymous", role)
         listed = ", ".join(allowed)
         if not actor:
             raise RoleRefused(
-                f"say who you are to change '{record.id}': --as PERSON (role {listed})",
-                instance=record.id,
+                f"say who you are to change '{instance}': --as PERSON (role {listed})",
+                instance=instance,
             )
         person = self.people.person(actor)
         if person is None:
             suggest = getattr(self.people, "suggest", None)
             hint = suggest(actor) if callable(suggest) else ""
             raise RoleRefused(
-                f"unknown person '{actor}'" + (f" ({hint})" if hint else ""), instance=record.id
+                f"unknown person '{actor}'" + (f" ({hint})" if hint else ""), instance=instance
             )
         if not person.active:
             raise RoleRefused(f"person '{actor}' is inactive and may no longer act")
         if role is not None:
             if not person.holds(role):
-                raise RoleRefused(f"'{actor}' does not hold role '{role}'", instance=record.id)
+                raise RoleRefused(f"'{actor}' does not hold role '{role}'", instance=instance)
             if role not in allowed:
                 raise RoleRefused(
                     f"role '{role}' may not change running work of {cp.process.id}; that "
                     f"needs role {listed}",
-                    instance=record.id,
+                    instance=instance,
                 )
             return Who(person.id, role)
         for candidate in allowed:
@@ -178,7 +179,7 @@ class Interventions:
         raise RoleRefused(
             f"'{actor}' may not change running work of {cp.process.id}: that needs role "
             f"{listed}, and {actor} holds {holds}",
-            instance=record.id,
+            instance=instance,
         )
 
     # the actions ---------------------------------------------------------------------------
@@ -205,7 +206,7 @@ class Interventions:
             UsageError: a move to a state the version lacks, or to the state it is in.
         """
         record, cp = self.executor.load(tx, instance_id)
-        who = self.authorise(cp, record, actor, role)
+        who = self.authorise(cp, record.id, actor, role)
         check_not_before(record, now)
         if action == "cancel":
             return self._cancel(tx, cp, record, who, reason, now), True
@@ -382,7 +383,7 @@ class Interventions:
                 "can be dropped"
             )
         record, cp = self.executor.load(tx, message.instance)
-        who = self.authorise(cp, record, actor, role)
+        who = self.authorise(cp, record.id, actor, role)
         check_not_before(record, now)
         if action == "retry":
             new = replace(message, status="pending", attempts=0, error="", next_attempt_at=None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..audit.keys import AuditKeys
 from ..errors import FulfilError
@@ -171,9 +172,18 @@ def _head(record: InstanceRecord, events: list[EventRecord]) -> list[VerifyProbl
 
 
 def _replay(
-    record: InstanceRecord, events: list[EventRecord], cp: CompiledProcess
+    record: InstanceRecord,
+    events: list[EventRecord],
+    cp: CompiledProcess,
+    version: Callable[[int], CompiledProcess] | None = None,
 ) -> list[VerifyProblem]:
+    """Replay the events; a `migration` event switches to the version it names (`version`
+    loads one), so each part of the history is checked against the version it ran on."""
     problems: list[VerifyProblem] = []
+    first = _first_version(record, events, cp, version)
+    if isinstance(first, VerifyProblem):
+        return [first]
+    cp = first
     if not events or events[0].kind != "start":
         return [VerifyProblem(record.id, 1, "history does not begin with a start event")]
     state = events[0].dest or ""
@@ -182,26 +192,46 @@ def _replay(
         problems.append(VerifyProblem(record.id, 1, f"starts in '{state}', not the initial state"))
     for event in events[1:]:
         if event.kind in _MOVES:
-            if event.source != state:
-                problems.append(
-                    VerifyProblem(
-                        record.id, event.seq, f"leaves '{event.source}' but replay is in '{state}'"
-                    )
-                )
-            if not cp.matches(event.trigger or "", event.source or "", event.dest or ""):
-                problems.append(
-                    VerifyProblem(
-                        record.id,
-                        event.seq,
-                        f"the definition has no '{event.trigger}' from '{event.source}' "
-                        f"to '{event.dest}'",
-                    )
-                )
+            problems += _step(record, event, state, cp)
             state = event.dest or state
-        elif event.kind == "intervention":
+        elif event.kind in ("intervention", "migration"):
+            if event.kind == "migration" and version is not None:
+                try:
+                    cp = version(int(event.detail.get("to", record.version)))
+                except (FulfilError, ValueError, TypeError) as exc:
+                    problems.append(VerifyProblem(record.id, event.seq, f"no version: {exc}"))
+                    break
             problems += _intervention(record, event, state, cp)
             state = event.dest or state
         data.update(event.data)
+    return problems + _compare(record, state, data)
+
+
+def _step(
+    record: InstanceRecord, event: EventRecord, state: str, cp: CompiledProcess
+) -> list[VerifyProblem]:
+    """A transition or timer: it leaves the replayed state by a transition the definition has."""
+    problems = []
+    if event.source != state:
+        problems.append(
+            VerifyProblem(
+                record.id, event.seq, f"leaves '{event.source}' but replay is in '{state}'"
+            )
+        )
+    if not cp.matches(event.trigger or "", event.source or "", event.dest or ""):
+        problems.append(
+            VerifyProblem(
+                record.id,
+                event.seq,
+                f"the definition has no '{event.trigger}' from '{event.source}' to '{event.dest}'",
+            )
+        )
+    return problems
+
+
+def _compare(record: InstanceRecord, state: str, data: dict[str, Any]) -> list[VerifyProblem]:
+    """The replay's end against the stored instance."""
+    problems = []
     if state != record.state:
         problems.append(
             VerifyProblem(record.id, None, f"stored state '{record.state}', replay gives '{state}'")
@@ -217,6 +247,22 @@ def _replay(
                 )
             )
     return problems
+
+
+def _first_version(
+    record: InstanceRecord,
+    events: list[EventRecord],
+    cp: CompiledProcess,
+    version: Callable[[int], CompiledProcess] | None,
+) -> CompiledProcess | VerifyProblem:
+    """The version the history began on: the first migration's `from`, else the current."""
+    migration = next((e for e in events if e.kind == "migration"), None)
+    if migration is None or version is None:
+        return cp
+    try:
+        return version(int(migration.detail.get("from", record.version)))
+    except (FulfilError, ValueError, TypeError) as exc:
+        return VerifyProblem(record.id, migration.seq, f"cannot load its version: {exc}")
 
 
 def _intervention(
@@ -249,11 +295,15 @@ def verify_instance(
     definition: Callable[[], CompiledProcess],
     keys: AuditKeys,
     tally: Tally,
+    version: Callable[[int], CompiledProcess] | None = None,
 ) -> list[VerifyProblem]:
-    """Every mismatch in one instance's stored history and state."""
+    """Every mismatch in one instance's stored history and state.
+
+    `definition` loads the version the instance is on; `version(n)` loads version n of its
+    process, for a history that crossed versions (`migration` events)."""
     problems = _chain(record, events, keys, tally)
     try:
         cp = definition()
     except FulfilError as exc:
         return [*problems, VerifyProblem(record.id, None, f"cannot load its definition: {exc}")]
-    return problems + _replay(record, events, cp)
+    return problems + _replay(record, events, cp, version)

@@ -17,7 +17,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from .tally import StoreTally
 
 __all__ = [
     "FORMAT_VERSION",
@@ -339,6 +342,10 @@ class Transaction(Protocol):
         The SQL stores answer from indexes (keyset paging: no OFFSET, so page 1,000 costs
         what page 1 does).
         """
+        ...
+
+    def tally(self, now: datetime) -> StoreTally:
+        """Store-wide counts for metrics and stats (engine.store.tally)."""
         ...
 
     def instance_ids(self) -> Iterator[str]: ...

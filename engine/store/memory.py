@@ -31,6 +31,7 @@ from .base import (
     TokenRecord,
     sort_key,
 )
+from .tally import StoreTally, memory_tally
 
 __all__ = ["MemoryStore"]
 
@@ -190,6 +191,9 @@ class MemoryTransaction:
                 keyed = [item for item in keyed if item[0] > after]
         keyed.sort(key=lambda item: item[0], reverse=query.descending)
         return [record for _, record in keyed[:limit]]
+
+    def tally(self, now: datetime) -> StoreTally:
+        return memory_tally(self._t, now)
 
     def instance_ids(self) -> Iterator[str]:
         return iter(sorted(self._t.instances))

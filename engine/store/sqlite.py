@@ -70,6 +70,7 @@ from .sqlite_rows import (
     _timer,
     _written_row,
 )
+from .tally import StoreTally, sql_tally
 
 __all__ = ["SQLiteStore"]
 
@@ -190,8 +191,8 @@ class SQLiteTransaction:
         updated, activity = to_iso(record.updated_at), to_iso(record.last_activity_at)
         cursor = self._c.execute(
             "UPDATE instances SET state = ?, data = ?, rev = ?, seq = ?, head = ?, "
-            "updated_at = ?, last_activity_at = ?, format_version = ?, assignee = ? "
-            "WHERE id = ? AND rev = ?",
+            "updated_at = ?, last_activity_at = ?, format_version = ?, assignee = ?, "
+            "version = ? WHERE id = ? AND rev = ?",
             (
                 record.state,
                 data,
@@ -202,6 +203,7 @@ class SQLiteTransaction:
                 activity,
                 record.format_version,
                 record.assignee,
+                record.version,
                 record.id,
                 expected_rev,
             ),
@@ -260,6 +262,9 @@ class SQLiteTransaction:
     def search_instances(self, query: InstanceFilter, limit: int) -> list[InstanceRecord]:
         sql, params = search_sql(query, limit)
         return [_instance(row) for row in self._c.execute(sql, params).fetchall()]
+
+    def tally(self, now: datetime) -> StoreTally:
+        return sql_tally(self._c, now)
 
     def instance_ids(self) -> Iterator[str]:
         for (instance_id,) in self._c.execute("SELECT id FROM instances ORDER BY id").fetchall():

@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_file
-from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "store"))
+from ops_support import ACCESS, T0, TEAM
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
-
-ACCESS = Path(__file__).parent.parent / "runtime" / "processes" / "access.yaml"
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-OPS = {"actor": "sam", "role": "ops_specialist"}
-
-TEAM = PeopleDirectory.of(
-    (
-        Person("sam", "Sam", "sam@example.com", ("ops_specialist",), "lee"),
-        Person("lee", "Lee", "lee@example.com", ("ops_lead",), "max"),
-        Person("olga", "Olga", "olga@example.com", ("operator",), None),
-        Person("max", "Max", "max@example.com", (), None),
-    )
-)
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ACCESS, T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
+from ops_support import ACCESS, T0
 
 COUNT = 150
 

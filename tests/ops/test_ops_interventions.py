@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import OPS, T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import DataError, InstanceClosed, RoleRefused, UsageError
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.search import SearchRequest
+from ops_support import OPS, T0
 
 CLIENT = {"client": "Acme Motors", "client_email": "owner@acme.test"}
 OLGA = {"actor": "olga"}  # the operator

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import OPS, T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import NotFound, UsageError
 from fulfil.engine.runtime import Engine
+from ops_support import OPS, T0
 
 
 def _fill(engine: Engine, clock: ManualClock) -> list[str]:

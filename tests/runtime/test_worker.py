@@ -102,9 +102,12 @@ def test_worker_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     worker.send_signal(signal.SIGTERM)
     rest, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0
-    assert sorted(line.split()[1] for line in lines) == sorted(ids)
+    # one log line each: time, level, logger, the report, instance= and trigger=
+    assert sorted(line.split()[4] for line in lines) == sorted(ids)
     assert all(" short (ping) -> waiting" in line for line in lines)
-    assert rest.strip().splitlines()[-1] == "worker stopped"
+    assert all(line.split()[1:3] == ["INFO", "fulfil.worker"] for line in lines)
+    assert all(f"instance={line.split()[4]} trigger=ping" in line for line in lines)
+    assert rest.strip().splitlines()[-1].endswith("INFO fulfil.worker worker stopped")
 
 
 def test_worker_once_fires_and_delivers(tmp_path: Path) -> None:
@@ -129,7 +132,7 @@ def test_worker_once_fires_and_delivers(tmp_path: Path) -> None:
     )
     lines = done.stdout.splitlines()
     assert f"{instance} sla.overdue" in lines[0]
-    assert [line.split()[2] for line in lines[1:3]] == ["[sent]", "[sent]"]
+    assert [line.split()[5] for line in lines[1:3]] == ["[sent]", "[sent]"]
     sent = [json.loads(x) for x in (tmp_path / "outbox.jsonl").read_text().splitlines()]
     assert [m["channel"] for m in sent] == ["email", "sms"]
     listing = subprocess.run(
