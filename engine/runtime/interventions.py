@@ -1,8 +1,8 @@
 """Interventions: an operator's corrections of running work, each audited like a step.
 
     cancel   the instance goes to the engine's terminal state `Cancelled` (status Closed,
-             closure reason Cancelled); its pending timers, its batch membership and its
-             pending outbox messages are dropped
+             closure reason Cancelled); its pending timers, its batch membership, its open
+             jobs and its pending outbox messages are dropped
     set      field values corrected, checked like the data of a fire (types, enums, required
              fields not cleared); no trigger fires, no action runs
     move     the instance is put in another state of its definition: the old state's timers
@@ -234,6 +234,7 @@ class Interventions:
                 trigger="cancel",
             )
         timers = self._drop_timers(tx, cp, record)
+        jobs = tx.cancel_jobs(record.id)  # nobody completes work for a cancelled instance
         dropped = []
         for message in tx.outbox("pending"):
             if message.instance == record.id:
@@ -249,6 +250,8 @@ class Interventions:
             detail["timers_cancelled"] = timers
         if dropped:
             detail["messages_dropped"] = dropped
+        if jobs:
+            detail["jobs_cancelled"] = jobs
         return self._write(tx, record, who, now, "cancel", CANCELLED, {}, detail)
 
     def _set(

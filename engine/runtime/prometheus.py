@@ -22,6 +22,7 @@ a few seconds), so any process may serve them and they agree with `fulfil stats`
     fulfil_timers_pending, fulfil_timers_overdue      gauge: pending; of them due now
     fulfil_timer_overdue_seconds                      gauge: how late the oldest due timer is
     fulfil_timer_lag_seconds{quantile}                gauge: fired minus due, last 1000 timers
+    fulfil_jobs{state}, fulfil_incidents              gauge: external jobs per state; incidents
     fulfil_fire_latency_seconds                       histogram: Engine.fire in this process
     fulfil_store_up                                   gauge: 1 when the store answered
 """
@@ -116,6 +117,7 @@ class FulfilCollector:
         yield breaches
         yield escalations
         yield from self._outbox_and_timers(tally, GaugeMetricFamily)
+        yield from self._jobs(GaugeMetricFamily)
         latency = getattr(self.engine, "fire_latency", None)
         if latency is not None:
             buckets, total, _count = latency.snapshot()
@@ -125,6 +127,21 @@ class FulfilCollector:
                 buckets=buckets,
                 sum_value=total,
             )
+
+    def _jobs(self, gauge: Any) -> Iterator[Any]:
+        counts = getattr(self.engine, "job_counts", None)
+        if not callable(counts):
+            return
+        jobs = gauge("fulfil_jobs", "External jobs per state", labels=["state"])
+        by_state = counts()
+        for state, count in sorted(by_state.items()):
+            jobs.add_metric([state], count)
+        yield jobs
+        yield gauge(
+            "fulfil_incidents",
+            "Jobs that failed through their retries (incidents)",
+            value=by_state.get("incident", 0),
+        )
 
     def _outbox_and_timers(self, tally: Any, gauge: Any) -> Iterator[Any]:
         outbox = gauge("fulfil_outbox_messages", "Outbox messages per status", labels=["status"])

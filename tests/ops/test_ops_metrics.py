@@ -81,6 +81,8 @@ def test_metrics_over_http_parse_and_agree_with_stats(engine: Engine, clock: Man
     assert samples[("fulfil_outbox_backlog", ())] == 0
     assert samples[("fulfil_fire_latency_seconds_count", ())] >= 5
     assert ("fulfil_sla_breaches_total", ()) not in samples  # no SLA in this process
+    assert samples[("fulfil_jobs", (("state", "open"),))] == 0
+    assert samples[("fulfil_incidents", ())] == 0
     # the same figures from `stats`, and the text a web app serves at /metrics parses too
     stats = process_stats(engine, "access")
     assert stats.states["in_progress"] == 2 and stats.states["Cancelled"] == 1
