@@ -371,4 +371,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "move": ('fulfil move facebook_access-1 in_progress --as lee --reason "began by phone"',),
     "retry-message": ('fulfil retry-message 7 --as lee --reason "address fixed"',),
     "drop-message": ('fulfil drop-message 7 --as lee --reason "client left"',),
+    "stats": ("fulfil stats facebook_access --json",),
+    "migrate": (
+        "fulfil migrate facebook_access --to 2 --map escalated=in_progress --dry-run",
+        "fulfil migrate facebook_access --to 2 --as morgan --reason 'guard fix'",
+    ),
 }
