@@ -1,7 +1,8 @@
 """Stores the engine can run against, chosen by URL.
 
 memory://                 in memory (tests, one-off scripts)
-sqlite:///path/to/file.db one SQLite file (the default: sqlite:///fulfil.db)
+sqlite:///path/to/file.db one SQLite file (the default: sqlite:///fulfil.db); ?prefix=fulfil_
+                          prefixes the engine's tables (a file shared with an application)
 postgresql://...          PostgreSQL (several workers; needs the `postgres` extra)
 """
 
@@ -24,6 +25,7 @@ from .base import (
     Transaction,
 )
 from .memory import MemoryStore
+from .prefix import split_sqlite_url
 from .sqlite import SQLiteStore
 
 __all__ = [
@@ -48,10 +50,8 @@ def _memory(url: str) -> Store:
 
 
 def _sqlite(url: str) -> Store:
-    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[len("sqlite://") :]
-    if not path:
-        raise UsageError(f"'{url}' names no file: write sqlite:///fulfil.db")
-    return SQLiteStore(path)
+    path, prefix = split_sqlite_url(url)
+    return SQLiteStore(path, prefix=prefix)
 
 
 def _postgres(url: str) -> Store:

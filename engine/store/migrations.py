@@ -32,13 +32,13 @@ class Upgrade:
         return f"{self.url}: applied migration(s) {done}; schema at version {self.version}"
 
 
-def _sqlite_version(path: Path) -> int:
+def _sqlite_version(path: Path, prefix: str = "") -> int:
     """The version of a SQLite file before opening it upgrades it (0: new file)."""
     if not path.exists():
         return 0
     try:
         with sqlite3.connect(path) as conn:
-            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            row = conn.execute(f"SELECT MAX(version) FROM {prefix}schema_version").fetchone()
     except sqlite3.Error:
         return 0  # no schema_version table: not yet a fulfil database
     return int(row[0] or 0)
@@ -52,10 +52,12 @@ def upgrade_store(url: str) -> Upgrade:
         StoreError: the database cannot be reached or a migration failed.
     """
     from . import SQLiteStore, open_store
+    from .prefix import split_sqlite_url
 
     before = None
     if url.startswith("sqlite:"):
-        before = _sqlite_version(Path(url.split("://", 1)[1].removeprefix("/")))
+        path, prefix = split_sqlite_url(url)
+        before = _sqlite_version(Path(path), prefix)
     store = open_store(url)
     try:
         applied = store.upgrade()

@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from ..errors import AlreadyExists, ConflictError, StoreError
@@ -44,6 +44,7 @@ from .base import (
     from_iso,
     to_iso,
 )
+from .prefix import Prefixed, check_prefix
 from .schema import MIGRATIONS
 from .search_sql import search_sql
 from .sqlite_rows import (
@@ -143,14 +144,16 @@ class SQLiteTransaction:
     next statement runs, so the cursor is free again when a method returns.
     """
 
-    def __init__(self, conn: sqlite3.Connection | sqlite3.Cursor) -> None:
-        self._c = conn
+    def __init__(self, conn: sqlite3.Connection | sqlite3.Cursor, prefix: str = "") -> None:
+        self._raw = conn
+        # with a table prefix every statement is rewritten (engine.store.prefix), else none
+        self._c = cast(sqlite3.Cursor, Prefixed(conn, prefix)) if prefix else conn
         self._lane: LaneRecord | None = None  # the lane this transaction took, as it is now
 
     @property
     def db_cursor(self) -> Any:
         """The cursor of this transaction, for a step hook's own tables (`StepContext`)."""
-        return self._c
+        return self._raw
 
     # instances ------------------------------------------------------------------------------
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
@@ -692,7 +695,7 @@ class _Unit:
         except BaseException:
             self._store._lock.release()
             raise
-        return SQLiteTransaction(self._cursor)
+        return SQLiteTransaction(self._cursor, self._store.prefix)
 
     def __exit__(
         self,
@@ -719,14 +722,15 @@ class _Unit:
             self._cursor.execute("ROLLBACK")
 
 
-def _version(conn: sqlite3.Connection) -> int:
+def _version(conn: sqlite3.Connection, prefix: str = "") -> int:
     """The highest migration applied (0 for a new file), read without writing anything."""
     table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+        (f"{prefix}schema_version",),
     ).fetchone()
     if table is None:
         return 0
-    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    row = conn.execute(f"SELECT MAX(version) FROM {prefix}schema_version").fetchone()
     return int(row[0] or 0)
 
 
@@ -736,15 +740,21 @@ class SQLiteStore:
     Args:
         path: the database file.
         busy_timeout_ms: how long a writer waits for another writer's lock.
+        prefix: put before the name of each of the engine's tables and indexes
+            (`fulfil_events`...), so the file can hold an application's own tables of any
+            name (engine.store.prefix); the URL form is `sqlite:///FILE?prefix=fulfil_`.
 
     Raises:
         StoreError: the file cannot be opened, is not a fulfil database, or is read-only and
             needs a schema upgrade.
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout_ms: int = 10_000, prefix: str = ""
+    ) -> None:
         self.path = Path(path)
-        self.url = f"sqlite:///{self.path}"
+        self.prefix = check_prefix(prefix)
+        self.url = f"sqlite:///{self.path}" + (f"?prefix={prefix}" if prefix else "")
         self._lock = threading.RLock()
         self.read_only = self.path.exists() and not _writable(self.path)
         if self.read_only:
@@ -767,6 +777,12 @@ class SQLiteStore:
             raise self._unusable(exc) from None
 
     def _unusable(self, exc: sqlite3.Error) -> StoreError:
+        if "already exists" in str(exc):
+            return StoreError(
+                f"cannot open the SQLite database {self.path}: {exc} (a table of another "
+                f"application); give the engine's tables a prefix of their own: "
+                f"--db 'sqlite:///{self.path}?prefix=fulfil_'"
+            )
         return StoreError(
             f"cannot open the SQLite database {self.path}: {exc}; check that the folder "
             "exists and is writable and that the file is a fulfil database, or pass another "
@@ -782,7 +798,7 @@ class SQLiteStore:
                 conn = sqlite3.connect(
                     f"{target}?{mode}", uri=True, isolation_level=None, check_same_thread=False
                 )
-                version = _version(conn)
+                version = _version(conn, self.prefix)
             except sqlite3.Error as exc:
                 failure = exc
                 continue
@@ -798,7 +814,7 @@ class SQLiteStore:
 
     def schema_version(self) -> int:
         """The highest migration applied to the file (0 for a new file)."""
-        return _version(self._conn)
+        return _version(self._conn, self.prefix)
 
     def upgrade(self) -> list[int]:
         """Apply the migrations the file has not seen yet, each in its own transaction.
@@ -812,15 +828,16 @@ class SQLiteStore:
             for number, statements in MIGRATIONS:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    self._conn.execute(
+                    run = Prefixed(self._conn, self.prefix)
+                    run.execute(
                         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
                     )
                     if number <= self.schema_version():
                         self._conn.execute("COMMIT")
                         continue
                     for statement in statements:
-                        self._conn.execute(statement.replace("{id}", "INTEGER PRIMARY KEY"))
-                    self._conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+                        run.execute(statement.replace("{id}", "INTEGER PRIMARY KEY"))
+                    run.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")

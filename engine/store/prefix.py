@@ -1,0 +1,88 @@
+"""A prefix on the names of the engine's SQLite tables and indexes (`sqlite:///app.db?prefix=fulfil_`).
+
+An application that keeps its own tables in the same SQLite file (one that already has an
+`events` table, say) gives the engine a prefix: every statement the store runs names
+`fulfil_events`, `fulfil_instances`... instead. Statements are written with the plain names
+(`engine.store.schema`, `engine.store.sqlite`); `prefixed` rewrites each one once and caches
+the result, so the cost is a dictionary lookup per statement, and nothing without a prefix.
+PostgreSQL has schemas for this (`postgresql://...?schema=NAME`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from ..errors import UsageError
+
+__all__ = ["PREFIX", "Prefixed", "check_prefix", "prefixed", "split_sqlite_url"]
+
+PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+TABLES = (
+    "definitions",
+    "instances",
+    "events",
+    "timers",
+    "outbox",
+    "sheet_rows",
+    "counters",
+    "batch_members",
+    "audit_lanes",
+    "jobs",
+    "listener_cursors",
+    "schema_version",
+)
+_TABLE = re.compile(r"\b(" + "|".join(TABLES) + r")\b")
+_INDEX = re.compile(r"\b((?:CREATE (?:UNIQUE )?INDEX|DROP INDEX) )(\w+)")
+
+
+def check_prefix(prefix: str) -> str:
+    """The prefix, or UsageError when it cannot start a table name."""
+    if prefix and not PREFIX.match(prefix):
+        raise UsageError(
+            f"table prefix '{prefix}' may use letters, digits and _ (starting with a letter), "
+            "e.g. ?prefix=fulfil_"
+        )
+    return prefix
+
+
+@lru_cache(maxsize=2048)
+def prefixed(statement: str, prefix: str) -> str:
+    """`statement` with the engine's table and index names prefixed."""
+    if not prefix:
+        return statement
+    text = _INDEX.sub(lambda m: m.group(1) + prefix + m.group(2), statement)
+    return _TABLE.sub(lambda m: prefix + m.group(1), text)
+
+
+class Prefixed:
+    """A sqlite3 connection or cursor whose `execute` prefixes the engine's names."""
+
+    __slots__ = ("_inner", "_prefix")
+
+    def __init__(self, inner: Any, prefix: str) -> None:
+        self._inner, self._prefix = inner, prefix
+
+    def execute(self, statement: str, params: Any = ()) -> Any:
+        return self._inner.execute(prefixed(statement, self._prefix), params)
+
+
+def split_sqlite_url(url: str) -> tuple[str, str]:
+    """The file path and the table prefix of a `sqlite:///PATH[?prefix=P]` URL.
+
+    Raises:
+        UsageError: the URL names no file, or the prefix is not a name.
+    """
+    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[len("sqlite://") :]
+    path, _, query = path.partition("?")
+    prefix = ""
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if key == "prefix":
+            prefix = value
+        elif key:
+            raise UsageError(f"'{url}': unknown option '{key}'; a SQLite URL takes ?prefix=NAME_")
+    if not path:
+        raise UsageError(f"'{url}' names no file: write sqlite:///fulfil.db")
+    return path, check_prefix(prefix)
