@@ -15,7 +15,7 @@ from ..calendar import BusinessCalendar
 from ..errors import GuardRefused, RequirementMissing, RoleRefused
 from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
 from ..firing import engine_fired
-from ..model import Batch, Process, State, Transition
+from ..model import Batch, CreateJob, Process, State, Transition
 from .actions import CompiledAction, compile_action
 from .data import DataCodec
 from .machine import MachineAdapter, TransitionSpec
@@ -198,6 +198,8 @@ class CompiledProcess:
         self._moves: dict[tuple[int, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         # A process without timers needs no timer lookups when its instances are shown.
         self.has_timers = any(self.timers.values())
+        # whether a step can create a job (else closing an instance has none to cancel)
+        self.has_jobs = any(isinstance(action, CreateJob) for action in process.all_actions())
         self.batches: dict[str, Batch] = {
             s.name: s.batch for s in process.states if s.batch is not None
         }

@@ -635,7 +635,7 @@ class Executor:
             if message.unresolved:
                 note["unresolved"] = list(message.unresolved)
             chain.append(now, step.actor, step.role, "notification", trigger, detail=note)
-        if dest in cp.terminal and dest != record.state:
+        if cp.has_jobs and dest in cp.terminal and dest != record.state:
             tx.cancel_jobs(record.id)  # nobody completes work for a closed instance
         for request in step.jobs:
             # the key names the job's own history event: stable, unique, known to the worker

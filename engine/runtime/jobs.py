@@ -19,12 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from ..audit.keys import AuditKeys
 from ..errors import JobRefused, NotFound
-from ..model import CreateJob
 from ..smtp import backoff
 from ..store.base import EventRecord, JobRecord, Transaction
 from .compiled import CompiledProcess
@@ -68,10 +66,9 @@ def job_view(job: JobRecord) -> JobView:
     )
 
 
-@lru_cache(maxsize=256)
 def creates_jobs(cp: CompiledProcess) -> bool:
     """Whether any transition of the process creates a job (else `show` skips the read)."""
-    return any(isinstance(a, CreateJob) for t in cp.process.transitions for a in t.actions)
+    return cp.has_jobs
 
 
 def _refused(job: JobRecord, reason: str, message: str) -> JobRefused:

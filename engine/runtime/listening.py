@@ -148,7 +148,8 @@ class Subscription:
     cursor: Cursor = field(default_factory=dict)
     error: BaseException | None = None
     delivered: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _busy: bool = field(default=False, repr=False)
 
     def wants(self, item: CommittedEvent) -> bool:
         return (self.processes is None or item.process in self.processes) and (
@@ -158,11 +159,19 @@ class Subscription:
     def deliver(self, store: Store) -> int:
         """Give the handler every matching event committed since its cursor; how many."""
         with self.lock:
-            count, more = 0, True
-            while more:
-                handed, more = self._page(store)
-                count += handed
-            return count
+            if self._busy:
+                # a handler that fires a step lands here: the delivery under way reads pages
+                # until one is empty, so it gives that step's events after this one
+                return 0
+            self._busy = True
+            try:
+                count, more = 0, True
+                while more:
+                    handed, more = self._page(store)
+                    count += handed
+                return count
+            finally:
+                self._busy = False
 
     def _page(self, store: Store) -> tuple[int, bool]:
         """One page: (events handed, whether to read another page)."""

@@ -198,3 +198,19 @@ def test_step_hooks_run_for_timer_and_sla_steps(
     engine.tick()
     assert ("timer", "s1", "nudge") in calls
     assert ("sla", "t1", None) in calls
+
+
+def test_a_handler_that_fires_a_step_gets_its_events_too(engine: Engine) -> None:
+    """A listener reacting with a fire (re-entering the dispatch) neither blocks nor loses or
+    doubles an event."""
+    seen: list[str] = []
+
+    def react(item: CommittedEvent) -> None:
+        seen.append(f"{item.instance}:{item.kind}:{item.event.trigger or ''}")
+        if item.kind == "start" and item.instance == "t1":
+            engine.fire("t1", "begin")
+
+    engine.subscribe(react)
+    engine.start("timed", {"name": "n"}, id="t1")
+    assert seen == ["t1:start:", "t1:transition:begin"]
+    assert engine.show("t1").state == "working"
