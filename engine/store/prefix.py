@@ -31,6 +31,8 @@ TABLES = (
     "audit_lanes",
     "jobs",
     "listener_cursors",
+    "passwords",
+    "api_tokens",
     "schema_version",
 )
 _TABLE = re.compile(r"\b(" + "|".join(TABLES) + r")\b")

@@ -94,3 +94,19 @@ def test_the_cli_upgrades_and_runs_a_prefixed_file(tmp_path: Path) -> None:
     shown = CliRunner().invoke(main, [*base, "show", "timed-1"])
     assert "timed-1" in shown.output
     assert "fulfil_schema_version" in tables(path)
+
+
+def test_every_table_of_the_migrations_is_prefixed() -> None:
+    """A migration adding a table must add it to `prefix.TABLES`, else it escapes the prefix."""
+    import re
+
+    from fulfil.engine.store.prefix import TABLES
+    from fulfil.engine.store.schema import MIGRATIONS
+
+    created = {
+        match.group(1)
+        for _, statements in MIGRATIONS
+        for statement in statements
+        if (match := re.match(r"CREATE TABLE (\w+)", statement))
+    }
+    assert created <= set(TABLES)
