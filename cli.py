@@ -10,6 +10,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -53,6 +54,9 @@ from .engine.commands.people import people_group
 from .engine.commands.schema import schema_command
 from .engine.commands.serve import serve_command
 
+if TYPE_CHECKING:
+    from .engine.model import Process
+
 
 @click.group(ROOT, cls=FulfilGroup, epilog=ENVIRONMENT)
 @global_options
@@ -82,6 +86,18 @@ def validate_command(settings: Settings, paths: tuple[Path, ...]) -> None:
     if errors:
         bad = sum(1 for r in reports if not r.ok)
         fail(f"{errors} error{'s' if errors > 1 else ''} in {bad} of {len(reports)} files")
+
+
+def _folder_catalog(folder: Path) -> list[Process]:
+    """The processes of a file's folder, for the rules their requests fire; none if it does
+    not load (the file alone is still drawn)."""
+    from .engine.errors import DefinitionError
+    from .engine.loader import load_directory
+
+    try:
+        return list(load_directory(folder))
+    except DefinitionError:
+        return []
 
 
 @main.command("render")
@@ -116,7 +132,7 @@ def render_command(
     """Draw a process: a .yaml file, or a process id from the processes folder."""
     from .engine.errors import DefinitionError, UsageError
     from .engine.loader import load_directory, load_file
-    from .engine.render import render
+    from .engine.render import render, render_html
 
     if versions is not None:
         text = _render_diff(settings, target, fmt, versions)
@@ -127,19 +143,24 @@ def render_command(
             click.echo(f"wrote {output}", err=True)
         return
     path = Path(target)
+    family: list[Process] = []  # the catalog it runs in: whose rules fire its triggers (html)
     try:
         if path.suffix in (".yaml", ".yml") or path.is_file():
             if not path.is_file():
                 raise UsageError(f"no such file: {target}")
             process = load_file(path).process
+            if fmt == "html":
+                family = _folder_catalog(path.parent)
         else:
-            process = load_directory(settings.processes).get(target)
+            catalog = load_directory(settings.processes)
+            process = catalog.get(target)
+            family = list(catalog)
     except DefinitionError as exc:
         for problem in exc.errors:
             click.echo(str(problem), err=True)
         count = len(exc.errors)
         fail(f"cannot render an invalid definition ({count} error{'s' if count > 1 else ''})")
-    text = render(process, fmt)
+    text = render_html(process, family) if fmt == "html" else render(process, fmt)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:

@@ -10,7 +10,7 @@ drawing is shown at its natural size, never shrunk below readable text (`engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
 from ..model import Process
@@ -63,9 +63,10 @@ def anchor(process: Process) -> str:
     return f"process-{escape(process.id)}"
 
 
-def section(process: Process, runs: str = "") -> str:
+def section(process: Process, runs: str = "", family: Iterable[Process] = ()) -> str:
     """One process: heading, version, description, diagram, its rules, `runs` (HTML: what
-    instances did, e.g. `html_history.history_html`) and tables."""
+    instances did, e.g. `html_history.history_html`) and tables. `family` is the catalog the
+    process runs in (the requests whose rules fire its triggers)."""
     heading = escape(process.title or process.id)
     meta = f"<code>{escape(process.id)}</code> version {process.version}"
     if process.source_file and process.source_file != "<string>":
@@ -77,7 +78,7 @@ def section(process: Process, runs: str = "") -> str:
     ]
     if process.description:
         parts.append(f"<p>{escape(process.description)}</p>")
-    parts += ["<h3>Diagram</h3>", diagram_html(process), rules_section(process)]
+    parts += ["<h3>Diagram</h3>", diagram_html(process), rules_section(process, family)]
     parts += [runs] if runs else []
     parts += [*all_tables(process), "</section>"]
     return "\n".join(parts)
@@ -104,9 +105,10 @@ def page(title: str, body: Sequence[str]) -> str:
     )
 
 
-def render_html(process: Process) -> str:
-    """A self-contained auditor's page for one process."""
-    return page(f"{process.title or process.id} (version {process.version})", [section(process)])
+def render_html(process: Process, family: Iterable[Process] = ()) -> str:
+    """A self-contained auditor's page for one process; `family` as for `section`."""
+    title = f"{process.title or process.id} (version {process.version})"
+    return page(title, [section(process, family=family)])
 
 
 def render_report(
@@ -123,4 +125,5 @@ def render_report(
         toc.append(f'<li><a href="#{anchor(process)}">{name}</a> (v{process.version})</li>')
     toc.append("</ul></nav>")
     runs = runs or {}
-    return page(title, [*toc, *(section(p, runs.get(p.id, "")) for p in processes)])
+    body = (section(p, runs.get(p.id, ""), processes) for p in processes)
+    return page(title, [*toc, *body])

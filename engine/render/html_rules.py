@@ -2,36 +2,23 @@
 may change, what must be recorded before a state is left, and which steps cannot be skipped.
 
 Everything is derived from the model, so the words cannot drift from what the engine enforces:
-roles from `roles`, data from `input` and `requires`, conditions from guards, and the steps
+what the engine fires itself from `firing.engine_fired` (the runtime's own computation), roles
+from `roles`, data from `input` and `requires`, conditions from guards, and the steps
 that cannot be skipped from the state graph (a state every path from the start to a terminal
 state goes through: its dominators, networkx).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 
 import networkx as nx
 
+from ..firing import engine_fired
 from ..model import Process, Transition
 
-__all__ = ["engine_triggers", "rules_section", "unskippable"]
-
-
-def engine_triggers(process: Process) -> dict[str, str]:
-    """The triggers the process's own timers, fulfilment lists and rules fire, with what fires
-    them ("timer 'next_call_due'")."""
-    fired: dict[str, str] = {}
-    for state in process.states:
-        for timer in state.timers:
-            fired.setdefault(timer.trigger, f"timer '{timer.name}'")
-        if state.batch is not None:
-            fired.setdefault(state.batch.trigger, f"the fulfilment list of '{state.name}'")
-    for rule in process.rules:
-        for target, trigger in rule.fire:
-            if target == "parent":
-                fired.setdefault(trigger, "a rule on its tasks' outcomes")
-    return fired
+__all__ = ["rules_section", "unskippable"]
 
 
 def _graph(process: Process) -> nx.DiGraph:
@@ -94,9 +81,13 @@ def _state_name(process: Process, name: str) -> str:
     return f"<code>{escape(name)}</code>{shown}"
 
 
-def rules_section(process: Process) -> str:
-    """The `Rules` section: one line per transition, then the steps that cannot be skipped."""
-    engine = engine_triggers(process)
+def rules_section(process: Process, family: Iterable[Process] = ()) -> str:
+    """The `Rules` section: one line per transition, then the steps that cannot be skipped.
+
+    `family` is the catalog the process runs in: its requests' rules and emits fire some of its
+    triggers too (`firing.engine_fired`, the computation the engine refuses people by).
+    """
+    engine = engine_fired(process, family)
     rows = []
     for t in process.transitions:
         sources = ", ".join(escape(s) for s in t.sources)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fulfil.engine.loader import load_file
+from fulfil.engine.loader import load_directory, load_file
 from fulfil.engine.model import Expr, State, Transition
 from fulfil.engine.render import render_html, render_report
 from fulfil.engine.render import svg as svg_module
@@ -166,3 +166,49 @@ def test_rules_section_says_who_fires_what_data_may_change_and_what_cannot_be_sk
         "pending_second_approval",
         "accounting",
     ]
+
+
+def _rules_text(page: str) -> str:
+    start = page.index('<div class="rules">')
+    return re.sub(r"<[^>]+>", "", page[start : page.index("</div>", start)])
+
+
+def test_rules_section_names_what_the_requests_rules_fire_as_the_engine_refuses_it() -> None:
+    """A task's trigger fired by its request's rule is the engine's alone (firing.engine_fired,
+    what the runtime refuses people by), not 'any role': the page says so when it is given the
+    catalog, as `fulfil render` and the demo's report give it."""
+    catalog = list(load_directory(SHIPPED))
+    task = next(p for p in catalog if p.id == "outreach_task")
+    text = _rules_text(render_html(task, catalog))
+    assert "close_complete (from new, in_progress, to closed): fired by a rule of " in text
+    assert "close_complete (from new, in_progress, to closed): fired any role" not in text
+    page = render_report(catalog)
+    report = _rules_text(page[page.index('<section id="process-outreach_task"') :])
+    assert "a rule of pdm_outreach only" in report or "a rule of rm_outreach only" in report
+
+
+def test_render_html_by_id_reads_the_catalog_for_the_rules(tmp_path: Path) -> None:
+    """`fulfil render outreach_task --format html` says the PDM/RM rules close the task."""
+    from click.testing import CliRunner
+    from fulfil.cli import main
+
+    out = tmp_path / "task.html"
+    result = CliRunner().invoke(
+        main,
+        [
+            "--processes",
+            str(SHIPPED),
+            "render",
+            "outreach_task",
+            "--format",
+            "html",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = _rules_text(out.read_text("utf-8"))
+    assert (
+        "close_declined (from new, in_progress, to on_hold): fired by a rule of rm_outreach only"
+        in text
+    )
