@@ -44,6 +44,7 @@ from .model import (
     Rule,
     SetField,
     Sla,
+    StartProcess,
     State,
     Task,
     Template,
@@ -548,6 +549,12 @@ class _Builder:
                     loc=loc,
                 )
             ]
+        if kind == "start":
+            values = tuple(
+                (key, self.expr(value, (*inner, "data", key)))
+                for key, value in (body.get("data") or {}).items()
+            )
+            return [StartProcess(body["process"], values, loc)]
         columns = tuple(
             (header, self.template(t, (*inner, "columns", header)))
             for header, t in body["columns"].items()

@@ -278,7 +278,20 @@ class CreateJob:
     loc: Location = UNKNOWN
 
 
-Action = SetField | AppendLine | RecordActivity | Notify | Emit | AppendRow | CreateJob
+@dataclass(frozen=True)
+class StartProcess:
+    """Starts an instance of another process in the same step (seed 002: an approved
+    cancellation starts its offboarding); `data` maps the new instance's fields to expressions
+    over this instance's fields (unset values are left out, so its defaults apply)."""
+
+    process: str
+    data: tuple[tuple[str, Expr], ...] = ()
+    loc: Location = UNKNOWN
+
+
+Action = (
+    SetField | AppendLine | RecordActivity | Notify | Emit | AppendRow | CreateJob | StartProcess
+)
 
 
 AUTOMATIC = "automatic"  # the trigger of transitions written without one (reserved)

@@ -39,6 +39,7 @@ from ..model import (
     Process,
     RecordActivity,
     SetField,
+    StartProcess,
     Timer,
     Transition,
 )
@@ -559,6 +560,9 @@ def action_reads(
                 names |= compile_template(template, env).names
         elif isinstance(action, CreateJob):
             for _, expr in action.payload:
+                names |= compile_expr(expr, env).names
+        elif isinstance(action, StartProcess):
+            for _, expr in action.data:
                 names |= compile_expr(expr, env).names
     return tuple(sorted(names))
 

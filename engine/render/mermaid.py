@@ -13,6 +13,7 @@ import json
 
 from ..model import Process
 from .model import Diagram, Edge, Node, TaskNode, extract
+from .text import starts_text
 
 # Words the Mermaid state diagram grammar reads as keywords: such states get an alias.
 RESERVED = frozenset({"end", "state", "note", "class", "classdef", "direction", "as", "style"})
@@ -43,7 +44,7 @@ def edge_label(edge: Edge) -> str:
         label += f" ({', '.join(edge.roles)})"
     if edge.internal:
         label += " (internal)"  # stays in the state: its timers keep running
-    return escape(label)
+    return escape(label + starts_text(edge))
 
 
 def _state_lines(node: Node) -> list[str]:

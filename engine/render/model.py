@@ -22,6 +22,7 @@ from ..model import (
     RecordActivity,
     Recurrence,
     SetField,
+    StartProcess,
     State,
     Timer,
     Transition,
@@ -71,6 +72,7 @@ class Edge:
     tail_group: str | None = None
     # going to a compound state (drawn to its border): `dest` is then its initial state
     head_group: str | None = None
+    starts: tuple[str, ...] = ()  # the processes its `start` actions start
 
     @property
     def is_timer(self) -> bool:
@@ -200,6 +202,11 @@ def _group(compound: Compound) -> Group:
     )
 
 
+def _starts(transition: Transition) -> tuple[str, ...]:
+    """The processes a transition's `start` actions start (its label says so)."""
+    return tuple(a.process for a in transition.actions if isinstance(a, StartProcess))
+
+
 def _written_edges(
     process: Process, transition: Transition, timed: dict[str, dict[str, list[str]]]
 ) -> list[Edge]:
@@ -230,6 +237,7 @@ def _written_edges(
             transition.internal,
             tail,
             head,
+            _starts(transition),
         )
         labels = timed.get(name, {}).get(transition.trigger)
         edges += [replace(plain, timer=label) for label in labels] if labels else [plain]
@@ -247,7 +255,9 @@ def extract(process: Process) -> Diagram:
         guard = transition.guard.source if transition.guard else None
         for source in expand_sources(process, transition):
             dest, stays = transition.target(source), transition.internal
+            starts = _starts(transition)
             plain = Edge(source, dest, transition.trigger, guard, transition.roles, None, stays)
+            plain = replace(plain, starts=starts)
             labels = timed.get(source, {}).get(transition.trigger)
             if not labels:
                 edges.append(plain)
@@ -287,4 +297,7 @@ def summarise(action: Action) -> str:
     if isinstance(action, CreateJob):
         keys = ", ".join(key for key, _ in action.payload)
         return f"job {action.type} ({keys or 'no payload'}), completed by {action.on_complete}"
+    if isinstance(action, StartProcess):
+        given = ", ".join(f"{name} = {expr.source}" for name, expr in action.data)
+        return f"start {action.process}" + (f" with {given}" if given else "")
     return type(action).__name__  # pragma: no cover - Action is a closed union

@@ -1,6 +1,7 @@
 """The words of a drawn diagram, shared by the DOT and the built-in SVG writers.
 
-An arrow's label is `trigger [guard] (roles)`, or `timer 7d name → trigger [guard] (roles)` for a
+An arrow's label is `trigger [guard] (roles)` (then `; starts PROCESS` when it starts another
+process's instance), or `timer 7d name → trigger [guard] (roles)` for a
 transition fired by a timer: the word "timer", not a stopwatch sign, which many machines' fonts
 lack (it shows as an empty box). Long labels are cut into lines of `WRAP` characters.
 
@@ -28,7 +29,12 @@ def edge_text(edge: Edge) -> str:
         text += f" [{edge.guard}]"
     if edge.roles:
         text += f" ({', '.join(edge.roles)})"
-    return text
+    return text + starts_text(edge)
+
+
+def starts_text(edge: Edge) -> str:
+    """`; starts offboarding` for a transition whose `start` actions start other processes."""
+    return f"; starts {', '.join(edge.starts)}" if edge.starts else ""
 
 
 def wrap(text: str, width: int = WRAP, *, bullet: bool = False) -> list[str]:

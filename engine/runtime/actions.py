@@ -21,6 +21,7 @@ from ..model import (
     Process,
     RecordActivity,
     SetField,
+    StartProcess,
 )
 from .data import DataCodec
 from .recipients import Resolver
@@ -134,6 +135,17 @@ def _job(action: CreateJob, env: Mapping[str, ExprType]) -> CompiledAction:
     return run
 
 
+def _start(action: StartProcess, env: Mapping[str, ExprType]) -> CompiledAction:
+    data = [(name, compile_expr(expr, env)) for name, expr in action.data]
+
+    def run(step: Step) -> None:
+        values = {name: expr.evaluate(step.vars) for name, expr in data}
+        given = {name: value for name, value in values.items() if value is not None}
+        step.starts.append((action.process, given))
+
+    return run
+
+
 def compile_action(action: Action, process: Process, env: Mapping[str, ExprType]) -> CompiledAction:
     """Compile one action of `process` (expressions checked against `env`).
 
@@ -152,6 +164,8 @@ def compile_action(action: Action, process: Process, env: Mapping[str, ExprType]
         return _row(action, env)
     if isinstance(action, CreateJob):
         return _job(action, env)
+    if isinstance(action, StartProcess):
+        return _start(action, env)
     if isinstance(action, Emit):
         emit = action
         return lambda step: step.emits.append(emit)

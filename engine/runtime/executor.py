@@ -15,6 +15,7 @@ from typing import Any
 from ..audit.keys import AuditKeys
 from ..errors import (
     ClockError,
+    DataError,
     ExecutionError,
     InstanceClosed,
     NotFound,
@@ -245,15 +246,19 @@ class Executor:
         parent: str | None = None,
         task: str | None = None,
         waiting_on: tuple[str, ...] = (),
+        started_by: str | None = None,
     ) -> InstanceRecord:
         """Create an instance in its initial state, with its start event and timers.
 
         A request's tasks are started with it. A task `waiting_on` dependencies arms no timers
-        (they start when it is released).
+        (they start when it is released). `started_by` is the instance whose step starts this
+        one (a `start` action), noted in the start event.
         """
         cp = self.definitions.for_start(tx, process_id)
         given = cp.codec.check(data)
-        if task is None:  # a request's task gets what the definition's `data` computes
+        if task is None and started_by is None:
+            # a request's task, or an instance a `start` action starts, gets what the
+            # definition computes; people's data is limited to `start.input`
             refuse_undeclared(given, cp.process.start_accepts, "start")
         values = cp.codec.initial(given)
         process = cp.process
@@ -276,6 +281,8 @@ class Executor:
             detail["timers"] = notes
         if waiting_on:
             detail["waiting_on"] = list(waiting_on)
+        if started_by is not None:
+            detail["started_by"] = started_by
         first = HistoryChain(tx, record, self.keys).make(
             now, actor, role, "start", None, None, state, stored, detail
         )
@@ -607,8 +614,10 @@ class Executor:
             self._rearm_recurring(tx, step, detail)
         else:
             self._leave_and_enter(tx, step, dest, detail)
-        chain = HistoryChain(tx, record, self.keys)
         trigger = step.transition.transition.trigger if step.transition else None
+        if step.starts:
+            detail["started"] = [self._start_other(tx, step, trigger, *s).id for s in step.starts]
+        chain = HistoryChain(tx, record, self.keys)
         chain.append(now, step.actor, step.role, kind, trigger, record.state, dest, change, detail)
         for activity in step.activities:
             chain.append(now, step.actor, step.role, "activity", trigger, detail=activity)
@@ -685,6 +694,35 @@ class Executor:
         outcome = Outcome(new, {sheet for sheet, _ in step.rows}, len(step.messages))
         self._reach_out(tx, step, new, outcome, depth)
         return outcome
+
+    def _start_other(
+        self,
+        tx: Transaction,
+        step: Step,
+        trigger: str | None,
+        process_id: str,
+        data: dict[str, Any],
+    ) -> InstanceRecord:
+        """A `start` action: the other process's instance, in this step's transaction (a
+        refusal of its data refuses the whole step)."""
+        try:
+            return self.start(
+                tx,
+                process_id,
+                data,
+                instance_id=None,
+                actor=step.actor,
+                role=None,
+                now=step.now,
+                started_by=step.record.id,
+            )
+        except ExecutionError as exc:
+            kind = DataError if isinstance(exc, DataError) else ExecutionError
+            raise kind(
+                f"'{trigger}' starts {process_id}, which refused it: {exc}",
+                instance=step.record.id,
+                trigger=trigger,
+            ) from None
 
     def _reach_out(
         self, tx: Transaction, step: Step, new: InstanceRecord, outcome: Outcome, depth: int

@@ -75,6 +75,7 @@ class Step:
     parent_lines: list[tuple[str, str]] = field(default_factory=list)
     emits: list[Emit] = field(default_factory=list)
     jobs: list[JobRequest] = field(default_factory=list)
+    starts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # process, its data
     people: Directory | None = None
 
     def resolver(self) -> Resolver:

@@ -89,6 +89,7 @@ CHILD_KEYS: dict[str, _Shape] = {
     "fields_contain": _CONTAINS,
     "released": (lambda v: isinstance(v, bool), "true or false"),
 }
+STARTED_KEYS = {k: v for k, v in CHILD_KEYS.items() if k != "released"}
 EXPECT_KEYS: dict[str, _Shape] = {
     "instance": _TEXT,
     "task": _TEXT,
@@ -97,6 +98,7 @@ EXPECT_KEYS: dict[str, _Shape] = {
     "triggers_exact": _NAMES,
     "timers": _NAMES,
     "children": (lambda v: isinstance(v, dict), "a mapping task name: checks"),
+    "started": (lambda v: isinstance(v, dict), "a mapping process id: checks"),
     "history_length": _COUNT,
     "outbox": (lambda v: isinstance(v, list), "a list of messages"),
     "outbox_count": _COUNT,
@@ -131,13 +133,17 @@ def _shape_problems(
 def check_shapes(checks: Mapping[str, Any]) -> list[ShapeProblem]:
     """The problems with the keys and value shapes of an `expect` mapping (paths inside it)."""
     out = _shape_problems(checks, EXPECT_KEYS, ())
-    children = checks.get("children")
-    if isinstance(children, dict):
-        for task, spec in children.items():
+    for key in ("children", "started"):
+        related = checks.get(key)
+        if not isinstance(related, dict):
+            continue
+        keys = CHILD_KEYS if key == "children" else STARTED_KEYS
+        for name, spec in related.items():
             if isinstance(spec, dict):
-                out += _shape_problems(spec, CHILD_KEYS, ("children", task))
+                out += _shape_problems(spec, keys, (key, name))
             else:
-                out.append((("children", task), "a child's checks are a mapping", ""))
+                what = "a child's" if key == "children" else "a started instance's"
+                out.append(((key, name), f"{what} checks are a mapping", ""))
     outbox = checks.get("outbox")
     if isinstance(outbox, list):
         for i, message in enumerate(outbox):

@@ -46,6 +46,7 @@ _INSTANCE_KEYS = frozenset(
         "triggers_exact",
         "timers",
         "children",
+        "started",
         "history_length",
     }
 )
@@ -293,6 +294,7 @@ class ScenarioRun:
                 checks, view, history_length=lambda: len(self.engine.history(view.id))
             )
             out += self._children(checks.get("children", {}), view)
+            out += self._started(checks.get("started", {}), view)
         if "outbox" in checks:
             messages = self.messages()
             new, self.seen = messages[self.seen :], len(messages)
@@ -309,6 +311,25 @@ class ScenarioRun:
             out += compare_sheets(checks["sheets"], self.sheet_rows)
         if out:
             raise _StepFailed(*out)
+
+    def _started(self, wanted: Mapping[str, Any], view: InstanceView) -> list[Mismatch]:
+        """Checks on the instances the instance's `start` actions started, by process id (the
+        last one started of each process)."""
+        if not wanted:
+            return []
+        started: dict[str, str] = {}
+        for event in self.engine.history(view.id):
+            for other in event.detail.get("started", ()):
+                started[self.engine.show(other).process] = other
+        out: list[Mismatch] = []
+        for process, spec in wanted.items():
+            if process not in started:
+                found = f"it started: {show(sorted(started))}" if started else "it started none"
+                out.append(Mismatch(f"{view.id} started an instance of {process}", found))
+                continue
+            other = self.engine.show(started[process])
+            out += compare_instance(spec, other, prefix=f"started.{process}.")
+        return out
 
     def _children(self, wanted: Mapping[str, Any], parent: InstanceView) -> list[Mismatch]:
         out: list[Mismatch] = []

@@ -28,6 +28,7 @@ from ..model import (
     Process,
     RecordActivity,
     SetField,
+    StartProcess,
     Template,
 )
 from .graph import graph_problems
@@ -53,6 +54,8 @@ def _expressions(process: Process) -> Iterator[tuple[Expr, ExprType | None]]:
         elif isinstance(action, CreateJob):
             for _, expr in action.payload:
                 yield expr, None
+        elif isinstance(action, StartProcess):
+            yield from ((expr, None) for _, expr in action.data)
     for task in process.tasks:
         for _, expr in task.data:
             yield expr, None

@@ -1,17 +1,21 @@
-"""Checks across processes: what a task writes to, or sends through, the request that starts it.
+"""Checks across processes: what a task writes to, or sends through, the request that starts it,
+and what a `start` action gives the process it starts.
 
 A task process's `append ... to_parent: true` writes a field of its request, and its
 `notify ... on_parent: true` addresses the request's roles and fields. Neither can be checked
 when the task's file is loaded on its own; these checks run once a folder is loaded, for every
-(request, task process) pair the requests' `tasks:` declare.
+(request, task process) pair the requests' `tasks:` declare. Likewise a `start` action's `data`
+must name fields of the process it starts, give each of its required fields (without default),
+and give values of their types.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from ..errors import Problem
-from ..model import AppendLine, FieldType, Notify, Process
+from ..errors import DefinitionError, Problem, did_you_mean
+from ..expressions import ExprType, compile_expr, field_types
+from ..model import AppendLine, FieldType, Notify, Process, StartProcess
 
 __all__ = ["family_problems"]
 
@@ -32,7 +36,48 @@ def family_problems(processes: Iterable[Process]) -> list[Problem]:
             child = latest.get(task.process)
             if child is not None:
                 problems.update(_writes_to(request, task.name, child))
+    for process in latest.values():
+        for transition in process.transitions:
+            for action in transition.actions:
+                if isinstance(action, StartProcess) and action.process in latest:
+                    started = latest[action.process]
+                    problems.update(_start_problems(process, action, started))
     return sorted(problems)
+
+
+def _start_problems(process: Process, action: StartProcess, started: Process) -> Iterator[Problem]:
+    """What a `start` action's data gives `started`: its fields, all its required ones, typed."""
+    fields = {f.name: f for f in started.fields}
+    theirs, ours = field_types(started), field_types(process)
+    for name, expr in action.data:
+        if name not in fields:
+            hint = did_you_mean(name, list(fields))
+            yield Problem(
+                expr.loc, f"{started.id} has no field '{name}'" + (f"; {hint}" if hint else "")
+            )
+            continue
+        try:
+            kind = compile_expr(expr, ours).type
+        except DefinitionError:
+            continue  # the expression's own problem is reported where it is checked
+        if kind not in (ExprType.ANY, ExprType.NONE) and kind is not theirs[name]:
+            yield Problem(
+                expr.loc,
+                f"'{expr.source}' gives {kind.value}, but field '{name}' of {started.id} is "
+                f"{fields[name].type.value}",
+            )
+    given = {name for name, _ in action.data}
+    missing = [
+        f.name for f in started.fields if f.required and f.default is None and f.name not in given
+    ]
+    if missing:
+        names = ", ".join(f"'{n}'" for n in missing)
+        yield Problem(
+            action.loc,
+            f"starting {started.id} needs its required field{'s' if len(missing) > 1 else ''} "
+            f"{names}",
+            hint=f"give {'them' if len(missing) > 1 else 'it'} in the action's `data`",
+        )
 
 
 def _writes_to(request: Process, task: str, child: Process) -> Iterator[Problem]:

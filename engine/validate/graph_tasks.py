@@ -1,4 +1,5 @@
-"""Checks on a request's child tasks: their processes, `depends_on` (no cycles), rules, emits.
+"""Checks on a request's child tasks: their processes, `depends_on` (no cycles), rules, emits;
+and the processes `start` actions start.
 
 The dependencies form a networkx DiGraph (task -> what it depends on); a cycle is reported once
 per strongly connected component, at the first task of the cycle in declaration order.
@@ -11,7 +12,7 @@ from collections.abc import Collection, Iterator
 import networkx as nx
 
 from ..errors import Location, Problem, did_you_mean
-from ..model import Emit, Process
+from ..model import Emit, Process, StartProcess
 from .references import At
 
 OWN_TARGETS = ("parent", "children")
@@ -34,6 +35,23 @@ def check_task_processes(
                 f"task '{task.name}' starts unknown process '{task.process}'",
                 did_you_mean(task.process, known),
             )
+
+
+def check_started_processes(
+    process: Process, known: Collection[str] | None, at: At
+) -> Iterator[Problem]:
+    """`start` actions start processes that exist (only when the known process ids are given;
+    what their data gives is checked across the folder, `validate.family`)."""
+    if known is None:
+        return
+    for transition in process.transitions:
+        for action in transition.actions:
+            if isinstance(action, StartProcess) and action.process not in known:
+                yield _error(
+                    at(action.loc, "start", "process"),
+                    f"transition '{transition.trigger}' starts unknown process '{action.process}'",
+                    did_you_mean(action.process, known) or "start a process of the same folder",
+                )
 
 
 def check_dependencies(process: Process, at: At) -> Iterator[Problem]:
@@ -122,6 +140,7 @@ def task_problems(
     at = at or At(None)
     return [
         *check_task_processes(process, known_processes, at),
+        *check_started_processes(process, known_processes, at),
         *check_dependencies(process, at),
         *check_cycles(process),
         *check_rules(process, at),

@@ -20,6 +20,7 @@ from ..model import (
     Process,
     RecordActivity,
     SetField,
+    StartProcess,
     State,
 )
 from .references import At
@@ -142,6 +143,8 @@ def _action_texts(actions: Iterable[Action]) -> Iterator[str]:
         elif isinstance(action, CreateJob):
             yield from (expr.source for _, expr in action.payload)
             yield from action.result
+        elif isinstance(action, StartProcess):
+            yield from (expr.source for _, expr in action.data)
 
 
 def field_texts(process: Process) -> Iterator[str]:
