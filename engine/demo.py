@@ -242,10 +242,14 @@ def _read_back(ran: _Ran, catalog: Catalog, store: Store, sheets: list[str]) -> 
 
 
 def _family(engine: Engine, view: InstanceView) -> list[InstanceView]:
-    """The instance and its tasks, theirs after them, depth first."""
+    """The instance, its tasks and the instances its `start` actions started, theirs after
+    them, depth first."""
     out = [view]
     for child in view.children:
         out += _family(engine, engine.show(child.id))
+    for event in engine.history(view.id):
+        for started in event.detail.get("started", ()):
+            out += _family(engine, engine.show(started))
     return out
 
 

@@ -705,12 +705,17 @@ class Executor:
     ) -> InstanceRecord:
         """A `start` action: the other process's instance, in this step's transaction (a
         refusal of its data refuses the whole step)."""
+        # named after the instance that starts it, as a request's tasks are
+        instance_id, n = f"{step.record.id}.{process_id}", 1
+        while tx.get_instance(instance_id) is not None:
+            n += 1
+            instance_id = f"{step.record.id}.{process_id}-{n}"
         try:
             return self.start(
                 tx,
                 process_id,
                 data,
-                instance_id=None,
+                instance_id=instance_id,
                 actor=step.actor,
                 role=None,
                 now=step.now,

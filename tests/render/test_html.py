@@ -152,7 +152,8 @@ def test_rules_section_says_who_fires_what_data_may_change_and_what_cannot_be_sk
     text = re.sub(r"<[^>]+>", "", rules)
     assert (
         "approve (from pending_second_approval, to accounting): fired by hand: second_approver; "
-        "its data may change nothing (any data is refused); only when not credit_issued." in text
+        "its data may change nothing (any data is refused); only when not credit_issued and "
+        "change_type != &#x27;cancellation&#x27;." in text
     )
     assert "update_account_status (from ops_follow_up, to awaiting_effective_date)" in text
     assert "its data may change nothing (any data is refused); only once forwarded_at" in text

@@ -138,14 +138,14 @@ def test_the_step_starts_the_other_instance_with_its_data_and_both_histories_say
         "change", {"client": "Acme", "effective": "2026-04-01"}, id="c1", actor="cy", role="clerk"
     )
     eng.fire("c1", "approve", actor="ann", role="approver")
-    assert instance_ids(store) == ["c1", "wrap_up-1"]
-    started = eng.show("wrap_up-1")
+    assert instance_ids(store) == ["c1", "c1.wrap_up"]
+    started = eng.show("c1.wrap_up")
     assert started.state == "open"
     assert started.data == {"client": "Acme", "due": date(2026, 4, 1), "note": "cancelled by ann"}
     assert [t.name for t in started.timers] == ["deadline"]  # its deadline is armed at once
     step = eng.history("c1")[-1]
-    assert step.trigger == "approve" and step.detail["started"] == ["wrap_up-1"]
-    first = eng.history("wrap_up-1")[0]
+    assert step.trigger == "approve" and step.detail["started"] == ["c1.wrap_up"]
+    first = eng.history("c1.wrap_up")[0]
     assert first.kind == "start" and first.actor == "ann" and first.detail["started_by"] == "c1"
     report = eng.verify()
     assert report.checked == 2 and report.problems == ()
@@ -237,7 +237,7 @@ def test_the_diagrams_say_which_transition_starts_what(tmp_path: Path) -> None:
 
 def test_retention_starts_offboarding_only_for_an_approved_cancellation(tmp_path: Path) -> None:
     catalog = load_directory(SHIPPED)
-    for change_type, started in (("cancellation", ["offboarding-1"]), ("pause", [])):
+    for change_type, started in (("cancellation", ["r.offboarding"]), ("pause", [])):
         eng = Engine(catalog, store=MemoryStore(), clock=ManualClock(T0), sheets_dir=tmp_path)
         data = {"client": "Crestview RV", "account_manager": "am@example.com"}
         eng.start(
@@ -263,3 +263,18 @@ def test_retention_starts_offboarding_only_for_an_approved_cancellation(tmp_path
         assert approval.detail.get("started", []) == started
         with eng.store.transaction(write=False) as tx:
             assert sorted(tx.instance_ids()) == sorted(["r", *started])
+
+
+def test_a_second_start_of_the_same_process_gets_the_next_name(tmp_path: Path) -> None:
+    again = CHANGE.replace(
+        "  - trigger: approve\n    source: pending\n    dest: approved\n    guard: \"kind == 'cancel'\"",
+        "  - trigger: approve\n    source: pending\n    dest: pending\n    guard: \"kind == 'cancel'\"",
+    )
+    catalog = load_directory(folder(_dir(tmp_path), again))
+    eng = Engine(catalog, store=MemoryStore(), clock=ManualClock(T0), sheets_dir=tmp_path / "s")
+    eng.start(
+        "change", {"client": "Acme", "effective": "2026-04-01"}, id="c1", actor="cy", role="clerk"
+    )
+    eng.fire("c1", "approve", actor="ann", role="approver")
+    eng.fire("c1", "approve", actor="ann", role="approver")
+    assert instance_ids(eng.store) == ["c1", "c1.wrap_up", "c1.wrap_up-2"]
