@@ -266,10 +266,8 @@ def test_retention_starts_offboarding_only_for_an_approved_cancellation(tmp_path
 
 
 def test_a_second_start_of_the_same_process_gets_the_next_name(tmp_path: Path) -> None:
-    again = CHANGE.replace(
-        "  - trigger: approve\n    source: pending\n    dest: approved\n    guard: \"kind == 'cancel'\"",
-        "  - trigger: approve\n    source: pending\n    dest: pending\n    guard: \"kind == 'cancel'\"",
-    )
+    cancel = "guard: \"kind == 'cancel'\""
+    again = CHANGE.replace(f"dest: approved\n    {cancel}", f"dest: pending\n    {cancel}")
     catalog = load_directory(folder(_dir(tmp_path), again))
     eng = Engine(catalog, store=MemoryStore(), clock=ManualClock(T0), sheets_dir=tmp_path / "s")
     eng.start(
