@@ -620,9 +620,9 @@ def demo_command(settings: Settings, report: Path, sheets: Path) -> None:
 @click.option(
     "--depth",
     type=click.IntRange(min=0),
-    default=8,
-    show_default=True,
-    help="How many events after the start to explore.",
+    default=None,
+    help="How many events after the start to explore. Default: chosen from the process, from 8 "
+    "up while some transition or timer has not fired (at most 16); the output says which.",
 )
 @click.option(
     "--timing", "with_timing", is_flag=True, help="Also print the timing (timer-only, and paced)."
@@ -640,7 +640,7 @@ def demo_command(settings: Settings, report: Path, sheets: Path) -> None:
 def check_command(
     settings: Settings,
     target: str,
-    depth: int,
+    depth: int | None,
     with_timing: bool,
     origins: tuple[str, ...],
     as_json: bool,

@@ -50,10 +50,11 @@ from ..runtime.timers import CompiledTimer, schedule_timer
 from ..store.base import InstanceRecord
 from .abstraction import CLOCK, Abstraction
 from .findings import Findings
-from .report import CheckReport
+from .report import AUTO_DEPTH, MAX_AUTO_DEPTH, CheckReport
 from .scenario import ACTOR, Event
+from .timing import dominated_timers
 
-__all__ = ["MAX_CONFIGURATIONS", "Node", "explore"]
+__all__ = ["AUTO_DEPTH", "MAX_AUTO_DEPTH", "MAX_CONFIGURATIONS", "Node", "explore"]
 
 MAX_CONFIGURATIONS = 200_000  # a safety stop; the shipped processes stay far below it
 
@@ -103,6 +104,7 @@ class Explorer:
         self.first_in: dict[str, int] = {}
         self.findings = Findings(self)
         self.queue: deque[int] = deque()
+        self.frontier: list[int] = []  # reached at the depth, not expanded
         self.record = InstanceRecord(
             "check", process.id, process.version, process.initial.name, {}, CLOCK, CLOCK, CLOCK
         )
@@ -206,10 +208,34 @@ class Explorer:
     def run(self) -> None:
         """Explore breadth first from every start, up to `depth` events after the start."""
         self._starts()
+        self._search()
+
+    def _search(self) -> None:
         while self.queue and len(self.nodes) < MAX_CONFIGURATIONS:
             nid = self.queue.popleft()
             if self.nodes[nid].depth < self.depth:
                 self._expand(nid)
+            else:
+                self.frontier.append(nid)  # `deepen` goes on from here
+
+    def deepen(self, depth: int) -> None:
+        """Go on to `depth` events, from the configurations left at the previous depth: the
+        same search as a run to `depth` from the start, without doing it again."""
+        self.depth = depth
+        self.queue.extend(self.frontier)
+        self.frontier.clear()
+        self._search()
+
+    def unfired(self) -> bool:
+        """Whether a transition, or a timer that is not always pre-empted, has not fired yet."""
+        if len(self.fired) < len(self.cp.transitions):
+            return True
+        dominated = {(d.state, d.timer.name) for d in dominated_timers(self.process)}
+        return any(
+            (state, name) not in self.timers_fired and (state, name) not in dominated
+            for state, clocks in self.clocks.items()
+            for name in clocks
+        )
 
     def _starts(self) -> None:
         initial = self.process.initial
@@ -567,12 +593,15 @@ def action_reads(
     return tuple(sorted(names))
 
 
-def explore(process: Process, *, depth: int = 8) -> CheckReport:
+def explore(process: Process, *, depth: int | None = 8) -> CheckReport:
     """Explore every configuration of `process` reachable within `depth` events of a start.
 
     Args:
         process: a loaded process definition.
-        depth: how many events (fires and timer firings) after the start to explore.
+        depth: how many events (fires and timer firings) after the start to explore; None
+            chooses it from the process: from `AUTO_DEPTH` on, one more event at a time while
+            some transition or timer has not fired yet, up to `MAX_AUTO_DEPTH` (a process whose
+            main path is longer than 8 events is covered without being told its length).
 
     Returns:
         The report: invariant violations, expressions failing at run time, configurations that
@@ -580,8 +609,16 @@ def explore(process: Process, *, depth: int = 8) -> CheckReport:
         fire; each with the shortest scenario showing it.
     """
     began = time.perf_counter()
-    explorer = Explorer(process, depth)
+    explorer = Explorer(process, AUTO_DEPTH if depth is None else depth)
     explorer.run()
+    while (
+        depth is None
+        and explorer.depth < MAX_AUTO_DEPTH
+        and explorer.frontier
+        and len(explorer.nodes) < MAX_CONFIGURATIONS
+        and explorer.unfired()
+    ):
+        explorer.deepen(explorer.depth + 1)
     findings = explorer.findings.finish()
     exhausted = not any(
         not done and node.config[0] not in explorer.cp.terminal
@@ -590,9 +627,10 @@ def explore(process: Process, *, depth: int = 8) -> CheckReport:
     return CheckReport(
         process.id,
         process.source_file,
-        depth,
+        explorer.depth,
         len(explorer.nodes),
         exhausted,
         time.perf_counter() - began,
         tuple(findings),
+        chosen=depth is None,
     )

@@ -63,6 +63,10 @@ class Finding:
         return out
 
 
+AUTO_DEPTH = 8  # where a depth chosen from the process starts ...
+MAX_AUTO_DEPTH = 16  # ... and the deepest it goes
+
+
 @dataclass(frozen=True)
 class CheckReport:
     """The result of `explore`.
@@ -75,6 +79,7 @@ class CheckReport:
         exhausted: True when every configuration was expanded (nothing lies beyond the depth).
         seconds: how long the exploration took.
         findings: what was found, by kind, then by location.
+        chosen: the depth was chosen from the process (no `--depth`), not given.
     """
 
     process: str
@@ -84,6 +89,7 @@ class CheckReport:
     exhausted: bool
     seconds: float
     findings: tuple[Finding, ...] = field(default=())
+    chosen: bool = False
 
     @property
     def ok(self) -> bool:
@@ -93,12 +99,24 @@ class CheckReport:
     def summary(self) -> str:
         """One line: what was explored and how many findings."""
         scope = "all of them" if self.exhausted else f"up to {self.depth} events"
+        if self.chosen and not self.exhausted:
+            scope += f" (the depth chosen: {self._why_depth()})"
         count = len(self.findings)
         found = "no findings" if not count else f"{count} finding{'s' if count > 1 else ''}"
         return (
             f"{self.process} ({self.file}): {self.configurations} configurations, {scope}, "
             f"{self.seconds:.2f} s: {found}"
         )
+
+    def _why_depth(self) -> str:
+        silent = any(f.kind in ("never_fires", "timer_never_fires") for f in self.findings)
+        if not silent:
+            if self.depth == AUTO_DEPTH:
+                return "every transition and timer fires within it"
+            return f"the first from {AUTO_DEPTH} within which every transition and timer fires"
+        if self.depth >= MAX_AUTO_DEPTH:
+            return "the most it goes; give --depth N to search deeper"
+        return "the search ended there"
 
     def lines(self) -> list[str]:
         """The report as text lines: the findings, then the summary."""
@@ -116,6 +134,7 @@ class CheckReport:
             "depth": self.depth,
             "configurations": self.configurations,
             "exhausted": self.exhausted,
+            "depth_chosen": self.chosen,
             "seconds": round(self.seconds, 3),
             "findings": [f.to_json() for f in self.findings],
         }

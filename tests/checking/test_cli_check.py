@@ -101,3 +101,14 @@ def test_bad_targets_are_refused_without_traceback(tmp_path: Path) -> None:
     bad.write_text("id: bad\nversion: 1\nstates: {}\n")
     code, _, err = run(str(bad))
     assert code == 1 and "cannot check an invalid definition" in err
+
+
+def test_retention_checks_clean_without_a_hand_given_depth() -> None:
+    """`fulfil check retention` covers its 10-event main path by itself and says which depth it
+    chose; `--depth 8` alone does not (the depth is the user's then)."""
+    code, out, _ = run("retention", processes=SHIPPED)
+    assert code == 0, out
+    assert "up to 10 events (the depth chosen: the first from 8 within which every" in out
+    assert out.rstrip().endswith("no findings")
+    code, out, _ = run("retention", "--depth", "8", processes=SHIPPED)
+    assert code == 1 and "never fires within 8 events" in out

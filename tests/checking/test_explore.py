@@ -123,18 +123,14 @@ def test_an_expression_failing_at_run_time_is_an_error_finding() -> None:
     ]
 
 
-# retention's main path is 10 events long: the forward and the Planner Sheet cannot be skipped
-DEPTHS = {"retention": 10}
-
-
 @pytest.mark.parametrize("process_id", load_directory(SHIPPED).ids)
 def test_every_shipped_process_checks_clean_and_fast(process_id: str) -> None:
-    """Each shipped definition checks at depth 8 (its main path's length when longer) in a few
-    CPU seconds, with no findings."""
+    """Each shipped definition checks at the depth chosen from it (8, its main path's length
+    when longer) in a few CPU seconds, with no findings."""
     process = load_directory(SHIPPED).get(process_id)
     # CPU time, not wall time: other processes on a loaded machine must not fail this test.
     began = time.process_time()
-    report = explore(process, depth=DEPTHS.get(process_id, 8))
+    report = explore(process, depth=None)
     assert time.process_time() - began < 5
     assert [f.lines()[0] for f in report.findings] == []
 
@@ -205,3 +201,40 @@ def test_overlapping_internal_transitions_stay_in_their_state() -> None:
     assert "going to 'waiting' instead of 'waiting'" in overlap.message
     assert overlap.scenario is not None
     assert overlap.scenario["steps"][-1] == {"expect": {"state": "waiting"}}
+
+
+def test_the_depth_chosen_covers_retention_as_the_hand_given_10_did() -> None:
+    """retention's main path is 10 events (the forward and the Planner Sheet cannot be
+    skipped): at 8 some transitions never fire; the chosen depth goes on to 10, the same
+    search as `--depth 10`, and says so."""
+    retention = load_directory(SHIPPED).get("retention")
+    shallow = explore(retention, depth=8)
+    assert any(f.kind in ("never_fires", "timer_never_fires") for f in shallow.findings)
+    chosen, given = explore(retention, depth=None), explore(retention, depth=10)
+    assert chosen.depth == 10 and chosen.findings == ()
+    assert chosen.configurations == given.configurations
+    assert "up to 10 events (the depth chosen: the first from 8 within which every" in (
+        chosen.summary()
+    )
+    assert chosen.to_json()["depth_chosen"] is True and given.to_json()["depth_chosen"] is False
+
+
+def test_the_depth_chosen_stops_at_16_for_a_transition_that_never_fires() -> None:
+    """A path of 20 steps: the search goes on only to 16 events, reports what lies beyond as
+    never firing within 16 events, and says to give --depth to go further."""
+    report = explore(load_text(LONG, "long.yaml").process, depth=None)
+    assert report.depth == 16 and not report.exhausted
+    assert {f.kind for f in report.findings} == {"never_fires"}
+    assert "never fires within 16 events" in report.findings[0].message
+    assert "(the depth chosen: the most it goes; give --depth N to search deeper)" in (
+        report.summary()
+    )
+
+
+LONG = (
+    "id: long\nversion: 1\nroles:\n  clerk: {}\nstates:\n  s0: {initial: true}\n"
+    + "".join(f"  s{i}: {{}}\n" for i in range(1, 20))
+    + "  done: {terminal: true}\ntransitions:\n"
+    + "".join(f"  - {{trigger: t{i}, source: s{i}, dest: s{i + 1}}}\n" for i in range(19))
+    + "  - {trigger: finish, source: s19, dest: done}\n"
+)
