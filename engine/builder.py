@@ -447,12 +447,14 @@ class _Builder:
         recipients = tuple(
             Recipient(r["address"], r["subject"], r.get("note", "")) for r in data["recipients"]
         )
+        start = data.get("start")
         return Batch(
             self.recurrence(data["every"], (*path, "every")),
             tuple(data["columns"]),
             recipients,
             data["trigger"],
             self.at(path, key=True),
+            None if start is None else self.start(start, (*path, "start")),
         )
 
     # --- transitions ------------------------------------------------------------------------
@@ -504,6 +506,13 @@ class _Builder:
             written_dest=written_dest,
         )
 
+    def start(self, body: dict[str, Any], path: PathT, loc: Location | None = None) -> StartProcess:
+        values = tuple(
+            (key, self.expr(value, (*path, "data", key)))
+            for key, value in (body.get("data") or {}).items()
+        )
+        return StartProcess(body["process"], values, self.at(path) if loc is None else loc)
+
     def actions(self, data: dict[str, Any], path: PathT) -> list[Action]:
         kind, body = next(iter(data.items()))
         inner = (*path, kind)
@@ -550,11 +559,7 @@ class _Builder:
                 )
             ]
         if kind == "start":
-            values = tuple(
-                (key, self.expr(value, (*inner, "data", key)))
-                for key, value in (body.get("data") or {}).items()
-            )
-            return [StartProcess(body["process"], values, loc)]
+            return [self.start(body, inner, loc)]
         columns = tuple(
             (header, self.template(t, (*inner, "columns", header)))
             for header, t in body["columns"].items()

@@ -140,6 +140,17 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class StartProcess:
+    """Starts an instance of another process in the same step (seed 002: an approved
+    cancellation starts its offboarding); `data` maps the new instance's fields to expressions
+    over this instance's fields (unset values are left out, so its defaults apply)."""
+
+    process: str
+    data: tuple[tuple[str, Expr], ...] = ()
+    loc: Location = UNKNOWN
+
+
+@dataclass(frozen=True)
 class Batch:
     """A fulfilment list step: instances reaching the state in a period go out in one CSV."""
 
@@ -148,6 +159,9 @@ class Batch:
     recipients: tuple[Recipient, ...]
     trigger: str  # fired on every instance of the batch once it is sent
     loc: Location = UNKNOWN
+    # the list as one task: started once per list sent, its data reading the list's facts
+    # (`expressions.exprtypes.BATCH_FACTS`), not the fields of one of its instances
+    start: StartProcess | None = None
 
 
 @dataclass(frozen=True)
@@ -275,17 +289,6 @@ class CreateJob:
     payload: tuple[tuple[str, Expr], ...] = ()
     result: tuple[str, ...] = ()  # the fields a completion's data may set
     retries: int = 3  # failures retried before the job becomes an incident
-    loc: Location = UNKNOWN
-
-
-@dataclass(frozen=True)
-class StartProcess:
-    """Starts an instance of another process in the same step (seed 002: an approved
-    cancellation starts its offboarding); `data` maps the new instance's fields to expressions
-    over this instance's fields (unset values are left out, so its defaults apply)."""
-
-    process: str
-    data: tuple[tuple[str, Expr], ...] = ()
     loc: Location = UNKNOWN
 
 

@@ -39,6 +39,14 @@ _FIELD_TYPES = {
     FieldType.LIST: ExprType.LIST,
 }
 
+BATCH_FACTS: dict[str, ExprType] = {
+    "list_size": ExprType.INT,  # how many instances the list holds
+    "list_contacts": ExprType.LIST,  # their instance ids
+    "list_period": ExprType.DATETIME,  # when the list's period began
+    "list_sent_at": ExprType.DATETIME,  # when it was sent
+}
+"""What the `data` of a batch's `start` (the list's task) may read."""
+
 BUILTIN_NAMES: dict[str, ExprType] = {
     "state": ExprType.STRING,
     "now": ExprType.DATETIME,

@@ -16,7 +16,10 @@ nothing, and no row is kept for periods nobody joined.
 When it fires, `send_batch` in the claiming transaction takes the period's members (marking them
 sent, so each instance is in exactly one batch), writes one CSV of the batch's columns, puts one
 outbox message per recipient (address, subject, the note as body, the CSV as an attachment) and
-fires the batch's trigger on every member: all of it commits together or not at all.
+fires the batch's trigger on every member: all of it commits together or not at all. A batch
+with `start` is one task (seed 004: "fulfillment lists are another kind of task"): one instance of
+that process is started with the list (its due date, owner and alerts are that instance's), and
+every member's event names it under `started`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..csvbatch import CSV_CONTENT_TYPE, attachment_name, build_csv
+from ..expressions import compile_expr
+from ..expressions.exprtypes import BATCH_FACTS
 from ..recurrence import next_occurrence, previous_occurrence
 from ..store.base import BatchMember, OutboxRecord, TimerRecord, Transaction, to_iso
 
@@ -124,7 +129,7 @@ def send_batch(tx: Transaction, executor: Executor, timer: TimerRecord, at: date
             )
         )
         sent.outbox.append(queued.id or 0)
-    detail = {
+    detail: dict[str, Any] = {
         "timer": BATCH_TIMER,
         "batch": ref,
         "period": to_iso(start),
@@ -132,6 +137,29 @@ def send_batch(tx: Transaction, executor: Executor, timer: TimerRecord, at: date
         "size": len(members),
         "outbox": sent.outbox,
     }
+    if batch.start is not None:
+        # the list is one task: started once, named after the member that opened the period
+        facts = {
+            "list_size": len(members),
+            "list_contacts": [m.instance for m in members],
+            "list_period": start,
+            "list_sent_at": at,
+        }
+        given = {}
+        for name, expr in batch.start.data:
+            value = compile_expr(expr, BATCH_FACTS).evaluate(facts)
+            if value is not None:
+                given[name] = value
+        task = executor.start_other(
+            tx,
+            members[0].instance,
+            batch.trigger,
+            batch.start.process,
+            given,
+            actor="timer",
+            now=at,
+        )
+        detail["started"] = [task.id]
     for record, _ in loaded:
         outcome = executor.fire(
             tx,

@@ -615,8 +615,11 @@ class Executor:
         else:
             self._leave_and_enter(tx, step, dest, detail)
         trigger = step.transition.transition.trigger if step.transition else None
-        if step.starts:
-            detail["started"] = [self._start_other(tx, step, trigger, *s).id for s in step.starts]
+        for process_id, data in step.starts:
+            started = self.start_other(
+                tx, record.id, trigger, process_id, data, actor=step.actor, now=now
+            )
+            detail.setdefault("started", []).append(started.id)
         chain = HistoryChain(tx, record, self.keys)
         chain.append(now, step.actor, step.role, kind, trigger, record.state, dest, change, detail)
         for activity in step.activities:
@@ -695,37 +698,40 @@ class Executor:
         self._reach_out(tx, step, new, outcome, depth)
         return outcome
 
-    def _start_other(
+    def start_other(
         self,
         tx: Transaction,
-        step: Step,
+        starter: str,
         trigger: str | None,
         process_id: str,
         data: dict[str, Any],
+        *,
+        actor: str,
+        now: datetime,
     ) -> InstanceRecord:
-        """A `start` action: the other process's instance, in this step's transaction (a
-        refusal of its data refuses the whole step)."""
+        """A `start` (an action, or a fulfilment list's task): the other process's instance,
+        in the step's transaction (a refusal of its data refuses the whole step)."""
         # named after the instance that starts it, as a request's tasks are
-        instance_id, n = f"{step.record.id}.{process_id}", 1
+        instance_id, n = f"{starter}.{process_id}", 1
         while tx.get_instance(instance_id) is not None:
             n += 1
-            instance_id = f"{step.record.id}.{process_id}-{n}"
+            instance_id = f"{starter}.{process_id}-{n}"
         try:
             return self.start(
                 tx,
                 process_id,
                 data,
                 instance_id=instance_id,
-                actor=step.actor,
+                actor=actor,
                 role=None,
-                now=step.now,
-                started_by=step.record.id,
+                now=now,
+                started_by=starter,
             )
         except ExecutionError as exc:
             kind = DataError if isinstance(exc, DataError) else ExecutionError
             raise kind(
                 f"'{trigger}' starts {process_id}, which refused it: {exc}",
-                instance=step.record.id,
+                instance=starter,
                 trigger=trigger,
             ) from None
 

@@ -19,6 +19,7 @@ from ..expressions import (
     enum_values,
     field_types,
 )
+from ..expressions.exprtypes import BATCH_FACTS
 from ..model import (
     AppendLine,
     AppendRow,
@@ -108,6 +109,9 @@ def expression_problems(process: Process) -> list[Problem]:
         for timer in state.timers:
             if timer.at is not None:
                 problems.extend(_timer_time(timer.at, env))
+        if state.batch is not None and state.batch.start is not None:
+            for _, expr in state.batch.start.data:  # read the list's facts, not fields
+                problems.extend(check_expr(expr, BATCH_FACTS))
     for template in _templates(process):
         if template.source and (template.source, None, True) not in fine:
             found = check_template(template, env, enums=enums)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from ..errors import DefinitionError, Problem, did_you_mean
 from ..expressions import ExprType, compile_expr, field_types
+from ..expressions.exprtypes import BATCH_FACTS
 from ..model import AppendLine, FieldType, Notify, Process, StartProcess
 
 __all__ = ["family_problems"]
@@ -41,14 +42,21 @@ def family_problems(processes: Iterable[Process]) -> list[Problem]:
             for action in transition.actions:
                 if isinstance(action, StartProcess) and action.process in latest:
                     started = latest[action.process]
-                    problems.update(_start_problems(process, action, started))
+                    problems.update(_start_problems(field_types(process), action, started))
+        for state in process.states:
+            start = state.batch.start if state.batch is not None else None
+            if start is not None and start.process in latest:
+                problems.update(_start_problems(BATCH_FACTS, start, latest[start.process]))
     return sorted(problems)
 
 
-def _start_problems(process: Process, action: StartProcess, started: Process) -> Iterator[Problem]:
-    """What a `start` action's data gives `started`: its fields, all its required ones, typed."""
+def _start_problems(
+    ours: Mapping[str, ExprType], action: StartProcess, started: Process
+) -> Iterator[Problem]:
+    """What a `start` (an action, or a batch's) gives `started`: its fields, all its required
+    ones, typed; `ours` is what the data's expressions read."""
     fields = {f.name: f for f in started.fields}
-    theirs, ours = field_types(started), field_types(process)
+    theirs = field_types(started)
     for name, expr in action.data:
         if name not in fields:
             hint = did_you_mean(name, list(fields))

@@ -52,6 +52,15 @@ def check_started_processes(
                     f"transition '{transition.trigger}' starts unknown process '{action.process}'",
                     did_you_mean(action.process, known) or "start a process of the same folder",
                 )
+    for state in process.states:
+        start = state.batch.start if state.batch is not None else None
+        if start is not None and start.process not in known:
+            yield _error(
+                at(start.loc, "process"),
+                f"the fulfilment list of state '{state.name}' starts unknown process "
+                f"'{start.process}'",
+                did_you_mean(start.process, known) or "start a process of the same folder",
+            )
 
 
 def check_dependencies(process: Process, at: At) -> Iterator[Problem]:

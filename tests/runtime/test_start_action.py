@@ -276,3 +276,102 @@ def test_a_second_start_of_the_same_process_gets_the_next_name(tmp_path: Path) -
     eng.fire("c1", "approve", actor="ann", role="approver")
     eng.fire("c1", "approve", actor="ann", role="approver")
     assert instance_ids(eng.store) == ["c1", "c1.wrap_up", "c1.wrap_up-2"]
+
+
+# --- a fulfilment list is one task (seed 004): the batch's `start` --------------------------------
+
+
+def test_a_list_sent_starts_one_task_for_all_its_contacts(store: Store, tmp_path: Path) -> None:
+    """Three contacts on the weekly list: one fulfilment_list_task, named after the contact
+    that opened the list, with the list's facts; each contact's list_sent event names it; one
+    overdue alert by email and one by SMS, then one escalation, not three of each."""
+    clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    eng = Engine(load_directory(SHIPPED), store=store, clock=clock, sheets_dir=tmp_path)
+    for name in ("ann", "bob", "cyd"):
+        eng.start(
+            "fulfilment_list",
+            {"name": name, "address": "1 Elm St"},
+            id=name,
+            actor="o",
+            role="owner",
+        )
+        eng.fire(name, "reach_step", actor="o", role="owner")
+    clock.set(datetime(2026, 1, 12, 8, 0, tzinfo=UTC))
+    eng.tick()
+    assert instance_ids(store) == ["ann", "ann.fulfilment_list_task", "bob", "cyd"]
+    task = eng.show("ann.fulfilment_list_task")
+    assert task.state == "with_fulfiller"
+    assert task.data["size"] == 3 and task.data["contacts"] == ["ann", "bob", "cyd"]
+    assert task.data["frequency"] == "weekly"
+    for name in ("ann", "bob", "cyd"):
+        sent = [e for e in eng.history(name) if e.trigger == "list_sent"]
+        assert sent[0].detail["started"] == ["ann.fulfilment_list_task"]
+    clock.set(datetime(2026, 1, 30, 8, 0, tzinfo=UTC))
+    eng.tick()
+    sla = [(m.channel, m.to) for m in eng.outbox() if "Overdue" in m.subject or m.channel == "sms"]
+    assert len([c for c, _ in sla if c == "sms"]) == 1
+    assert len([m for m in eng.outbox() if m.to == ("fulfilment-manager@example.com",)]) == 1
+    assert len(eng.outbox()) == 2 + 3  # the list to two recipients; alert, SMS, escalation
+    assert eng.verify().problems == ()
+
+
+LIST = """
+id: contacts
+version: 1
+roles:
+  clerk: {}
+fields:
+  name: {type: string, required: true}
+states:
+  waiting: {initial: true}
+  listed:
+    batch:
+      every: {every: daily, at: "08:00", timezone: UTC}
+      columns: [name]
+      recipients: [{address: printer@example.com, subject: List}]
+      trigger: sent
+      start: {process: list_task, data: {count: list_size}}
+  done: {terminal: true}
+transitions:
+  - {trigger: reach, source: waiting, dest: listed}
+  - {trigger: sent, source: listed, dest: done}
+"""
+
+LIST_TASK = """
+id: list_task
+version: 1
+roles:
+  clerk: {}
+fields:
+  count: {type: int, required: true}
+  label: {type: string, required: true}
+states:
+  open: {initial: true}
+  closed: {terminal: true}
+transitions:
+  - {trigger: close, source: open, dest: closed}
+"""
+
+
+def test_the_lists_start_is_checked_like_an_action(tmp_path: Path) -> None:
+    """The data reads the list's facts only, gives the required fields, and the process must
+    exist; each error at the value at fault."""
+    defs = tmp_path / "lists"
+    defs.mkdir()
+    (defs / "list_task.yaml").write_text(LIST_TASK)
+
+    def errors(contacts: str) -> list[str]:
+        (defs / "contacts.yaml").write_text(contacts)
+        with pytest.raises(DefinitionError) as raised:
+            load_directory(defs)
+        return [str(p) for p in raised.value.problems if p.is_error]
+
+    found = errors(LIST.replace("data: {count: list_size}", "data: {count: name}"))
+    assert any("contacts.yaml:16:49: error: unknown name 'name'" in p for p in found), found
+    found = errors(LIST)
+    assert any("starting list_task needs its required field 'label'" in p for p in found), found
+    found = errors(LIST.replace("process: list_task", "process: list_tsk"))
+    assert any(
+        "the fulfilment list of state 'listed' starts unknown process 'list_tsk'" in p
+        for p in found
+    ), found
