@@ -53,7 +53,7 @@ def test_the_tour_claim_queue_mine_and_the_reminder_to_the_assignee(run) -> None
     mine = json.loads(run("queue", "digms_ops", "--mine", "--as", "sam", "--json").output)
     assert [(i["id"], i["assignee"]) for i in mine["in_progress"]] == [(instance, "sam")]
     nina = json.loads(run("queue", "digms_ops", "--mine", "--as", "nina", "--json").output)
-    assert nina == {"ready": [], "in_progress": [], "incidents": []}
+    assert nina == {"ready": [], "in_progress": [], "by_service": [], "incidents": []}
     call = run(
         "fire",
         instance,

@@ -1137,6 +1137,8 @@ class Engine:
                     record.parent,
                     record.task,
                     record.assignee,
+                    _text(record.data.get("service")),
+                    _text(record.data.get("priority")),
                 )
                 (ready if initial else in_progress).append(item)
             shown = {entry.id for entry in (*ready, *in_progress)}
@@ -1270,3 +1272,7 @@ def queue_names(processes: Iterable[Process]) -> list[str]:
 def _cell(value: Any) -> Any:
     """A sheet cell: texts neutralised against formula injection (`csvbatch.safe_cell`)."""
     return safe_cell(value) if isinstance(value, str) else value
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..store.base import EventRecord, OutboxRecord
-from .views import ChildView, Fired, InstanceView, JobView, QueueView, VerifyReport
+from .views import ChildView, Fired, InstanceView, JobView, QueueItem, QueueView, VerifyReport
 
 __all__ = [
     "checkpoint_line",
@@ -92,17 +92,35 @@ def event_line(event: EventRecord) -> str:
     return f"{e.seq:>3} {e.at.isoformat()} {who}: {what} {extra}".rstrip()
 
 
+def _queue_line(item: QueueItem, indent: str) -> str:
+    escalated = "  ESCALATED" if item.priority == "escalated" else ""
+    return (
+        f"{indent}{item.id}  {item.process}  {item.status}{escalated}  "
+        f"{'assigned to ' + item.assignee if item.assignee else 'unassigned'}  "
+        f"last activity {item.last_activity_at.isoformat()}"
+    )
+
+
 def queue_lines(view: QueueView) -> list[str]:
-    """`queue`: work ready to start, then work in progress, each with its last activity."""
+    """`queue`: work ready to start, then work in progress, each with its last activity;
+    separated by service (seed 000: Facebook, PDM, RM) when the work names its service."""
     lines = []
-    for title, items in (("Ready to work", view.ready), ("In progress", view.in_progress)):
+    groups = view.by_service()
+    grouped = any(service is not None for service, _, _ in groups)
+    ready = [(service, items) for service, items, _ in groups]
+    working = [(service, items) for service, _, items in groups]
+    for title, items, parts in (
+        ("Ready to work", view.ready, ready),
+        ("In progress", view.in_progress, working),
+    ):
         lines.append(f"{title} ({len(items)})")
-        lines.extend(
-            f"  {item.id}  {item.process}  {item.status}  "
-            f"{'assigned to ' + item.assignee if item.assignee else 'unassigned'}  "
-            f"last activity {item.last_activity_at.isoformat()}"
-            for item in items
-        )
+        if not grouped:
+            lines.extend(_queue_line(item, "  ") for item in items)
+            continue
+        for service, listed in parts:
+            if listed:
+                lines.append(f"  {service or 'Other'} ({len(listed)})")
+                lines.extend(_queue_line(item, "    ") for item in listed)
     if view.incidents:
         lines.append(f"Incidents ({len(view.incidents)}): jobs out of retries")
         lines.extend(job_line(job) for job in view.incidents)

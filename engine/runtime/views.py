@@ -5,6 +5,7 @@ Each view has `to_json()` giving the keys of the CLI contract (docs: shared DESI
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -204,6 +205,8 @@ class QueueItem:
     parent: str | None = None
     task: str | None = None
     assignee: str | None = None
+    service: str | None = None  # its `service` field (seed 000: Facebook, PDM, RM)
+    priority: str | None = None  # its `priority` field (seed 000: normal unless escalated)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -216,9 +219,23 @@ class QueueItem:
             "assignee": self.assignee,
             "parent": self.parent,
             "task": self.task,
+            "service": self.service,
+            "priority": self.priority,
             "created_at": _iso(self.created_at),
             "last_activity_at": _iso(self.last_activity_at),
         }
+
+
+SERVICES = ("Facebook", "PDM", "RM")
+"""The seed 000 dashboard's services, in its order; other services follow by name, then the
+work without a service."""
+
+
+def service_order(services: Iterable[str | None]) -> list[str | None]:
+    """The services of a listing in the dashboard's order (None, no service, last)."""
+    found = set(services)
+    named = sorted(s for s in found if s is not None and s not in SERVICES)
+    return [s for s in SERVICES if s in found] + named + ([None] if None in found else [])
 
 
 @dataclass(frozen=True)
@@ -229,10 +246,31 @@ class QueueView:
     in_progress: tuple[QueueItem, ...] = ()
     incidents: tuple[JobView, ...] = ()  # jobs of the listed work that ran out of retries
 
+    def by_service(self) -> list[tuple[str | None, list[QueueItem], list[QueueItem]]]:
+        """The dashboard "separated by service" (seed 000): each service with its ready work
+        and its work in progress, in the orders of `ready` and `in_progress`."""
+        every = [*self.ready, *self.in_progress]
+        return [
+            (
+                service,
+                [i for i in self.ready if i.service == service],
+                [i for i in self.in_progress if i.service == service],
+            )
+            for service in service_order(i.service for i in every)
+        ]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ready": [i.to_json() for i in self.ready],
             "in_progress": [i.to_json() for i in self.in_progress],
+            "by_service": [
+                {
+                    "service": service,
+                    "ready": [i.id for i in ready],
+                    "in_progress": [i.id for i in in_progress],
+                }
+                for service, ready, in_progress in self.by_service()
+            ],
             "incidents": [j.to_json() for j in self.incidents],
         }
 
