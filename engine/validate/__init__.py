@@ -109,8 +109,9 @@ def expression_problems(process: Process) -> list[Problem]:
         for timer in state.timers:
             if timer.at is not None:
                 problems.extend(_timer_time(timer.at, env))
-        if state.batch is not None and state.batch.start is not None:
-            for _, expr in state.batch.start.data:  # read the list's facts, not fields
+    for plain in process.states:
+        if plain.batch is not None and plain.batch.start is not None:
+            for _, expr in plain.batch.start.data:  # read the list's facts, not fields
                 problems.extend(check_expr(expr, BATCH_FACTS))
     for template in _templates(process):
         if template.source and (template.source, None, True) not in fine:
