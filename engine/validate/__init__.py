@@ -90,6 +90,14 @@ def _timer_time(expr: Expr, env: Mapping[str, ExprType]) -> list[Problem]:
     return [Problem(expr.loc, message)]
 
 
+def _batch_start_problems(process: Process) -> Iterator[Problem]:
+    """A fulfilment list's `start` data reads the list's facts, not the fields."""
+    for state in process.states:
+        if state.batch is not None and state.batch.start is not None:
+            for _, expr in state.batch.start.data:
+                yield from check_expr(expr, BATCH_FACTS)
+
+
 def expression_problems(process: Process) -> list[Problem]:
     """Problems of every expression and template, each type-checked against the fields (and
     the string literals compared with enum fields against their values)."""
@@ -109,10 +117,7 @@ def expression_problems(process: Process) -> list[Problem]:
         for timer in state.timers:
             if timer.at is not None:
                 problems.extend(_timer_time(timer.at, env))
-    for plain in process.states:
-        if plain.batch is not None and plain.batch.start is not None:
-            for _, expr in plain.batch.start.data:  # read the list's facts, not fields
-                problems.extend(check_expr(expr, BATCH_FACTS))
+    problems.extend(_batch_start_problems(process))
     for template in _templates(process):
         if template.source and (template.source, None, True) not in fine:
             found = check_template(template, env, enums=enums)
