@@ -551,13 +551,17 @@ class Executor:
             notes.append(note)
         return notes
 
-    def _rearm_recurring(self, tx: Transaction, step: Step, detail: dict[str, Any]) -> None:
-        """A recurring timer that fired an internal transition is armed for its next time."""
+    def _rearm_recurring(
+        self, tx: Transaction, step: Step, detail: dict[str, Any], left: tuple[str, ...] = ()
+    ) -> None:
+        """A recurring timer that fired a transition the instance stays in its state through
+        (an internal one, or one between the states inside the compound state owning the
+        timer) is armed for its next time; a state `left` arms its timers when entered."""
         name = detail.get("timer")
         record = step.record
         for state, timer in step.cp.timers_around(record.state):
             spec = timer.timer
-            if spec.name != name or spec.every is None:
+            if spec.name != name or spec.every is None or state in left:
                 continue
             due = self.scheduler(timer, step.vars, step.now)
             if due is not None:
@@ -572,7 +576,7 @@ class Executor:
                         dict(spec.data),
                     )
                 )
-                detail["timers"] = [{"name": spec.name, "due_at": to_iso(due)}]
+                detail.setdefault("timers", []).append({"name": spec.name, "due_at": to_iso(due)})
 
     def _leave_and_enter(
         self, tx: Transaction, step: Step, dest: str, detail: dict[str, Any]
@@ -602,6 +606,8 @@ class Executor:
             notes = self._enter(tx, cp, record.id, dest, step.vars, step.now, pending, entries)
         if notes:
             detail["timers"] = notes
+        if "timer" in detail and not waiting:
+            self._rearm_recurring(tx, step, detail, exits)
 
     def _commit(
         self, tx: Transaction, step: Step, dest: str, kind: str, detail: dict[str, Any], depth: int
