@@ -218,7 +218,7 @@ def create_app(
     Raises:
         UsageError: the engine has no people directory (nobody could sign in).
     """
-    from . import api, pages
+    from . import api, jobs_api, pages
     from .metrics import Metrics
 
     if engine.people is None:
@@ -253,6 +253,7 @@ def create_app(
     _handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(jobs_api.router)
     app.include_router(metrics.router())
     app.include_router(pages.router)
     for router in routers:

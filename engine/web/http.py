@@ -18,6 +18,7 @@ from ..errors import (
     ConflictError,
     FulfilError,
     InstanceClosed,
+    JobRefused,
     NotFound,
     RoleRefused,
     StoreError,
@@ -45,7 +46,9 @@ def status_of(error: BaseException) -> int:
         return 403
     if isinstance(error, NotFound):
         return 404
-    if isinstance(error, ConflictError | AlreadyExists | InstanceClosed | TriggerNotAllowed):
+    if isinstance(
+        error, ConflictError | AlreadyExists | InstanceClosed | TriggerNotAllowed | JobRefused
+    ):
         return 409
     if isinstance(error, StoreError):
         return 503

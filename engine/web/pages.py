@@ -145,7 +145,6 @@ def home(
     queues = mine or bench.engine.queues()
     if queue and queue not in bench.engine.queues():
         raise NotFound(f"no queue '{queue}'; the queues: {', '.join(bench.engine.queues())}")
-    chosen = queue or (queues[0] if queues else None)
     filters = Filters(
         process or None,
         state or None,
@@ -153,13 +152,10 @@ def home(
         text or None,
     )
     titles = Titles(processes)
-    tables = {}
-    if chosen is not None:
-        for key, ready, cursor in (
-            ("ready", True, ready_after),
-            ("progress", False, progress_after),
-        ):
-            tables[key] = queue_table(
+
+    def tables_of(chosen: str) -> dict[str, Any]:
+        return {
+            key: queue_table(
                 bench.engine,
                 processes,
                 chosen,
@@ -169,6 +165,23 @@ def home(
                 size=bench.config.page_size,
                 titles=titles,
             )
+            for key, ready, cursor in (
+                ("ready", True, ready_after),
+                ("progress", False, progress_after),
+            )
+        }
+
+    # Without a queue asked for, the first of the person's queues that has work in it: the
+    # home page answers "what do I do now" rather than opening on an empty tab.
+    chosen = queue or (queues[0] if queues else None)
+    tables = tables_of(chosen) if chosen is not None else {}
+    if queue is None:
+        for other in queues[1:]:
+            if any(table.rows for table in tables.values()):
+                break
+            found = tables_of(other)
+            if any(table.rows for table in found.values()):
+                chosen, tables = other, found
     query = {
         k: v
         for k, v in (
