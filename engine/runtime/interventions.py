@@ -240,18 +240,15 @@ class Interventions:
             if message.instance == record.id:
                 tx.update_outbox(replace(message, status=DROPPED, error=f"cancelled: {reason}"))
                 dropped.append(message.id)
-        detail: dict[str, Any] = {
-            "action": "cancel",
-            "reason": reason,
-            "before": {"state": record.state},
-            "after": {"state": CANCELLED},
-        }
-        if timers:
-            detail["timers_cancelled"] = timers
-        if dropped:
-            detail["messages_dropped"] = dropped
-        if jobs:
-            detail["jobs_cancelled"] = jobs
+        detail = _state_change(
+            "cancel",
+            reason,
+            record.state,
+            CANCELLED,
+            timers_cancelled=timers,
+            messages_dropped=dropped,
+            jobs_cancelled=jobs,
+        )
         return self._write(tx, record, who, now, "cancel", CANCELLED, {}, detail)
 
     def _set(
@@ -301,16 +298,9 @@ class Interventions:
         variables = cp.codec.decode(record.data)
         variables.update(builtins(state, now, who.actor, who.role))
         armed = self.executor._enter(tx, cp, record.id, state, variables, now)
-        detail: dict[str, Any] = {
-            "action": "move",
-            "reason": reason,
-            "before": {"state": record.state},
-            "after": {"state": state},
-        }
-        if timers:
-            detail["timers_cancelled"] = timers
-        if armed:
-            detail["timers"] = armed
+        detail = _state_change(
+            "move", reason, record.state, state, timers_cancelled=timers, timers=armed
+        )
         return self._write(tx, record, who, now, "move", state, {}, detail)
 
     @staticmethod
@@ -402,3 +392,18 @@ class Interventions:
         }
         self._write(tx, record, who, now, action, record.state, {}, detail)
         return new
+
+
+def _state_change(
+    action: str, reason: str, before: str, after: str, **changes: list[Any] | int
+) -> dict[str, Any]:
+    """The detail of an intervention that changes the state; what it cancelled, dropped or
+    armed (names, ids, a count) is kept only when there is some."""
+    detail: dict[str, Any] = {
+        "action": action,
+        "reason": reason,
+        "before": {"state": before},
+        "after": {"state": after},
+    }
+    detail.update({name: items for name, items in changes.items() if items})
+    return detail
