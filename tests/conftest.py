@@ -14,7 +14,10 @@ chance, while local runs keep exploring new ones.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -38,3 +41,21 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> Callable[[], Any]:
+    """Password hashing at argon2's lowest cost inside the tests.
+
+    The production cost (argon2-cffi's defaults, about 0.4 s a hash here) made every workbench
+    test spend seconds signing people in. Yields the production hasher factory, so a test can
+    still check what production uses.
+    """
+    from argon2 import PasswordHasher
+    from fulfil.engine.web import credentials
+
+    production = credentials._hasher
+    monkeypatch.setattr(
+        credentials, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+    return production

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,12 @@ def test_people_commands(tmp_path: Path) -> None:
     assert revoked.returncode == 0 and "revoked 1 token of sam" in revoked.stdout
     assert credentials.person_for_token(token) is None
     store.close()
+
+
+def test_production_hashes_at_argon2s_default_cost(
+    quick_password_hashes: Callable[[], Any],
+) -> None:
+    """Outside the tests a password costs argon2id's default time and memory."""
+    hasher = quick_password_hashes()
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (3, 65536, 4)
+    assert hasher.hash(PASSWORD).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
