@@ -658,8 +658,8 @@ class Engine:
         dry_run: bool = False,
     ) -> InstanceView:
         text = check_reason(reason, action)
-        interventions = Interventions(self.executor, self.people)
         for attempt in range(self.retries + 1):
+            interventions = Interventions(self.executor, self.people)
             try:
                 with self.store.transaction() as tx:
                     self.executor.load(tx, instance_id)
@@ -678,7 +678,9 @@ class Engine:
                     view = self._view(tx, stored)
                     if dry_run:
                         raise _DryRun(view)
-                    return view
+                if interventions.outcomes:  # a cancelled task's request rules queued work
+                    self._after(*interventions.outcomes)
+                return view
             except _DryRun as done:
                 return done.view
             except ConflictError:

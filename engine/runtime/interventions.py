@@ -2,7 +2,10 @@
 
     cancel   the instance goes to the engine's terminal state `Cancelled` (status Closed,
              closure reason Cancelled); its pending timers, its batch membership, its open
-             jobs and its pending outbox messages are dropped
+             jobs and its pending outbox messages are dropped. A request's open tasks are
+             cancelled with it (each with its own event naming the request); a task cancelled
+             on its own has ended with the outcome failed, so its request's rules run as for
+             any task that ends (its dependants stay waiting)
     set      field values corrected, checked like the data of a fire (types, enums, required
              fields not cleared); no trigger fires, no action runs
     move     the instance is put in another state of its definition: the old state's timers
@@ -34,7 +37,7 @@ from ..people.directory import OPERATOR, Directory
 from ..store.base import InstanceRecord, OutboxRecord, Transaction
 from .assigning import manager_roles
 from .compiled import CANCELLED, CompiledProcess
-from .executor import Executor, HistoryChain, builtins, check_not_before
+from .executor import Executor, HistoryChain, Outcome, builtins, check_not_before
 
 __all__ = [
     "INSTANCE_ACTIONS",
@@ -137,6 +140,7 @@ class Interventions:
     def __init__(self, executor: Executor, people: Directory | None) -> None:
         self.executor = executor
         self.people = people
+        self.outcomes: list[Outcome] = []  # what the request rules a cancel ran queued
 
     # who may -------------------------------------------------------------------------------
     def authorise(
@@ -233,6 +237,37 @@ class Interventions:
                 instance=record.id,
                 trigger="cancel",
             )
+        stored = self._close(tx, cp, record, who, reason, now, None)
+        if stored.parent is not None:
+            # A task cancelled on its own ended without doing its work (outcome failed): its
+            # request's rules decide what follows, as when a task fails by a transition.
+            outcome = Outcome(stored, set())
+            self.executor.requests.child_ended(tx, stored, cp, now, outcome, 0)
+            if outcome.sheets or outcome.messages:
+                self.outcomes.append(outcome)
+        return stored
+
+    def _close(
+        self,
+        tx: Transaction,
+        cp: CompiledProcess,
+        record: InstanceRecord,
+        who: Who,
+        reason: str,
+        now: datetime,
+        request: str | None,
+    ) -> InstanceRecord:
+        """Cancel one instance and, first, the open tasks of a request (recursively); the
+        request's rules do not run for them: the request is closing."""
+        tasks = []
+        for task in tx.children(record.id):
+            task_cp = self.executor.definitions.for_instance(tx, task.process, task.version)
+            if task.state in task_cp.terminal:
+                continue
+            check_not_before(task, now)
+            cited = f"its request '{record.id}' was cancelled: {reason}"
+            self._close(tx, task_cp, task, who, cited, now, record.id)
+            tasks.append(task.id)
         timers = self._drop_timers(tx, cp, record)
         jobs = tx.cancel_jobs(record.id)  # nobody completes work for a cancelled instance
         dropped = []
@@ -248,7 +283,10 @@ class Interventions:
             timers_cancelled=timers,
             messages_dropped=dropped,
             jobs_cancelled=jobs,
+            tasks_cancelled=tasks,
         )
+        if request is not None:
+            detail["request"] = request  # cancelled because its request was
         return self._write(tx, record, who, now, "cancel", CANCELLED, {}, detail)
 
     def _set(
