@@ -397,6 +397,15 @@ class Explorer:
         again = set(exits) & set(entries)
         kept = {n: d for n, d in node.dues.items() if self.owners.get((state, n)) in again}
         dues.update(self._enter(state, dest, entered, at, kept, event, nid, set(entries)))
+        if event.kind == "timer" and self.owners.get((state, event.name)) not in exits:
+            # the timer that fired it belongs to a compound state the move stays in: it is
+            # spent, and a recurring one is armed for its next time (as the runtime does)
+            dues.pop(event.name, None)
+            clock = self.clocks[state].get(event.name)
+            if clock is not None and clock.compiled.timer.every is not None:
+                due = schedule_timer(clock.compiled, entered, at)
+                if due is not None:
+                    dues[event.name] = due
         return dues
 
     def _allowed(
