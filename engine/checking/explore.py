@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import ExecutionError, Location, Problem
@@ -58,7 +58,8 @@ __all__ = ["AUTO_DEPTH", "MAX_AUTO_DEPTH", "MAX_CONFIGURATIONS", "Node", "explor
 
 MAX_CONFIGURATIONS = 200_000  # a safety stop; the shipped processes stay far below it
 
-Config = tuple[str, tuple[Any, ...], frozenset[str]]
+# (state, the fields' canonical values, the pending timers, the phase of the recurring ones)
+Config = tuple[str, tuple[Any, ...], frozenset[str], tuple[tuple[str, timedelta], ...]]
 
 
 @dataclass(frozen=True)
@@ -520,7 +521,7 @@ class Explorer:
         event: Event,
         now: datetime,
     ) -> None:
-        config: Config = (state, canon, frozenset(dues))
+        config = self.config(state, canon, dues)
         nid = self.index.get(config)
         if nid is None:
             nid = len(self.nodes)
@@ -534,6 +535,22 @@ class Explorer:
             self._check_invariants(nid)
         if parent is not None:
             self.edges[parent].add(nid)
+
+    def config(self, state: str, canon: tuple[Any, ...], dues: Mapping[str, datetime]) -> Config:
+        """A configuration: what the instance holds and which timers are pending.
+
+        When a timer fires is left out (time has no end), except between recurring timers
+        of different periods: a weekly and a monthly timer keep coming due in turn, so their
+        offset tells how many weeks are left before the month's, and without it the weekly
+        firing would lead back to a configuration already seen and the monthly never fire.
+        """
+        clocks = self.clocks[state]
+        recurring = [(name, due) for name, due in dues.items() if clocks[name].compiled.timer.every]
+        phase: tuple[tuple[str, timedelta], ...] = ()
+        if len(recurring) > 1:
+            first = min(due for _, due in recurring)
+            phase = tuple(sorted((name, due - first) for name, due in recurring))
+        return (state, canon, frozenset(dues), phase)
 
     def _check_invariants(self, nid: int) -> None:
         node = self.nodes[nid]

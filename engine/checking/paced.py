@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from ..model import Process
-from .explore import MAX_CONFIGURATIONS, Explorer
+from .explore import MAX_CONFIGURATIONS, Config, Explorer
 from .scenario import Event
 from .timing import Reach, Span, _leg_time
 
@@ -59,6 +59,11 @@ class _PacedExplorer(Explorer):
         self.out: list[list[_Edge]] = []
         self._known: set[tuple[int, int, str]] = set()  # (parent, child, timer): edges kept
 
+    def config(self, state: str, canon: tuple[Any, ...], dues: Mapping[str, Any]) -> Config:
+        """Without the phase of recurring timers: this search has no depth to stop it, and the
+        phases of a weekly and a monthly timer would not repeat for years."""
+        return (state, canon, frozenset(dues), ())
+
     def _people_wait(self, nid: int) -> bool:
         """Whether a one-shot timer is pending: people wait for it (the paced reading)."""
         node = self.nodes[nid]
@@ -79,7 +84,7 @@ class _PacedExplorer(Explorer):
             self.out.append([])
         if parent is None:
             return
-        child = self.index[(state, canon, frozenset(dues))]
+        child = self.index[self.config(state, canon, dues)]
         timer_name = event.name if event.kind == "timer" else ""
         if (parent, child, timer_name) in self._known:
             return  # many data draws lead to the same configuration: one edge does

@@ -238,3 +238,32 @@ LONG = (
     + "".join(f"  - {{trigger: t{i}, source: s{i}, dest: s{i + 1}}}\n" for i in range(19))
     + "  - {trigger: finish, source: s19, dest: done}\n"
 )
+
+
+CADENCE = """
+id: cadence
+version: 1
+roles:
+  clerk: {title: Clerk}
+fields:
+  reported: {type: bool, default: false}
+states:
+  working:
+    initial: true
+    timers:
+      - {name: weekly, every: {every: weekly, weekday: wed, at: '09:00'}, trigger: week}
+      - {name: monthly, every: {every: monthly, day: 1, at: '09:00'}, trigger: month}
+  done:
+    terminal: true
+transitions:
+  - {trigger: week, source: working}
+  - {trigger: month, source: working, actions: [{set: {reported: "True"}}]}
+  - {trigger: finish, source: working, dest: done, guard: reported, roles: [clerk]}
+"""
+
+
+def test_a_monthly_timer_beside_a_weekly_one_fires() -> None:
+    """The weekly timer comes due four times before the monthly one: each firing leads to
+    the same fields and timers, but closer to the month, so the search goes on to it."""
+    report = explore(load_text(CADENCE, "cadence.yaml").process, depth=None)
+    assert [f.lines()[0] for f in report.findings] == []
