@@ -14,10 +14,12 @@ chance, while local runs keep exploring new ones.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -59,3 +61,38 @@ def quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> Callable[[], Any]:
         credentials, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
     return production
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh schema on the test server, dropped after the test."""
+    from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
+
+    require_server()
+    schema = new_schema()
+    yield with_schema(URL, schema)
+    drop_schema(schema)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def each_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Each store in turn, empty, its schema up to date."""
+    made: Store
+    if request.param == "memory":
+        made = MemoryStore()
+    elif request.param == "sqlite":
+        made = SQLiteStore(tmp_path / "store.db")
+    else:
+        from fulfil.engine.store.postgres import PostgresStore
+
+        made = PostgresStore(request.getfixturevalue("postgres_url"))
+        made.upgrade()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def store(each_store: Store) -> Store:
+    """The store of a test: each store in turn, unless the test's folder narrows it (the
+    runtime tests' own `store` runs on memory and SQLite only)."""
+    return each_store

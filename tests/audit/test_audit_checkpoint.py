@@ -6,7 +6,7 @@ import json
 
 import pytest
 import tampering
-from conftest import CLIENT, KEYS, OPS, T0, engine
+from audit_support import CLIENT, KEYS, OPS, T0, engine
 from fulfil.engine.audit import UNKEYED, AuditKeys
 from fulfil.engine.audit.checkpoint import compare, export, read
 from fulfil.engine.errors import UsageError

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import tampering
-from conftest import CLIENT, KEYS, OPS, T0, engine
+from audit_support import CLIENT, KEYS, OPS, T0, engine
 from fulfil.engine.audit import UNKEYED, AuditKeys, keys_from
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import UsageError

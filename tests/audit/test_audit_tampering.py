@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 import tampering
-from conftest import CLIENT, KEYS, OPS, T0, engine
+from audit_support import CLIENT, KEYS, OPS, T0, engine
 from fulfil.engine.audit import AuditKeys
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.runtime import Engine

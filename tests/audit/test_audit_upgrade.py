@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import CLIENT, KEYS, OPS, T0, engine
+from audit_support import CLIENT, KEYS, OPS, T0, engine
 from fulfil.engine.audit import UNKEYED
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.runtime.history import legacy_canonical

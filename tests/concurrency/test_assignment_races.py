@@ -9,7 +9,6 @@ what the first wrote.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -23,8 +22,6 @@ from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import AlreadyAssigned, Engine
 from fulfil.engine.store import SQLiteStore, Store
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
 
 CARE = Path(__file__).parents[1] / "runtime" / "cases" / "care.yaml"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +11,6 @@ from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
 
 PROCESSES = Path(__file__).parent / "processes"

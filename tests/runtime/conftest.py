@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,7 @@ from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
-
-FIXTURES = Path(__file__).parent / "processes"
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-CLIENT = {"client": "Acme Motors", "client_email": "owner@acme.test"}
+from runtime_support import FIXTURES, T0
 
 
 @pytest.fixture
@@ -37,6 +33,3 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def engine(catalog: Catalog, store: Store, clock: ManualClock, tmp_path: Path) -> Engine:
     return Engine(catalog, store=store, clock=clock, sheets_dir=tmp_path / "sheets")
-
-
-OPS = {"actor": "sam", "role": "ops_specialist"}

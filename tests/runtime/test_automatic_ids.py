@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import CLIENT
 from fulfil.engine.runtime import Engine
+from runtime_support import CLIENT
 
 
 def test_automatic_ids_skip_an_id_given_by_hand(engine: Engine) -> None:

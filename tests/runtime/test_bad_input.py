@@ -7,12 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import CLIENT, OPS
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.delivery import SmtpAdapter
 from fulfil.engine.errors import DataError, NotFound
 from fulfil.engine.runtime import Engine
 from fulfil.engine.smtp import SmtpSettings
+from runtime_support import CLIENT, OPS
 
 
 @pytest.mark.parametrize("empty", ["", "   ", "\t\n"])

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import OPS, T0
 from fulfil.cli import main
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import DataError, ExecutionError, TriggerNotAllowed
@@ -20,6 +19,7 @@ from fulfil.engine.runtime.children import MAX_RULE_DEPTH
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from runtime_support import OPS, T0
 
 CHILDREN = Path(__file__).parent.parent / "processes" / "children"
 TASK_ROLE = OPS  # the fixture task's transitions are fired by the ops specialist

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import OPS
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import DeliveryError
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.engine import MAX_DELIVERY_ATTEMPTS
 from fulfil.engine.smtp import backoff
 from fulfil.engine.store import OutboxRecord
+from runtime_support import OPS
 from test_engine import started
 
 

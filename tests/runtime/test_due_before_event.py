@@ -6,12 +6,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import TriggerNotAllowed
 from fulfil.engine.loader import Catalog, load_directory, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
+from runtime_support import FIXTURES
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 SHIPPED = load_directory(PROCESSES)

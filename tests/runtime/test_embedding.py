@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CLIENT, OPS
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import AlreadyExists, ConflictError, UsageError
 from fulfil.engine.loader import Catalog
 from fulfil.engine.runtime import AsyncEngine, Engine, StepContext
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from fulfil.engine.store.base import OutboxRecord
+from runtime_support import CLIENT, OPS
 
 NO_ANSWER = {"outcome": "no_answer"}
 

@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import CLIENT, OPS, T0
 from fulfil.engine.errors import (
     DataError,
     GuardRefused,
@@ -19,6 +18,7 @@ from fulfil.engine.errors import (
 )
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
+from runtime_support import CLIENT, OPS, T0
 
 
 def snapshot(store: Store, instance_id: str) -> tuple[object, ...]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.machine import MachineAdapter, TransitionSpec
 from fulfil.engine.store import Store
+from runtime_support import T0
 
 WATCH = """
 id: watch

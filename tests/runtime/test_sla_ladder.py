@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
+from runtime_support import T0
 
 CARE = Path(__file__).parent / "cases" / "care.yaml"
 

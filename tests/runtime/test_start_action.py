@@ -5,8 +5,6 @@ drawn, sealed in both histories, and refused as a whole when the other process r
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,10 +16,7 @@ from fulfil.engine.render import render_mermaid
 from fulfil.engine.render.model import extract
 from fulfil.engine.render.text import edge_text
 from fulfil.engine.runtime import Engine
-from fulfil.engine.store import MemoryStore, SQLiteStore, Store
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
-from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
+from fulfil.engine.store import MemoryStore, Store
 
 SHIPPED = Path(__file__).resolve().parents[2] / "processes"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -91,27 +86,9 @@ def folder(tmp_path: Path, change: str = CHANGE, wrap_up: str = WRAP_UP) -> Path
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    require_server()
-    schema = new_schema()
-    yield with_schema(URL, schema)
-    drop_schema(schema)
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store
-    if request.param == "memory":
-        made = MemoryStore()
-    elif request.param == "sqlite":
-        made = SQLiteStore(tmp_path / "t.db")
-    else:
-        from fulfil.engine.store.postgres import PostgresStore
-
-        made = PostgresStore(request.getfixturevalue("postgres_url"))
-        made.upgrade()
-    yield made
-    made.close()
+def store(each_store: Store) -> Store:
+    """The three stores (the runtime folder's own `store` has two)."""
+    return each_store
 
 
 def engine(store: Store, tmp_path: Path) -> Engine:

@@ -6,11 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import T0
 from fulfil.engine.errors import ConflictError, StoreError
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store.base import Transaction
 from fulfil.engine.worker import Worker
+from runtime_support import T0
 from test_engine import started
 
 

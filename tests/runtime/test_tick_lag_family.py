@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import FulfilError
 from fulfil.engine.loader import load_directory
@@ -16,6 +15,7 @@ from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from runtime_support import T0
 
 SHIPPED = load_directory(Path(__file__).resolve().parents[2] / "processes")
 REQUEST = {"client": "Acme Motors", "client_email": "owner@acme.test", "fr_number": "FR-1"}

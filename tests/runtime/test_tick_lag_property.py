@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import FulfilError
 from fulfil.engine.loader import load_directory
@@ -17,6 +16,7 @@ from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from fulfil.engine.testing.strategies import AdvanceStep, FireStep, event_sequences, start_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from runtime_support import T0
 
 SHIPPED = load_directory(Path(__file__).resolve().parents[2] / "processes")
 TIMED = ["facebook_access", "smm_fulfilment", "retention", "mass_comm_escalation"]

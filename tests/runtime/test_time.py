@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore, Store
+from runtime_support import FIXTURES
 
 FRIDAY_EVENING = datetime(2026, 3, 6, 21, 30, tzinfo=UTC)  # 16:30 in New York (EST)
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

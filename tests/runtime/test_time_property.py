@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from conftest import FIXTURES, T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from runtime_support import FIXTURES, T0
 
 CATALOG = Catalog((load_file(FIXTURES / "clocked.yaml").process,))
 # state -> its timers (name, after, destination), as clocked.yaml declares them

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import CLIENT, OPS, T0
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.machine import MachineAdapter
 from fulfil.engine.store import Store
+from runtime_support import CLIENT, OPS, T0
 from test_engine import started
 
 

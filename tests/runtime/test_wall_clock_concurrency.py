@@ -7,21 +7,18 @@ reads the clock once it holds the instance, so the steps serialise in commit ord
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CLIENT, OPS
 from fulfil.engine.clock import SystemClock
 from fulfil.engine.errors import ConflictError, FulfilError
 from fulfil.engine.loader import Catalog
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
+from runtime_support import CLIENT, OPS
 
 THREADS, FIRES = 8, 25
 

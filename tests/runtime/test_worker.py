@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import FIXTURES, T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.delivery import adapter_from_env
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
+from runtime_support import FIXTURES, T0
 
 ROOT = Path(__file__).resolve().parents[2]
 TICKER = """

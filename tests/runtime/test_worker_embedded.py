@@ -8,10 +8,10 @@ import threading
 import time
 from datetime import timedelta
 
-from conftest import CLIENT, OPS
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.runtime import Engine
 from fulfil.engine.worker import Worker
+from runtime_support import CLIENT, OPS
 
 
 def test_a_worker_runs_on_a_thread_and_stops_when_asked(engine: Engine, clock: ManualClock) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,10 +9,7 @@ import pytest
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
-from fulfil.engine.store import MemoryStore, SQLiteStore, Store
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
-from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
+from fulfil.engine.store import Store
 
 FIXTURES = Path(__file__).parents[1] / "processes" / "statecharts"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -23,24 +18,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T0)
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgres":
-        require_server()
-        from fulfil.engine.store.postgres import PostgresStore
-
-        schema = new_schema()
-        made: Store = PostgresStore(with_schema(URL, schema))
-        made.upgrade()
-        yield made
-        made.close()
-        drop_schema(schema)
-        return
-    made = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "f.db")
-    yield made
-    made.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ test, dropped afterwards.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +29,6 @@ from fulfil.engine.store import (
 from fulfil.engine.store.schema import MIGRATIONS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -38,32 +36,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def instance(id: str = "i-1", **changes: object) -> InstanceRecord:
     base = InstanceRecord(id, "access", 1, "new", {"client": "Acme", "n": 1}, T0, T0, T0)
     return replace(base, **changes)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """The URL of a fresh, empty schema on the test server, dropped after the test."""
-    require_server()
-    schema = new_schema()
-    yield with_schema(URL, schema)
-    drop_schema(schema)
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """Each store in turn, empty, its schema up to date."""
-    made: Store
-    if request.param == "memory":
-        made = MemoryStore()
-    elif request.param == "sqlite":
-        made = SQLiteStore(tmp_path / "s.db")
-    else:
-        from fulfil.engine.store.postgres import PostgresStore
-
-        made = PostgresStore(request.getfixturevalue("postgres_url"))
-        made.upgrade()
-    yield made
-    made.close()
 
 
 class Boom(Exception):

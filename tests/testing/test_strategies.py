@@ -147,6 +147,7 @@ def test_event_sequences_are_fires_and_advances(steps: list[FireStep | AdvanceSt
             assert step.delta > timedelta(0)
 
 
+@pytest.mark.slow  # a search over 5,000 drawn sequences: about 20 s
 def test_event_sequences_reach_a_given_shape() -> None:
     """A sequence with a failed call and then a week's wait is drawn (and shrinks to it)."""
     found = find(

@@ -6,7 +6,6 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import START, make_engine, started, token
 from fastapi.testclient import TestClient
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.runtime import Engine
@@ -14,6 +13,7 @@ from fulfil.engine.runtime.views import event_json, outbox_json
 from fulfil.engine.store import SQLiteStore
 from fulfil.engine.web.app import create_app
 from fulfil.engine.web.auth import WebConfig
+from web_support import START, make_engine, started, token
 
 
 def test_start_fire_show_history(client: TestClient, engine: Engine) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, Wall, csrf_of, sign_in, started
 from fastapi.testclient import TestClient
 from fulfil.engine.runtime import Engine
 from fulfil.engine.web.app import create_app
 from fulfil.engine.web.auth import SESSION_COOKIE, WebConfig
+from web_support import PASSWORD, Wall, csrf_of, sign_in, started
 
 
 def test_wrong_password_is_refused(client: TestClient) -> None:

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, ROOT, START, make_engine
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
 from fulfil.engine.web.app import create_app
 from fulfil.engine.web.auth import WebConfig
 from fulfil.engine.web.credentials import Credentials
+from web_support import PASSWORD, ROOT, START, make_engine
 
 sys.path.insert(0, str(ROOT / "tests" / "render"))
 from browser import missing, start
@@ -78,7 +78,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[Engine, ManualClock, Served, dict[str, str]]]:
-    from conftest import T0
+    from web_support import T0
 
     clock = ManualClock(T0)
     store = SQLiteStore(tmp_path / "browser.db")

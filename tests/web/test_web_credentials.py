@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, PROCESSES, T0, make_store
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import UsageError
 from fulfil.engine.loader import load_directory
 from fulfil.engine.people import load_people
 from fulfil.engine.store import Store, TokenRecord
 from fulfil.engine.web.credentials import Credentials, token_digest
+from web_support import PASSWORD, PROCESSES, T0, make_store
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])

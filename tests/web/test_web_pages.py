@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from conftest import csrf_of, sign_in, started
 from fastapi.testclient import TestClient
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.runtime import Engine
+from web_support import csrf_of, sign_in, started
 
 
 def _page(client: TestClient, instance: str) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import sign_in, started, token
 from fastapi.testclient import TestClient
 from fulfil.engine.runtime import Engine
+from web_support import sign_in, started, token
 
 
 def test_pages_need_sign_in(client: TestClient) -> None:
