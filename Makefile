@@ -1,5 +1,8 @@
 # The two commands of the README: `make demo` runs the main job, `make test` runs every test.
 PY ?= python3
+# Bytecode is cached as for any user: the tests start fulfil in fresh processes hundreds of
+# times, and without the cache each one compiles every module again.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

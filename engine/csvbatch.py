@@ -16,11 +16,12 @@ import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import Recipient
-from .smtp import Attachment, to_email
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 __all__ = [
     "CSV_CONTENT_TYPE",
@@ -127,6 +128,8 @@ def build_message(
     Returns:
         A message with the note as text and the CSV attached as `text/csv`.
     """
+    from .smtp import Attachment, to_email
+
     attachment = Attachment(attachment_name(name, period), csv_text, CSV_CONTENT_TYPE)
     return to_email(
         outbox_id=batch_id,

@@ -18,12 +18,14 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from .clock import Clock, SystemClock
 from .errors import DeliveryError
-from .smtp import Attachment, SmtpDelivery, SmtpSettings, to_email
 from .store.base import OutboxRecord
+
+if TYPE_CHECKING:  # smtplib and ssl load only when something is sent by SMTP
+    from .smtp import SmtpSettings
 
 __all__ = [
     "DeliveryAdapter",
@@ -108,6 +110,8 @@ class SmtpAdapter:
         self.settings = settings
         self.fallback = fallback
         self.clock: Clock = clock or SystemClock()
+        from .smtp import SmtpDelivery
+
         self._smtp = SmtpDelivery(settings)
 
     def send(self, message: OutboxRecord) -> None:
@@ -119,6 +123,8 @@ class SmtpAdapter:
                 )
             self.fallback.send(message)
             return
+        from .smtp import Attachment, to_email
+
         email = to_email(
             outbox_id=f"outbox-{message.id}",
             sender=self.settings.sender,
@@ -146,5 +152,7 @@ def adapter_from_env(
     path = env.get("FULFIL_OUTBOX_FILE", "").strip()
     local: DeliveryAdapter = FileAdapter(path) if path else StdoutAdapter(stream)
     if env.get("FULFIL_SMTP_HOST", "").strip():
+        from .smtp import SmtpSettings
+
         return SmtpAdapter(SmtpSettings.from_env(env), fallback=local, clock=clock)
     return local

@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["DURATION_PATTERN", "format_duration", "parse_duration"]
+__all__ = ["DURATION_PATTERN", "backoff", "format_duration", "parse_duration"]
+
+BACKOFF_FIRST = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=1)
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -78,3 +81,15 @@ def format_duration(value: timedelta) -> str:
         if count:
             out += f"{count}{unit}"
     return out
+
+
+def backoff(attempt: int) -> timedelta:
+    """How long to wait before retrying after `attempt` failed attempts: 1m, 2m, 4m ... 1h.
+
+    Raises:
+        ValueError: `attempt` is less than 1.
+    """
+    if attempt < 1:
+        raise ValueError(f"attempt must be 1 or more, not {attempt}")
+    # Past 2**6 minutes the cap applies anyway; bounding the exponent avoids huge integers.
+    return min(BACKOFF_FIRST * (1 << min(attempt - 1, 10)), BACKOFF_CAP)

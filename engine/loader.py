@@ -17,14 +17,17 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .builder import build_process
 from .errors import DefinitionError, Location, NotFound, Problem, UsageError, did_you_mean
-from .model import Process
-from .validate import check
-from .validate.family import family_problems
-from .validate.schema import schema_problems
-from .yamlsource import Source, parse
+
+if TYPE_CHECKING:
+    from .model import Process
+    from .yamlsource import Source
+
+# The checkers (JSON Schema, the graph checks on networkx) and the YAML reader are imported
+# when a definition is loaded, not with this module: a command that finds its definitions in
+# the cache (engine.defcache) never needs them.
 
 __all__ = [
     "PEOPLE_FILE",
@@ -48,6 +51,9 @@ class Loaded:
 
 
 def _source(text: str, file: str) -> Source:
+    from .validate.schema import schema_problems
+    from .yamlsource import parse
+
     source = parse(text, file)
     problems = schema_problems(source)
     if problems:
@@ -96,6 +102,9 @@ def load_text(
 
 
 def _load(text: str, file: str, known_processes: Collection[str] | None) -> Loaded:
+    from .builder import build_process
+    from .validate import check
+
     source = _source(text, file)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     process, problems = build_process(source, digest)
@@ -208,6 +217,8 @@ def load_files(paths: Iterable[Path], *, known_processes: Collection[str] | None
     if problems:
         raise DefinitionError(problems)
     _refuse_duplicates(loaded)
+    from .validate.family import family_problems
+
     family = family_problems(item.process for item in loaded)
     if any(problem.is_error for problem in family):
         raise DefinitionError(family)

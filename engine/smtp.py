@@ -27,11 +27,12 @@ import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from .addresses import address_problem
+from .durations import backoff  # the retry policy of a failed sending
 from .errors import DeliveryError, UsageError
 
 __all__ = ["Attachment", "SmtpDelivery", "SmtpSettings", "backoff", "message_id", "to_email"]
@@ -39,8 +40,6 @@ __all__ = ["Attachment", "SmtpDelivery", "SmtpSettings", "backoff", "message_id"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-BACKOFF_FIRST = timedelta(minutes=1)
-BACKOFF_CAP = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -202,18 +201,6 @@ class SmtpDelivery:
                 retryable=False,
                 reply_code=max(code for code, _ in refused.values()),
             )
-
-
-def backoff(attempt: int) -> timedelta:
-    """How long to wait before retrying after `attempt` failed attempts: 1m, 2m, 4m ... 1h.
-
-    Raises:
-        ValueError: `attempt` is less than 1.
-    """
-    if attempt < 1:
-        raise ValueError(f"attempt must be 1 or more, not {attempt}")
-    # Past 2**6 minutes the cap applies anyway; bounding the exponent avoids huge integers.
-    return min(BACKOFF_FIRST * (1 << min(attempt - 1, 10)), BACKOFF_CAP)
 
 
 def message_id(outbox_id: str, sender: str) -> str:

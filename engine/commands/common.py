@@ -63,16 +63,16 @@ def opened_engine(settings: Settings) -> Iterator[Any]:
 def open_engine(settings: Settings) -> Any:
     """An Engine over the settings' store, processes folder and clock (`--now` fixes it)."""
     from ..clock import ManualClock, SystemClock, parse_now
-    from ..loader import load_directory
-    from ..people import load_people, people_path
+    from ..defcache import load_definitions
+    from ..people.yamlfile import people_path
     from ..runtime import Engine
     from ..store import open_store
 
     clock = ManualClock(parse_now(settings.now)) if settings.now else SystemClock()
     keys = settings.audit_keys()
-    catalog = load_directory(settings.processes)
-    path = people_path(settings.processes, settings.people)
-    people = load_people(path, catalog) if path is not None else None
+    catalog, people = load_definitions(
+        settings.processes, people_path(settings.processes, settings.people)
+    )
     return Engine(
         catalog,
         store=open_store(settings.db),

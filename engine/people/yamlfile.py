@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DefinitionError, Location, Problem, did_you_mean
 from ..loader import PEOPLE_FILE
-from ..validate.schema import PEOPLE_SCHEMA_PATH, schema_problems
-from ..yamlsource import Source, parse
+
+if TYPE_CHECKING:
+    from ..yamlsource import Source
 from .directory import PeopleDirectory, Person
 from .identity import SYSTEM_ACTORS
 
@@ -92,6 +93,9 @@ def read_people(text: str, file: str = PEOPLE_FILE) -> PeopleFile:
     Raises:
         DefinitionError: every problem found, each with its location.
     """
+    from ..validate.schema import PEOPLE_SCHEMA_PATH, schema_problems
+    from ..yamlsource import parse
+
     source = parse(text, file)
     problems = schema_problems(
         source,

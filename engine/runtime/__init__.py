@@ -11,8 +11,9 @@ Executor          what one event does inside its transaction
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .assigning import AlreadyAssigned
-from .asyncengine import AsyncEngine
 from .compiled import CompiledProcess
 from .embedding import StepContext, StepHook
 from .engine import Engine
@@ -47,3 +48,15 @@ __all__ = [
     "VerifyReport",
     "schedule_timer",
 ]
+
+if TYPE_CHECKING:
+    from .asyncengine import AsyncEngine
+
+
+def __getattr__(name: str) -> object:
+    # AsyncEngine brings asyncio, which a command of the CLI never needs: loaded on first use
+    if name == "AsyncEngine":
+        from .asyncengine import AsyncEngine
+
+        return AsyncEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from ..clock import Clock
 from ..delivery import DeliveryAdapter
+from ..durations import backoff
 from ..errors import DeliveryError
-from ..smtp import backoff
 from ..store.base import OutboxRecord, Store
 
 __all__ = ["MAX_DELIVERIES", "MAX_DELIVERY_ATTEMPTS", "SEND_LEASE", "Deliverer"]

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..audit.keys import AuditKeys
+from ..durations import backoff
 from ..errors import JobRefused, NotFound
-from ..smtp import backoff
 from ..store.base import EventRecord, JobRecord, Transaction
 from .compiled import CompiledProcess
 from .data import refuse_undeclared, trigger_accepts

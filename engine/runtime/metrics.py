@@ -13,7 +13,6 @@ it covers the calls of this process only, as any Prometheus histogram does.
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from bisect import bisect_left
@@ -194,6 +193,8 @@ def process_stats(engine: Any, process_id: str, *, sample: int = 10_000) -> Proc
     Raises:
         NotFound: no such process.
     """
+    from statistics import median
+
     process = engine.catalog.get(process_id)
     tally: StoreTally = figures(engine, max_age=0)
     states = {s.name: 0 for s in process.states}
@@ -231,7 +232,7 @@ def process_stats(engine: Any, process_id: str, *, sample: int = 10_000) -> Proc
         {
             state: {
                 "stays": len(values),
-                "median_seconds": statistics.median(values) if values else None,
+                "median_seconds": median(values) if values else None,
                 "p90_seconds": percentile(values, 0.9),
             }
             for state, values in stays.items()
