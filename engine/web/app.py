@@ -218,7 +218,7 @@ def create_app(
     Raises:
         UsageError: the engine has no people directory (nobody could sign in).
     """
-    from . import api, jobs_api, pages
+    from . import api, jobs_api, operations, ops_api, pages
     from .metrics import Metrics
 
     if engine.people is None:
@@ -232,6 +232,7 @@ def create_app(
         env=jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     )
     templates.env.filters.update(when=when, span=span)
+    templates.env.globals["may_operate"] = lambda person: operations.may_operate(engine, person)
     app = FastAPI(
         title="fulfil workbench",
         version=_version(),
@@ -253,8 +254,10 @@ def create_app(
     _handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(ops_api.router)
     app.include_router(jobs_api.router)
     app.include_router(metrics.router())
+    app.include_router(operations.router)
     app.include_router(pages.router)
     for router in routers:
         app.include_router(router)

@@ -27,6 +27,7 @@ from .auth import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE, Caller
 from .figures import state_figures
 from .forms import TriggerForm, read_form, trigger_forms
 from .http import WebError, status_of
+from .operations import intervention_panel
 from .search import processes_of
 from .titles import Titles
 from .worklist import Filters, person_queues, queue_table
@@ -244,6 +245,8 @@ def _instance_page(
         for p in getattr(bench.people, "people", {}).values()
         if p.active and (owner is None or p.holds(owner))
     ]
+    outbox = [m for m in engine.outbox() if m.instance == instance_id]
+    ops = intervention_panel(engine, person, cp.process, view, outbox)
     now = engine.clock.now()
     due = [t.due_at for t in view.timers] + ([view.due_at] if view.due_at else [])
     next_due = min(due) if due else None
@@ -257,7 +260,8 @@ def _instance_page(
             "title": Titles([cp.process]).title(view, now),
             "forms": forms,
             "history": engine.history(instance_id),
-            "outbox": [m for m in engine.outbox() if m.instance == instance_id],
+            "outbox": outbox,
+            "ops": ops,
             "diagram": diagram_html(cp.process),
             "can_claim": not view.terminal and view.assignee is None and may_work,
             "can_release": not view.terminal

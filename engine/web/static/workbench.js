@@ -11,3 +11,10 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+// A refused form re-renders the page: bring its message (beside the form) into view.
+document.addEventListener("DOMContentLoaded", () => {
+  const refusal = document.querySelector("main p.refusal[role=alert]");
+  if (refusal && refusal.getBoundingClientRect().top > window.innerHeight) {
+    refusal.scrollIntoView({block: "center"});
+  }
+});
