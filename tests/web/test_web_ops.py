@@ -5,13 +5,11 @@ nothing stored; bulk changes previewed then confirmed; migrate and stats; the JS
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import replace
 from html import unescape
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, PROCESSES, ROOT, csrf_of, sign_in, started, token
 from fastapi.testclient import TestClient
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.loader import load_directory
@@ -21,6 +19,7 @@ from fulfil.engine.store import SQLiteStore, Store
 from fulfil.engine.web.app import create_app
 from fulfil.engine.web.auth import WebConfig
 from fulfil.engine.web.credentials import Credentials
+from web_support import PASSWORD, PROCESSES, csrf_of, sign_in, started, token
 
 SCRIPT = "<script>alert('x')</script>"
 
@@ -33,6 +32,15 @@ TEAM = PeopleDirectory.of(
         Person("morgan", "Morgan", "morgan@example.com", ("operator",), None),
     )
 )
+
+
+def version_2(text: str) -> str:
+    """facebook_access v2: `escalated` is `awaiting_cancellation` (the priority value too), the
+    timer `next_call_due` is `call_due`, and a new field `region` defaults to EU."""
+    text = re.sub(r"^version: 1$", "version: 2", text, flags=re.M)
+    text = re.sub(r"\bescalated\b", "awaiting_cancellation", text)
+    text = text.replace("- name: next_call_due", "- name: call_due")
+    return text.replace("\nfields:\n", '\nfields:\n  region: {type: string, default: "EU"}\n', 1)
 
 
 def make_engine_in(folder: Path, store: Store, clock: ManualClock) -> Engine:
@@ -409,9 +417,6 @@ def test_migrate_a_v1_instance_to_v2_dry_run_then_apply(
 ) -> None:
     """Running v1 work beside a v2 that renames `escalated`: the dry run says which can move
     and why not, stores nothing; the confirm step moves them, recorded in history."""
-    sys.path.insert(0, str(ROOT / "tests" / "ops"))
-    from test_ops_migrate import version_2
-
     folder = tmp_path / "processes"
     folder.mkdir()
     text = (PROCESSES / "facebook_access.yaml").read_text()

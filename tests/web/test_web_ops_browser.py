@@ -7,23 +7,19 @@ Screenshots go to docs/ (`workbench-ops-*.png`).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, PROCESSES, ROOT, START, T0
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
 from fulfil.engine.web.credentials import Credentials
 from test_web_browser import DOCS, EVIL, Served, browser, sign_in, sign_out, wait_for
-from test_web_ops import TEAM, make_engine_in
-
-sys.path.insert(0, str(ROOT / "tests" / "ops"))
-from test_ops_migrate import version_2
+from test_web_ops import TEAM, make_engine_in, version_2
+from web_support import PASSWORD, PROCESSES, START, T0
 
 pytestmark = pytest.mark.slow
 __all__ = ["browser"]  # the module's fixture, shared
