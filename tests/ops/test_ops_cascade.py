@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import RoleRefused
-from fulfil.engine.loader import Catalog, load_files
+from fulfil.engine.loader import Catalog, load_files, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.search import SearchRequest
 from fulfil.engine.store import Store
@@ -153,4 +153,49 @@ def test_cancelling_a_task_whose_request_has_no_rule_for_it_leaves_the_request_o
     # any_failed counted it; nothing else in the request's rules concerns that task
     assert (shown.state, shown.data["failures"]) == ("in_progress", 1)
     assert _states(engine, request)["intake_call"] == "new"
+    assert engine.verify().problems == ()
+
+
+def _nested(levels: int) -> Catalog:
+    """A request of a request of ... `levels` deep; each closes when its one task ends."""
+    texts = []
+    for level in range(levels):
+        task = f"tasks: {{inner: {{process: level{level + 1}}}}}\n" if level < levels - 1 else ""
+        rules = "rules: [{when: all_completed, fire: [{target: parent, trigger: finish}]}]\n"
+        texts.append(
+            f"id: level{level}\nversion: 1\n"
+            "states: {open: {initial: true}, done: {terminal: true}}\n"
+            "transitions: [{trigger: finish, source: open, dest: done}]\n"
+            + (task + rules if task else "")
+        )
+    return Catalog(tuple(load_text(t, f"level{i}.yaml").process for i, t in enumerate(texts)))
+
+
+def test_cancelling_a_request_takes_down_the_tasks_of_its_nested_requests(
+    store: Store, clock: ManualClock
+) -> None:
+    engine = Engine(_nested(3), store=store, clock=clock)
+    engine.start("level0", id="n")
+    engine.cancel("n", reason="the client left")
+    assert [engine.show(i).state for i in ("n", "n.inner", "n.inner.inner")] == ["Cancelled"] * 3
+    inner, leaf = engine.history("n.inner")[-1], engine.history("n.inner.inner")[-1]
+    assert (inner.detail["request"], leaf.detail["request"]) == ("n", "n.inner")
+    assert inner.detail["tasks_cancelled"] == ["n.inner.inner"]
+    assert leaf.detail["reason"] == (
+        "its request 'n.inner' was cancelled: its request 'n' was cancelled: the client left"
+    )
+    assert engine.verify().problems == ()
+
+
+def test_a_cancelled_last_task_ends_its_request_by_all_completed(
+    store: Store, clock: ManualClock
+) -> None:
+    engine = Engine(_nested(3), store=store, clock=clock)
+    engine.start("level0", id="n")
+    engine.cancel("n.inner.inner", reason="not needed")
+    assert [engine.show(i).state for i in ("n", "n.inner", "n.inner.inner")] == [
+        "done",
+        "done",
+        "Cancelled",
+    ]
     assert engine.verify().problems == ()
