@@ -25,7 +25,7 @@ from .base import (
     Transaction,
 )
 from .memory import MemoryStore
-from .prefix import split_sqlite_url
+from .prefix import sqlite_url
 from .sqlite import SQLiteStore
 
 __all__ = [
@@ -50,8 +50,8 @@ def _memory(url: str) -> Store:
 
 
 def _sqlite(url: str) -> Store:
-    path, prefix = split_sqlite_url(url)
-    return SQLiteStore(path, prefix=prefix)
+    path, prefix, synchronous = sqlite_url(url)
+    return SQLiteStore(path, prefix=prefix, synchronous=synchronous)
 
 
 def _postgres(url: str) -> Store:

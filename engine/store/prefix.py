@@ -16,7 +16,18 @@ from typing import Any
 
 from ..errors import UsageError
 
-__all__ = ["PREFIX", "Prefixed", "check_prefix", "prefixed", "split_sqlite_url"]
+__all__ = [
+    "PREFIX",
+    "SYNCHRONOUS",
+    "Prefixed",
+    "check_prefix",
+    "prefixed",
+    "split_sqlite_url",
+    "sqlite_url",
+]
+
+# `?synchronous=`: what a commit waits for (see engine.store.sqlite)
+SYNCHRONOUS = ("normal", "full")
 
 PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 TABLES = (
@@ -70,21 +81,40 @@ class Prefixed:
         return self._inner.execute(prefixed(statement, self._prefix), params)
 
 
-def split_sqlite_url(url: str) -> tuple[str, str]:
-    """The file path and the table prefix of a `sqlite:///PATH[?prefix=P]` URL.
+def sqlite_url(url: str) -> tuple[str, str, str]:
+    """The file path, the table prefix and the `synchronous` setting of a
+    `sqlite:///PATH[?prefix=P][&synchronous=normal|full]` URL.
 
     Raises:
-        UsageError: the URL names no file, or the prefix is not a name.
+        UsageError: the URL names no file, an unknown option, a prefix that is not a name, or
+            a `synchronous` other than normal or full.
     """
     path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[len("sqlite://") :]
     path, _, query = path.partition("?")
-    prefix = ""
+    prefix, synchronous = "", "normal"
     for part in query.split("&"):
         key, _, value = part.partition("=")
         if key == "prefix":
             prefix = value
+        elif key == "synchronous":
+            synchronous = value.lower()
+            if synchronous not in SYNCHRONOUS:
+                raise UsageError(
+                    f"'{url}': synchronous takes normal or full (got '{value}'); full waits "
+                    "for the disk at every commit, normal keeps the file consistent but may "
+                    "lose the last commits on a power loss"
+                )
         elif key:
-            raise UsageError(f"'{url}': unknown option '{key}'; a SQLite URL takes ?prefix=NAME_")
+            raise UsageError(
+                f"'{url}': unknown option '{key}'; a SQLite URL takes ?prefix=NAME_ and "
+                "?synchronous=normal|full"
+            )
     if not path:
         raise UsageError(f"'{url}' names no file: write sqlite:///fulfil.db")
-    return path, check_prefix(prefix)
+    return path, check_prefix(prefix), synchronous
+
+
+def split_sqlite_url(url: str) -> tuple[str, str]:
+    """The file path and the table prefix of a SQLite URL (see `sqlite_url`)."""
+    path, prefix, _ = sqlite_url(url)
+    return path, prefix
