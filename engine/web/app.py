@@ -212,14 +212,16 @@ def create_app(
     Args:
         engine: the engine every route works through (it needs a people directory).
         config: sessions, trusted header, page size (default: a random secret, 8 h sessions).
-        collectors: Prometheus collectors served at /metrics beside the request counters.
+        collectors: more Prometheus collectors for /metrics, which serves the request
+            counters and the engine's figures (the families of `fulfil worker --metrics-port`).
         routers: more `APIRouter`s to include (features that add routes).
 
     Raises:
         UsageError: the engine has no people directory (nobody could sign in).
     """
+    from ..runtime.prometheus import FulfilCollector
     from . import api, jobs_api, operations, ops_api, pages
-    from .metrics import Metrics
+    from .metrics import Metrics, MetricsMiddleware
 
     if engine.people is None:
         raise UsageError(
@@ -248,9 +250,9 @@ def create_app(
         Authenticator(config, engine.people, credentials),
         templates,
     )
-    metrics = Metrics(collectors)
+    metrics = Metrics((FulfilCollector(engine), *collectors))
     app.state.metrics = metrics
-    app.middleware("http")(metrics.middleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     _handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)

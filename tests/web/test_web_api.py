@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.runtime import Engine
+from fulfil.engine.runtime.prometheus import render_metrics
 from fulfil.engine.runtime.views import event_json, outbox_json
 from fulfil.engine.store import SQLiteStore
 from fulfil.engine.web.app import create_app
@@ -215,3 +216,32 @@ def test_a_locked_database_is_503(tmp_path: Path, clock: ManualClock) -> None:
     assert engine.show(instance).state == "in_progress"
     assert len(engine.history(instance)) == 2
     store.close()
+
+
+def test_metrics_serve_the_engines_figures(client: TestClient, engine: Engine) -> None:
+    """/metrics of the workbench has every family `fulfil worker --metrics-port` serves, with
+    the same figures, beside the request counters."""
+    started(engine)
+    sam = token(engine, "sam")
+    served = client.get("/metrics", headers=sam)
+    assert served.status_code == 200
+    worker = _families(render_metrics(engine, max_age=0).decode())
+    assert "fulfil_instances" in worker and "fulfil_store_up" in worker
+    web = _families(served.text)
+    assert set(worker) <= set(web)
+    assert web["fulfil_instances"] == worker["fulfil_instances"]
+    assert 'fulfil_instances{process="facebook_access",state="in_progress"} 1.0' in served.text
+    assert "fulfil_http_requests_total" in web
+
+
+def _families(text: str) -> dict[str, list[str]]:
+    """The sample lines of a Prometheus text, by the family of each `# TYPE` line."""
+    families: dict[str, list[str]] = {}
+    current = ""
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            current = line.split()[2]
+            families[current] = []
+        elif line and not line.startswith("#"):
+            families[current].append(line)
+    return families
