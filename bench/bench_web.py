@@ -1,12 +1,17 @@
 """Workbench benchmark, in one run:
 
-    .venv/bin/python bench/bench_web.py [--quick]
+    .venv/bin/python bench/bench_web.py [--quick] [--fire]    (--fire: part 1 only)
 
 1. API fire over HTTP against the Python API fire on the same SQLite file. A toggle process
-   fired back and forth as a person of a directory: once through `Engine.fire`, once as
-   `POST /api/instances/{id}/fire` with a bearer token to the workbench under uvicorn on
-   127.0.0.1 (one keep-alive connection). Rounds alternate; the figure is the median of the
-   rounds' throughput ratios (HTTP / Python). Target: at least 0.5x.
+   fired back and forth as a person of a directory: through `Engine.fire`, and as
+   `POST /api/instances/{id}/fire` with a bearer token to the workbench
+   a. in-process: the ASGI application called by an httpx client (ASGI transport), no socket;
+   b. under uvicorn in a server process of its own on 127.0.0.1 (one keep-alive connection,
+      http.client), as `fulfil serve` runs it (uvicorn takes httptools and uvloop when they
+      are installed).
+   Rounds alternate the Python API and the transport; the figures are the medians of the
+   per-fire times and of the rounds' throughput ratios (HTTP / Python). Target: at least 0.5x.
+   The same for `GET /api/instances/{id}` (an authenticated read) against `Engine.show`.
 2. My work with 100,000 stored instances: the server time of `GET /` (the digms_ops queue, its
    first page and a page deep in it), median of the requests, against the bare SQL the page
    needs (the keyset page query per (process, state), the same LIMIT). Target: median under
@@ -20,10 +25,11 @@ import json
 import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,79 +71,187 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def serve(engine: Engine) -> tuple[int, object]:
-    import uvicorn
+SERVER = """
+import sys, uvicorn
+sys.path.insert(0, {root!r})
+from bench.bench_web import toggle_engine
+from fulfil.engine.store import SQLiteStore
+from fulfil.engine.web.app import create_app
+from fulfil.engine.web.auth import WebConfig
+engine = toggle_engine(SQLiteStore({db!r}))
+app = create_app(engine, WebConfig(secret=b"bench"))
+uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
+"""
 
+
+def serve(db: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """The workbench over `db` under uvicorn in a process of its own, once it answers."""
     port = free_port()
-    app = create_app(engine, WebConfig(secret=b"bench"))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    code = SERVER.format(root=str(ROOT), db=str(db), port=port)
+    server = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return port, server
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise SystemExit("the uvicorn server did not start")
+
+
+def toggle_engine(store: SQLiteStore) -> Engine:
+    catalog = Catalog((load_text(PROCESS, "toggle.yaml").process,))
+    people = PeopleDirectory.of([Person("sam", "Sam Lee", "sam@example.com", ("clerk",))])
+    return Engine(catalog, store=store, clock=ManualClock(T0), people=people)
+
+
+class Toggle:
+    """Fires `go` and `back` in turn on one instance, through some transport."""
+
+    def __init__(self) -> None:
+        self.at = "a"
+
+    def next(self) -> str:
+        trigger = "go" if self.at == "a" else "back"
+        self.at = "b" if trigger == "go" else "a"
+        return trigger
+
+
+def timed_round(call: Callable[[], object], n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+Round = Callable[[int], list[float]]
+
+
+def calls(call: Callable[[], object]) -> Round:
+    return lambda n: timed_round(call, n)
+
+
+def compare(label: str, python: Round, http: Round, n: int, rounds: int) -> None:
+    """Alternating rounds of the two; prints medians of the call times and of the ratios."""
+    python(n // 4), http(n // 4)  # warm up
+    py_times: list[float] = []
+    web_times: list[float] = []
+    ratios = []
+    for round_ in range(rounds):
+        if round_ % 2:
+            web, py = http(n), python(n)
+        else:
+            py, web = python(n), http(n)
+        ratios.append(statistics.median(py) / statistics.median(web))
+        py_times += py
+        web_times += web
+    ratio = statistics.median(ratios)
+    py_ms = statistics.median(py_times) * 1000
+    web_ms = statistics.median(web_times) * 1000
+    print(
+        f"{label}: HTTP {web_ms:.3f} ms a call ({1000 / web_ms:,.0f}/s), Python API "
+        f"{py_ms:.3f} ms ({1000 / py_ms:,.0f}/s): {ratio:.2f}x"
+        + (f" (target >= 0.5x) {'OK' if ratio >= 0.5 else 'MISSED'}" if "fire" in label else "")
     )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.02)
-    return port, server
 
 
 def fire_ratio(folder: Path) -> None:
-    catalog = Catalog((load_text(PROCESS, "toggle.yaml").process,))
-    people = PeopleDirectory.of([Person("sam", "Sam Lee", "sam@example.com", ("clerk",))])
-    store = SQLiteStore(folder / "fire.db")
-    engine = Engine(catalog, store=store, clock=ManualClock(T0), people=people)
-    engine.start("toggle", id="py", actor="sam")
-    engine.start("toggle", id="web", actor="sam")
-    token = Credentials(store, engine.clock, people).new_token("sam")
-    port, server = serve(engine)
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    conn.connect()
-    # one packet per request: without it Nagle's algorithm and the delayed ACK add ~40 ms
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    import asyncio
+
+    import httpx2
+
+    db = folder / "fire.db"
+    store = SQLiteStore(db)
+    engine = toggle_engine(store)
+    for name in ("py", "asgi", "uvicorn"):
+        engine.start("toggle", id=name, actor="sam")
+    assert engine.people is not None
+    token = Credentials(store, engine.clock, engine.people).new_token("sam")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     n = 100 if QUICK else 400
-    at = {"py": "a", "web": "a"}
+    rounds = 3 if QUICK else 7
+    py_toggle = Toggle()
 
-    def python_fires() -> float:
-        started = time.perf_counter()
-        for _ in range(n):
-            trigger = "go" if at["py"] == "a" else "back"
-            engine.fire("py", trigger, actor="sam")
-            at["py"] = "b" if trigger == "go" else "a"
-        return n / (time.perf_counter() - started)
+    def python_fire() -> object:
+        return engine.fire("py", py_toggle.next(), actor="sam").to_json()
 
-    def http_fires() -> float:
-        started = time.perf_counter()
-        for _ in range(n):
-            trigger = "go" if at["web"] == "a" else "back"
-            conn.request(
-                "POST",
-                "/api/instances/web/fire",
-                json.dumps({"trigger": trigger}).encode(),
-                headers,
-            )
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 200, response.status
-            at["web"] = "b" if trigger == "go" else "a"
-        return n / (time.perf_counter() - started)
+    def python_show() -> object:
+        return engine.show("py").to_json()
 
-    python_fires(), http_fires()  # warm up
-    ratios, py_rates, web_rates = [], [], []
-    for round_ in range(3 if QUICK else 7):
-        if round_ % 2:
-            web, py = http_fires(), python_fires()
-        else:
-            py, web = python_fires(), http_fires()
-        ratios.append(web / py)
-        py_rates.append(py)
-        web_rates.append(web)
-    conn.close()
-    server.should_exit = True  # type: ignore[attr-defined]
-    ratio = statistics.median(ratios)
-    print(
-        f"API fire over HTTP: {statistics.median(web_rates):,.0f} fires/s, Python API "
-        f"{statistics.median(py_rates):,.0f} fires/s on the same SQLite file: "
-        f"{ratio:.2f}x (target >= 0.5x) {'OK' if ratio >= 0.5 else 'MISSED'}"
+    # a. in-process: the ASGI app called by an httpx client, rounds run on one event loop
+    app = create_app(engine, WebConfig(secret=b"bench"))
+    loop = asyncio.new_event_loop()
+    client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://x")
+    asgi_toggle = Toggle()
+
+    def asgi_round(method: str, url: str, body: Callable[[], bytes | None]) -> Round:
+        async def round_(n: int) -> list[float]:
+            times = []
+            for _ in range(n):
+                started = time.perf_counter()
+                response = await client.request(method, url, content=body(), headers=headers)
+                times.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text
+            return times
+
+        return lambda n: loop.run_until_complete(round_(n))
+
+    def asgi_fire_body() -> bytes:
+        return json.dumps({"trigger": asgi_toggle.next()}).encode()
+
+    fire_url = "/api/instances/asgi/fire"
+    compare(
+        "API fire, in-process (ASGI)",
+        calls(python_fire),
+        asgi_round("POST", fire_url, asgi_fire_body),
+        n,
+        rounds,
     )
+    compare(
+        "API show, in-process (ASGI)",
+        calls(python_show),
+        asgi_round("GET", "/api/instances/asgi", lambda: None),
+        n,
+        rounds,
+    )
+    loop.run_until_complete(client.aclose())
+    loop.close()
+
+    # b. uvicorn in a server process, one keep-alive connection
+    port, server = serve(db)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.connect()
+        # one packet per request: without it Nagle's algorithm and the delayed ACK add ~40 ms
+        assert conn.sock is not None
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        wire_toggle = Toggle()
+
+        def wire(method: str, url: str, body: bytes | None = None) -> None:
+            conn.request(method, url, body, headers)
+            response = conn.getresponse()
+            text = response.read()
+            assert response.status == 200, text
+
+        def wire_fire() -> None:
+            body = json.dumps({"trigger": wire_toggle.next()}).encode()
+            wire("POST", "/api/instances/uvicorn/fire", body)
+
+        compare("API fire, uvicorn on 127.0.0.1", calls(python_fire), calls(wire_fire), n, rounds)
+        compare(
+            "API show, uvicorn on 127.0.0.1",
+            calls(python_show),
+            calls(lambda: wire("GET", "/api/instances/uvicorn")),
+            n,
+            rounds,
+        )
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait()
     store.close()
 
 
@@ -239,7 +353,8 @@ def worklist(folder: Path) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         fire_ratio(Path(folder))
-        worklist(Path(folder))
+        if "--fire" not in sys.argv:
+            worklist(Path(folder))
 
 
 if __name__ == "__main__":

@@ -4,21 +4,21 @@
     app.include_router(more_routes)        # other features add routes the same way
 
 Routes find the workbench (engine, credentials, templates) on `request.app.state.workbench`
-and the caller through the dependencies `api_person` (JSON API: bearer token or trusted
-header; a session cookie for reading) and `page_caller` (pages: session cookie or trusted
-header). An engine error becomes its HTTP status (engine.web.http); under /api as
-`{error: message}`, elsewhere as a page.
+and the caller through the dependencies `api_call` / `api_person` (JSON API: bearer token or
+trusted header; a session cookie for reading) and `page_caller` (pages: session cookie or
+trusted header). The JSON API's routes are `async` and do their work in one worker thread
+(`await caller.run(work)`), where a bearer token is checked too. An engine error becomes its
+HTTP status (engine.web.http); under /api as `{error: message}`, elsewhere as a page.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import jinja2
@@ -27,19 +27,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..errors import FulfilError, UsageError
+from ..model import Process
 from ..people.directory import Directory, Person
+from ..render.html import diagram_html
+from ..render.html import section as section_html
 from ..runtime import Engine
 from .auth import CSRF_FIELD, SESSION_COOKIE, Authenticator, Caller, WebConfig
 from .credentials import Credentials
 from .http import WebError, error_body, status_of
 
 __all__ = [
+    "ApiCall",
+    "ApiCaller",
     "ApiPerson",
     "PageCaller",
     "Workbench",
+    "api_call",
     "api_person",
     "checked_form",
     "create_app",
@@ -47,6 +54,7 @@ __all__ = [
     "workbench",
 ]
 
+T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("fulfil.web")
 
@@ -61,6 +69,23 @@ class Workbench:
     credentials: Credentials
     auth: Authenticator
     templates: Jinja2Templates
+    drawn: dict[tuple[str, str, int, str], str] = field(default_factory=dict)
+
+    def diagram(self, process: Process) -> str:
+        """The process's diagram as HTML, drawn once per definition (Graphviz runs as a
+        program of its own: tens of milliseconds a drawing)."""
+        return self._once("diagram", process, diagram_html)
+
+    def section(self, process: Process) -> str:
+        """The auditor's section of the process (its diagram and tables), made once."""
+        return self._once("section", process, section_html)
+
+    def _once(self, kind: str, process: Process, make: Callable[[Process], str]) -> str:
+        key = (kind, process.id, process.version, process.source_hash)
+        made = self.drawn.get(key)
+        if made is None:
+            made = self.drawn[key] = make(process)
+        return made
 
 
 class SignInNeeded(Exception):
@@ -72,27 +97,8 @@ def workbench(request: Request) -> Workbench:
     return found
 
 
-def api_person(request: Request) -> Person:
-    """The person behind an API request (a FastAPI dependency).
-
-    A bearer token or the trusted header always; a session cookie only to read (a write with
-    a cookie alone could be a forged cross-site request).
-
-    Raises:
-        WebError: 401 when nobody is signed in.
-    """
-    bench = workbench(request)
-    caller = bench.auth.from_header(request.headers)
-    if caller is not None:
-        return caller.person
-    person = bench.auth.from_bearer(request.headers.get("authorization"))
-    if person is not None:
-        return person
-    if request.method in ("GET", "HEAD"):
-        caller = bench.auth.from_cookie(request.cookies.get(SESSION_COOKIE))
-        if caller is not None:
-            return caller.person
-    raise WebError(
+def _unauthenticated() -> WebError:
+    return WebError(
         401,
         "sign in first: send `Authorization: Bearer TOKEN` with a token from "
         "`fulfil people token PERSON`",
@@ -100,16 +106,96 @@ def api_person(request: Request) -> Person:
     )
 
 
-ApiPerson = Annotated[Person, Depends(api_person)]
-"""A route parameter: the person behind an API request (401 when nobody)."""
+@dataclass(frozen=True)
+class ApiCall:
+    """The caller of an API request, and the one trip to a worker thread that serves it.
+
+    Identities known from the request alone (the trusted header, a session cookie: a
+    signature check) are settled on the event loop. A bearer token needs the store, so it is
+    checked in the worker thread that then does the route's work: one thread hop a request,
+    not one for the identity and one for the work (each costs about as much as a fire).
+    """
+
+    bench: Workbench
+    person: Person | None  # settled from the request
+    token: str | None  # a bearer token, checked by `caller`
+
+    def caller(self) -> Person:
+        """The person behind the request (blocking: reads the store for a token).
+
+        Raises:
+            WebError: 401 when the token is not a live token of an active person.
+        """
+        if self.person is not None:
+            return self.person
+        person = self.bench.auth.from_token(self.token) if self.token else None
+        if person is None:
+            raise _unauthenticated()
+        return person
+
+    async def run(self, work: Callable[[Person], T]) -> T:
+        """`work(caller)` in a worker thread: the engine's calls block on the store."""
+        return await run_in_threadpool(lambda: work(self.caller()))
 
 
-def page_caller(request: Request) -> Caller:
-    """The person behind a page request (a FastAPI dependency); no session: to /login."""
+async def api_call(request: Request) -> ApiCall:
+    """The caller of an API request, not yet checked when it is a bearer token (a FastAPI
+    dependency; see `ApiCall`).
+
+    A bearer token or the trusted header always; a session cookie only to read (a write with
+    a cookie alone could be a forged cross-site request).
+
+    Raises:
+        WebError: 401 when the request names nobody.
+    """
     bench = workbench(request)
-    caller = bench.auth.from_header(request.headers) or bench.auth.from_cookie(
+    caller = bench.auth.from_header(request.headers)
+    if caller is not None:
+        return ApiCall(bench, caller.person, None)
+    token = bench.auth.bearer_token(request.headers.get("authorization"))
+    if token is not None:
+        return ApiCall(bench, None, token)
+    if request.method in ("GET", "HEAD"):
+        caller = bench.auth.from_cookie(request.cookies.get(SESSION_COOKIE))
+        if caller is not None:
+            return ApiCall(bench, caller.person, None)
+    raise _unauthenticated()
+
+
+ApiCaller = Annotated[ApiCall, Depends(api_call)]
+"""A route parameter: the caller of an API request; serve it with `await caller.run(work)`."""
+
+
+async def api_person(request: Request) -> Person:
+    """The person behind an API request (a FastAPI dependency), checked before the route runs.
+
+    Raises:
+        WebError: 401 when nobody is signed in.
+    """
+    call = await api_call(request)
+    if call.person is not None:
+        return call.person
+    return await run_in_threadpool(call.caller)
+
+
+ApiPerson = Annotated[Person, Depends(api_person)]
+"""A route parameter: the person behind an API request (401 when nobody). A route that does
+its work through `ApiCaller` instead saves a thread hop."""
+
+
+def _page_caller(request: Request) -> Caller | None:
+    bench = workbench(request)
+    return bench.auth.from_header(request.headers) or bench.auth.from_cookie(
         request.cookies.get(SESSION_COOKIE)
     )
+
+
+async def page_caller(request: Request) -> Caller:
+    """The person behind a page request (a FastAPI dependency); no session: to /login.
+
+    A signature check and a look-up in the directory: it runs on the event loop.
+    """
+    caller = _page_caller(request)
     if caller is None:
         raise SignInNeeded
     return caller
@@ -152,9 +238,7 @@ def _error_response(request: Request, error: BaseException, status: int) -> Resp
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(error_body(error), status_code=status, headers=headers)
     bench = workbench(request)
-    caller = None
-    with contextlib.suppress(SignInNeeded):
-        caller = page_caller(request)
+    caller = _page_caller(request)
     return bench.templates.TemplateResponse(
         request,
         "error.html",

@@ -147,10 +147,16 @@ class Authenticator:
         person = self._active(session.person if session else None)
         return None if person is None or session is None else Caller(person, session.nonce)
 
-    def from_bearer(self, authorization: str | None) -> Person | None:
+    @staticmethod
+    def bearer_token(authorization: str | None) -> str | None:
+        """The token of an `Authorization: Bearer TOKEN` header, unchecked."""
         if not authorization:
             return None
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        return self.credentials.person_for_token(token.strip())
+        return token.strip()
+
+    def from_token(self, token: str) -> Person | None:
+        """The active person whose live token this is (a SHA-256 look-up in the store)."""
+        return self.credentials.person_for_token(token)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from ..people.directory import Person
 from .api import ERRORS
-from .app import ApiPerson, workbench
+from .app import ApiCaller
 
 __all__ = ["router"]
 
@@ -50,28 +52,40 @@ class FailBody(BaseModel):
 
 
 @router.post("/fetch", responses=ERRORS)
-def fetch(body: FetchBody, request: Request, person: ApiPerson) -> list[dict[str, Any]]:
+async def fetch(body: FetchBody, caller: ApiCaller) -> Any:
     """Jobs locked for the worker: `[{id, type, instance, payload, attempt, key}]`."""
-    engine = workbench(request).engine
-    jobs = engine.fetch_jobs(
-        body.type, worker=body.worker, lease_seconds=body.lease_seconds, max=body.max
-    )
-    return [job.task_json() for job in jobs]
+    engine = caller.bench.engine
+
+    def work(_: Person) -> Any:
+        jobs = engine.fetch_jobs(
+            body.type, worker=body.worker, lease_seconds=body.lease_seconds, max=body.max
+        )
+        return [job.task_json() for job in jobs]
+
+    return JSONResponse(await caller.run(work))
 
 
 @router.post("/{job_id}/complete", responses=ERRORS)
-def complete(job_id: int, body: CompleteBody, request: Request, person: ApiPerson) -> Any:
+async def complete(job_id: int, body: CompleteBody, caller: ApiCaller) -> Any:
     """Complete a job: its trigger fires with `data`; answers the instance (`show --json`)."""
-    engine = workbench(request).engine
-    view = engine.complete_job(job_id, body.data, worker=body.worker, attempt=body.attempt)
-    return view.to_json()
+    engine = caller.bench.engine
+
+    def work(_: Person) -> Any:
+        view = engine.complete_job(job_id, body.data, worker=body.worker, attempt=body.attempt)
+        return view.to_json()
+
+    return JSONResponse(await caller.run(work))
 
 
 @router.post("/{job_id}/fail", responses=ERRORS)
-def fail(job_id: int, body: FailBody, request: Request, person: ApiPerson) -> Any:
+async def fail(job_id: int, body: FailBody, caller: ApiCaller) -> Any:
     """Report a job failed: it is retried later, or becomes an incident; answers the job."""
-    engine = workbench(request).engine
-    job = engine.fail_job(
-        job_id, body.message, retry_in=body.retry_in, worker=body.worker, attempt=body.attempt
-    )
-    return job.to_json()
+    engine = caller.bench.engine
+
+    def work(_: Person) -> Any:
+        job = engine.fail_job(
+            job_id, body.message, retry_in=body.retry_in, worker=body.worker, attempt=body.attempt
+        )
+        return job.to_json()
+
+    return JSONResponse(await caller.run(work))

@@ -18,8 +18,6 @@ from fastapi.responses import RedirectResponse, Response
 from ..errors import FulfilError, NotFound
 from ..model import Process
 from ..render.frame import CSS as FRAME_CSS
-from ..render.html import diagram_html
-from ..render.html import section as process_section
 from ..runtime.compiled import CompiledProcess
 from ..runtime.views import InstanceView
 from .app import PageCaller, Workbench, checked_form, workbench
@@ -262,7 +260,7 @@ def _instance_page(
             "history": engine.history(instance_id),
             "outbox": outbox,
             "ops": ops,
-            "diagram": diagram_html(cp.process),
+            "diagram": bench.diagram(cp.process),
             "can_claim": not view.terminal and view.assignee is None and may_work,
             "can_release": not view.terminal
             and view.assignee is not None
@@ -388,7 +386,7 @@ def process_page(request: Request, caller: PageCaller, process_id: str) -> Respo
         {
             "caller": caller,
             "process": process,
-            "section": process_section(process),
+            "section": bench.section(process),
             "figures": state_figures(bench.engine, process),
         },
     )

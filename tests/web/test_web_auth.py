@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi.testclient import TestClient
 from fulfil.engine.runtime import Engine
 from fulfil.engine.web.app import create_app
 from fulfil.engine.web.auth import SESSION_COOKIE, WebConfig
-from web_support import PASSWORD, Wall, csrf_of, sign_in, started
+from web_support import PASSWORD, Wall, csrf_of, sign_in, started, token
 
 
 def test_wrong_password_is_refused(client: TestClient) -> None:
@@ -127,3 +129,43 @@ def test_trusted_header_mode(engine: Engine) -> None:
     )
     assert fired.status_code == 303
     assert [e.trigger for e in engine.history(instance)][-1] == "log_call"
+
+
+def test_a_person_made_inactive_is_nobody_at_the_next_request(
+    client: TestClient, engine: Engine
+) -> None:
+    """Nothing about a caller is kept between requests: once the directory says a person is
+    inactive, their session, their token and the session cookie on the API sign nobody in."""
+    instance = started(engine)
+    sam_token = token(engine, "sam")
+    sign_in(client)
+    assert client.get("/").status_code == 200
+    assert client.get(f"/api/instances/{instance}", headers=sam_token).status_code == 200
+    people = engine.people.people  # type: ignore[union-attr]
+    assert isinstance(people, dict)
+    people["sam"] = replace(people["sam"], active=False)
+    page = client.get("/")
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    assert client.get(f"/api/instances/{instance}").status_code == 401
+    fired = client.post(
+        f"/api/instances/{instance}/fire",
+        json={"trigger": "log_call", "data": {"outcome": "reached"}},
+        headers=sam_token,
+    )
+    assert fired.status_code == 401
+    assert engine.show(instance).state == "in_progress"
+
+
+def test_an_api_write_with_a_session_cookie_alone_is_refused(
+    client: TestClient, engine: Engine
+) -> None:
+    """A cookie reads the API; a write needs a token (a cross-site form could send the cookie)."""
+    instance = started(engine)
+    sign_in(client)
+    assert client.get(f"/api/instances/{instance}").status_code == 200
+    fired = client.post(
+        f"/api/instances/{instance}/fire",
+        json={"trigger": "log_call", "data": {"outcome": "reached"}},
+    )
+    assert fired.status_code == 401
+    assert engine.show(instance).state == "in_progress"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.runtime import Engine
@@ -195,3 +197,25 @@ def test_unknown_things_are_404_pages(client: TestClient) -> None:
         response = client.get(url)
         assert response.status_code == 404, url
         assert "Not found" in response.text
+
+
+def test_a_diagram_is_drawn_once_per_definition(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Graphviz runs as a program of its own: pages reuse the drawing of a definition."""
+    import fulfil.engine.web.app as app_module
+
+    drawn: list[str] = []
+    real = app_module.diagram_html
+
+    def counting(process: Any) -> str:
+        made = real(process)
+        drawn.append(made)
+        return made
+
+    monkeypatch.setattr(app_module, "diagram_html", counting)
+    first, second = started(engine), started(engine)
+    sign_in(client)
+    pages = [_page(client, instance) for instance in (first, second, first)]
+    assert len(drawn) == 1
+    assert all(drawn[0] in page for page in pages)
