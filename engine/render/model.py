@@ -239,7 +239,12 @@ def _written_edges(
             head,
             _starts(transition),
         )
-        labels = timed.get(name, {}).get(transition.trigger)
+        # the timers of the state written and of the compound states around it fire it
+        labels = [
+            label
+            for owner in (name, *process.ancestors(name))
+            for label in timed.get(owner, {}).get(transition.trigger, ())
+        ]
         edges += [replace(plain, timer=label) for label in labels] if labels else [plain]
     return edges
 

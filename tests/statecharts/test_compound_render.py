@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fulfil.engine.loader import load_file
+from fulfil.engine.loader import load_file, load_text
 from fulfil.engine.render.dot import render_dot
 from fulfil.engine.render.mermaid import render_mermaid
 
@@ -53,3 +53,35 @@ def test_graphviz_lays_out_the_clusters() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "cluster_working" in done.stdout
+
+
+ROTA = """
+id: rota
+version: 1
+roles:
+  lead: {title: Lead}
+states:
+  running:
+    initial: true
+    timers:
+      - {name: swap, every: {every: daily, at: '09:00'}, trigger: swap}
+    states:
+      day:
+        initial: true
+      night: {}
+  done:
+    terminal: true
+transitions:
+  - {trigger: swap, source: day, dest: night}
+  - {trigger: swap, source: night, dest: day}
+  - {trigger: finish, source: running, dest: done, roles: [lead]}
+"""
+
+
+def test_a_compound_states_timer_labels_the_moves_it_fires_inside_it() -> None:
+    """`swap` is fired by the timer of `running`, around the states it moves between: its
+    edges are timer edges, as they would be were the timer written on each state."""
+    text = render_mermaid(load_text(ROTA, "rota.yaml").process)
+    assert "day --> night : timer every daily 09#58;00 swap → swap" in text
+    assert "night --> day : timer every daily 09#58;00 swap → swap" in text
+    assert "running --> done : finish (lead)" in text
