@@ -239,7 +239,7 @@ def cancel_command(
     **filters: Any,
 ) -> None:
     """Cancel INSTANCE (or every instance a search finds): Closed / Cancelled, its timers and
-    pending messages dropped; audited with --reason."""
+    pending messages dropped, a request's open tasks cancelled with it; audited with --reason."""
     _intervene(settings, "cancel", instance, who, reason, dry_run, as_json, filters)
 
 

@@ -115,7 +115,8 @@ class BulkReport:
 
 
 def change_of(before: Any, after: Any) -> dict[str, Any]:
-    """What differs between two views of an instance: state and field values, old -> new."""
+    """What differs between two views of an instance: state and field values, old -> new;
+    a request's tasks whose state changed with it as `task ID`."""
     changes: dict[str, Any] = {}
     if before.state != after.state:
         changes["state"] = [before.state, after.state]
@@ -123,6 +124,10 @@ def change_of(before: Any, after: Any) -> dict[str, Any]:
     for name in sorted(set(old) | set(new)):
         if old.get(name) != new.get(name):
             changes[name] = [old.get(name), new.get(name)]
+    was = {child.id: child.state for child in before.children}
+    for child in after.children:
+        if child.id in was and was[child.id] != child.state:
+            changes[f"task {child.id}"] = [was[child.id], child.state]
     return changes
 
 

@@ -115,7 +115,10 @@ def test_a_refused_or_dry_run_cancel_leaves_every_task_as_it_was(engine: Engine)
         dry_run=True,
         **OLGA,
     )
-    assert (report.done, report.items[0].changes["state"]) == (1, ["in_progress", "Cancelled"])
+    changes = report.items[0].changes
+    assert (report.done, changes["state"]) == (1, ["in_progress", "Cancelled"])
+    assert changes[f"task {request}.obtain_access"] == ["new", "Cancelled"]  # the preview says
+    assert f"task {request}.intake_call" in changes
     assert engine.show(request).state == "in_progress"
     assert _states(engine, request) == before
     assert [e.kind for e in engine.history(f"{request}.intake_call")] == ["start"]

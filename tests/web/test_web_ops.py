@@ -19,7 +19,7 @@ from fulfil.engine.store import SQLiteStore, Store
 from fulfil.engine.web.app import create_app
 from fulfil.engine.web.auth import WebConfig
 from fulfil.engine.web.credentials import Credentials
-from web_support import PASSWORD, PROCESSES, csrf_of, sign_in, started, token
+from web_support import PASSWORD, PROCESSES, START, csrf_of, sign_in, started, token
 
 SCRIPT = "<script>alert('x')</script>"
 
@@ -462,3 +462,48 @@ def test_migrate_a_v1_instance_to_v2_dry_run_then_apply(
     )
     assert engine.verify().problems == ()
     store.close()
+
+
+def test_cancelling_a_request_from_its_page_cancels_its_tasks(
+    morgan: TestClient, engine: Engine
+) -> None:
+    request = engine.start("facebook_fulfilment", START, actor="alex").id
+    tasks = [c.id for c in engine.show(request).children]
+    page = _instance_page(morgan, request)
+    assert f"its {len(tasks)} open task(s) are cancelled with it" in page
+    done = morgan.post(
+        f"/ops/instances/{request}/cancel",
+        data={"csrf": csrf_of(page), "reason": "the client withdrew"},
+    )
+    assert done.status_code == 303
+    assert {engine.show(t).state for t in [request, *tasks]} == {"Cancelled"}
+    task_page = _instance_page(morgan, tasks[0])
+    assert f"its request &#39;{request}&#39; was cancelled: the client withdrew" in task_page
+    assert engine.verify().problems == ()
+
+
+def test_bulk_move_and_an_api_bulk_without_reason(morgan: TestClient, engine: Engine) -> None:
+    ids = [started(engine, client=f"Client {n}") for n in range(2)]
+    search = {"process": "facebook_access", "state": "in_progress"}
+    page = morgan.get("/ops", params=search).text
+    assert '<select name="dest">' in page
+    form = {**search, "csrf": csrf_of(page), "action": "move", "reason": "called by phone"}
+    unchosen = morgan.post("/ops/bulk", data=form)
+    assert unchosen.status_code == 400
+    assert "choose the state" in _refusal(unchosen.text, "bulk")
+    preview = morgan.post("/ops/bulk", data={**form, "dest": "escalated"})
+    assert "2 would change, 0 would be refused" in preview.text
+    ids_field = re.search(r'name="ids" value="([^"]*)"', preview.text)
+    assert ids_field and set(ids_field.group(1).split()) == set(ids)
+    done = morgan.post(
+        "/ops/bulk", data={**form, "dest": "escalated", "ids": ids_field.group(1), "confirm": "yes"}
+    )
+    assert "Done 2, refused 0" in done.text
+    assert {engine.show(i).state for i in ids} == {"escalated"}
+    answer = morgan.post(
+        "/api/bulk/cancel",
+        json={"search": {"process": "facebook_access"}, "reason": " "},
+        headers=token(engine, "morgan"),
+    )
+    assert answer.status_code == 400 and "needs a reason" in answer.json()["error"]
+    assert {engine.show(i).state for i in ids} == {"escalated"}
