@@ -32,6 +32,7 @@ from .engine.commands.common import (
     warn_past_timers,
 )
 from .engine.commands.jobs import jobs_command
+from .engine.commands.lsp import lsp_command
 from .engine.commands.ops import (
     cancel_command,
     drop_message_command,
@@ -691,6 +692,7 @@ def check_command(
 
 
 main.add_command(schema_command)
+main.add_command(lsp_command)
 main.add_command(jobs_command)
 
 main.add_command(people_group)
