@@ -430,6 +430,7 @@ class _Builder:
             calendar=data.get("calendar"),
             data=tuple((data.get("data") or {}).items()),
             loc=self.at(path),
+            unless=self.expr(data["unless"], (*path, "unless")) if "unless" in data else None,
         )
 
     def sla(self, data: dict[str, Any], path: PathT) -> Sla:

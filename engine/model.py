@@ -116,6 +116,9 @@ class Timer:
     calendar: str | None = None
     data: tuple[tuple[str, Any], ...] = ()
     loc: Location = UNKNOWN
+    # a boolean expression read when the timer comes due: when it holds, the timer is spent
+    # without firing its trigger (a recurring one is armed for its next time)
+    unless: Expr | None = None
 
 
 @dataclass(frozen=True)

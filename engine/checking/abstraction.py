@@ -111,10 +111,12 @@ def control_expressions(process: Process) -> Iterator[Expr]:
         for action in transition.actions:
             if isinstance(action, SetField):
                 yield action.value
-    for state in process.states:
+    for state in process.all_states():
         for timer in state.timers:
             if timer.at is not None:
                 yield timer.at
+            if timer.unless is not None:
+                yield timer.unless
     for invariant in process.invariants:
         yield invariant.expr
 

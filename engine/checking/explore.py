@@ -298,6 +298,23 @@ class Explorer:
         at = max(node.now, due)
         event = Event("timer", name, clock.data, advance=at - node.now)
         self.timers_fired.add((state, name))
+        if clock.compiled.unless is not None:
+            try:
+                # read on the instance's fields, as at run time (not the timer's data)
+                variables = {**self.values_of(node), **builtins(state, at, ACTOR, None)}
+                spent = clock.compiled.spent(variables)
+            except ExecutionError as exc:
+                self.findings.error(nid, event, clock.compiled.unless.loc, str(exc))
+                return
+            if spent:  # as the runtime does: nothing happens, a recurring timer waits again
+                dues = {k: v for k, v in node.dues.items() if k != name}
+                again = (
+                    schedule_timer(clock.compiled, {}, at) if clock.compiled.timer.every else None
+                )
+                if again is not None:
+                    dues[name] = again
+                self._add(nid, state, node.config[1], dues, event, at)
+                return
         if self._fire(nid, event, at, internal=True, trigger=clock.trigger) == "refused":
             dues = {k: v for k, v in node.dues.items() if k != name}
             self._add(nid, state, node.config[1], dues, event, at)

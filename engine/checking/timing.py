@@ -85,6 +85,7 @@ def _dominated_in(process: Process, state: State) -> Iterator[Dominated]:
             and other.calendar == timer.calendar
             and other.after is not None
             and other.after < timer.after
+            and other.unless is None  # a timer its condition may spend pre-empts nothing
             and _always_moves(process, state.name, other.trigger)
         ]
         if rivals:

@@ -12,6 +12,7 @@ from html import escape
 from ..model import (
     Process,
     State,
+    Timer,
 )
 from .model import format_duration, format_recurrence, summarise, timer_when
 
@@ -91,10 +92,14 @@ def _sla(state: State) -> str:
     return cell(text)
 
 
+def _unless(timer: Timer) -> str:
+    return f" unless {timer.unless.source}" if timer.unless is not None else ""
+
+
 def states_table(process: Process) -> str:
     rows = []
     for s in process.states:
-        timers = [f"{t.name}: {timer_when(t)} → {t.trigger}" for t in s.timers]
+        timers = [f"{t.name}: {timer_when(t)} → {t.trigger}{_unless(t)}" for t in s.timers]
         batch = s.batch and f"{format_recurrence(s.batch.every)} → {s.batch.trigger}"
         rows.append(
             (
@@ -136,6 +141,8 @@ def timers_table(process: Process) -> str:
     for s in process.states:
         for t in s.timers:
             detail = f"data {dict(t.data)}" if t.data else ""
+            if t.unless is not None:
+                detail = f"unless {t.unless.source}" + (f"; {detail}" if detail else "")
             rows.append(
                 (
                     code(s.name),

@@ -167,7 +167,10 @@ def timer_labels(state: State | Compound) -> dict[str, list[str]]:
     """Trigger -> the labels of the timers (and batch step) of a state that fire it."""
     labels: dict[str, list[str]] = {}
     for timer in state.timers:
-        labels.setdefault(timer.trigger, []).append(f"{timer_when(timer)} {timer.name}")
+        label = f"{timer_when(timer)} {timer.name}"
+        if timer.unless is not None:  # the condition that spends it, as a guard is drawn
+            label += f" [unless {timer.unless.source}]"
+        labels.setdefault(timer.trigger, []).append(label)
     if isinstance(state, State) and state.batch is not None:
         when = format_recurrence(state.batch.every)
         labels.setdefault(state.batch.trigger, []).append(f"every {when} batch")

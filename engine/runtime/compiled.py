@@ -177,6 +177,9 @@ class CompiledProcess:
                     timer,
                     compile_expr(timer.at, self.env) if timer.at is not None else None,
                     calendars.get(timer.calendar) if timer.calendar else None,
+                    compile_expr(timer.unless, self.env, expect=ExprType.BOOL)
+                    if timer.unless is not None
+                    else None,
                 )
                 for timer in s.timers
             )
@@ -313,6 +316,10 @@ class CompiledProcess:
     def timers_around(self, state: str) -> list[tuple[str, CompiledTimer]]:
         """The timers running while an instance is in `state`: (declaring state, timer)."""
         return [(name, timer) for name in self.path(state) for timer in self.timers.get(name, ())]
+
+    def timer_named(self, state: str, name: str) -> CompiledTimer | None:
+        """The timer `name` that `state` declares (None: no such timer)."""
+        return next((t for t in self.timers.get(state, ()) if t.timer.name == name), None)
 
     @property
     def key(self) -> tuple[str, int]:

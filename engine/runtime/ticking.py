@@ -21,12 +21,13 @@ from functools import partial
 from typing import Any
 
 from ..errors import ConflictError, ExecutionError, NotFound
-from ..store.base import EventRecord, InstanceRecord, Store, TimerRecord, Transaction
+from ..store.base import EventRecord, InstanceRecord, Store, TimerRecord, Transaction, to_iso
 from .batches import BATCH_OWNER, retry_batch, send_batch
+from .compiled import CompiledProcess
 from .definitions import Definitions
-from .executor import Executor, HistoryChain, Outcome
+from .executor import Executor, HistoryChain, Outcome, builtins
 from .sla import fire_notice
-from .timers import is_sla_timer
+from .timers import CompiledTimer, is_sla_timer
 from .views import Fired
 
 __all__ = ["MAX_TIMERS_PER_TICK", "Ticker", "family_due_timer"]
@@ -194,6 +195,16 @@ class Ticker:
         detail: dict[str, Any] = {"timer": timer.name, "due_at": due.isoformat()}
         if at > due:
             detail["late"] = True
+        compiled = cp.timer_named(timer.state, timer.name)
+        if compiled is not None and compiled.unless is not None:
+            variables = cp.codec.decode(record.data)
+            variables.update(builtins(record.state, at, "timer", None))
+            if compiled.spent(variables):
+                self._spend(tx, cp, record, timer, compiled, at, detail)
+                if hook is not None:
+                    hook(tx, "timer", timer.instance, timer.trigger, "timer")
+                fired = Fired(timer.instance, timer.name, timer.trigger, due, at, record.state)
+                return fired, [Outcome(_NO_RECORD, set(), 0)]
         outcome = self.executor.fire(
             tx,
             timer.instance,
@@ -210,6 +221,51 @@ class Ticker:
             hook(tx, "timer", timer.instance, timer.trigger, "timer")
         fired = Fired(timer.instance, timer.name, timer.trigger, due, at, outcome.record.state)
         return fired, [outcome]
+
+    def _spend(
+        self,
+        tx: Transaction,
+        cp: CompiledProcess,
+        record: InstanceRecord,
+        timer: TimerRecord,
+        compiled: CompiledTimer,
+        at: datetime,
+        detail: dict[str, Any],
+    ) -> None:
+        """A timer come due whose `unless` holds: it does nothing but leave a `spent` event
+        (a recurring one is armed for its next time); the instance stays as it is."""
+        spec = compiled.timer
+        assert spec.unless is not None
+        detail["unless"] = spec.unless.source
+        if spec.every is not None:
+            variables = cp.codec.decode(record.data)
+            due = self.executor.scheduler(compiled, variables, at)
+            if due is not None:
+                tx.add_timer(
+                    TimerRecord(
+                        record.id, spec.name, timer.state, spec.trigger, due, at, dict(spec.data)
+                    )
+                )
+                detail["timers"] = [{"name": spec.name, "due_at": to_iso(due)}]
+        chain = HistoryChain(tx, record, self.executor.keys)
+        chain.add(
+            EventRecord(
+                record.id,
+                0,
+                at,
+                "timer",
+                None,
+                "spent",
+                timer.trigger,
+                record.state,
+                None,
+                detail=detail,
+            )
+        )
+        tx.update_instance(
+            replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head, updated_at=at),
+            expected_rev=record.rev,
+        )
 
     def _timer_refused(
         self, timer_id: int, timer: TimerRecord, now: datetime, message: str

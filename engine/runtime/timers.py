@@ -42,6 +42,11 @@ class CompiledTimer:
     timer: Timer
     at: CompiledExpr | None = None
     calendar: BusinessCalendar | None = None
+    unless: CompiledExpr | None = None  # when it holds at the due time, the timer is spent
+
+    def spent(self, variables: Mapping[str, Any]) -> bool:
+        """Whether the timer, come due, is spent without firing: its `unless` holds."""
+        return self.unless is not None and self.unless.evaluate(variables) is True
 
 
 class TimerScheduler(Protocol):

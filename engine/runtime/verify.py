@@ -194,6 +194,8 @@ def _replay(
         if event.kind in _MOVES:
             problems += _step(record, event, state, cp)
             state = event.dest or state
+        elif event.kind == "spent":
+            problems += _spent(record, event, state, cp)
         elif event.kind in ("intervention", "migration"):
             if event.kind == "migration" and version is not None:
                 try:
@@ -226,6 +228,38 @@ def _step(
                 f"the definition has no '{event.trigger}' from '{event.source}' to '{event.dest}'",
             )
         )
+    return problems
+
+
+def _spent(
+    record: InstanceRecord, event: EventRecord, state: str, cp: CompiledProcess
+) -> list[VerifyProblem]:
+    """A timer spent by its `unless`: the replayed state runs a timer of that name, of that
+    trigger, that has an `unless`; the instance stays where it is."""
+    problems = []
+    if event.source != state or event.dest is not None:
+        problems.append(
+            VerifyProblem(
+                record.id,
+                event.seq,
+                f"a timer spent in '{event.source}' but replay is in '{state}'",
+            )
+        )
+    name = event.detail.get("timer")
+    if not any(
+        ct.timer.name == name and ct.timer.trigger == event.trigger and ct.unless is not None
+        for _, ct in cp.timers_around(state)
+    ):
+        problems.append(
+            VerifyProblem(
+                record.id,
+                event.seq,
+                f"the definition has no timer '{name}' with `unless` firing '{event.trigger}' "
+                f"in '{state}'",
+            )
+        )
+    if event.data:
+        problems.append(VerifyProblem(record.id, event.seq, "a spent timer changed data"))
     return problems
 
 

@@ -52,6 +52,7 @@ EVENT_KINDS = (
     "transition",
     "refused",
     "timer",
+    "spent",  # a timer come due whose `unless` held: it did nothing (detail: timer, unless)
     "activity",
     "notification",
     "update",

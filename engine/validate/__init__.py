@@ -57,11 +57,18 @@ def _expressions(process: Process) -> Iterator[tuple[Expr, ExprType | None]]:
                 yield expr, None
         elif isinstance(action, StartProcess):
             yield from ((expr, None) for _, expr in action.data)
+    yield from ((expr, ExprType.BOOL) for expr in _timer_conditions(process))
     for task in process.tasks:
         for _, expr in task.data:
             yield expr, None
     for invariant in process.invariants:
         yield invariant.expr, ExprType.BOOL
+
+
+def _timer_conditions(process: Process) -> Iterator[Expr]:
+    """The timers' `unless` conditions."""
+    for state in process.all_states():
+        yield from (t.unless for t in state.timers if t.unless is not None)
 
 
 def _templates(process: Process) -> Iterator[Template]:

@@ -157,8 +157,7 @@ def field_texts(process: Process) -> Iterator[str]:
     for state in process.all_states():
         yield from _action_texts((*state.on_enter, *state.on_exit))
         for timer in state.timers:
-            if timer.at is not None:
-                yield timer.at.source
+            yield from (e.source for e in (timer.at, timer.unless) if e is not None)
             yield from (key for key, _ in timer.data)
         if isinstance(state, State) and state.batch is not None:
             yield from state.batch.columns
