@@ -46,7 +46,11 @@ def _list_line(item: Any) -> str:
 @click.option("--version", "version", type=int, default=None, help="Only this version.")
 @click.option("--state", "states", multiple=True, help="Only in this state (repeatable).")
 @click.option("--status", default=None, help="Only with this display status (e.g. 'On Hold').")
-@click.option("--queue", default=None, help="Only in states of this queue.")
+@click.option(
+    "--queue",
+    default=None,
+    help="Only the work in this queue (its states, and the tasks a request puts in it).",
+)
 @click.option("--assignee", default=None, help="Only the work assigned to this person.")
 @click.option("--open/--closed", "is_open", default=None, help="Only open, or only closed work.")
 @click.option("--started-after", default=None, help="Started at or after (ISO-8601).")
@@ -62,7 +66,8 @@ def _list_line(item: Any) -> str:
     "--sort",
     default="-created_at",
     show_default=True,
-    help="created_at, updated_at or id; a leading '-' sorts newest (or last) first.",
+    help="created_at, updated_at, last_activity_at or id; a leading '-' sorts newest (or "
+    "last) first.",
 )
 @click.option("--limit", type=int, default=50, show_default=True, help="Instances per page.")
 @click.option("--cursor", default=None, help="The `next` cursor of the previous page.")

@@ -77,7 +77,15 @@ from .lanes import check_lanes, orphans
 from .listening import EventPage, Listener, Subscription, events_since, subscription
 from .metrics import LatencyHistogram
 from .migration import MigrationItem, check_map, migrate_instance
-from .search import MAX_LIMIT, SCAN_BUDGET, SearchPage, SearchRequest, encode_cursor, plan_search
+from .search import (
+    MAX_LIMIT,
+    SCAN_BUDGET,
+    SearchPage,
+    SearchRequest,
+    encode_cursor,
+    plan_search,
+    queue_names,
+)
 from .search import matches as search_matches
 from .sla import due_at as sla_due_at
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
@@ -1152,33 +1160,39 @@ class Engine:
         return QueueView(tuple(ready), tuple(in_progress), incidents)
 
     def search(self, request: SearchRequest | None = None, **filters: Any) -> SearchPage:
-        """One page of the instances matching the filters (`fulfil list`, `GET /api/instances`).
+        """One page of the instances matching the filters (`fulfil list`, `GET /api/instances`,
+        the workbench's My work).
 
         Give a `SearchRequest`, or its fields as keywords: `process`, `version`, `state` (a
-        name or several), `status`, `queue`, `assignee`, `open` (True: open, False: closed),
+        name or several), `status`, `queue` (its states' work and the tasks it holds, as
+        `fulfil queue` shows it), `initial` (True: still in the initial state; False: moved
+        on), `assignee` (`""`: the unassigned), `open` (True: open, False: closed),
         `started_after`/`started_before`, `changed_after`/`changed_before` (from inclusive,
-        before exclusive), `where` (an expression over the process's fields, e.g.
-        `client == "Acme Motors"`; needs `process`), `sort` (`created_at`, `updated_at` or
-        `id`, `-` in front for descending; default `-created_at`), `limit` (1 to 500), and
-        `cursor` (the `next` of the page before). See engine.runtime.search.
+        before exclusive), `text` (in the id or a field's value, case-insensitive), `where`
+        (an expression over the process's fields, e.g. `client == "Acme Motors"`; needs
+        `process`), `sort` (`created_at`, `updated_at`, `last_activity_at` or `id`, `-` in
+        front for descending; default `-created_at`), `limit` (1 to 500), and `cursor` (the
+        `next` of the page before). A state, status, queue or initial state is read in the
+        state table of each instance's own version. See engine.runtime.search.
 
         Raises:
             NotFound: no such process (or version).
             UsageError: an unknown state, status, queue or field, a bad sort, limit or cursor.
         """
         request = replace(request or SearchRequest(), **filters)
+        catalog = self._processes()
         if request.process is not None:
-            processes = [self.catalog.get(request.process, request.version)]
-        else:
-            processes = self._processes()
-        plan = plan_search(request, processes)
-        query, where, limit = plan.query, plan.where, plan.limit
-        order = query.order
+            self.catalog.get(request.process)  # NotFound: no such process
         items: list[InstanceRecord] = []
         now = self.clock.now()
-        batch = limit + 1 if where is None else max(4 * limit, 200)
-        scanned = 0
         with self.store.transaction(write=False) as tx:
+            scope = self._search_scope(tx, catalog, request.process, request.version)
+            plan = plan_search(request, scope, catalog)
+            query, where, limit = plan.query, plan.where, plan.limit
+            order = query.order
+            family = Family(tx, self.definitions) if plan.queue else None
+            batch = limit + 1 if where is None else max(4 * limit, 200)
+            scanned = 0
             after = query.after
             following: str | None = None
             while True:
@@ -1186,7 +1200,9 @@ class Engine:
                 full = False
                 for record in rows:
                     scanned += 1
-                    if where is None or self._where(tx, where, record, now):
+                    if (family is None or self._in_queue(family, record, plan.queue)) and (
+                        where is None or self._where(tx, where, record, now)
+                    ):
                         if len(items) == limit:
                             full = True
                             break
@@ -1204,6 +1220,33 @@ class Engine:
             views = tuple(self._view(tx, record) for record in items)
         return SearchPage(views, following)
 
+    def _search_scope(
+        self,
+        tx: Transaction,
+        catalog: list[Process],
+        process_id: str | None,
+        version: int | None,
+    ) -> list[Process]:
+        """The definitions a search reads states in: every version its instances may run on
+        (the catalog's and the stored ones) of the process asked for, or of every process;
+        the latest version of each process first. Only `version`, when given.
+
+        Raises:
+            NotFound: the process has no such version, in the catalog or stored.
+        """
+        found = {(p.id, p.version): p for p in catalog if process_id in (None, p.id)}
+        for stored in tx.definition_versions():
+            if stored not in found and process_id in (None, stored[0]):
+                with contextlib.suppress(FulfilError):
+                    found[stored] = self.definitions.for_instance(tx, *stored).process
+        if version is not None:
+            chosen = [p for key, p in sorted(found.items()) if key[1] == version]
+            if process_id is not None and not chosen:
+                have = ", ".join(str(v) for _, v in sorted(found)) or "none"
+                raise NotFound(f"process '{process_id}' has no version {version}; it has {have}")
+            return chosen
+        return [found[key] for key in sorted(found, key=lambda k: (k[0], -k[1]))]
+
     def _where(
         self, tx: Transaction, where: CompiledExpr, record: InstanceRecord, now: datetime
     ) -> bool:
@@ -1211,6 +1254,16 @@ class Engine:
         variables = cp.codec.decode(record.data)
         variables.update(builtins(record.state, now, "", None))
         return search_matches(where, variables)
+
+    def _in_queue(self, family: Family, record: InstanceRecord, queue: str | None) -> bool:
+        """Whether the instance's work is in the queue: a task's queue is its `Task`'s, else
+        its state's; a task waiting on its dependencies is in no queue."""
+        spec = family.compiled(record).process.find_state(record.state)
+        state_queue = None if spec is None else spec.queue
+        task = family.task(record)
+        if task is None:
+            return state_queue == queue
+        return not family.waiting_on(record) and (task.queue or state_queue) == queue
 
     def queues(self) -> list[str]:
         """The names of the queues the catalog's processes put work in, sorted."""
@@ -1262,13 +1315,6 @@ def tx_version(tx: Transaction, instance_id: str) -> int:
     """The version an instance is on (it exists: the caller just found it)."""
     record = tx.get_instance(instance_id)
     return record.version if record is not None else 0
-
-
-def queue_names(processes: Iterable[Process]) -> list[str]:
-    """Every queue a state or a task of these processes names, sorted."""
-    names = {state.queue for process in processes for state in process.states}
-    names |= {task.queue for process in processes for task in process.tasks}
-    return sorted(name for name in names if name)
 
 
 def _cell(value: Any) -> Any:

@@ -1,9 +1,17 @@
 """Finding instances: filters, a `--where` expression over fields, sorted keyset pages.
 
-`Engine.search` turns what an operator asks (`fulfil list`, `GET /api/instances`) into one
-`InstanceFilter` the store answers from its indexes, and a compiled `where` expression checked
-against the process's fields. State, status, queue and open/closed all become a set of
-(process, state) pairs taken from the definitions, so the store only ever compares columns.
+`Engine.search` turns what an operator asks (`fulfil list`, `GET /api/instances`, the
+workbench's My work) into one `InstanceFilter` the store answers from its indexes, and a
+compiled `where` expression checked against the process's fields. State, status, queue,
+initial and open/closed all become a set of (process, state, versions) keys taken from the
+definitions, so the store only ever compares columns. Each version's own state table decides:
+an instance of version 1 is matched by what its state is in version 1 (a state may change its
+status or queue between versions).
+
+A queue holds the work in its states, and a request's tasks whose `Task` names it (a task's
+queue is its `Task`'s, else its state's; a task waiting on its dependencies is in no queue), as
+`fulfil queue` shows it: the keys cover the states of the queue and every state of the tasks'
+processes, and `Engine.search` keeps the instances that are in the queue.
 
 Pages are keyset pages: the cursor is the position (sort value, id) of the last instance of
 the page, encoded as an opaque text. The next page starts strictly after it, so a page costs
@@ -33,11 +41,18 @@ from ..expressions import (
     field_types,
 )
 from ..model import Expr, Process
-from ..store.base import SEARCH_ORDERS, InstanceFilter, InstanceRecord, sort_key
+from ..store.base import SEARCH_ORDERS, InstanceFilter, InstanceRecord, StateKey, sort_key
 from .compiled import CANCELLED, CANCELLED_STATUS
 from .views import InstanceView
 
-__all__ = ["MAX_LIMIT", "SCAN_BUDGET", "SearchPage", "SearchRequest", "plan_search"]
+__all__ = [
+    "MAX_LIMIT",
+    "SCAN_BUDGET",
+    "SearchPage",
+    "SearchRequest",
+    "plan_search",
+    "queue_names",
+]
 
 MAX_LIMIT = 500
 """The most instances one page may hold."""
@@ -67,7 +82,7 @@ class SearchRequest:
     state: str | Sequence[str] | None = None
     status: str | None = None
     queue: str | None = None
-    assignee: str | None = None
+    assignee: str | None = None  # "" only the unassigned
     open: bool | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
@@ -77,15 +92,19 @@ class SearchRequest:
     sort: str = "-created_at"
     limit: int = 50
     cursor: str | None = None
+    text: str | None = None  # in the id or any field's value, case-insensitive
+    initial: bool | None = None  # True: in their version's initial state; False: not
 
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """A checked request: the store's filter, the compiled `where`, the page size."""
+    """A checked request: the store's filter, the compiled `where`, the page size, and the
+    queue whose work an instance must be (None: no queue asked for)."""
 
     query: InstanceFilter
     where: CompiledExpr | None
     limit: int
+    queue: str | None = None
 
 
 def encode_cursor(order: str, position: tuple[str, str]) -> str:
@@ -122,8 +141,8 @@ def parse_sort(text: str) -> tuple[str, bool]:
     if column not in SEARCH_ORDERS:
         hint = did_you_mean(column, SEARCH_ORDERS)
         raise UsageError(
-            f"cannot sort by '{text}': sort by created_at, updated_at or id, with '-' in "
-            "front for newest first" + (f" ({hint})" if hint else "")
+            f"cannot sort by '{text}': sort by created_at, updated_at, last_activity_at or "
+            "id, with '-' in front for newest first" + (f" ({hint})" if hint else "")
         )
     return column, descending
 
@@ -132,12 +151,14 @@ def _states(process: Process) -> list[str]:
     return [state.name for state in process.states]
 
 
-def _pairs(
-    processes: Iterable[Process], keep: Callable[[Process, str], bool]
-) -> set[tuple[str, str]]:
-    """The (process, state) pairs, the engine's Cancelled included, that `keep` accepts."""
+Key = tuple[str, str, int]
+"""(process, state, version)."""
+
+
+def _keys(processes: Iterable[Process], keep: Callable[[Process, str], bool]) -> set[Key]:
+    """The (process, state, version) keys, the engine's Cancelled included, `keep` accepts."""
     return {
-        (process.id, name)
+        (process.id, name, process.version)
         for process in processes
         for name in [*_states(process), CANCELLED]
         if keep(process, name)
@@ -163,11 +184,92 @@ def _terminal(process: Process, name: str) -> bool:
     return spec is not None and spec.terminal
 
 
-def plan_search(request: SearchRequest, processes: Sequence[Process]) -> SearchPlan:
+def _initial(process: Process, name: str) -> bool:
+    spec = process.find_state(name)
+    return spec is not None and spec.initial
+
+
+def _state_keys(keys: set[Key], scope: Sequence[Process]) -> tuple[StateKey, ...]:
+    """The store's keys: a state's versions, or none (any version) when it is every version of
+    the process in scope, which are all the versions its instances can have."""
+    every: dict[str, set[int]] = {}
+    for process in scope:
+        every.setdefault(process.id, set()).add(process.version)
+    versions: dict[tuple[str, str], set[int]] = {}
+    for process_id, name, version in keys:
+        versions.setdefault((process_id, name), set()).add(version)
+    return tuple(
+        (process_id, name, () if found == every[process_id] else tuple(sorted(found)))
+        for (process_id, name), found in sorted(versions.items())
+    )
+
+
+def queue_names(processes: Iterable[Process]) -> list[str]:
+    """Every queue a state or a task of these processes names, sorted."""
+    names = {state.queue for process in processes for state in process.states}
+    names |= {task.queue for process in processes for task in process.tasks}
+    return sorted(name for name in names if name)
+
+
+def _narrowed(r: SearchRequest, scope: list[Process], family: list[Process]) -> set[Key] | None:
+    """The (process, state, version) keys of the state, status, queue, initial and open
+    filters of the request (None: no such filter, any state).
+
+    Raises:
+        UsageError: an unknown state, status or queue (with a did-you-mean).
+    """
+    what = f"process {r.process}" if r.process else "any process"
+    keys: set[Key] | None = None
+
+    def narrow(found: set[Key]) -> None:
+        nonlocal keys
+        keys = found if keys is None else keys & found
+
+    if r.state:
+        wanted = [r.state] if isinstance(r.state, str) else list(r.state)
+        known = {name for p in scope for name in [*_states(p), CANCELLED]}
+        for name in wanted:
+            if name not in known:
+                hint = did_you_mean(name, known)
+                raise UsageError(f"no state '{name}' in {what}" + (f" ({hint})" if hint else ""))
+        narrow(_keys(scope, lambda p, name: name in wanted))
+    if r.status:
+        wanted_status = r.status.casefold()
+        known = {_status_of(p, name) for p in scope for name in [*_states(p), CANCELLED]}
+        if wanted_status not in {s.casefold() for s in known}:
+            hint = did_you_mean(r.status, known)
+            raise UsageError(f"no status '{r.status}' in {what}" + (f" ({hint})" if hint else ""))
+        narrow(_keys(scope, lambda p, name: _status_of(p, name).casefold() == wanted_status))
+    if r.queue:
+        known = set(queue_names([*scope, *family]))
+        if r.queue not in known:
+            hint = did_you_mean(r.queue, known)
+            raise UsageError(f"no queue '{r.queue}' in {what}" + (f" ({hint})" if hint else ""))
+        tasks = {t.process for p in family for t in p.tasks if t.queue == r.queue}
+        narrow(
+            _keys(
+                scope,
+                lambda p, name: (
+                    _queue_of(p, name) == r.queue or (p.id in tasks and not _terminal(p, name))
+                ),
+            )
+        )
+    if r.initial is not None:
+        narrow(_keys(scope, lambda p, name: _initial(p, name) == r.initial))
+    if r.open is not None:
+        narrow(_keys(scope, lambda p, name: _terminal(p, name) != r.open))
+    return keys
+
+
+def plan_search(
+    request: SearchRequest, processes: Sequence[Process], catalog: Sequence[Process] = ()
+) -> SearchPlan:
     """Check a request against the definitions and turn it into the store's filter.
 
-    `processes` are the catalog's processes (the one asked for, at the version asked for,
-    when `request.process` is set).
+    `processes` are the definitions in scope: every version its instances may run on of the
+    process asked for (only the version asked for with `request.version`), or of every
+    process; the latest version of a process first. `catalog`: every process (default:
+    `processes`), for the tasks a queue holds, which requests of any process start.
 
     Raises:
         UsageError: an unknown state, status or queue (with a did-you-mean), a `where`
@@ -180,44 +282,14 @@ def plan_search(request: SearchRequest, processes: Sequence[Process]) -> SearchP
     order, descending = parse_sort(r.sort)
     after = decode_cursor(r.cursor, order) if r.cursor else None
     scope = list(processes)
-    what = f"process {r.process}" if r.process else "any process"
-    pairs: set[tuple[str, str]] | None = None
-
-    def narrow(found: set[tuple[str, str]]) -> None:
-        nonlocal pairs
-        pairs = found if pairs is None else pairs & found
-
-    if r.state:
-        wanted = [r.state] if isinstance(r.state, str) else list(r.state)
-        known = {name for p in scope for name in [*_states(p), CANCELLED]}
-        for name in wanted:
-            if name not in known:
-                hint = did_you_mean(name, known)
-                raise UsageError(f"no state '{name}' in {what}" + (f" ({hint})" if hint else ""))
-        narrow(_pairs(scope, lambda p, name: name in wanted))
-    if r.status:
-        wanted_status = r.status.casefold()
-        known = {_status_of(p, name) for p in scope for name in [*_states(p), CANCELLED]}
-        if wanted_status not in {s.casefold() for s in known}:
-            hint = did_you_mean(r.status, known)
-            raise UsageError(f"no status '{r.status}' in {what}" + (f" ({hint})" if hint else ""))
-        narrow(_pairs(scope, lambda p, name: _status_of(p, name).casefold() == wanted_status))
-    if r.queue:
-        known = {q for p in scope for name in _states(p) if (q := _queue_of(p, name))}
-        if r.queue not in known:
-            hint = did_you_mean(r.queue, known)
-            raise UsageError(f"no queue '{r.queue}' in {what}" + (f" ({hint})" if hint else ""))
-        narrow(_pairs(scope, lambda p, name: _queue_of(p, name) == r.queue))
-    if r.open is not None:
-        narrow(_pairs(scope, lambda p, name: _terminal(p, name) != r.open))
+    keys = _narrowed(r, scope, list(catalog) or scope)
     where = None
     if r.where is not None:
         where = compile_where(r.where, r.process, scope)
-    states = None if pairs is None else tuple(sorted(pairs))
     query = InstanceFilter(
         r.process,
         r.version,
-        states,
+        None if keys is None else _state_keys(keys, scope),
         r.assignee,
         r.started_after,
         r.started_before,
@@ -226,8 +298,9 @@ def plan_search(request: SearchRequest, processes: Sequence[Process]) -> SearchP
         order,
         descending,
         after,
+        r.text or None,
     )
-    return SearchPlan(query, where, r.limit)
+    return SearchPlan(query, where, r.limit, r.queue or None)
 
 
 def compile_where(text: str, process_id: str | None, scope: Sequence[Process]) -> CompiledExpr:

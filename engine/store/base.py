@@ -35,6 +35,7 @@ __all__ = [
     "OutboxRecord",
     "Position",
     "SheetRow",
+    "StateKey",
     "Store",
     "TimerRecord",
     "TokenRecord",
@@ -271,22 +272,27 @@ class TokenRecord:
     revoked_at: datetime | None = None
 
 
-SEARCH_ORDERS = ("created_at", "updated_at", "id")
+SEARCH_ORDERS = ("created_at", "updated_at", "last_activity_at", "id")
 """The columns a search can be sorted on (each with `id` as the tie-breaker)."""
+
+StateKey = tuple[str, str, tuple[int, ...]]
+"""(process, state, versions): the instances of the process in that state, of those versions
+(empty: of any version). A state is read in the state table of the instance's own version."""
 
 
 @dataclass(frozen=True, slots=True)
 class InstanceFilter:
     """What `Transaction.search_instances` selects, and in which order.
 
-    `states` None: any state; else only the (process, state) pairs listed (empty: nothing).
-    Time bounds are inclusive from, exclusive to. `after` is the keyset position of the last
-    row of the previous page: (the sort column's text, the id).
+    `states` None: any state; else only the instances the `StateKey`s name (empty: nothing).
+    `assignee` "": only the unassigned. `text`: only those whose id or data contains it
+    (case-insensitive). Time bounds are inclusive from, exclusive to. `after` is the keyset
+    position of the last row of the previous page: (the sort column's text, the id).
     """
 
     process: str | None = None
     version: int | None = None
-    states: tuple[tuple[str, str], ...] | None = None
+    states: tuple[StateKey, ...] | None = None
     assignee: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
@@ -295,13 +301,18 @@ class InstanceFilter:
     order: str = "created_at"  # one of SEARCH_ORDERS
     descending: bool = True
     after: tuple[str, str] | None = None
+    text: str | None = None
 
 
 def sort_key(record: InstanceRecord, order: str) -> str:
     """The text a record sorts by on `order` (what the SQL stores compare)."""
     if order == "id":
         return record.id
-    return to_iso(record.created_at if order == "created_at" else record.updated_at)
+    if order == "created_at":
+        return to_iso(record.created_at)
+    if order == "last_activity_at":
+        return to_iso(record.last_activity_at)
+    return to_iso(record.updated_at)
 
 
 class Transaction(Protocol):
@@ -319,29 +330,12 @@ class Transaction(Protocol):
         """Instances in any of the (process, state) pairs, oldest last activity first."""
         ...
 
-    def page_instances(
-        self,
-        states: Sequence[tuple[str, str]],
-        *,
-        after: tuple[datetime, str] | None = None,
-        limit: int = 50,
-        assignee: str | None = None,
-        text: str | None = None,
-    ) -> list[InstanceRecord]:
-        """Up to `limit` instances in the (process, state) pairs, ordered by
-        (last_activity_at, id), after the `after` key of the previous page's last row.
-
-        `assignee`: only those assigned to that person ("" only the unassigned ones); `text`:
-        only those whose id or data contains it (case-insensitive). Each pair is read through
-        the (process, state, last_activity_at) index, so a page costs the same at any depth.
-        """
-        ...
-
     def search_instances(self, query: InstanceFilter, limit: int) -> list[InstanceRecord]:
         """Up to `limit` instances matching `query`, in its order, after `query.after`.
 
         The SQL stores answer from indexes (keyset paging: no OFFSET, so page 1,000 costs
-        what page 1 does).
+        what page 1 does; each (process, state) is read through its index in the order asked
+        for, and the reads are merged).
         """
         ...
 
@@ -475,6 +469,10 @@ class Transaction(Protocol):
 
     # definitions
     def get_definition(self, process: str, version: int) -> DefinitionRecord | None: ...
+    def definition_versions(self) -> list[tuple[str, int]]:
+        """Every stored (process, version), sorted: the versions instances may run on."""
+        ...
+
     def put_definition(self, definition: DefinitionRecord) -> None: ...
 
     # credentials (the workbench's sign-in; engine.web.credentials)

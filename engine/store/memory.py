@@ -69,8 +69,12 @@ def _matches(record: InstanceRecord, query: InstanceFilter) -> bool:
         return False
     if query.version is not None and record.version != query.version:
         return False
-    if query.assignee is not None and record.assignee != query.assignee:
+    if query.assignee is not None and record.assignee != (query.assignee or None):
         return False
+    if query.text:
+        needle = query.text.lower()
+        if needle not in record.id.lower() and needle not in _text_of(record.data):
+            return False
     for moment, low, high in (
         (record.created_at, query.created_from, query.created_to),
         (record.updated_at, query.updated_from, query.updated_to),
@@ -151,32 +155,15 @@ class MemoryTransaction:
         ]
         return sorted(found, key=lambda r: (r.last_activity_at, r.id))
 
-    def page_instances(
-        self,
-        states: Sequence[tuple[str, str]],
-        *,
-        after: tuple[datetime, str] | None = None,
-        limit: int = 50,
-        assignee: str | None = None,
-        text: str | None = None,
-    ) -> list[InstanceRecord]:
-        needle = text.lower() if text else None
-
-        def wanted(r: InstanceRecord) -> bool:
-            if after is not None and (r.last_activity_at, r.id) <= after:
-                return False
-            if assignee is not None and r.assignee != (assignee or None):
-                return False
-            return needle is None or needle in r.id.lower() or needle in _text_of(r.data)
-
-        found = [r for r in self.find_instances(states) if wanted(r)]
-        return found[:limit]
-
     def search_instances(self, query: InstanceFilter, limit: int) -> list[InstanceRecord]:
         # a scan: the in-memory store serves tests and scripts, not a million instances
         if query.states is not None:
-            ids = [i for key in query.states for i in self._t.by_state.get(key, {})]
-            found = [self._t.instances[i] for i in ids]
+            found = [
+                self._t.instances[i]
+                for process, state, versions in query.states
+                for i in self._t.by_state.get((process, state), {})
+                if not versions or self._t.instances[i].version in versions
+            ]
         else:
             found = list(self._t.instances.values())
         order = query.order
@@ -464,6 +451,9 @@ class MemoryTransaction:
     # definitions ----------------------------------------------------------------------------
     def get_definition(self, process: str, version: int) -> DefinitionRecord | None:
         return self._t.definitions.get((process, version))
+
+    def definition_versions(self) -> list[tuple[str, int]]:
+        return sorted(self._t.definitions)
 
     def put_definition(self, definition: DefinitionRecord) -> None:
         key = (definition.process, definition.version)

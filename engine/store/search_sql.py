@@ -1,47 +1,54 @@
-"""The SQL of `Transaction.search_instances`, shared by the SQLite and PostgreSQL stores."""
+"""The SQL of `Transaction.search_instances`, shared by the SQLite and PostgreSQL stores.
+
+A search over a few (process, state) keys is one `UNION ALL` of a page per key, each read
+through that key's index (`(process, state, sort column)`) in the order asked for, and the
+pages merged: the database reads at most `limit` rows per key wherever the page is. Over many
+keys, or none, it is one statement over the sort column's own index.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .base import SEARCH_ORDERS, InstanceFilter, to_iso
+from .base import SEARCH_ORDERS, InstanceFilter, StateKey, to_iso
 from .sqlite_rows import _INSTANCE_COLUMNS
 
-__all__ = ["search_sql"]
+__all__ = ["MAX_BRANCHES", "search_sql"]
+
+MAX_BRANCHES = 64
+"""The most (process, state) keys read as a page each; more become one OR'ed statement."""
 
 
-def _states_clause(states: tuple[tuple[str, str], ...], params: list[Any]) -> str:
-    """`(process = ? AND state IN (...)) OR ...` for the (process, state) pairs."""
-    if not states:
-        return "1 = 0"
-    by_process: dict[str, list[str]] = {}
-    for process, state in states:
-        by_process.setdefault(process, []).append(state)
-    ors = []
-    for process, names in by_process.items():
-        marks = ", ".join("?" * len(names))
-        ors.append(f"(process = ? AND state IN ({marks}))")
-        params += [process, *names]
-    return "(" + " OR ".join(ors) + ")"
+def _key_clause(key: StateKey, params: list[Any]) -> str:
+    process, state, versions = key
+    params += [process, state]
+    if not versions:
+        return "process = ? AND state = ?"
+    params += list(versions)
+    return f"process = ? AND state = ? AND version IN ({', '.join('?' * len(versions))})"
 
 
 def _after_clause(order: str, descending: bool, after: tuple[str, str], params: list[Any]) -> str:
-    """Strictly after the keyset position `after` in the order given."""
+    """Strictly after the keyset position `after` in the order given.
+
+    Written `col >= k AND (col > k OR id > i)` rather than as a row value, so that the
+    database walks the index from `k` (SQLite does not take a row value of an index's
+    columns and the rowid as a range).
+    """
     compare = "<" if descending else ">"
     if order == "id":
         params.append(after[1])
         return f"id {compare} ?"
-    params += [after[0], after[1]]
-    return f"({order}, id) {compare} (?, ?)"
+    params += [after[0], after[0], after[1]]
+    return f"{order} {compare}= ? AND ({order} {compare} ? OR id {compare} ?)"
 
 
-def search_sql(query: InstanceFilter, limit: int) -> tuple[str, list[Any]]:
-    """The keyset query of `search_instances` (portable: SQLite and PostgreSQL).
+def _escaped(text: str) -> str:
+    return text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
-    Every filter is a plain comparison on an indexed column (migration 10), and the page
-    position a row-value comparison on the sort columns, so the database walks an index in
-    order and stops after `limit` rows.
-    """
+
+def _filters(query: InstanceFilter, order: str) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses of everything but the state keys, and their parameters."""
     where: list[str] = []
     params: list[Any] = []
     if query.process is not None:
@@ -50,9 +57,9 @@ def search_sql(query: InstanceFilter, limit: int) -> tuple[str, list[Any]]:
     if query.version is not None:
         where.append("version = ?")
         params.append(query.version)
-    if query.states is not None:
-        where.append(_states_clause(query.states, params))
-    if query.assignee is not None:
+    if query.assignee == "":
+        where.append("assignee IS NULL")
+    elif query.assignee is not None:
         where.append("assignee = ?")
         params.append(query.assignee)
     for column, bound, op in (
@@ -64,17 +71,52 @@ def search_sql(query: InstanceFilter, limit: int) -> tuple[str, list[Any]]:
         if bound is not None:
             where.append(f"{column} {op} ?")
             params.append(to_iso(bound))
-    order = query.order if query.order in SEARCH_ORDERS else "created_at"
-    direction = "DESC" if query.descending else "ASC"
+    if query.text:
+        like = f"%{_escaped(query.text)}%"
+        where.append("(lower(id) LIKE ? ESCAPE '\\' OR lower(data) LIKE ? ESCAPE '\\')")
+        params += [like, like]
     if query.after is not None:
         where.append(_after_clause(order, query.descending, query.after, params))
+    return where, params
+
+
+def search_sql(query: InstanceFilter, limit: int) -> tuple[str, list[Any]]:
+    """The keyset query of `search_instances` (portable: SQLite and PostgreSQL).
+
+    Every filter is a plain comparison on an indexed column, and the page position a range on
+    the sort column, so the database walks an index in order and stops after `limit` rows (per
+    state key when the search names a few).
+    """
+    order = query.order if query.order in SEARCH_ORDERS else "created_at"
+    direction = "DESC" if query.descending else "ASC"
+    order_by = (
+        f" ORDER BY id {direction}"
+        if order == "id"
+        else f" ORDER BY {order} {direction}, id {direction}"
+    )
+    where, params = _filters(query, order)
+    keys = query.states
+    if keys is not None and 0 < len(keys) <= MAX_BRANCHES:
+        branches: list[str] = []
+        all_params: list[Any] = []
+        for n, key in enumerate(keys):
+            own: list[Any] = []
+            clauses = [_key_clause(key, own), *where]
+            branches.append(
+                f"SELECT * FROM (SELECT {_INSTANCE_COLUMNS} FROM instances WHERE "
+                + " AND ".join(clauses)
+                + f"{order_by} LIMIT ?) AS k{n}"
+            )
+            all_params += [*own, *params, int(limit)]
+        return " UNION ALL ".join(branches) + f"{order_by} LIMIT ?", [*all_params, int(limit)]
+    if keys is not None:
+        ors: list[str] = []
+        own = []
+        for key in keys:
+            ors.append(f"({_key_clause(key, own)})")
+        where.insert(0, "(" + " OR ".join(ors) + ")" if ors else "1 = 0")
+        params = own + params
     sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    if order == "id":
-        sql += f" ORDER BY id {direction}"
-    else:
-        sql += f" ORDER BY {order} {direction}, id {direction}"
-    sql += " LIMIT ?"
-    params.append(int(limit))
-    return sql, params
+    return sql + order_by + " LIMIT ?", [*params, int(limit)]

@@ -120,27 +120,6 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and (os.access(folder, os.W_OK) or os.access(wal, os.W_OK))
 
 
-def page_filters(
-    after: tuple[datetime, str] | None, assignee: str | None, text: str | None
-) -> tuple[str, list[Any]]:
-    """The WHERE clauses (and their parameters) of `page_instances` beyond process and state."""
-    where, params = "", []
-    if after is not None:
-        at = to_iso(after[0])
-        where += " AND (last_activity_at > ? OR (last_activity_at = ? AND id > ?))"
-        params += [at, at, after[1]]
-    if assignee == "":
-        where += " AND assignee IS NULL"
-    elif assignee is not None:
-        where += " AND assignee = ?"
-        params.append(assignee)
-    if text:
-        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where += " AND (lower(id) LIKE ? ESCAPE '\\' OR lower(data) LIKE ? ESCAPE '\\')"
-        params += [f"%{escaped}%", f"%{escaped}%"]
-    return where, params
-
-
 class SQLiteTransaction:
     """One unit of work on a `SQLiteStore` connection.
 
@@ -244,27 +223,6 @@ class SQLiteTransaction:
             params,
         )
         return [_instance(row) for row in rows]
-
-    def page_instances(
-        self,
-        states: Sequence[tuple[str, str]],
-        *,
-        after: tuple[datetime, str] | None = None,
-        limit: int = 50,
-        assignee: str | None = None,
-        text: str | None = None,
-    ) -> list[InstanceRecord]:
-        where, extra = page_filters(after, assignee, text)
-        found: list[InstanceRecord] = []
-        for process, state in states:
-            rows = self._c.execute(
-                f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE process = ? AND state = ?"
-                f"{where} ORDER BY last_activity_at, id LIMIT ?",
-                [process, state, *extra, limit],
-            )
-            found += [_instance(row) for row in rows]
-        found.sort(key=lambda r: (r.last_activity_at, r.id))
-        return found[:limit]
 
     def search_instances(self, query: InstanceFilter, limit: int) -> list[InstanceRecord]:
         sql, params = search_sql(query, limit)
@@ -629,6 +587,10 @@ class SQLiteTransaction:
             (process, version),
         ).fetchone()
         return None if row is None else DefinitionRecord(*row)
+
+    def definition_versions(self) -> list[tuple[str, int]]:
+        rows = self._c.execute("SELECT process, version FROM definitions ORDER BY process, version")
+        return [(str(process), int(version)) for process, version in rows.fetchall()]
 
     def put_definition(self, definition: DefinitionRecord) -> None:
         self._c.execute(

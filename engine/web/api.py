@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from ..people.directory import Person
 from ..runtime.views import event_json, outbox_json
 from .app import ApiCaller
-from .search import decode_cursor, encode_cursor, parse_open, processes_of, search_pairs
+from .search import WORK_ORDER, parse_open
 
 __all__ = ["router"]
 
@@ -83,28 +83,23 @@ async def search(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
-    """Instances by process, state, assignee (`none`: unassigned) and open/closed, least
-    recently active first: `{items: [show objects], next: cursor|null}`."""
+    """Instances by process, state, assignee (`none`: unassigned), open/closed and text (in
+    the id or a field's value), least recently active first (`Engine.search`):
+    `{items: [show objects], next: cursor|null}`."""
     engine = caller.bench.engine
 
     def work(_: Person) -> Any:
-        pairs = search_pairs(
-            processes_of(engine), process=process, state=state, open_=parse_open(open)
+        page = engine.search(
+            process=process,
+            state=state,
+            assignee="" if assignee == "none" else assignee,
+            open=parse_open(open),
+            text=text,
+            sort=WORK_ORDER,
+            limit=limit,
+            cursor=cursor,
         )
-        after = decode_cursor(cursor)
-        who = "" if assignee == "none" else assignee
-        with engine.store.transaction(write=False) as tx:
-            records = tx.page_instances(
-                pairs, after=after, limit=limit + 1, assignee=who, text=text
-            )
-        more = len(records) > limit
-        records = records[:limit]
-        views = [engine.show(r.id) for r in records]
-        last = records[-1] if more else None
-        return {
-            "items": [v.to_json() for v in views],
-            "next": encode_cursor(last.last_activity_at, last.id) if last else None,
-        }
+        return page.to_json()
 
     return JSONResponse(await caller.run(work))
 

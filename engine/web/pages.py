@@ -156,7 +156,6 @@ def home(
         return {
             key: queue_table(
                 bench.engine,
-                processes,
                 chosen,
                 ready=ready,
                 filters=filters,

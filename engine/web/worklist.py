@@ -6,9 +6,9 @@ least recently worked on first (seed 000: stale work shows on top). A request's 
 the queue its `Task` names, else its state's, and is in no queue while it waits on its
 dependencies.
 
-A page is read through `Transaction.page_instances` (each (process, state) pair by its index,
-after the cursor of the page before), so the page costs the same at any depth of a queue of
-100,000; rows another queue's task took, or a waiting task, are skipped by reading on.
+A page is one `Engine.search` (the queue, initial state or not, open, the filters, least
+recently active first, after the cursor of the page before): each (process, state) is read by
+its index, so the page costs the same at any depth of a queue of 100,000.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from datetime import datetime
 from ..model import Process
 from ..people.directory import Person
 from ..runtime import Engine
-from ..runtime.children import Family
 from ..runtime.views import InstanceView
-from ..store.base import InstanceRecord
-from .search import decode_cursor, encode_cursor
+from .search import WORK_ORDER
 from .titles import Titles
 
 __all__ = ["Filters", "Row", "Table", "person_queues", "queue_table"]
@@ -89,37 +87,8 @@ def person_queues(processes: Iterable[Process], person: Person) -> list[str]:
     return sorted(found)
 
 
-def _pairs(
-    processes: Iterable[Process], queue: str, ready: bool, filters: Filters
-) -> list[tuple[str, str]]:
-    catalog = list(processes)
-    task_processes = {t.process for p in catalog for t in p.tasks if t.queue == queue}
-    pairs = []
-    for process in catalog:
-        if filters.process and process.id != filters.process:
-            continue
-        for state in process.states:
-            if state.terminal or state.initial != ready:
-                continue
-            if filters.state and state.name != filters.state:
-                continue
-            if state.queue == queue or process.id in task_processes:
-                pairs.append((process.id, state.name))
-    return pairs
-
-
-def _in_queue(family: Family, record: InstanceRecord, queue: str, state_queue: str | None) -> bool:
-    task = family.task(record)
-    if task is not None:
-        if family.waiting_on(record):
-            return False
-        return (task.queue or state_queue) == queue
-    return state_queue == queue
-
-
 def queue_table(
     engine: Engine,
-    processes: list[Process],
     queue: str,
     *,
     ready: bool,
@@ -128,36 +97,29 @@ def queue_table(
     size: int,
     titles: Titles,
 ) -> Table:
-    """One page of the queue's "Ready to work" (`ready`) or "In progress" table."""
-    pairs = _pairs(processes, queue, ready, filters)
-    queues = {(p.id, s.name): s.queue for p in processes for s in p.states}
-    after = decode_cursor(cursor)
-    kept: list[InstanceRecord] = []
-    with engine.store.transaction(write=False) as tx:
-        family = Family(tx, engine.definitions)
-        while pairs and len(kept) <= size:
-            batch = tx.page_instances(
-                pairs,
-                after=after,
-                limit=size + 1,
-                assignee=filters.assignee,
-                text=filters.text,
-            )
-            for record in batch:
-                if _in_queue(family, record, queue, queues.get((record.process, record.state))):
-                    kept.append(record)
-            if len(batch) <= size:
-                break
-            after = (batch[-1].last_activity_at, batch[-1].id)
-    more = len(kept) > size
-    kept = kept[:size]
+    """One page of the queue's "Ready to work" (`ready`) or "In progress" table.
+
+    Raises:
+        NotFound: the filter names no process of the catalog.
+        UsageError: the filter names an unknown state, or the cursor is not a page's.
+    """
+    page = engine.search(
+        queue=queue,
+        initial=ready,
+        open=True,
+        process=filters.process,
+        state=filters.state,
+        assignee=filters.assignee,
+        text=filters.text,
+        sort=WORK_ORDER,
+        limit=size,
+        cursor=cursor,
+    )
     now = engine.clock.now()
     rows = []
-    for record in kept:
-        view = engine.show(record.id)
+    for view in page.items:
         due = [t.due_at for t in view.timers] + ([view.due_at] if view.due_at else [])
         next_due = min(due) if due else None
         overdue = next_due is not None and next_due <= now
         rows.append(Row(view, titles.title(view, now), next_due, overdue))
-    last = kept[-1] if more else None
-    return Table(tuple(rows), encode_cursor(last.last_activity_at, last.id) if last else None)
+    return Table(tuple(rows), page.next)

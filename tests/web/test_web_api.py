@@ -121,7 +121,10 @@ def test_search_pages_through_every_instance(client: TestClient, engine: Engine)
     )
     assert ids[2] not in [i["id"] for i in nobody.json()["items"]]
     assert client.get("/api/instances?cursor=zzz", headers=sam).status_code == 400
-    assert client.get("/api/instances?state=nowhere", headers=sam).status_code == 404
+    unknown_state = client.get("/api/instances?state=in_progres", headers=sam)
+    assert unknown_state.status_code == 400  # a bad filter, as `fulfil list --state` says
+    assert "did you mean 'in_progress'" in unknown_state.json()["error"]
+    assert client.get("/api/instances?process=nope", headers=sam).status_code == 404
     assert client.get("/api/instances?open=maybe", headers=sam).status_code == 400
 
 
