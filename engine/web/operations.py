@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import FulfilError, NotFound, UsageError
 from ..model import FieldType, Process
@@ -443,25 +444,31 @@ async def intervene(
     if action not in INSTANCE_ACTIONS:
         raise WebError(404, "no such page")
     fields = await checked_form(request, caller)
-    engine = workbench(request).engine
-    try:
-        reason = required_reason(fields.get("reason"), action)
-        if action == "cancel":
-            engine.cancel(instance_id, reason=reason, actor=caller.person.id)
-        elif action == "move":
-            engine.move(instance_id, fields.get("dest", ""), reason=reason, actor=caller.person.id)
-        else:
-            view = engine.show(instance_id)
-            process = engine.catalog.get(view.process, view.version)
-            data = corrections(process, view.to_json()["data"], fields)
-            if not data:
-                raise UsageError("change at least one value to correct: nothing differs")
-            engine.set_fields(instance_id, data, reason=reason, actor=caller.person.id)
-    except (FulfilError, WebError) as refused:
-        if isinstance(refused, NotFound):
-            raise
-        return _instance_refused(request, caller, instance_id, refused, action, fields)
-    return RedirectResponse(f"/instances/{instance_id}#history", status_code=303)
+
+    def work() -> Response:
+        engine = workbench(request).engine
+        try:
+            reason = required_reason(fields.get("reason"), action)
+            if action == "cancel":
+                engine.cancel(instance_id, reason=reason, actor=caller.person.id)
+            elif action == "move":
+                engine.move(
+                    instance_id, fields.get("dest", ""), reason=reason, actor=caller.person.id
+                )
+            else:
+                view = engine.show(instance_id)
+                process = engine.catalog.get(view.process, view.version)
+                data = corrections(process, view.to_json()["data"], fields)
+                if not data:
+                    raise UsageError("change at least one value to correct: nothing differs")
+                engine.set_fields(instance_id, data, reason=reason, actor=caller.person.id)
+        except (FulfilError, WebError) as refused:
+            if isinstance(refused, NotFound):
+                raise
+            return _instance_refused(request, caller, instance_id, refused, action, fields)
+        return RedirectResponse(f"/instances/{instance_id}#history", status_code=303)
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/ops/messages/{message_id}/{action}")
@@ -471,23 +478,29 @@ async def message_action(
     if action not in ("retry", "drop"):
         raise WebError(404, "no such page")
     fields = await checked_form(request, caller)
-    engine = workbench(request).engine
-    found = [m for m in engine.outbox() if m.id == message_id]
-    if not found:
-        raise NotFound(f"no outbox message {message_id}")
-    instance_id = found[0].instance
-    try:
-        reason = required_reason(fields.get("reason"), f"{action} of a message", "its reason box")
-        if action == "retry":
-            engine.retry_message(message_id, reason=reason, actor=caller.person.id)
-        else:
-            engine.drop_message(message_id, reason=reason, actor=caller.person.id)
-    except FulfilError as refused:
-        if isinstance(refused, NotFound):
-            raise
-        where = f"{action}:{message_id}"
-        return _instance_refused(request, caller, instance_id, refused, where, fields)
-    return RedirectResponse(f"/instances/{instance_id}#history", status_code=303)
+
+    def work() -> Response:
+        engine = workbench(request).engine
+        found = [m for m in engine.outbox() if m.id == message_id]
+        if not found:
+            raise NotFound(f"no outbox message {message_id}")
+        instance_id = found[0].instance
+        try:
+            reason = required_reason(
+                fields.get("reason"), f"{action} of a message", "its reason box"
+            )
+            if action == "retry":
+                engine.retry_message(message_id, reason=reason, actor=caller.person.id)
+            else:
+                engine.drop_message(message_id, reason=reason, actor=caller.person.id)
+        except FulfilError as refused:
+            if isinstance(refused, NotFound):
+                raise
+            where = f"{action}:{message_id}"
+            return _instance_refused(request, caller, instance_id, refused, where, fields)
+        return RedirectResponse(f"/instances/{instance_id}#history", status_code=303)
+
+    return await run_in_threadpool(work)
 
 
 # --- bulk -------------------------------------------------------------------------------------
@@ -540,49 +553,53 @@ async def bulk(request: Request, caller: PageCaller) -> Response:
     bench = workbench(request)
     _require(bench, caller)
     form_data = await request.form()
-    form = _form_of(fields, [v for v in form_data.getlist("state") if isinstance(v, str)])
-    engine = bench.engine
-    try:
-        values = _bulk_values(bench, form, fields)
-        search = search_request(form)
-        if fields.get("confirm") != "yes":
-            report = engine.intervene_many(
-                values["action"],
-                search,
-                reason=values["reason"],
-                actor=caller.person.id,
-                data=values.get("data"),
-                state=values.get("state"),
-                dry_run=True,
-            )
-            return _bulk_page(request, caller, form, fields, values, report)
-        still = set(_matching_ids(engine, search))
-    except FulfilError as refused:
-        return _search(
-            request,
-            caller,
-            form,
-            None,
-            bulk_error=str(refused),
-            posted=fields,
-            status=status_of(refused),
-        )
-    previewed = [i for i in fields.get("ids", "").split() if i]
-    items = []
-    for instance_id in previewed:
-        if instance_id not in still:
-            items.append(
-                BulkItem(instance_id, False, "no longer matches the search: left alone", {})
-            )
-            continue
+
+    def work() -> Response:
+        form = _form_of(fields, [v for v in form_data.getlist("state") if isinstance(v, str)])
+        engine = bench.engine
         try:
-            before = engine.show(instance_id)
-            after = _apply(engine, caller.person.id, values, instance_id)
-            items.append(BulkItem(instance_id, True, "", change_of(before, after)))
+            values = _bulk_values(bench, form, fields)
+            search = search_request(form)
+            if fields.get("confirm") != "yes":
+                report = engine.intervene_many(
+                    values["action"],
+                    search,
+                    reason=values["reason"],
+                    actor=caller.person.id,
+                    data=values.get("data"),
+                    state=values.get("state"),
+                    dry_run=True,
+                )
+                return _bulk_page(request, caller, form, fields, values, report)
+            still = set(_matching_ids(engine, search))
         except FulfilError as refused:
-            items.append(BulkItem(instance_id, False, str(refused), {}))
-    report = BulkReport(values["action"], False, tuple(items))
-    return _bulk_page(request, caller, form, fields, values, report)
+            return _search(
+                request,
+                caller,
+                form,
+                None,
+                bulk_error=str(refused),
+                posted=fields,
+                status=status_of(refused),
+            )
+        previewed = [i for i in fields.get("ids", "").split() if i]
+        items = []
+        for instance_id in previewed:
+            if instance_id not in still:
+                items.append(
+                    BulkItem(instance_id, False, "no longer matches the search: left alone", {})
+                )
+                continue
+            try:
+                before = engine.show(instance_id)
+                after = _apply(engine, caller.person.id, values, instance_id)
+                items.append(BulkItem(instance_id, True, "", change_of(before, after)))
+            except FulfilError as refused:
+                items.append(BulkItem(instance_id, False, str(refused), {}))
+        report = BulkReport(values["action"], False, tuple(items))
+        return _bulk_page(request, caller, form, fields, values, report)
+
+    return await run_in_threadpool(work)
 
 
 def _bulk_page(
@@ -659,27 +676,31 @@ def _migrate(
 @router.post("/ops/migrate")
 async def migrate(request: Request, caller: PageCaller) -> Response:
     fields = await checked_form(request, caller)
-    bench = workbench(request)
-    _require(bench, caller)
-    apply = fields.get("confirm") == "yes"
-    try:
-        process = fields.get("process", "").strip()
-        if not process:
-            raise UsageError("choose the process whose running work moves")
-        to = _number(fields.get("to", "").strip(), "version")
-        if to is None:
-            raise UsageError("choose the version to move the running work to")
-        items = bench.engine.migrate(
-            process,
-            to,
-            mapping=_mapping(fields.get("map", "")),
-            dry_run=not apply,
-            actor=caller.person.id,
-            reason=fields.get("reason") or None,
-        )
-    except FulfilError as refused:
-        return _migrate(request, caller, fields, None, str(refused), status=status_of(refused))
-    return _migrate(request, caller, fields, items, None, applied=apply)
+
+    def work() -> Response:
+        bench = workbench(request)
+        _require(bench, caller)
+        apply = fields.get("confirm") == "yes"
+        try:
+            process = fields.get("process", "").strip()
+            if not process:
+                raise UsageError("choose the process whose running work moves")
+            to = _number(fields.get("to", "").strip(), "version")
+            if to is None:
+                raise UsageError("choose the version to move the running work to")
+            items = bench.engine.migrate(
+                process,
+                to,
+                mapping=_mapping(fields.get("map", "")),
+                dry_run=not apply,
+                actor=caller.person.id,
+                reason=fields.get("reason") or None,
+            )
+        except FulfilError as refused:
+            return _migrate(request, caller, fields, None, str(refused), status=status_of(refused))
+        return _migrate(request, caller, fields, items, None, applied=apply)
+
+    return await run_in_threadpool(work)
 
 
 # --- stats ------------------------------------------------------------------------------------

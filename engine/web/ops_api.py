@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..errors import UsageError
+from ..people.directory import Person
+from ..runtime import Engine
 from ..runtime.metrics import process_stats
 from ..runtime.search import SearchRequest
 from ..runtime.views import outbox_json
 from .api import ERRORS
-from .app import ApiPerson, workbench
+from .app import ApiCaller
 from .operations import all_processes, operating_roles, required_reason
 
 __all__ = ["router"]
@@ -104,10 +107,9 @@ def _search(body: SearchBody) -> SearchRequest:
     )
 
 
-def _require_operator(request: Request, person: Any) -> None:
+def _require_operator(engine: Engine, person: Person) -> None:
     from .http import WebError
 
-    engine = workbench(request).engine
     roles = operating_roles(all_processes(engine))
     if not any(person.holds(role) for role in roles):
         raise WebError(
@@ -118,92 +120,119 @@ def _require_operator(request: Request, person: Any) -> None:
 
 
 @router.post("/instances/{instance_id}/cancel", responses=ERRORS)
-def cancel(instance_id: str, body: Reason, request: Request, person: ApiPerson) -> Any:
+async def cancel(instance_id: str, body: Reason, caller: ApiCaller) -> Any:
     """Cancel the instance (and a request's open tasks); answers the `show --json` object."""
-    engine = workbench(request).engine
-    reason = required_reason(body.reason, "cancel", WHERE)
-    view = engine.cancel(instance_id, reason=reason, actor=person.id, role=body.role)
-    return view.to_json()
+    engine = caller.bench.engine
+
+    def work(person: Person) -> Any:
+        reason = required_reason(body.reason, "cancel", WHERE)
+        return engine.cancel(instance_id, reason=reason, actor=person.id, role=body.role)
+
+    return JSONResponse((await caller.run(work)).to_json())
 
 
 @router.post("/instances/{instance_id}/set", responses=ERRORS)
-def set_fields(instance_id: str, body: SetBody, request: Request, person: ApiPerson) -> Any:
+async def set_fields(instance_id: str, body: SetBody, caller: ApiCaller) -> Any:
     """Correct field values, checked like a fire's data; answers the `show --json` object."""
-    engine = workbench(request).engine
-    reason = required_reason(body.reason, "set", WHERE)
-    view = engine.set_fields(instance_id, body.data, reason=reason, actor=person.id, role=body.role)
-    return view.to_json()
+    engine = caller.bench.engine
+
+    def work(person: Person) -> Any:
+        reason = required_reason(body.reason, "set", WHERE)
+        return engine.set_fields(
+            instance_id, body.data, reason=reason, actor=person.id, role=body.role
+        )
+
+    return JSONResponse((await caller.run(work)).to_json())
 
 
 @router.post("/instances/{instance_id}/move", responses=ERRORS)
-def move(instance_id: str, body: MoveBody, request: Request, person: ApiPerson) -> Any:
+async def move(instance_id: str, body: MoveBody, caller: ApiCaller) -> Any:
     """Put the instance in another state of its version; answers the `show --json` object."""
-    engine = workbench(request).engine
-    reason = required_reason(body.reason, "move", WHERE)
-    view = engine.move(instance_id, body.state, reason=reason, actor=person.id, role=body.role)
-    return view.to_json()
+    engine = caller.bench.engine
+
+    def work(person: Person) -> Any:
+        reason = required_reason(body.reason, "move", WHERE)
+        return engine.move(instance_id, body.state, reason=reason, actor=person.id, role=body.role)
+
+    return JSONResponse((await caller.run(work)).to_json())
 
 
 @router.post("/outbox/{message_id}/retry", responses=ERRORS)
-def retry_message(message_id: int, body: Reason, request: Request, person: ApiPerson) -> Any:
+async def retry_message(message_id: int, body: Reason, caller: ApiCaller) -> Any:
     """Queue a failed message again; answers its `outbox --json` object."""
-    engine = workbench(request).engine
-    reason = required_reason(body.reason, "retry of a message", WHERE)
-    return outbox_json(
-        engine.retry_message(message_id, reason=reason, actor=person.id, role=body.role)
-    )
+    engine = caller.bench.engine
+
+    def work(person: Person) -> Any:
+        reason = required_reason(body.reason, "retry of a message", WHERE)
+        return engine.retry_message(message_id, reason=reason, actor=person.id, role=body.role)
+
+    return JSONResponse(outbox_json(await caller.run(work)))
 
 
 @router.post("/outbox/{message_id}/drop", responses=ERRORS)
-def drop_message(message_id: int, body: Reason, request: Request, person: ApiPerson) -> Any:
+async def drop_message(message_id: int, body: Reason, caller: ApiCaller) -> Any:
     """Give up on a failed or pending message; answers its `outbox --json` object."""
-    engine = workbench(request).engine
-    reason = required_reason(body.reason, "drop of a message", WHERE)
-    return outbox_json(
-        engine.drop_message(message_id, reason=reason, actor=person.id, role=body.role)
-    )
+    engine = caller.bench.engine
+
+    def work(person: Person) -> Any:
+        reason = required_reason(body.reason, "drop of a message", WHERE)
+        return engine.drop_message(message_id, reason=reason, actor=person.id, role=body.role)
+
+    return JSONResponse(outbox_json(await caller.run(work)))
 
 
 @router.post("/bulk/{action}", responses=ERRORS)
-def bulk(action: str, body: BulkBody, request: Request, person: ApiPerson) -> Any:
+async def bulk(action: str, body: BulkBody, caller: ApiCaller) -> Any:
     """`cancel`, `set` or `move` every instance the search finds, each in its own transaction;
     `dry_run` says what would change and stores nothing. Answers
     `{action, dry_run, done, refused, items: [{instance, done, error, changes}]}`."""
-    _require_operator(request, person)
-    engine = workbench(request).engine
-    reason = required_reason(body.reason, action, WHERE)
-    report = engine.intervene_many(
-        action,
-        _search(body.search),
-        reason=reason,
-        actor=person.id,
-        role=body.role,
-        data=body.data,
-        state=body.state,
-        dry_run=body.dry_run,
-    )
-    return report.to_json()
+    engine = caller.bench.engine
+
+    def work(person: Person) -> Any:
+        _require_operator(engine, person)
+        reason = required_reason(body.reason, action, WHERE)
+        return engine.intervene_many(
+            action,
+            _search(body.search),
+            reason=reason,
+            actor=person.id,
+            role=body.role,
+            data=body.data,
+            state=body.state,
+            dry_run=body.dry_run,
+        ).to_json()
+
+    return JSONResponse(await caller.run(work))
 
 
 @router.post("/processes/{process_id}/migrate", responses=ERRORS)
-def migrate(process_id: str, body: MigrateBody, request: Request, person: ApiPerson) -> Any:
+async def migrate(process_id: str, body: MigrateBody, caller: ApiCaller) -> Any:
     """Move the open instances on other versions to `to` (`dry_run`: only say which can);
     answers the `migrate --json` list."""
-    engine = workbench(request).engine
-    items = engine.migrate(
-        process_id,
-        body.to,
-        mapping=body.map,
-        dry_run=body.dry_run,
-        actor=person.id,
-        role=body.role,
-        reason=body.reason,
-    )
-    return [item.to_json() for item in items]
+    engine = caller.bench.engine
+
+    def work(person: Person) -> Any:
+        items = engine.migrate(
+            process_id,
+            body.to,
+            mapping=body.map,
+            dry_run=body.dry_run,
+            actor=person.id,
+            role=body.role,
+            reason=body.reason,
+        )
+        return [item.to_json() for item in items]
+
+    return JSONResponse(await caller.run(work))
 
 
 @router.get("/processes/{process_id}/stats", responses=ERRORS)
-def stats(process_id: str, request: Request, person: ApiPerson) -> Any:
+async def stats(process_id: str, caller: ApiCaller) -> Any:
     """The `stats --json` object of the process."""
-    _require_operator(request, person)
-    return process_stats(workbench(request).engine, process_id).to_json()
+    engine = caller.bench.engine
+
+    def work(person: Person) -> Any:
+        _require_operator(engine, person)
+        return process_stats(engine, process_id).to_json()
+
+    return JSONResponse(await caller.run(work))

@@ -471,13 +471,15 @@ def test_cancelling_a_request_from_its_page_cancels_its_tasks(
     tasks = [c.id for c in engine.show(request).children]
     page = _instance_page(morgan, request)
     assert f"its {len(tasks)} open task(s) are cancelled with it" in page
+    assert "counts as failed: the request's rules decide" in _instance_page(morgan, tasks[0])
     done = morgan.post(
         f"/ops/instances/{request}/cancel",
         data={"csrf": csrf_of(page), "reason": "the client withdrew"},
     )
     assert done.status_code == 303
     assert {engine.show(t).state for t in [request, *tasks]} == {"Cancelled"}
-    task_page = _instance_page(morgan, tasks[0])
+    task_page = _instance_page(morgan, tasks[-1])
+    assert "counts as failed: the request" not in task_page  # closed: no cancel form
     assert f"its request &#39;{request}&#39; was cancelled: the client withdrew" in task_page
     assert engine.verify().problems == ()
 
