@@ -147,11 +147,13 @@ def test_event_sequences_are_fires_and_advances(steps: list[FireStep | AdvanceSt
             assert step.delta > timedelta(0)
 
 
-@pytest.mark.slow  # a search over 5,000 drawn sequences: about 20 s
+@pytest.mark.slow  # a search and a shrink: about 10 s
 def test_event_sequences_reach_a_given_shape() -> None:
     """A sequence with a failed call and then a week's wait is drawn (and shrinks to it)."""
     found = find(
-        event_sequences(FACEBOOK),
+        # Two steps at most: over the default ten, a fixed seed found the shape in one run
+        # and missed it in another, depending on what the suite had imported before.
+        event_sequences(FACEBOOK, max_len=2),
         lambda s: (
             len(s) == 2
             and isinstance(s[0], FireStep)
@@ -159,7 +161,6 @@ def test_event_sequences_reach_a_given_shape() -> None:
             and s[0].data.get("outcome") == "no_answer"
             and isinstance(s[1], AdvanceStep)
         ),
-        # A fixed seed and room to search: a random one missed the shape now and then.
         settings=settings(max_examples=5000, derandomize=True, database=None),
     )
     assert found[1] == AdvanceStep(timedelta(days=7))

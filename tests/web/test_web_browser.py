@@ -4,7 +4,8 @@ refusal beside its form, history, the Overdue badge after moving the clock, sign
 person without the role sees no button and a forged POST is refused (403, audited); a
 `<script>` client name stays text.
 
-Screenshots of the main pages are written to docs/ (`workbench-*.png`, shown in the README).
+Screenshots of the main pages go to tests/artifacts/workbench/; `FULFIL_SCREENSHOTS=docs` writes
+them to docs/ (`workbench-*.png`, shown in the README) instead.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from fulfil.engine.store import SQLiteStore
 from fulfil.engine.web.app import create_app
 from fulfil.engine.web.auth import WebConfig
 from fulfil.engine.web.credentials import Credentials
-from web_support import PASSWORD, ROOT, START, make_engine
+from web_support import PASSWORD, ROOT, START, make_engine, screenshot_folder
 
 sys.path.insert(0, str(ROOT / "tests" / "render"))
 from browser import missing, start
 
 pytestmark = pytest.mark.slow
 
-DOCS = ROOT / "docs"
+DOCS = screenshot_folder()
 EVIL = "<script>alert('x')</script> Motors"
 
 

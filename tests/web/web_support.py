@@ -3,6 +3,7 @@ to sign in, start work and make tokens."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,18 @@ from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from fulfil.engine.web.credentials import Credentials
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def screenshot_folder() -> Path:
+    """Where the browser tests save their screenshots: tests/artifacts/workbench (ignored by
+    git), or docs/ to refresh the README's pictures (`FULFIL_SCREENSHOTS=docs`)."""
+    if os.environ.get("FULFIL_SCREENSHOTS") == "docs":
+        return ROOT / "docs"
+    folder = ROOT / "tests" / "artifacts" / "workbench"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 PROCESSES = ROOT / "processes"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 PASSWORD = "correct horse battery"
