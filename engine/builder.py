@@ -56,7 +56,7 @@ from .yamlsource import Source
 __all__ = ["WEEKDAYS", "build_process"]
 
 WEEKDAYS = {name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
-_TIMER_KINDS = ("after", "at", "every")
+_TIMER_KINDS = ("after", "at", "every", "idle")
 _BUILTIN_MEANINGS = {
     "state": "the instance's current state",
     "now": "the current date and time",
@@ -417,7 +417,9 @@ class _Builder:
         kinds = [k for k in _TIMER_KINDS if k in data]
         if len(kinds) != 1:
             given = " and ".join(kinds) if kinds else "none of them"
-            self.error(path, f"a timer needs exactly one of after, at, every; this one has {given}")
+            self.error(
+                path, f"a timer needs exactly one of after, at, every, idle; this one has {given}"
+            )
         after = self.duration(data["after"], (*path, "after")) if "after" in data else None
         at = self.expr(data["at"], (*path, "at")) if "at" in data else None
         every = self.recurrence(data["every"], (*path, "every")) if "every" in data else None
@@ -431,6 +433,7 @@ class _Builder:
             data=tuple((data.get("data") or {}).items()),
             loc=self.at(path),
             unless=self.expr(data["unless"], (*path, "unless")) if "unless" in data else None,
+            idle=self.duration(data["idle"], (*path, "idle")) if "idle" in data else None,
         )
 
     def sla(self, data: dict[str, Any], path: PathT) -> Sla:

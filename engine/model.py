@@ -104,8 +104,9 @@ class Timer:
     """Fires `trigger` on the instance while it stays in the state that declares the timer.
 
     Exactly one of `after` (a duration from entering the state), `at` (an expression giving a
-    date or datetime) or `every` (a recurrence) is set. With `calendar`, `after` counts business
-    time in that calendar.
+    date or datetime), `every` (a recurrence) or `idle` (a duration without any step on the
+    instance while it is in the state: every step there arms it afresh) is set. With
+    `calendar`, `after` and `idle` count business time in that calendar.
     """
 
     name: str
@@ -119,6 +120,7 @@ class Timer:
     # a boolean expression read when the timer comes due: when it holds, the timer is spent
     # without firing its trigger (a recurring one is armed for its next time)
     unless: Expr | None = None
+    idle: timedelta | None = None
 
 
 @dataclass(frozen=True)

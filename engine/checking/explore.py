@@ -371,8 +371,11 @@ class Explorer:
         dues: dict[str, datetime] = {}
         if ct.transition.internal:
             dues = self._stay(state, node, event, at)
+            self._rearm_idle(state, None, dues, node, event, at)
         elif self.process.compounds:
             dues = self._move(ct, node, event, at, after, nid)
+            _, entries = self.cp.moves(ct.transition, state)
+            self._rearm_idle(dest, set(entries), dues, node, event, at)
         elif self.clocks[dest]:
             entered = {
                 **self.ab.values(dict(zip(self.names, after, strict=True))),
@@ -484,6 +487,28 @@ class Explorer:
                 )
             self._effects[key] = found
         return found
+
+    def _rearm_idle(
+        self,
+        dest: str,
+        entries: set[str] | None,
+        dues: dict[str, datetime],
+        node: Node,
+        event: Event,
+        at: datetime,
+    ) -> None:
+        """As the runtime's executor does: a step arms the `idle` timers of the states the
+        instance stays in afresh (those pending, and the one that fired it)."""
+        for name, clock in self.clocks[dest].items():
+            if clock.compiled.timer.idle is None:
+                continue
+            if entries is not None and self.owners.get((dest, name)) in entries:
+                continue  # entered by this step: armed on entry
+            fired = event.kind == "timer" and event.name == name
+            if name in node.dues or fired:
+                due = schedule_timer(clock.compiled, {}, at)
+                if due is not None:
+                    dues[name] = due
 
     def _stay(self, state: str, node: Node, event: Event, at: datetime) -> dict[str, datetime]:
         """The timers after an internal transition, as the runtime's executor keeps them: all

@@ -118,6 +118,10 @@ def _leg_time(timer: Timer) -> tuple[timedelta, str]:
         return timer.after, ""
     if timer.after is not None:
         return timedelta(0), f"{human_duration(timer.after)} of working time ({timer.calendar})"
+    if timer.idle is not None:  # when nobody acts, it is due its time after the entry
+        if timer.calendar is None:
+            return timer.idle, ""
+        return timedelta(0), f"{human_duration(timer.idle)} of working time ({timer.calendar})"
     if timer.at is not None:
         return timedelta(0), f"depends on `{timer.at.source}`"
     assert timer.every is not None

@@ -160,6 +160,9 @@ def timer_when(timer: Timer) -> str:
         return f"at {timer.at.source}"
     if timer.every is not None:
         return f"every {format_recurrence(timer.every)}"
+    if timer.idle is not None:
+        when = f"idle {format_duration(timer.idle)}"
+        return f"{when} business ({timer.calendar})" if timer.calendar else when
     return "?"
 
 

@@ -199,6 +199,12 @@ class CompiledProcess:
                 )
         self.has_entry_exit = bool(self.on_enter or self.on_exit)
         self._moves: dict[tuple[int, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        # the `idle` timers of each state: armed afresh by every step the instance takes there
+        self.idle: dict[str, tuple[CompiledTimer, ...]] = {
+            name: idle
+            for name, timers in self.timers.items()
+            if (idle := tuple(t for t in timers if t.timer.idle is not None))
+        }
         # A process without timers needs no timer lookups when its instances are shown.
         self.has_timers = any(self.timers.values())
         # whether a step can create a job (else closing an instance has none to cancel)

@@ -580,8 +580,9 @@ class Executor:
 
     def _leave_and_enter(
         self, tx: Transaction, step: Step, dest: str, detail: dict[str, Any]
-    ) -> None:
-        """Cancel the timers and batches of the states left, arm those entered (noted)."""
+    ) -> tuple[str, ...]:
+        """Cancel the timers and batches of the states left, arm those entered (noted); the
+        states entered."""
         record, cp = step.record, step.cp
         exits: tuple[str, ...] = (record.state,)
         entries: tuple[str, ...] = (dest,)
@@ -608,6 +609,45 @@ class Executor:
             detail["timers"] = notes
         if "timer" in detail and not waiting:
             self._rearm_recurring(tx, step, detail, exits)
+        return entries
+
+    def _rearm_idle(
+        self,
+        tx: Transaction,
+        step: Step,
+        dest: str,
+        entries: tuple[str, ...],
+        detail: dict[str, Any],
+    ) -> None:
+        """A step in a state arms its `idle` timers afresh: those of the states the instance
+        stays in (all of them for an internal transition) that were pending, or that fired
+        this step. A task waiting on its dependencies has none pending: nothing is armed."""
+        cp, record = step.cp, step.record
+        fired = detail.get("timer")
+        pending: list[TimerRecord] | None = None
+        for state in cp.path(dest):
+            if state in entries:
+                continue
+            for timer in cp.idle.get(state, ()):
+                spec = timer.timer
+                if pending is None:
+                    pending = tx.timers(record.id)
+                old = [t for t in pending if t.state == state and t.name == spec.name]
+                if not old and fired != spec.name:
+                    continue
+                for stale in old:
+                    if stale.id is not None:
+                        tx.cancel_timer(stale.id)
+                due = self.scheduler(timer, step.vars, step.now)
+                if due is None:
+                    continue
+                tx.add_timer(
+                    TimerRecord(
+                        record.id, spec.name, state, spec.trigger, due, step.now, dict(spec.data)
+                    )
+                )
+                note = {"name": spec.name, "due_at": to_iso(due), "idle": True}
+                detail.setdefault("timers", []).append(note)
 
     def _commit(
         self, tx: Transaction, step: Step, dest: str, kind: str, detail: dict[str, Any], depth: int
@@ -615,11 +655,14 @@ class Executor:
         record, cp, now = step.record, step.cp, step.now
         stored = cp.codec.encode(step.vars)
         change = {k: v for k, v in stored.items() if record.data.get(k) != v}
+        entries: tuple[str, ...] = ()
         if step.transition is not None and step.transition.transition.internal:
             detail["internal"] = True  # it stays: its timers, SLA and batch run on
             self._rearm_recurring(tx, step, detail)
         else:
-            self._leave_and_enter(tx, step, dest, detail)
+            entries = self._leave_and_enter(tx, step, dest, detail)
+        if cp.idle:
+            self._rearm_idle(tx, step, dest, entries, detail)
         trigger = step.transition.transition.trigger if step.transition else None
         for process_id, data in step.starts:
             started = self.start_other(

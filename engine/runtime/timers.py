@@ -72,17 +72,19 @@ def _moment(value: Any, timer: Timer) -> datetime | None:
 def schedule_timer(
     timer: CompiledTimer, variables: Mapping[str, Any], now: datetime
 ) -> datetime | None:
-    """The due time of `timer` for an instance entering its state at `now`.
+    """The due time of `timer` for an instance entering its state at `now` (for an `idle`
+    timer: taking a step at `now` in its state).
 
     An `at` expression that reads unset fields gives None: the timer is not scheduled (there is
     nothing to be reminded of yet). A due time already in the past is returned as is; the engine
     notes it and the next tick fires it.
     """
     spec = timer.timer
-    if spec.after is not None:
+    wait = spec.after if spec.after is not None else spec.idle
+    if wait is not None:
         if timer.calendar is not None:
-            return timer.calendar.add(now, spec.after)
-        return now + spec.after
+            return timer.calendar.add(now, wait)
+        return now + wait
     if timer.at is not None:
         if any(variables.get(name, 0) is None for name in timer.at.names):
             return None

@@ -378,6 +378,10 @@ class Transaction(Protocol):
         """Drop the pending timers the instance scheduled in `state`; returns how many."""
         ...
 
+    def cancel_timer(self, timer_id: int) -> bool:
+        """Drop one pending timer; False when it is not pending (fired, or gone)."""
+        ...
+
     def timers(self, instance_id: str) -> list[TimerRecord]:
         """The instance's pending timers, earliest first."""
         ...

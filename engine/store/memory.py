@@ -274,6 +274,13 @@ class MemoryTransaction:
             self._set_timer(timer, None)
         return len(doomed)
 
+    def cancel_timer(self, timer_id: int) -> bool:
+        timer = self._t.timers.get(timer_id)
+        if timer is None or timer.fired_at is not None:
+            return False
+        self._set_timer(timer, None)
+        return True
+
     def timers(self, instance_id: str) -> list[TimerRecord]:
         pending = [t for t in self._of(instance_id) if t.fired_at is None]
         return sorted(pending, key=lambda t: (t.due_at, t.id or 0))

@@ -349,6 +349,12 @@ class SQLiteTransaction:
         )
         return cursor.rowcount
 
+    def cancel_timer(self, timer_id: int) -> bool:
+        cursor = self._c.execute(
+            "DELETE FROM timers WHERE id = ? AND fired_at IS NULL", (timer_id,)
+        )
+        return cursor.rowcount == 1
+
     def timers(self, instance_id: str) -> list[TimerRecord]:
         rows = self._c.execute(
             f"SELECT {_TIMER_COLUMNS} FROM timers WHERE instance = ? AND fired_at IS NULL "

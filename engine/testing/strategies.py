@@ -282,10 +282,11 @@ def directories(process: Process, size: int = 4) -> st.SearchStrategy[PeopleDire
 
 def _process_durations(process: Process) -> list[timedelta]:
     found: set[timedelta] = set()
-    for compound in process.compounds:
-        found.update(t.after for t in compound.timers if t.after is not None)
+    for timer in (t for s in process.all_states() for t in s.timers):
+        wait = timer.after if timer.after is not None else timer.idle
+        if wait is not None:
+            found.add(wait)
     for state in process.states:
-        found.update(t.after for t in state.timers if t.after is not None)
         if state.sla is not None:
             found.add(state.sla.due)
             if state.sla.escalate_after is not None:
