@@ -145,6 +145,20 @@ def test_timers_due_claim_and_cancel(store: Store) -> None:
         assert late.id != other.id
 
 
+def test_cancel_one_timer(store: Store) -> None:
+    """cancel_timer drops one pending timer; a claimed or unknown one is left, False."""
+    with store.transaction() as tx:
+        one = tx.add_timer(TimerRecord("i-1", "one", "a", "go", T0 + timedelta(days=1), T0))
+        two = tx.add_timer(TimerRecord("i-1", "two", "a", "go", T0 + timedelta(days=2), T0))
+        assert one.id is not None and two.id is not None
+        assert tx.claim_timer(two.id, T0)
+    with store.transaction() as tx:
+        assert tx.cancel_timer(one.id)
+        assert not tx.cancel_timer(one.id)
+        assert not tx.cancel_timer(two.id)  # fired: history, not pending
+        assert tx.timers("i-1") == []
+
+
 def test_find_instances_by_state_oldest_activity_first(store: Store) -> None:
     """find_instances selects by (process, state), least recent activity first."""
     with store.transaction() as tx:
