@@ -1108,26 +1108,30 @@ class Engine:
             listed = ", ".join(known) if known else "none"
             raise NotFound(f"no queue '{name}'; the processes' queues: {listed}")
         task_processes = {t.process for p in processes for t in p.tasks}
-        wanted: dict[tuple[str, str], tuple[bool, str | None, str | None, str]] = {}
-        for process in processes:
-            for state in process.states:
-                maybe = state.queue is not None and (not name or state.queue == name)
-                if state.terminal or not (maybe or process.id in task_processes):
-                    continue
-                wanted[(process.id, state.name)] = (
-                    state.initial,
-                    state.queue,
-                    state.owner,
-                    state.status or state.name,
-                )
         ready: list[QueueItem] = []
         in_progress: list[QueueItem] = []
         with self.store.transaction(write=False) as tx:
+            # each instance's state as its own version has it (catalog and stored versions)
+            wanted: dict[tuple[str, str, int], tuple[bool, str | None, str | None, str]] = {}
+            for process in self._search_scope(tx, processes, None, None):
+                for state in process.states:
+                    maybe = state.queue is not None and (not name or state.queue == name)
+                    if state.terminal or not (maybe or process.id in task_processes):
+                        continue
+                    wanted[(process.id, state.name, process.version)] = (
+                        state.initial,
+                        state.queue,
+                        state.owner,
+                        state.status or state.name,
+                    )
             family = Family(tx, self.definitions)
-            for record in tx.find_instances(sorted(wanted)):
+            for record in tx.find_instances(sorted({(p, s) for p, s, _ in wanted})):
                 if mine is not None and record.assignee != mine:
                     continue
-                initial, queue, owner, status = wanted[(record.process, record.state)]
+                spec = wanted.get((record.process, record.state, record.version))
+                if spec is None:
+                    continue
+                initial, queue, owner, status = spec
                 task = family.task(record)
                 if task is not None:
                     if family.waiting_on(record):

@@ -79,3 +79,27 @@ def test_a_version_asked_for_reads_only_its_own_states(
     engine.start("ticket", {"client": "B"})
     with pytest.raises(UsageError, match="no status 'Waiting' in process ticket"):
         engine.search(process="ticket", version=2, status="Waiting")
+
+
+@pytest.mark.parametrize("catalog", ["both versions", "only the new one"])
+def test_the_queue_reads_each_instance_in_its_own_version(
+    store: Store, clock: ManualClock, versions: tuple[Process, Process], catalog: str
+) -> None:
+    """`fulfil queue` shows an instance in its version's queue, with its version's status,
+    and agrees with a search by queue."""
+    v1, v2 = versions
+    old = Engine(Catalog((v1,)), store=store, clock=clock)
+    first = old.start("ticket", {"client": "A"}).id
+    old.fire(first, "submit")
+    engine = Engine(
+        Catalog((v1, v2) if catalog == "both versions" else (v2,)), store=store, clock=clock
+    )
+    second = engine.start("ticket", {"client": "B"}).id
+    engine.fire(second, "submit")
+    desk = engine.queue("desk").to_json()["in_progress"]
+    audit = engine.queue("audit").to_json()["in_progress"]
+    assert [(i["id"], i["status"]) for i in desk] == [(first, "Waiting")]
+    assert [(i["id"], i["status"]) for i in audit] == [(second, "In Review")]
+    for queue, items in (("desk", desk), ("audit", audit)):
+        found = engine.search(queue=queue, initial=False, open=True)
+        assert _ids(found) == [i["id"] for i in items]
