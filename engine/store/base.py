@@ -339,6 +339,10 @@ class Transaction(Protocol):
         """
         ...
 
+    def count_instances(self, process: str) -> dict[str, int]:
+        """The process's instances per state now (an index-only count in the SQL stores)."""
+        ...
+
     def tally(self, now: datetime) -> StoreTally:
         """Store-wide counts for metrics and stats (engine.store.tally)."""
         ...

@@ -155,6 +155,13 @@ class MemoryTransaction:
         ]
         return sorted(found, key=lambda r: (r.last_activity_at, r.id))
 
+    def count_instances(self, process: str) -> dict[str, int]:
+        return {
+            state: len(ids)
+            for (owner, state), ids in self._t.by_state.items()
+            if owner == process and ids
+        }
+
     def search_instances(self, query: InstanceFilter, limit: int) -> list[InstanceRecord]:
         # a scan: the in-memory store serves tests and scripts, not a million instances
         if query.states is not None:

@@ -224,6 +224,12 @@ class SQLiteTransaction:
         )
         return [_instance(row) for row in rows]
 
+    def count_instances(self, process: str) -> dict[str, int]:
+        rows = self._c.execute(
+            "SELECT state, COUNT(*) FROM instances WHERE process = ? GROUP BY state", (process,)
+        )
+        return {str(state): int(count) for state, count in rows.fetchall()}
+
     def search_instances(self, query: InstanceFilter, limit: int) -> list[InstanceRecord]:
         sql, params = search_sql(query, limit)
         return [_instance(row) for row in self._c.execute(sql, params).fetchall()]

@@ -3,8 +3,9 @@ stay in each state and take before each transition (median and 90th percentile).
 
 Times come from history: an instance enters a state with the event that moved it there (its
 start, a transition, a timer) and leaves it with the next event that moves it elsewhere. Only
-the most recently active `limit` instances are read, so the page stays quick on a big store;
-the page says how many were read. This is the one place the workbench computes them.
+the most recently active `limit` instances are read (a keyset read of the newest), and the
+instances per state are counted by the store, so the page stays quick on a big store; the
+page says how many were read. This is the one place the workbench computes them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 
 from ..model import Process
 from ..runtime import Engine
-from ..store.base import EventRecord
+from ..store.base import EventRecord, InstanceFilter
 
 __all__ = ["Figures", "Spread", "state_figures"]
 
@@ -75,12 +76,15 @@ def state_figures(engine: Engine, process: Process, *, limit: int = 1000) -> Fig
     in_state: dict[str, list[timedelta]] = defaultdict(list)
     before: dict[tuple[str, str, str], list[timedelta]] = defaultdict(list)
     with engine.store.transaction(write=False) as tx:
-        records = tx.find_instances([(process.id, s.name) for s in process.states])
         counts = {s.name: 0 for s in process.states}
-        for record in records:
-            counts[record.state] = counts.get(record.state, 0) + 1
-        recent = records[-limit:]
-        for record in recent:
+        counts.update(tx.count_instances(process.id))
+        latest = InstanceFilter(
+            process.id,
+            states=tuple((process.id, s.name, ()) for s in process.states),
+            order="last_activity_at",
+        )
+        recent = tx.search_instances(latest, limit)
+        for record in reversed(recent):
             _walk(tx.events(record.id), in_state, before)
     return Figures(
         counts,

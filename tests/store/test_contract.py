@@ -26,6 +26,7 @@ from fulfil.engine.store import (
     TimerRecord,
     open_store,
 )
+from fulfil.engine.store.base import InstanceFilter, to_iso
 from fulfil.engine.store.schema import MIGRATIONS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -171,6 +172,50 @@ def test_find_instances_by_state_oldest_activity_first(store: Store) -> None:
         assert {r.id for r in tx.find_instances([("access", "t"), ("other", "s")])} == {"c", "d"}
         assert tx.find_instances([]) == []
         assert list(tx.instance_ids()) == ["a", "b", "c", "d"]
+
+
+def test_search_instances_by_versioned_state_keys_text_and_assignee(store: Store) -> None:
+    """search_instances: (process, state, versions) keys, text in the id or data, "" for the
+    unassigned, pages by last activity after a keyset position; counts and stored versions."""
+    hour = timedelta(hours=1)
+    with store.transaction() as tx:
+        tx.insert_instance(instance("a", version=1, state="s", last_activity_at=T0 + 3 * hour))
+        tx.insert_instance(instance("b", version=2, state="s", last_activity_at=T0 + hour))
+        tx.insert_instance(instance("c", version=1, state="s", data={"client": "Zed_100%"}))
+        tx.insert_instance(instance("d", version=2, state="t", assignee="sam"))
+        tx.insert_instance(instance("e", process="other", state="s"))
+        tx.put_definition(DefinitionRecord("access", 2, "h2", ""))
+        tx.put_definition(DefinitionRecord("access", 1, "h1", ""))
+    oldest = InstanceFilter(order="last_activity_at", descending=False)
+
+    def ids(query: InstanceFilter, limit: int = 10) -> list[str]:
+        with store.transaction(write=False) as tx:
+            return [r.id for r in tx.search_instances(query, limit)]
+
+    assert ids(replace(oldest, states=(("access", "s", ()),))) == ["c", "b", "a"]
+    assert ids(replace(oldest, states=(("access", "s", (1,)), ("other", "s", ())))) == [
+        "c",
+        "e",
+        "a",
+    ]
+    assert ids(replace(oldest, states=(("access", "s", (2,)), ("access", "t", (1,))))) == ["b"]
+    assert ids(replace(oldest, states=())) == []
+    assert ids(replace(oldest, text="ZED_100%")) == ["c"]
+    assert ids(replace(oldest, text="_1")) == ["c"]  # _ and % are plain characters
+    assert ids(replace(oldest, text="B")) == ["b"]  # the id
+    assert ids(replace(oldest, assignee="")) == ["c", "e", "b", "a"]
+    assert ids(replace(oldest, assignee="sam")) == ["d"]
+    keys = (("access", "s", ()), ("access", "t", ()))
+    first = ids(replace(oldest, states=keys), 2)
+    assert first == ["c", "d"]  # c and d tie on last activity: by id
+    after = (to_iso(T0), "d")
+    assert ids(replace(oldest, states=keys, after=after), 2) == ["b", "a"]
+    newest = InstanceFilter(states=keys, order="last_activity_at")
+    assert ids(newest, 3) == ["a", "b", "d"]
+    with store.transaction(write=False) as tx:
+        assert tx.count_instances("access") == {"s": 3, "t": 1}
+        assert tx.count_instances("nothing") == {}
+        assert tx.definition_versions() == [("access", 1), ("access", 2)]
 
 
 def test_children_of_an_instance(store: Store) -> None:
