@@ -208,15 +208,14 @@ def search_request(form: SearchForm, cursor: str | None = None) -> SearchRequest
 
 def _choices(bench: Workbench) -> dict[str, Any]:
     processes = _latest(bench.engine)
+    versions = all_processes(bench.engine)
     people = list(getattr(bench.people, "people", {}).values())
     return {
         "processes": processes,
-        "versions": {
-            p.id: sorted(q.version for q in all_processes(bench.engine) if q.id == p.id)
-            for p in processes
-        },
-        "all_states": sorted({s.name for p in processes for s in p.states} | {"Cancelled"}),
-        "statuses": sorted({s.status for p in processes for s in p.states if s.status}),
+        "versions": {p.id: sorted(q.version for q in versions if q.id == p.id) for p in processes},
+        # every version's: running work of an older version may sit in a state the latest lacks
+        "all_states": sorted({s.name for p in versions for s in p.states} | {"Cancelled"}),
+        "statuses": sorted({s.status for p in versions for s in p.states if s.status}),
         "queues": bench.engine.queues(),
         "people": people,
         "sorts": SORTS,

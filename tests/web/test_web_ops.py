@@ -432,6 +432,11 @@ def test_migrate_a_v1_instance_to_v2_dry_run_then_apply(
     Credentials(engine.store, clock, engine.people).set_password("morgan", PASSWORD)  # type: ignore[arg-type]
     client = TestClient(create_app(engine, config), follow_redirects=False)
     sign_in(client, "morgan")
+    # the search offers the states of every version, and finds v1 work in a state v2 lacks
+    found = client.get("/ops", params={"process": "facebook_access", "state": "escalated"})
+    assert found.status_code == 200, found.text
+    assert '<option value="escalated" selected' in found.text
+    assert re.findall(r'<td><a href="/instances/([^"]+)">', found.text) == [stuck]
     page = client.get("/ops/migrate").text
     form = {"csrf": csrf_of(page), "process": "facebook_access", "to": "2"}
     dry = client.post("/ops/migrate", data=form)
