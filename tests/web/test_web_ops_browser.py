@@ -2,7 +2,8 @@
 (operator) finds work, is refused a cancel without a reason beside its form, cancels with one,
 previews and confirms a bulk correction, and opens the migrate and stats pages; sam gets 403.
 
-Screenshots go to docs/ (`workbench-ops-*.png`).
+Screenshots go where the other browser test puts them (`workbench-ops-*.png`; see
+`web_support.screenshot_folder`: docs/ with `FULFIL_SCREENSHOTS=docs`).
 """
 
 from __future__ import annotations
