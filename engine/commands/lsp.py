@@ -14,7 +14,12 @@ import click
 @click.option(
     "--stdio", is_flag=True, help="Speak over stdin/stdout (the default; editors pass it)."
 )
-def lsp_command(stdio: bool) -> None:
+@click.option(
+    "--no-check",
+    is_flag=True,
+    help="Do not model-check a process when it is saved (the findings of `fulfil check`).",
+)
+def lsp_command(stdio: bool, no_check: bool) -> None:
     """Run the language server for process, scenario and people files (docs/editors.md).
 
     An editor starts it and speaks the Language Server Protocol over stdin and stdout: it shows
@@ -26,4 +31,4 @@ def lsp_command(stdio: bool) -> None:
     # anything else printed goes to stderr, where it cannot corrupt the protocol's messages.
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr
-    build_server().start_io(sys.stdin.buffer, channel)
+    build_server(check_on_save=not no_check).start_io(sys.stdin.buffer, channel)

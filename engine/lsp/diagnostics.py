@@ -24,7 +24,15 @@ from .types import ERROR, WARNING, Diagnostic, Position, Range, to_utf16
 if TYPE_CHECKING:
     from ..model import Process
 
-__all__ = ["FolderCache", "diagnose", "file_kind", "is_foreign", "problem_text", "to_diagnostics"]
+__all__ = [
+    "FolderCache",
+    "check_findings",
+    "diagnose",
+    "file_kind",
+    "is_foreign",
+    "problem_text",
+    "to_diagnostics",
+]
 
 _TOP_KEY = re.compile(r"^[\"']?([A-Za-z_][\w-]*)[\"']?[ \t]*:", re.MULTILINE)
 _ID_LINE = re.compile(r"^id:[ \t]*[\"']?([a-z][a-z0-9_]*)", re.MULTILINE)
@@ -211,3 +219,24 @@ def diagnose(
     else:
         problems = _process_problems(text, where, cache)
     return to_diagnostics(problems, text)
+
+
+def check_findings(text: str, path: str | Path | None) -> list[Diagnostic]:
+    """What `fulfil check FILE` finds in a process that loads (at its own depth, chosen from the
+    process: from 8 events until every transition and timer fires, at most 16), as warnings;
+    none for a document that does not load or is not a process."""
+    from ..checking import explore
+
+    where = Path(path) if path else None
+    if file_kind(where) != "process" or is_foreign(text):
+        return []
+    try:
+        process = load_text(text, str(where) if where else "<editor>").process
+    except DefinitionError:
+        return []
+    report = explore(process, depth=None)
+    lines = text.splitlines()
+    return [
+        Diagnostic(_range(lines, f.location), f.message, WARNING, "fulfil check", f.kind)
+        for f in report.findings
+    ]

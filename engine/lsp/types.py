@@ -29,6 +29,8 @@ class Diagnostic:
     range: Range
     message: str
     severity: int = ERROR
+    source: str = "fulfil"  # "fulfil check" for the model checker's findings
+    code: str = ""  # the finding's kind, for those
 
 
 def to_utf16(line: str, index: int) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fulfil.engine.lsp.diagnostics import diagnose
-from fulfil.engine.lsp.types import ERROR, WARNING, Position, from_utf16, to_utf16
+from fulfil.engine.lsp.features import complete, definition, hover
+from fulfil.engine.lsp.outline import outline
+from fulfil.engine.lsp.types import ERROR, WARNING, Position, Range, from_utf16, to_utf16
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,3 +41,57 @@ def test_columns_count_utf16_code_units() -> None:
     line = "title: 🚀 go"
     assert to_utf16(line, line.index("g")) == line.index("g") + 1
     assert from_utf16(line, to_utf16(line, line.index("g"))) == line.index("g")
+
+
+ORDERS = """\
+id: orders
+version: 1
+roles:
+  clerk: {title: Clerk}
+fields:
+  amount: {type: int, default: 0}
+states:
+  open: {initial: true}
+  done: {terminal: true}
+transitions:
+  - trigger: approve
+    source: open
+    dest: done
+    actions:
+      - set:
+          amount: "amount + 1"
+"""
+
+
+def labels_at(text: str, line: int, character: int) -> list[str]:
+    names = outline(text)
+    assert names is not None
+    return [item.label for item in complete(text, Position(line, character), names)]
+
+
+def test_completion_context_comes_from_the_line_and_its_block() -> None:
+    """`dest:` wants states; a key under `set:` wants a field; a value of a field in `set:`
+    (an expression) wants fields; a key of the transition itself wants nothing."""
+    lines = ORDERS.splitlines()
+    assert labels_at(ORDERS, 12, len("    dest: ")) == ["open", "done"]
+    assert labels_at(ORDERS, 15, len("          am")) == ["amount"]
+    assert labels_at(ORDERS, 15, len('          amount: "am')) == ["amount"]
+    assert labels_at(ORDERS, 11, len("    sour")) == []
+    assert lines[15].startswith("          amount")
+
+
+def test_outline_survives_a_broken_document_only_through_the_caller() -> None:
+    """A text that does not parse has no outline (the server keeps the last one)."""
+    assert outline(ORDERS + "  bad: [\n") is None
+    names = outline(ORDERS)
+    assert names is not None
+    assert [n.name for n in names.of("state")] == ["open", "done"]
+    found = names.find("done", ("state",))
+    assert found is not None and (found.line, found.column) == (8, 2)
+
+
+def test_hover_and_definition_on_an_unknown_word_give_nothing() -> None:
+    names = outline(ORDERS)
+    assert names is not None
+    assert hover(ORDERS, Position(0, 5), names) is None  # `orders`: the id, not a name
+    assert definition(ORDERS, Position(12, 12), names) == Range(Position(8, 2), Position(8, 6))
