@@ -45,8 +45,6 @@ _EXPRESSION_KEYS = {"guard", "at"}
 _MAPPING_OF_FIELDS = {"set"}  # keys inside are fields
 _FIELDS = ("field",)
 
-_WORD_END = re.compile(r"[A-Za-z0-9_]*$")
-_WORD_START = re.compile(r"^[A-Za-z0-9_]*")
 _QUOTED_VALUE = re.compile(r"(?:^|[\s{,])-?\s*([A-Za-z_][\w]*):[ \t]*([\"'])([^\"']*)$")
 _PLAIN_VALUE = re.compile(r"(?:^|[\s{,])-?\s*([A-Za-z_][\w]*):[ \t]*(?:\[(?:[^\]\[]*,)?[ \t]*)?$")
 _EXPRESSION = re.compile(r"(?:^|[\s{,])-?\s*(guard|at):[ \t]*[\"']?[^\"'#]*$")
@@ -54,6 +52,23 @@ _FLOW_KEY = re.compile(r"(?:^|[\s,])([A-Za-z_]\w*):[ \t]*\{(?:[^{}]*,)?[ \t]*$")
 _BLOCK_KEY = re.compile(r"^(\s*)(?:-\s+)?([A-Za-z_]\w*):[ \t]*(?:#.*)?$")
 _ITEM = re.compile(r"^(\s*)-[ \t]*$")
 _BARE = re.compile(r"^(\s*)$")
+
+
+def _is_name_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _name_start(line: str, index: int) -> int:
+    """Where the name that ends at `index` starts."""
+    while index > 0 and _is_name_char(line[index - 1]):
+        index -= 1
+    return index
+
+
+def _name_end(line: str, index: int) -> int:
+    while index < len(line) and _is_name_char(line[index]):
+        index += 1
+    return index
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ def expected(
         key, value = quoted.group(1), quoted.group(3)
         if _in_template_hole(value) or key in _EXPRESSION_KEYS or key in fields:
             return _FIELDS
-        return _VALUE_KINDS.get(key) if key in ("to", "cc", "source", "roles") else None
+        return _VALUE_KINDS.get(key)
     if _EXPRESSION.search(before):
         return _FIELDS
     flow = _FLOW_KEY.search(before)
@@ -138,11 +153,10 @@ def complete(
     if found is None:
         return []
     lines, current, index = found
-    prefix = current[:index]
-    typed = _WORD_END.search(prefix).group(0)  # type: ignore[union-attr]
-    if typed[:1].isdigit():  # a number, not a name
+    start = _name_start(current, index)
+    if current[start:index][:1].isdigit():  # a number, not a name
         return []
-    before = prefix[: len(prefix) - len(typed)]
+    before = current[:start]
     fields = {n.name for n in names.of("field")}
     kinds = expected(lines, position.line, before, fields)
     if not kinds:
@@ -158,8 +172,7 @@ def _word(text: str, position: Position) -> tuple[list[str], str, int, int] | No
     if found is None:
         return None
     lines, current, index = found
-    start = index - len(_WORD_END.search(current[:index]).group(0))  # type: ignore[union-attr]
-    end = index + len(_WORD_START.match(current[index:]).group(0))  # type: ignore[union-attr]
+    start, end = _name_start(current, index), _name_end(current, index)
     if start == end:
         return None
     return lines, current, start, end
