@@ -32,6 +32,7 @@ MAX_NODES = 200  # beyond this the layout gets slow and the picture unreadable
 FONT = "Helvetica, Arial, sans-serif"
 NAME_SIZE, TEXT_SIZE, LINE = 13.0, 11.0, 14.0
 PLAIN, TIMED, MUTED = "#333333", "#b35c00", "#555555"
+GROUP = "#5a6b7d"  # the frame of a compound state
 SVG_NS = ' xmlns="http://www.w3.org/2000/svg"'
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -272,6 +273,33 @@ def draw_sections(canvas: Canvas, body: Box, top: float, stroke: str, sections: 
         canvas.text(body.x + 10 + indent, y, line.strip(), fill=colour, **style)
 
 
+def group_paths(diagram: Diagram) -> dict[str, tuple[str, ...]]:
+    """State -> the compound states it is drawn in, outermost first."""
+    parents = {g.name: g.parent for g in diagram.groups}
+    paths: dict[str, tuple[str, ...]] = {}
+    for node in diagram.nodes:
+        chain: list[str] = []
+        parent = node.parent
+        while parent is not None and parent not in chain:
+            chain.append(parent)
+            parent = parents.get(parent)
+        if chain:
+            paths[node.name] = tuple(reversed(chain))
+    return paths
+
+
+def group_frames(layout: Layout, paths: dict[str, tuple[str, ...]]) -> dict[str, Box]:
+    """The frames of the compound states to draw: those that no other state's box touches
+    (the layout moves the others aside; a frame it could not clear would mislead, and is left
+    out)."""
+    frames: dict[str, Box] = {}
+    for group, frame in layout.frames.items():
+        others = [b for name, b in layout.rooms.items() if group not in paths.get(name, ())]
+        if not any(frame.overlaps(b) for b in others):
+            frames[group] = frame
+    return frames
+
+
 def layout_states(diagram: Diagram) -> tuple[Layout, list[Arrow], dict[str, list[Edge]]]:
     """The layout of the states, the arrows between states, and the self-loops by state."""
     loops: dict[str, list[Edge]] = {}
@@ -281,12 +309,35 @@ def layout_states(diagram: Diagram) -> tuple[Layout, list[Arrow], dict[str, list
     between = arrows(diagram.edges)
     links = [Link(a.source, a.dest, *a.size) for a in between]
     items = state_items(diagram.nodes, loops)
-    return layered_layout(items, links, root=diagram.initial), between, loops
+    paths = group_paths(diagram)
+    layout = layered_layout(items, links, root=diagram.initial, groups=paths)
+    return layout, between, loops
+
+
+def draw_frames(canvas: Canvas, diagram: Diagram, layout: Layout) -> None:
+    """Each compound state as a frame round its states, its name on the frame's top edge."""
+    frames = group_frames(layout, group_paths(diagram))
+    for group in diagram.groups:
+        frame = frames.get(group.name)
+        if frame is None:
+            continue
+        canvas.parts.append(f'<g class="compound" data-state="{xml(group.name)}">')
+        canvas.rect(frame, "none", GROUP, rx=10.0, width="1")
+        title = group.name + (f" ({group.status})" if group.status else "")
+        box = Box(frame.x + 10, frame.y - 7, text_width(title, TEXT_SIZE) + 8, 14)
+        canvas.parts.append(
+            f'<rect x="{num(box.x)}" y="{num(box.y)}" width="{num(box.width)}" '
+            f'height="{num(box.height)}" fill="#ffffff"/>'
+        )
+        canvas.text(box.x + 4, box.y + 11, title, fill=GROUP, font_weight="bold")
+        canvas.parts.append("</g>")
 
 
 def draw_states(canvas: Canvas, diagram: Diagram) -> Layout:
     """Draw the states and transitions; returns their layout."""
     layout, between, loops = layout_states(diagram)
+    if diagram.groups:
+        draw_frames(canvas, diagram, layout)
     for arrow, route in zip(between, layout.routes, strict=True):
         canvas.path(route_path(route), timer=arrow.timer)
     for arrow, route in zip(between, layout.routes, strict=True):

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-__all__ = ["MARGIN", "Box", "Item", "Kind", "Layout", "Link", "Point", "Route", "Slot"]
+__all__ = ["FRAME_PAD", "MARGIN", "Box", "Item", "Kind", "Layout", "Link", "Point", "Route", "Slot"]
 
 Point = tuple[float, float]
 Kind = Literal["down", "up", "self"]
 MARGIN = 16.0
+FRAME_PAD = 8.0  # room between a group's (compound state's) frame and what it holds, per level
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Layout:
     routes: tuple[Route, ...]
     width: float
     height: float
+    frames: dict[str, Box] = field(default_factory=dict)  # group -> the frame round its items
 
 
 @dataclass

@@ -23,10 +23,11 @@ Everything is deterministic: no set iteration, ties broken by input order.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 
 import networkx as nx
 
-from .geometry import MARGIN, Box, Item, Kind, Layout, Link, Point, Route, Slot
+from .geometry import FRAME_PAD, MARGIN, Box, Item, Kind, Layout, Link, Point, Route, Slot
 from .routing import Sides, down_routes, up_route
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "back_links",
     "crossings",
     "discovery_order",
+    "group_frames",
+    "keep_together",
     "layered_layout",
     "layers",
     "order",
@@ -183,6 +186,75 @@ def order(rows: list[list[Slot]], slots: dict[str, Slot], sweeps: int = 8) -> No
     _renumber(rows)
 
 
+def keep_together(rows: list[list[Slot]], paths: Mapping[str, tuple[str, ...]]) -> None:
+    """Reorder each row so that the slots of one group (a compound state) sit side by side,
+    at every level: each group takes the mean place of its slots, and the slots outside
+    groups (other items, link points) keep theirs. `paths` gives an item's groups, outermost
+    first."""
+    for row in rows:
+        place = {id(slot): float(i) for i, slot in enumerate(row)}
+        means: dict[tuple[str, ...], float] = {}
+        for depth in range(max((len(paths.get(s.key, ())) for s in row), default=0)):
+            members: dict[tuple[str, ...], list[float]] = {}
+            for slot in row:
+                path = paths.get(slot.key, ())
+                if len(path) > depth:
+                    members.setdefault(path[: depth + 1], []).append(place[id(slot)])
+            for prefix, found in members.items():
+                means[prefix] = sum(found) / len(found)
+
+        keys: dict[int, tuple[tuple[float, str], ...]] = {}
+        for slot in row:
+            path = paths.get(slot.key, ())
+            steps = [(means[path[: d + 1]], path[d]) for d in range(len(path))]
+            keys[id(slot)] = (*steps, (place[id(slot)], ""))
+        row.sort(key=lambda slot: keys[id(slot)])
+        for i, slot in enumerate(row):
+            slot.left = float(i)
+
+
+def clear_groups(
+    rows: list[list[Slot]],
+    paths: Mapping[str, tuple[str, ...]],
+    items: set[str],
+    pad: float,
+    gap: float,
+) -> None:
+    """Move the items outside a group sideways, out of the room its frame takes: from its
+    first row to its last, wider by `pad` for each level of groups inside it, and `gap`
+    more. Innermost groups first, so an outer group's room holds the inner frames. Each row
+    keeps its order: what lies beyond a moved item moves with it."""
+    found = dict.fromkeys(g for p in paths.values() for g in p)  # in the items' order
+    groups = sorted(found, key=lambda g: -_level(paths, g))
+    for group in groups:
+        inside = {k for k, p in paths.items() if group in p}
+        depth = max(len(p) - p.index(group) for k, p in paths.items() if k in inside)
+        reach = pad * depth + gap
+        spans = [i for i, row in enumerate(rows) if any(s.key in inside for s in row)]
+        members = [s for row in rows for s in row if s.key in inside]
+        left = min(s.left for s in members) - reach
+        right = max(s.left + s.width for s in members) + reach
+        for row in rows[spans[0] : spans[-1] + 1]:
+            ranks = [i for i, s in enumerate(row) if s.key in inside]
+            for i, slot in enumerate(row):
+                if slot.key not in items or slot.key in inside:
+                    continue
+                before = i < ranks[0] if ranks else slot.left + slot.width / 2 < (left + right) / 2
+                if before and slot.left + slot.width > left:
+                    shift = slot.left + slot.width - left
+                    for other in row[: i + 1]:
+                        other.left -= shift
+                elif not before and slot.left < right:
+                    shift = right - slot.left
+                    for other in row[i:]:
+                        other.left += shift
+
+
+def _level(paths: Mapping[str, tuple[str, ...]], group: str) -> int:
+    """How deep a group is (0: at the top)."""
+    return next(p.index(group) for p in paths.values() if group in p)
+
+
 def pack(
     desired: list[float], widths: list[float], weights: list[float], gap: float
 ) -> list[float]:
@@ -290,9 +362,31 @@ def _shift(route: Route, dx: float, dy: float) -> Route:
     return Route(route.kind, points, label)
 
 
-def _finish(rooms: dict[str, Box], bodies: dict[str, Box], routes: list[Route]) -> Layout:
+def group_frames(rooms: Mapping[str, Box], paths: Mapping[str, tuple[str, ...]]) -> dict[str, Box]:
+    """The frame of each group: round the rooms of its items, FRAME_PAD wider for each level
+    of groups inside it."""
+    frames: dict[str, Box] = {}
+    for group in dict.fromkeys(g for p in paths.values() for g in p):
+        inside = [k for k, p in paths.items() if group in p and k in rooms]
+        if not inside:
+            continue
+        pad = FRAME_PAD * max(len(paths[k]) - paths[k].index(group) for k in inside)
+        boxes = [rooms[k] for k in inside]
+        left, top = min(b.x for b in boxes) - pad, min(b.y for b in boxes) - pad
+        right, bottom = max(b.right for b in boxes) + pad, max(b.bottom for b in boxes) + pad
+        frames[group] = Box(left, top, right - left, bottom - top)
+    return frames
+
+
+def _finish(
+    rooms: dict[str, Box],
+    bodies: dict[str, Box],
+    routes: list[Route],
+    frames: dict[str, Box] | None = None,
+) -> Layout:
     """Move everything so that the drawing starts at the margin; measure it."""
-    boxes = list(rooms.values()) + [r.label for r in routes if r.label]
+    frames = frames or {}
+    boxes = list(rooms.values()) + [r.label for r in routes if r.label] + list(frames.values())
     xs = [b.x for b in boxes] + [x for r in routes for x, _ in r.points]
     ys = [b.y for b in boxes] + [y for r in routes for _, y in r.points]
     ends_x = [b.right for b in boxes] + [x for r in routes for x, _ in r.points]
@@ -304,6 +398,7 @@ def _finish(rooms: dict[str, Box], bodies: dict[str, Box], routes: list[Route]) 
         routes=tuple(_shift(r, dx, dy) for r in routes),
         width=max(ends_x, default=0.0) + dx + MARGIN,
         height=max(ends_y, default=0.0) + dy + MARGIN,
+        frames={k: b.shifted(dx, dy) for k, b in frames.items()},
     )
 
 
@@ -314,6 +409,7 @@ def layered_layout(
     root: str | None = None,
     gap_x: float = 28.0,
     gap_y: float = 30.0,
+    groups: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Layout:
     """Lay out items and links top-down from the root (or from the items without inputs).
 
@@ -323,6 +419,8 @@ def layered_layout(
         root: the item to start the search for back links from, drawn in the first layer.
         gap_x: the least horizontal room between two slots of a row.
         gap_y: the room between two rows (a row of items, then a row of labels, and so on).
+        groups: item name -> the groups it is drawn in, outermost first: a group's items are
+            kept side by side in each row (`keep_together`), so a frame can go round them.
     """
     names = [item.name for item in items]
     layer = layers(names, links, back_links(names, links, root))
@@ -334,7 +432,11 @@ def layered_layout(
     rows, slots, chains = _build(items, links, layer, up)
     _initial_order(rows, slots, discovery_order(names, links, root))
     order(rows, slots)
+    if groups:
+        keep_together(rows, groups)
     place_x(rows, slots, gap_x)
+    if groups:
+        clear_groups(rows, groups, set(names), FRAME_PAD, gap_x / 2)
     place_y(rows, gap_y)
     rooms = {i.name: Box(slots[i.name].left, slots[i.name].top, i.width, i.height) for i in items}
     bodies = {i.name: _body(i, slots[i.name]) for i in items}
@@ -345,4 +447,4 @@ def layered_layout(
     for index in sorted(up, key=lambda i: (span[i], i)):
         by_index[index] = up_route(links[index], (rooms, bodies, row_of), gap_y, sides)
     routes = [by_index.get(i, Route("self")) for i in range(len(links))]
-    return _finish(rooms, bodies, routes)
+    return _finish(rooms, bodies, routes, group_frames(rooms, groups or {}))
