@@ -134,7 +134,7 @@ class FulfilServer(LanguageServer):
             try:
                 found = check_findings(text, _path(uri))
             except Exception as exc:  # the checker's bug: reported, the session goes on
-                self.log(f"check: {exc!r}")
+                loop.call_soon_threadsafe(self.log, f"check: {exc!r}")
                 return
             loop.call_soon_threadsafe(self._checked, uri, at_version, found)
 
