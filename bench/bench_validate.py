@@ -45,8 +45,8 @@ fields:
 
 def generate(states: int, transitions: int, seed: int = 7) -> str:
     """YAML text of a valid process: a chain from the initial to the terminal state plus
-    random edges; a third of the transitions have guards, a fifth have actions, every tenth
-    state a timer."""
+    random edges; a third of the transitions have guards, a fifth have actions, a seventh take
+    `outcome` as input (which the guards read), every tenth state a timer."""
     rng = random.Random(seed)
     edges = [(i, i + 1) for i in range(states - 1)]
     while len(edges) < transitions:
@@ -67,6 +67,8 @@ def generate(states: int, transitions: int, seed: int = 7) -> str:
         )
         if n >= states - 1 and n % 3 == 0:
             out.append(f"    guard: \"attempt < {n} and outcome != 'reached'\"\n")
+        if n % 7 == 0:
+            out.append("    input: [outcome]\n")  # data that may change what guards read
         if n % 5 == 0:
             out.append("    roles: [clerk]\n    actions:\n")
             out.append('      - set: {attempt: "attempt + 1"}\n')

@@ -8,8 +8,11 @@ is data given to its trigger, so every transition the timer can fire must accept
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
+import functools
+import operator
+from collections.abc import Iterable, Iterator
+
+import networkx as nx
 
 from ..errors import DefinitionError, Location, Problem
 from ..expressions import compile_expr, field_types
@@ -66,40 +69,71 @@ def guard_reads(process: Process, transition: Transition) -> frozenset[str]:
     return frozenset(name for name in compiled.names if name in env)
 
 
-def _reachable(process: Process, starts: set[str]) -> set[str]:
-    seen, todo = set(starts), deque(starts)
-    while todo:
-        state = todo.popleft()
-        for transition in process.transitions_from(state):
-            after = transition.target(state)
-            if after not in seen:
-                seen.add(after)
-                todo.append(after)
-    return seen
+class _Reach:
+    """Which states each state leads to, for a whole process at once: the graph's strongly
+    connected components in reverse topological order, each with the bit set of the components
+    it reaches, so one question costs a few integer operations however large the process."""
+
+    def __init__(self, process: Process) -> None:
+        graph = nx.DiGraph()
+        for state in process.states:
+            graph.add_node(state.name)
+            for transition in process.transitions_from(state.name):
+                graph.add_edge(state.name, transition.target(state.name))
+        dag = nx.condensation(graph)
+        self._component: dict[str, int] = dag.graph["mapping"]
+        self._reaches: dict[int, int] = {}
+        for component in reversed(list(nx.topological_sort(dag))):
+            bits = 1 << component
+            for after in dag.successors(component):
+                bits |= self._reaches[after]
+            self._reaches[component] = bits
+
+    def of(self, states: Iterable[str]) -> int:
+        """The components reachable from `states` (themselves included), as bits."""
+        bits = 0
+        for state in states:
+            if state in self._component:  # a name no state has is reported elsewhere
+                bits |= self._reaches[self._component[state]]
+        return bits
+
+    def bits(self, states: Iterable[str]) -> int:
+        """The components `states` are in, as bits."""
+        found = (1 << self._component[s] for s in states if s in self._component)
+        return functools.reduce(operator.or_, found, 0)
 
 
-def _for_good(process: Process, decided: Transition, other: Transition, later: set[str]) -> bool:
-    """Whether `other` can fire after `decided` without `decided`'s source coming again."""
-    for source in later.intersection(other.sources):
-        again = _reachable(process, {other.target(source)})
-        if not again.intersection(decided.sources):
-            return True
-    return False
+def _steps(reach: _Reach, transition: Transition) -> tuple[tuple[int, int], ...]:
+    """For each source of `transition`: its component, and what its target leads to (bits)."""
+    return tuple(
+        (reach.bits((source,)), reach.of((transition.target(source),)))
+        for source in transition.sources
+    )
 
 
 def _set_after_guard(process: Process, at: At) -> Iterator[Problem]:
     """A field a guard decided on that a later trigger's data may change for good (e.g. a
     credit flag cleared after the approval it sent to Finance): the record no longer says why
     the step was taken. A change after which the same decision is taken again (a rejected
-    request revised and resubmitted) is fine."""
+    request revised and resubmitted) is fine.
+
+    `other` changes the field for good when it can fire from a state `decided` leads to
+    (`later`) and go where none of `decided`'s sources (`again`) can come back."""
     reads = {id(t): guard_reads(process, t) for t in process.transitions}
+    setters = _setters(process, reads)
+    if not setters:
+        return
+    reach = _Reach(process)
+    steps = {id(o): _steps(reach, o) for group in setters.values() for o in group}
     for decided in process.transitions:
         fields = reads[id(decided)]
-        if not fields:
+        others = setters.get(fields) if fields else None
+        if not others:
             continue
-        later = _reachable(process, {decided.target(s) for s in decided.sources})
-        for other in process.transitions:
-            if other.trigger == decided.trigger or not _for_good(process, decided, other, later):
+        later = reach.of(decided.target(s) for s in decided.sources)
+        again = reach.bits(decided.sources)
+        for other in others:
+            if other.trigger == decided.trigger or not _for_good(steps[id(other)], later, again):
                 continue
             for i, name in enumerate(other.input):
                 if name in fields and name not in reads[id(other)]:
@@ -111,6 +145,32 @@ def _set_after_guard(process: Process, at: At) -> Iterator[Problem]:
                         "read it too",
                         severity="warning",
                     )
+
+
+def _setters(
+    process: Process, reads: dict[int, frozenset[str]]
+) -> dict[frozenset[str], list[Transition]]:
+    """For each set of fields a guard reads, the transitions whose data may set one of them
+    without their own guard reading it, in document order."""
+    by_field: dict[str, set[int]] = {}
+    for n, other in enumerate(process.transitions):
+        for name in other.input:
+            if name not in reads[id(other)]:
+                by_field.setdefault(name, set()).add(n)
+    found: dict[frozenset[str], list[Transition]] = {}
+    for fields in set(reads.values()):
+        numbers = set().union(*(by_field.get(name, set()) for name in fields))
+        if numbers:
+            found[fields] = [process.transitions[n] for n in sorted(numbers)]
+    return found
+
+
+def _for_good(steps: tuple[tuple[int, int], ...], later: int, again: int) -> bool:
+    """Some source of the transition is in `later` and its target never leads to `again`."""
+    for source, leads in steps:  # noqa: SIM110 (called ~10^6 times on a large process: no generator)
+        if source & later and not leads & again:
+            return True
+    return False
 
 
 def input_problems(process: Process, locate: Locator | None = None) -> list[Problem]:
