@@ -1,6 +1,7 @@
 """Workbench benchmark, in one run:
 
-    .venv/bin/python bench/bench_web.py [--quick] [--fire]    (--fire: part 1 only)
+    .venv/bin/python bench/bench_web.py [--quick] [--fire] [--full]
+    (--fire: part 1 only; --full: the SQLite file with synchronous=full, the production setting)
 
 1. API fire over HTTP against the Python API fire on the same SQLite file. A toggle process
    fired back and forth as a person of a directory: through `Engine.fire`, and as
@@ -47,6 +48,9 @@ from fulfil.engine.web.credentials import Credentials
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 QUICK = "--quick" in sys.argv
+# --full: the SQLite file with synchronous=full, the production setting (every commit waits for
+# the disk), on both sides of the comparison
+SYNCHRONOUS = "full" if "--full" in sys.argv else "normal"
 PROCESS = """
 id: toggle
 version: 1
@@ -78,7 +82,7 @@ from bench.bench_web import toggle_engine
 from fulfil.engine.store import SQLiteStore
 from fulfil.engine.web.app import create_app
 from fulfil.engine.web.auth import WebConfig
-engine = toggle_engine(SQLiteStore({db!r}))
+engine = toggle_engine(SQLiteStore({db!r}, synchronous={synchronous!r}))
 app = create_app(engine, WebConfig(secret=b"bench"))
 uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
 """
@@ -87,7 +91,7 @@ uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=
 def serve(db: Path) -> tuple[int, subprocess.Popen[bytes]]:
     """The workbench over `db` under uvicorn in a process of its own, once it answers."""
     port = free_port()
-    code = SERVER.format(root=str(ROOT), db=str(db), port=port)
+    code = SERVER.format(root=str(ROOT), db=str(db), port=port, synchronous=SYNCHRONOUS)
     server = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -164,7 +168,8 @@ def fire_ratio(folder: Path) -> None:
     import httpx2
 
     db = folder / "fire.db"
-    store = SQLiteStore(db)
+    store = SQLiteStore(db, synchronous=SYNCHRONOUS)
+    print(f"SQLite with synchronous={SYNCHRONOUS}")
     engine = toggle_engine(store)
     for name in ("py", "asgi", "uvicorn"):
         engine.start("toggle", id=name, actor="sam")

@@ -14,6 +14,7 @@ chance, while local runs keep exploring new ones.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,25 @@ def store(each_store: Store) -> Store:
     """The store of a test: each store in turn, unless the test's folder narrows it (the
     runtime tests' own `store` runs on memory and SQLite only)."""
     return each_store
+
+
+_REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def writes_nothing_into_the_repository(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A test leaves the repository as it found it (a `sheets/` folder once ended up
+    committed). An engine made without `sheets_dir` writes its sheets to `./sheets`, the
+    folder the command is run in; inside the tests that default is a temporary folder."""
+    from fulfil.engine.runtime import Engine
+
+    defaults = Engine.__init__.__kwdefaults__
+    assert defaults is not None and defaults["sheets_dir"] == Path("sheets")
+    monkeypatch.setitem(defaults, "sheets_dir", tmp_path_factory.mktemp("sheets"))
+    existed = (_REPOSITORY / "sheets").exists()
+    yield
+    if not existed and (_REPOSITORY / "sheets").exists():
+        shutil.rmtree(_REPOSITORY / "sheets")
+        pytest.fail("the test wrote ./sheets into the repository", pytrace=False)
