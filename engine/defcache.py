@@ -48,7 +48,12 @@ def cache_folder() -> Path | None:
     explicit = os.environ.get("FULFIL_CACHE_DIR")
     if explicit:
         return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no home folder to be found: no cache, the command runs as ever
+            return None
     return Path(base) / "fulfil"
 
 

@@ -160,3 +160,18 @@ def test_a_cached_command_imports_no_checker(folder: Path, cache: Path) -> None:
         text=True,
     )
     assert "'networkx'" in cold.stdout and "'jsonschema'" in cold.stdout
+
+
+def test_without_a_home_folder_there_is_no_cache(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No FULFIL_CACHE_DIR, no XDG_CACHE_HOME and no home folder: the command loads as ever."""
+    for name in ("FULFIL_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "FULFIL_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+
+    def homeless() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(homeless))
+    assert defcache.cache_folder() is None
+    assert len(defcache.load_definitions(folder, None)[0]) > 0
