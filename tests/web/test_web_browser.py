@@ -107,6 +107,8 @@ def world(tmp_path: Path) -> Iterator[tuple[Engine, ManualClock, Served, dict[st
 def sign_in(driver: Any, url: str, person: str) -> None:
     from selenium.webdriver.common.by import By
 
+    driver.get(url + "/login")
+    driver.delete_all_cookies()  # cookies go by host, not port: no session of an earlier test
     driver.get(url + "/")
     assert "/login" in driver.current_url
     driver.find_element(By.NAME, "username").send_keys(person)
@@ -116,9 +118,12 @@ def sign_in(driver: Any, url: str, person: str) -> None:
 
 
 def wait_for(driver: Any, ready: Any, timeout: float = 10) -> None:
+    """Wait until `ready()` holds; an element of the page being replaced (stale) is not yet."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(lambda _: ready())
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    wait.until(lambda _: ready())
 
 
 def sign_out(driver: Any) -> None:
