@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import FulfilError, NotFound
 from ..model import Process
@@ -294,26 +295,31 @@ async def fire_form(request: Request, caller: PageCaller, instance_id: str) -> R
     fields = await checked_form(request, caller)
     bench = workbench(request)
     trigger = fields.get("trigger", "")
-    try:
-        view = bench.engine.show(instance_id)
-        cp = _compiled(bench, view)
-        form = next(
-            (f for f in trigger_forms(cp, view.state, (trigger,), caller.person)),
-            None,
-        )
-        data = read_form(cp.process, form, fields) if form is not None else {}
-        bench.engine.fire(
-            instance_id,
-            trigger,
-            data,
-            actor=caller.person.id,
-            expected_rev=_expected_rev(fields),
-        )
-    except FulfilError as refused:
-        if isinstance(refused, NotFound):
-            raise
-        return _refused(request, caller, instance_id, refused, trigger, fields)
-    return RedirectResponse(f"/instances/{instance_id}", status_code=303)
+
+    def work() -> Response:
+        try:
+            view = bench.engine.show(instance_id)
+            cp = _compiled(bench, view)
+            form = next(
+                (f for f in trigger_forms(cp, view.state, (trigger,), caller.person)),
+                None,
+            )
+            data = read_form(cp.process, form, fields) if form is not None else {}
+            bench.engine.fire(
+                instance_id,
+                trigger,
+                data,
+                actor=caller.person.id,
+                expected_rev=_expected_rev(fields),
+            )
+        except FulfilError as refused:
+            if isinstance(refused, NotFound):
+                raise
+            return _refused(request, caller, instance_id, refused, trigger, fields)
+        return RedirectResponse(f"/instances/{instance_id}", status_code=303)
+
+    # the engine waits on the store (a SQLite lock up to its busy timeout): off the event loop
+    return await run_in_threadpool(work)
 
 
 def _refused(
@@ -350,18 +356,22 @@ async def assignment_form(
         raise WebError(404, "no such page")
     fields = await checked_form(request, caller)
     engine = workbench(request).engine
-    try:
-        if action == "claim":
-            engine.claim(instance_id, actor=caller.person.id)
-        elif action == "release":
-            engine.release(instance_id, actor=caller.person.id)
-        else:
-            engine.assign(instance_id, fields.get("person", ""), actor=caller.person.id)
-    except FulfilError as refused:
-        if isinstance(refused, NotFound):
-            raise
-        return _refused(request, caller, instance_id, refused, action, fields)
-    return RedirectResponse(f"/instances/{instance_id}", status_code=303)
+
+    def work() -> Response:
+        try:
+            if action == "claim":
+                engine.claim(instance_id, actor=caller.person.id)
+            elif action == "release":
+                engine.release(instance_id, actor=caller.person.id)
+            else:
+                engine.assign(instance_id, fields.get("person", ""), actor=caller.person.id)
+        except FulfilError as refused:
+            if isinstance(refused, NotFound):
+                raise
+            return _refused(request, caller, instance_id, refused, action, fields)
+        return RedirectResponse(f"/instances/{instance_id}", status_code=303)
+
+    return await run_in_threadpool(work)
 
 
 # --- processes --------------------------------------------------------------------------------

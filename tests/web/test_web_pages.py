@@ -219,3 +219,39 @@ def test_a_diagram_is_drawn_once_per_definition(
     pages = [_page(client, instance) for instance in (first, second, first)]
     assert len(drawn) == 1
     assert all(drawn[0] in page for page in pages)
+
+
+def test_page_forms_do_their_engine_work_off_the_event_loop(
+    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Firing and claiming from a page wait on the store (a SQLite lock, up to its busy
+    timeout) in a worker thread: on the event loop they would stall every other request."""
+    import asyncio
+
+    seen: list[tuple[str, bool]] = []
+
+    def watched(name: str) -> Any:
+        real = getattr(engine, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                seen.append((name, True))
+            except RuntimeError:
+                seen.append((name, False))
+            return real(*args, **kwargs)
+
+        return call
+
+    instance = started(engine)
+    sign_in(client)
+    for name in ("fire", "claim"):
+        monkeypatch.setattr(engine, name, watched(name))
+    page = _page(client, instance)
+    claimed = client.post(f"/instances/{instance}/claim", data={"csrf": csrf_of(page)})
+    fired = client.post(
+        f"/instances/{instance}/fire",
+        data={"csrf": csrf_of(_page(client, instance)), "trigger": "access_obtained"},
+    )
+    assert claimed.status_code == fired.status_code == 303
+    assert seen == [("claim", False), ("fire", False)]
