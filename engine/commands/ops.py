@@ -58,6 +58,11 @@ def _list_line(item: Any) -> str:
 @click.option("--changed-after", default=None, help="Last changed at or after (ISO-8601).")
 @click.option("--changed-before", default=None, help="Last changed before (ISO-8601).")
 @click.option(
+    "--text",
+    default=None,
+    help="In the id or any field's value, case-insensitive (e.g. an FR number).",
+)
+@click.option(
     "--where",
     default=None,
     help="An expression over the process's fields, e.g. 'client == \"Acme Motors\"'.",
@@ -87,6 +92,7 @@ def list_command(
     started_before: str | None,
     changed_after: str | None,
     changed_before: str | None,
+    text: str | None,
     where: str | None,
     sort: str,
     limit: int,
@@ -111,6 +117,7 @@ def list_command(
         started_before=_moment(started_before, "--started-before"),
         changed_after=_moment(changed_after, "--changed-after"),
         changed_before=_moment(changed_before, "--changed-before"),
+        text=text,
         where=where,
         sort=sort,
         limit=limit,

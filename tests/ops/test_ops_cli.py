@@ -98,3 +98,14 @@ def test_interventions_by_a_lead_audited_and_verified(run) -> None:  # type: ign
     assert [e["trigger"] for e in history][-2:] == ["set", "move"]
     verified = run("verify", "--all")
     assert verified.exit_code == 0 and "ok" in verified.output
+
+
+def test_list_text_finds_a_value_anywhere(run) -> None:  # type: ignore[no-untyped-def]
+    """--text matches the id or any field's value, whatever its case, with no process named."""
+    acme, bolt = start(run, "Acme Motors"), start(run, "Bolt Cars")
+    found = run("list", "--text", "bolt cars", "--json")
+    assert found.exit_code == 0, found.output
+    assert [i["id"] for i in json.loads(found.output)["items"]] == [bolt]
+    by_id = run("list", "--text", acme, "--json")
+    assert [i["id"] for i in json.loads(by_id.output)["items"]] == [acme]
+    assert run("list", "--text", "FR-9999").output.strip() == "no instances match"
