@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import UsageError
-from ..runtime.views import VerifyProblem
 from ..store.base import Store, to_iso
 from ..store.jsontext import compact_encoder
 from .keys import AuditKeys
+from .problems import VerifyProblem
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_PREFIX", "compare", "export", "read", "signature"]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..audit.problems import VerifyProblem
 from ..delivery import message_json
 from ..store.base import EventRecord, OutboxRecord
 from .data import DataCodec
@@ -297,22 +298,6 @@ class Fired:
             "state": self.state,
             "refused": self.refused,
         }
-
-
-@dataclass(frozen=True)
-class VerifyProblem:
-    """One mismatch `verify` found: the instance ("" for the whole store) and its first bad
-    event (None when no single event is at fault)."""
-
-    instance: str
-    seq: int | None
-    message: str
-
-    def __str__(self) -> str:
-        if not self.instance:
-            return self.message
-        where = f"{self.instance} event {self.seq}" if self.seq is not None else self.instance
-        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)
