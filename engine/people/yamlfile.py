@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DefinitionError, Location, Problem, did_you_mean
 from ..loader import PEOPLE_FILE
-
-if TYPE_CHECKING:
-    from ..yamlsource import Source
 from .directory import PeopleDirectory, Person
 from .identity import SYSTEM_ACTORS
+
+if TYPE_CHECKING:  # the YAML reader and the schema check load with the first file read
+    from ..yamlsource import Source
 
 __all__ = ["PEOPLE_FILE", "PeopleFile", "people_path", "read_people", "read_people_file"]
 
