@@ -332,10 +332,7 @@ class Requests:
 
         chain = HistoryChain(tx, record, self.executor.keys)
         chain.add(replace(event, detail=detail))
-        tx.update_instance(
-            replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head),
-            expected_rev=record.rev,
-        )
+        chain.save(record)
 
     def _target(self, tx: Transaction, firing: _Firing, target: str) -> str | None:
         if target == "parent":

@@ -879,10 +879,7 @@ class Engine:
                     detail={"error": message},
                 )
             )
-            tx.update_instance(
-                replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head),
-                expected_rev=record.rev,
-            )
+            chain.save(record)
 
     def tick(
         self, now: datetime | None = None, *, stop: Callable[[], bool] | None = None

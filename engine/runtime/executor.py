@@ -107,6 +107,13 @@ class HistoryChain:
         self.tx.append_event(event)
         self.head = event.hash
 
+    def save(self, record: InstanceRecord, **changes: Any) -> InstanceRecord:
+        """Write `record` back (with `changes`) at the chain's new end and the next revision;
+        a ConflictError when someone changed it since it was read."""
+        stored = replace(record, rev=record.rev + 1, seq=self.seq, head=self.head, **changes)
+        self.tx.update_instance(stored, expected_rev=record.rev)
+        return stored
+
     def append(
         self,
         at: datetime,

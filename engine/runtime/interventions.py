@@ -371,17 +371,7 @@ class Interventions:
         chain.append(
             now, who.actor, who.role, "intervention", action, record.state, dest, change, detail
         )
-        stored = replace(
-            record,
-            state=dest,
-            data={**record.data, **change},
-            rev=record.rev + 1,
-            seq=chain.seq,
-            head=chain.head,
-            updated_at=now,
-        )
-        tx.update_instance(stored, expected_rev=record.rev)
-        return stored
+        return chain.save(record, state=dest, data={**record.data, **change}, updated_at=now)
 
     # outbox messages -----------------------------------------------------------------------
     def message(

@@ -181,7 +181,4 @@ def record_incident(tx: Transaction, job: JobRecord, now: datetime, keys: AuditK
             },
         )
     )
-    tx.update_instance(
-        replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head),
-        expected_rev=record.rev,
-    )
+    chain.save(record)

@@ -25,7 +25,6 @@ history event of kind `sla` — in the transaction that claimed the timer, so it
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -192,10 +191,7 @@ def fire_notice(
     chain.add(
         EventRecord(record.id, 0, at, "timer", None, "sla", None, record.state, None, {}, detail)
     )
-    tx.update_instance(
-        replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head, updated_at=at),
-        expected_rev=record.rev,
-    )
+    chain.save(record, updated_at=at)
     return (record.state, len(queued))
 
 

@@ -262,10 +262,7 @@ class Ticker:
                 detail=detail,
             )
         )
-        tx.update_instance(
-            replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head, updated_at=at),
-            expected_rev=record.rev,
-        )
+        chain.save(record, updated_at=at)
 
     def _timer_refused(
         self, timer_id: int, timer: TimerRecord, now: datetime, message: str
@@ -297,8 +294,5 @@ class Ticker:
                             detail={"timer": name, "error": message},
                         )
                     )
-                    tx.update_instance(
-                        replace(record, rev=record.rev + 1, seq=chain.seq, head=chain.head),
-                        expected_rev=record.rev,
-                    )
+                    chain.save(record)
         return Fired(instance_id, name, trigger, due_at, at, state, refused=message)
