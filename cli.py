@@ -77,7 +77,7 @@ def main(ctx: click.Context, **values: str | None) -> None:
 @guarded
 def validate_command(settings: Settings, paths: tuple[Path, ...]) -> None:
     """Check process definitions (files or folders; default: the processes folder)."""
-    from .engine.validate.files import validate_paths
+    from .engine.commands.validation import validate_paths
 
     reports = validate_paths(paths or (settings.processes,))
     for report in reports:
@@ -92,8 +92,8 @@ def validate_command(settings: Settings, paths: tuple[Path, ...]) -> None:
 def _folder_catalog(folder: Path) -> list[Process]:
     """The processes of a file's folder, for the rules their requests fire; none if it does
     not load (the file alone is still drawn)."""
+    from .engine.definition.loader import load_directory
     from .engine.errors import DefinitionError
-    from .engine.loader import load_directory
 
     try:
         return list(load_directory(folder))
@@ -131,8 +131,8 @@ def render_command(
     settings: Settings, target: str, fmt: str, output: Path | None, versions: str | None
 ) -> None:
     """Draw a process: a .yaml file, or a process id from the processes folder."""
+    from .engine.definition.loader import load_directory, load_file
     from .engine.errors import DefinitionError, UsageError
-    from .engine.loader import load_directory, load_file
     from .engine.render import render, render_html
 
     if versions is not None:
@@ -170,8 +170,8 @@ def render_command(
 
 
 def _render_diff(settings: Settings, target: str, fmt: str, versions: str) -> str:
+    from .engine.definition.loader import load_directory
     from .engine.errors import UsageError
-    from .engine.loader import load_directory
     from .engine.render.diff import diff_versions, render_diff_html, render_diff_mermaid
 
     old_text, dots, new_text = versions.partition("..")
@@ -350,10 +350,10 @@ def release_command(settings: Settings, instance: str, who: str | None, as_json:
 @guarded
 def outbox_command(settings: Settings, status: str | None, deliver: bool, as_json: bool) -> None:
     """Messages the processes have queued, oldest first, with status, attempts and error."""
-    from .engine.delivery import adapter_from_env
+    from .engine.messages.adapters import adapter_from_env
     from .engine.runtime.text import outbox_line
     from .engine.runtime.views import outbox_json
-    from .engine.worker import delivered_line
+    from .engine.worker.loop import delivered_line
 
     with opened_engine(settings) as engine:
         if deliver:
@@ -520,7 +520,7 @@ def test_command(
     metavar="MODULE",
     default=None,
     help="Also handle jobs with the handlers this Python module registers "
-    "(`@fulfil.engine.jobs.worker(TYPE)`); imported from the current folder or sys.path.",
+    "(`@fulfil.engine.worker.worker(TYPE)`); imported from the current folder or sys.path.",
 )
 @click.option(
     "--metrics-port",
@@ -553,9 +553,9 @@ def worker_command(
     import logging
 
     from .engine.commands.jobs import load_handlers
-    from .engine.delivery import adapter_from_env
-    from .engine.logs import configure_logging
-    from .engine.worker import Worker
+    from .engine.messages.adapters import adapter_from_env
+    from .engine.worker.logs import configure_logging
+    from .engine.worker.loop import Worker
 
     handlers = load_handlers(jobs_module) if jobs_module else None
     configure_logging(log_format)
@@ -606,7 +606,7 @@ def demo_command(settings: Settings, report: Path, sheets: Path) -> None:
     unless --db is given; it refuses a file holding instances it did not start). Exit 0 only
     when every process ran through its scenario.
     """
-    from .engine.demo import demo_lines, run_demo
+    from .engine.testing.demo import demo_lines, run_demo
 
     db = settings.db if "db" in settings.given else "sqlite:///demo.db"
     result = run_demo(settings.processes, db=db, report=report, sheets_dir=sheets)
@@ -651,8 +651,8 @@ def check_command(
     Exit 0 when nothing is found (the timing report alone never fails), 1 when something is.
     """
     from .engine.checking import explore, paced, timing
+    from .engine.definition.loader import load_directory, load_file
     from .engine.errors import DefinitionError, UsageError
-    from .engine.loader import load_directory, load_file
 
     path = Path(target)
     try:

@@ -48,7 +48,7 @@ if tree:
     sys.path.insert(0, tree)
 from datetime import UTC, datetime
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore
 PROCESS = '''
@@ -90,7 +90,7 @@ if tree:
     sys.path.insert(0, tree)
 from datetime import UTC, datetime
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store.postgres import PostgresStore
 PROCESS = '''

@@ -44,7 +44,7 @@ def main() -> int:
     rounds = parser.parse_args().rounds
 
     from fulfil.engine.clock import ManualClock, parse_now
-    from fulfil.engine.loader import load_directory
+    from fulfil.engine.definition.loader import load_directory
     from fulfil.engine.people import load_people
     from fulfil.engine.runtime import Engine
     from fulfil.engine.store import SQLiteStore

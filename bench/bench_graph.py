@@ -2,7 +2,7 @@
 
 Prints, for the same edges in the same run: building the bare networkx MultiDiGraph (the
 baseline), `graph_problems`, the Mermaid and DOT renderers, and the whole path of a YAML text
-through `engine.loader.load_text` (parse, schema, model, every check). Usage:
+through `engine.definition.loader.load_text` (parse, schema, model, every check). Usage:
 
     .venv/bin/python bench/bench_graph.py [STATES] [TRANSITIONS]
 """
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import networkx as nx
+from fulfil.engine.definition.validate.graph import graph_problems
 from fulfil.engine.model import Expr, Process, State, Timer, Transition
 from fulfil.engine.render import render_dot, render_mermaid
-from fulfil.engine.validate.graph import graph_problems
 
 
 def generate(states: int, transitions: int, seed: int = 7) -> Process:
@@ -102,7 +102,7 @@ def main() -> None:
         ("render_dot", lambda: render_dot(process)),
     ]
     try:
-        from fulfil.engine.loader import load_text
+        from fulfil.engine.definition.loader import load_text
 
         text = to_yaml(process)
         rows.append(("load_text (YAML -> schema -> model -> all checks)", lambda: load_text(text)))

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fulfil.engine.loader import definition_files, load_text
+from fulfil.engine.definition.loader import definition_files, load_text
 from fulfil.engine.lsp.diagnostics import FolderCache, diagnose
 from fulfil.engine.lsp.features import complete, hover
 from fulfil.engine.lsp.outline import outline
-from fulfil.engine.lsp.types import Position
+from fulfil.engine.lsp.positions import Position
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 7

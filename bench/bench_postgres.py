@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store.base import to_iso
 from fulfil.engine.store.postgres import PostgresStore, split_url

@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore
 from transitions import Machine
@@ -233,7 +233,7 @@ import sqlite3, sys
 sys.path.insert(0, {root!r})
 from datetime import datetime, UTC
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
 sys.path.insert(0, {bench!r})

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
 from fulfil.engine.store.base import to_iso

@@ -1,6 +1,6 @@
 """Time loading and validating a generated definition of 1,000 states and 5,000 transitions.
 
-The whole path of `engine.loader.load_text` (safe parse with locations, JSON Schema, model,
+The whole path of `load_text` (engine.definition: safe parse with locations, JSON Schema, model,
 expression and graph checks) is timed as the median of 5 runs, next to the baseline of a plain
 `yaml.load(text, CSafeLoader)` of the same text in the same run, and its CPU time (steadier
 than wall time on a busy machine); then each stage on its own, and a 200-line definition
@@ -21,11 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-from fulfil.engine.builder import build_process
-from fulfil.engine.loader import load_text
-from fulfil.engine.validate import check
-from fulfil.engine.validate.schema import schema_problems
-from fulfil.engine.yamlsource import parse
+from fulfil.engine.definition.builder import build_process
+from fulfil.engine.definition.loader import load_text
+from fulfil.engine.definition.validate import process_problems
+from fulfil.engine.definition.validate.schema import schema_problems
+from fulfil.engine.definition.yamlsource import parse
 
 HEADER = """\
 # yaml-language-server: $schema=../schemas/process.schema.json
@@ -119,7 +119,7 @@ def main(states: int = 1000, transitions: int = 5000) -> None:
         "parse with locations": lambda: parse(text, "generated.yaml"),
         "JSON Schema": lambda: schema_problems(source),
         "build model": lambda: build_process(source, digest),
-        "checks (expressions, graph)": lambda: check(process, locate=source.locate),
+        "checks (expressions, graph)": lambda: process_problems(process, locate=source.locate),
     }
     for name, func in stages.items():
         print(f"    {name:30} {median_seconds(func, paused=True):.3f} s")

@@ -19,7 +19,7 @@ class FieldType(StrEnum):
     """The types a process field may have."""
 
     STRING = "string"
-    EMAIL = "email"  # one valid address (engine.addresses): a recipient of messages
+    EMAIL = "email"  # one valid address (engine.messages.addresses): a recipient of messages
     TEXT = "text"  # a string that `append` actions add dated lines to (a log)
     INT = "int"
     BOOL = "bool"

@@ -1,9 +1,9 @@
-"""One valid address per recipient: what engine.addresses accepts and refuses, and why."""
+"""One valid address per recipient: what engine.messages.addresses accepts and refuses, and why."""
 
 from __future__ import annotations
 
 import pytest
-from fulfil.engine.addresses import address_problem, check_address
+from fulfil.engine.messages.addresses import address_problem, check_address
 
 
 @pytest.mark.parametrize(

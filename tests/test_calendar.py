@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from fulfil.engine.calendar import BusinessCalendar, parse_clock_time
+from fulfil.engine.clock.calendars import BusinessCalendar, parse_clock_time
 from fulfil.engine.model import Calendar
 from hypothesis import given, settings
 from hypothesis import strategies as st

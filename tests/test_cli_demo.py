@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from fulfil.cli import main
-from fulfil.engine.demo import DEMO_PROCESSES, demo_scenario, run_demo
 from fulfil.engine.testing import parse_scenarios
+from fulfil.engine.testing.demo import DEMO_PROCESSES, demo_scenario, run_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"

@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from fulfil.engine.csvbatch import (
+from fulfil.engine.messages.csvbatch import (
     attachment_name,
     build_csv,
     build_message,

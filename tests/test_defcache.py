@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from fulfil.engine import defcache
+from fulfil.engine.commands import cache as defcache
+from fulfil.engine.definition.loader import definition_files, load_directory
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import definition_files, load_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 

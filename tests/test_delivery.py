@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fulfil.engine.delivery import FileAdapter, StdoutAdapter
+from fulfil.engine.messages.adapters import FileAdapter, StdoutAdapter
 from fulfil.engine.store import OutboxRecord
 
 MESSAGE = OutboxRecord(

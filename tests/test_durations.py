@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from fulfil.engine.durations import DURATION_PATTERN, format_duration, parse_duration
+from fulfil.engine.clock.durations import DURATION_PATTERN, format_duration, parse_duration
 from hypothesis import given
 from hypothesis import strategies as st
 

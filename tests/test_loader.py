@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fulfil.engine.definition.loader import load_directory, load_file, load_text
 from fulfil.engine.errors import DefinitionError, NotFound, UsageError
-from fulfil.engine.loader import load_directory, load_file, load_text
 from fulfil.engine.model import AppendLine, Notify, SetField
 from hypothesis import given, settings
 from hypothesis import strategies as st

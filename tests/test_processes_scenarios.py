@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fulfil.engine.definition.loader import Catalog
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import Catalog
 from fulfil.engine.testing import (
     Catalogs,
     ScenarioFile,

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from fulfil.engine.model import Recurrence
-from fulfil.engine.recurrence import (
+from fulfil.engine.clock.recurrence import (
     next_occurrence,
     parse_cron,
     period_start,
     previous_occurrence,
     validate_recurrence,
 )
+from fulfil.engine.model import Recurrence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

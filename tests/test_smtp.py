@@ -17,14 +17,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.csvbatch import build_csv, build_message
-from fulfil.engine.delivery import SmtpAdapter
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.errors import DeliveryError, FulfilError, UsageError
-from fulfil.engine.loader import Catalog, load_file
-from fulfil.engine.model import Recipient
-from fulfil.engine.people import PeopleDirectory, Person
-from fulfil.engine.runtime import Engine
-from fulfil.engine.smtp import (
+from fulfil.engine.messages.adapters import SmtpAdapter
+from fulfil.engine.messages.csvbatch import build_csv, build_message
+from fulfil.engine.messages.smtp import (
     Attachment,
     SmtpDelivery,
     SmtpSettings,
@@ -32,6 +29,9 @@ from fulfil.engine.smtp import (
     message_id,
     to_email,
 )
+from fulfil.engine.model import Recipient
+from fulfil.engine.people import PeopleDirectory, Person
+from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore
 from fulfil.engine.store.base import OutboxRecord
 

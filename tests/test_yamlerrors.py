@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fulfil.engine.definition.yamlsource import parse
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.yamlsource import parse
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from fulfil.engine.definition.yamlsource import parse
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.yamlsource import parse
 
 DOC = """\
 id: demo

@@ -27,9 +27,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..definition.firing import clock_fired
 from ..errors import ExecutionError, Location, Problem
 from ..expressions import CompiledExpr, ExprType, compile_expr, compile_template
-from ..firing import clock_fired
 from ..model import (
     AUTOMATIC,
     AppendLine,

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ..durations import format_duration
+from ..clock.durations import format_duration
 from ..model import AUTOMATIC
 from .abstraction import CLOCK
 

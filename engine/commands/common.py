@@ -62,11 +62,11 @@ def opened_engine(settings: Settings) -> Iterator[Any]:
 
 def open_engine(settings: Settings) -> Any:
     """An Engine over the settings' store, processes folder and clock (`--now` fixes it)."""
-    from ..clock import ManualClock, SystemClock, parse_now
-    from ..defcache import load_definitions
+    from ..clock.clocks import ManualClock, SystemClock, parse_now
     from ..people.yamlfile import people_path
     from ..runtime import Engine
     from ..store import open_store
+    from .cache import load_definitions
 
     clock = ManualClock(parse_now(settings.now)) if settings.now else SystemClock()
     keys = settings.audit_keys()

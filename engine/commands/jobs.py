@@ -18,13 +18,13 @@ __all__ = ["jobs_command", "load_handlers"]
 
 
 def load_handlers(module: str) -> Any:
-    """The handlers module `module` registers (`@fulfil.engine.jobs.worker`), imported from
+    """The handlers module `module` registers (`@fulfil.engine.worker.worker`), imported from
     the current folder or `sys.path`.
 
     Raises:
         UsageError: the module cannot be imported, or registers no handler.
     """
-    from ..jobs import REGISTRY
+    from ..worker import REGISTRY
 
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -38,7 +38,7 @@ def load_handlers(module: str) -> Any:
     if not REGISTRY.handlers:
         raise UsageError(
             f"module '{module}' registers no job handler: decorate a function with "
-            '@fulfil.engine.jobs.worker("TYPE")'
+            '@fulfil.engine.worker.worker("TYPE")'
         )
     return REGISTRY
 

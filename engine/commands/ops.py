@@ -18,7 +18,7 @@ __all__ = ["list_command"]
 
 
 def _moment(text: str | None, option: str) -> datetime | None:
-    from ..clock import parse_now
+    from ..clock.clocks import parse_now
     from ..errors import UsageError
 
     if text is None:

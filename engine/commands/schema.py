@@ -26,7 +26,7 @@ from .common import guarded
 @guarded
 def schema_command(name: str, output: Path | None) -> None:
     """Print the JSON Schema of a process (default), a scenarios file or the people file."""
-    from ..validate.schema import SCHEMAS
+    from ..definition.validate.schema import SCHEMAS
 
     text = SCHEMAS[name].read_text(encoding="utf-8")
     if output is None:

@@ -2,7 +2,7 @@
 
 Expressions (docs/language.md, "Expressions and templates") are compiled once, when a
 definition is loaded: Python's `ast` parses them, our own whitelist checker
-(`engine.expressions.checker`) refuses every construct the language does not have and checks
+(`engine.expressions.sandbox`) refuses every construct the language does not have and checks
 names and types against the process's fields, and the checked tree is then evaluated per event
 by simpleeval (`engine.expressions.evaluator`).
 
@@ -42,9 +42,9 @@ from typing import Any
 from ..errors import UNKNOWN, DefinitionError, Location, Problem
 from ..model import Expr, Template
 from . import templates
-from .checker import check_source
 from .evaluator import MAX_RESULT, EvaluationError, evaluate_tree
 from .exprtypes import ExprType, enum_values, field_types
+from .sandbox import check_source
 
 __all__ = [
     "CompiledExpr",

@@ -1,6 +1,6 @@
 """Runs checked expression trees with simpleeval, with the language's own operators and functions.
 
-Only trees that passed `engine.expressions.checker` get here, so every node is one the language
+Only trees that passed `engine.expressions.sandbox` get here, so every node is one the language
 has. simpleeval walks the pre-parsed tree (`SimpleEval.eval(source, previously_parsed=tree)`);
 we give it our operator table (unset fields are None: ordering comparisons with None are false,
 arithmetic with None is refused) and our ten functions, and nothing else: no Python builtins,

@@ -1,6 +1,6 @@
 """The static types of the expression language and the typing rules of its operators.
 
-Types are checked when a definition is loaded (`engine.expressions.checker`); nothing here runs
+Types are checked when a definition is loaded (`engine.expressions.sandbox`); nothing here runs
 per evaluation. `INT` stands for numbers: `/` of two ints gives a float, which is still `INT` to
 the checker (the language has no separate float type).
 """

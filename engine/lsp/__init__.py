@@ -9,6 +9,6 @@ client; `engine.lsp.server` is the thin layer that speaks the protocol (pygls).
 
 from __future__ import annotations
 
-from .types import Diagnostic, Position, Range
+from .positions import Diagnostic, Position, Range
 
 __all__ = ["Diagnostic", "Position", "Range"]

@@ -17,9 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..definition.loader import PEOPLE_FILE, declared_id, definition_files, load_file, load_text
 from ..errors import DefinitionError, Location, Problem
-from ..loader import PEOPLE_FILE, declared_id, definition_files, load_file, load_text
-from .types import ERROR, WARNING, Diagnostic, Position, Range, to_utf16
+from .positions import ERROR, WARNING, Diagnostic, Position, Range, to_utf16
 
 if TYPE_CHECKING:
     from ..model import Process
@@ -128,7 +128,7 @@ def to_diagnostics(problems: Iterable[Problem], text: str) -> list[Diagnostic]:
 def _process_keys() -> frozenset[str]:
     import json
 
-    from ..validate.schema import SCHEMAS
+    from ..definition.validate.schema import SCHEMAS
 
     schema = json.loads(SCHEMAS["process"].read_text(encoding="utf-8"))
     return frozenset(schema["properties"])

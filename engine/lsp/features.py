@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .outline import Name, Outline
-from .types import Position, Range, from_utf16, to_utf16
+from .positions import Position, Range, from_utf16, to_utf16
 
 __all__ = ["CompletionItem", "Hover", "complete", "definition", "expected", "hover"]
 

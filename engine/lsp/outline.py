@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..definition.loader import declared_id, definition_files
+from ..definition.yamlsource import Source, parse
 from ..errors import DefinitionError
-from ..loader import declared_id, definition_files
-from ..yamlsource import Source, parse
 
 __all__ = ["KINDS", "Name", "Outline", "folder_processes", "outline"]
 

@@ -25,7 +25,7 @@ from pygls.uris import to_fs_path
 from . import features
 from .diagnostics import FolderCache, check_findings, diagnose
 from .outline import Outline, folder_processes, outline
-from .types import Diagnostic, Position, Range
+from .positions import Diagnostic, Position, Range
 
 __all__ = ["FulfilServer", "build_server"]
 

@@ -1,6 +1,6 @@
 """`people.yaml`: read, check and locate a people directory, like a process definition.
 
-    text -> parse (engine.yamlsource) -> JSON Schema (schemas/people.schema.json)
+    text -> parse (engine.definition.yamlsource) -> JSON Schema (schemas/people.schema.json)
          -> PeopleDirectory -> its own checks (managers exist, no manager loop)
          -> checks against the processes (engine.people.checks)
 
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..definition.loader import PEOPLE_FILE
 from ..errors import DefinitionError, Location, Problem, did_you_mean
-from ..loader import PEOPLE_FILE
 from .directory import PeopleDirectory, Person
 from .identity import SYSTEM_ACTORS
 
 if TYPE_CHECKING:  # the YAML reader and the schema check load with the first file read
-    from ..yamlsource import Source
+    from ..definition.yamlsource import Source
 
 __all__ = ["PEOPLE_FILE", "PeopleFile", "people_path", "read_people", "read_people_file"]
 
@@ -93,8 +93,8 @@ def read_people(text: str, file: str = PEOPLE_FILE) -> PeopleFile:
     Raises:
         DefinitionError: every problem found, each with its location.
     """
-    from ..validate.schema import PEOPLE_SCHEMA_PATH, schema_problems
-    from ..yamlsource import parse
+    from ..definition.validate.schema import PEOPLE_SCHEMA_PATH, schema_problems
+    from ..definition.yamlsource import parse
 
     source = parse(text, file)
     problems = schema_problems(

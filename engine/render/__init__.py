@@ -5,7 +5,7 @@
     svg      SVG through Graphviz's `dot`        (engine.render.svg)
     html     a self-contained auditor's page     (engine.render.html)
 
-All of them read the diagram model of `engine.render.model`. The html page draws the diagram
+All of them read the diagram model of `engine.render.diagram`. The html page draws the diagram
 with Graphviz when `dot` is installed (and `FULFIL_DOT` is not `off`), else with the built-in
 layered layout (`engine.render.layout`, written as SVG by `engine.render.builtin_svg`); the `svg`
 format itself stays Graphviz's. `docs/diagrams.md` says what the drawings show and why.

@@ -1,6 +1,6 @@
 """The built-in SVG diagram of a process: drawn without Graphviz, for the auditor's page.
 
-The diagram model (`engine.render.model`) is laid out by `engine.render.layout` and written here
+The diagram model (`engine.render.diagram`) is laid out by `engine.render.layout` and written here
 as plain SVG: states as boxes (name and status line; a filled dot points at the initial state,
 terminal states have a double border, waiting ones a yellow fill), transitions as arrows with
 their labels on a white background, timer transitions dashed and orange, and a request's tasks
@@ -24,8 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..model import Process
+from .diagram import Diagram, Edge, Node, TaskNode, extract
 from .layout import Box, Item, Layout, Link, Point, Route, layered_layout
-from .model import Diagram, Edge, Node, TaskNode, extract
 from .text import is_loop, loop_sections, unique_texts, wrap
 
 MAX_NODES = 200  # beyond this the layout gets slow and the picture unreadable

@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass
 
 from ..model import Process
+from .diagram import Diagram, Edge, Node, extract
 from .mermaid import INDENT, edge_label, escape, node_id
-from .model import Diagram, Edge, Node, extract
 
 __all__ = ["VersionDiff", "diff_versions", "render_diff_html", "render_diff_mermaid"]
 

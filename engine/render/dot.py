@@ -18,7 +18,7 @@ from __future__ import annotations
 from html import escape
 
 from ..model import Process
-from .model import Diagram, Edge, Node, TaskNode, extract
+from .diagram import Diagram, Edge, Node, TaskNode, extract
 from .text import edge_text, is_loop, loop_sections, wrap
 
 INDENT = "    "

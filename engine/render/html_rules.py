@@ -15,7 +15,7 @@ from html import escape
 
 import networkx as nx
 
-from ..firing import engine_fired
+from ..definition.firing import engine_fired
 from ..model import Process, Transition
 
 __all__ = ["rules_section", "unskippable"]

@@ -9,12 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from ..model import (
-    Process,
-    State,
-    Timer,
-)
-from .model import format_duration, format_recurrence, summarise, timer_when
+from ..model import Process, State, Timer
+from .diagram import format_duration, format_recurrence, summarise, timer_when
 
 
 def cell(value: object) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from ..model import Process
-from .model import Diagram, Edge, Node, TaskNode, extract
+from .diagram import Diagram, Edge, Node, TaskNode, extract
 from .text import starts_text
 
 # Words the Mermaid state diagram grammar reads as keywords: such states get an alias.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Sequence
 
-from .model import Edge
+from .diagram import Edge
 
 WRAP = 28  # characters per label line
 INTERNAL = "stays (internal):"

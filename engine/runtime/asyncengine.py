@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from ..delivery import DeliveryAdapter
+from ..messages.adapters import DeliveryAdapter
 from ..store.base import EventRecord, OutboxRecord
 from .engine import Engine
 from .listening import EventPage

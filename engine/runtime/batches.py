@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..csvbatch import CSV_CONTENT_TYPE, attachment_name, build_csv
+from ..clock.recurrence import next_occurrence, previous_occurrence
 from ..expressions import compile_expr
 from ..expressions.exprtypes import BATCH_FACTS
-from ..recurrence import next_occurrence, previous_occurrence
+from ..messages.csvbatch import CSV_CONTENT_TYPE, attachment_name, build_csv
 from ..store.base import BatchMember, OutboxRecord, TimerRecord, Transaction, to_iso
 
 if TYPE_CHECKING:  # the executor calls join_batch: import it for types only

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ..calendar import BusinessCalendar
+from ..clock.calendars import BusinessCalendar
+from ..definition.firing import engine_fired
 from ..errors import GuardRefused, RequirementMissing, RoleRefused
 from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
-from ..firing import engine_fired
 from ..model import Batch, CreateJob, Process, State, Transition
 from .actions import CompiledAction, compile_action
 from .data import DataCodec
@@ -145,7 +145,7 @@ class CompiledProcess:
         self.codec = DataCodec(process)
         self.env: dict[str, ExprType] = field_types(process)
         self.terminal = frozenset(s.name for s in process.states if s.terminal) | {CANCELLED}
-        # what the engine fires itself (engine.firing); the catalog's view when given
+        # what the engine fires itself (engine.definition.firing); the catalog's view when given
         self.fired = dict(engine_fired(process) if fired is None else fired)
         self._engine_only: dict[tuple[str, str], str | None] = {}
         self.transitions = [self._compile_transition(t) for t in process.transitions]

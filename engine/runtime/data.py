@@ -10,8 +10,8 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ..addresses import address_problem
 from ..errors import DataError, UsageError, did_you_mean
+from ..messages.addresses import address_problem
 from ..model import Field, FieldType, Process
 
 __all__ = ["INT_RANGE", "DataCodec", "refuse_undeclared", "trigger_accepts", "unique_keys"]

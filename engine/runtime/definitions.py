@@ -12,8 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..definition.firing import engine_fired
 from ..errors import DefinitionError, FulfilError, Problem, StoreError
-from ..firing import engine_fired
 from ..model import Process
 from ..store.base import DefinitionRecord, Transaction
 from .compiled import CompiledProcess
@@ -22,7 +22,7 @@ __all__ = ["CatalogLike", "Definitions"]
 
 
 class CatalogLike(Protocol):
-    """What the engine needs from a catalog (`engine.loader.Catalog` is one)."""
+    """What the engine needs from a catalog (`engine.definition.loader.Catalog` is one)."""
 
     def get(self, process_id: str, version: int | None = None) -> Process: ...
 
@@ -114,7 +114,7 @@ class Definitions:
         ):
             compiled = self.compile(process)
         elif stored is not None and stored.source:
-            from ..loader import load_text
+            from ..definition.loader import load_text
 
             loaded = load_text(stored.source, f"<{process_id} version {version}, stored>")
             compiled = self._cache[key] = self._build(loaded.process)

@@ -21,9 +21,7 @@ from time import perf_counter
 from typing import Any, NamedTuple
 
 from ..audit.keys import UNKEYED, AuditKeys
-from ..clock import Clock
-from ..csvbatch import safe_cell
-from ..delivery import DeliveryAdapter
+from ..clock.clocks import Clock
 from ..errors import (
     ConflictError,
     FulfilError,
@@ -34,6 +32,12 @@ from ..errors import (
     UsageError,
 )
 from ..expressions import CompiledExpr
+from ..messages.adapters import DeliveryAdapter
+from ..messages.csvbatch import safe_cell
+from ..messages.delivering import MAX_DELIVERIES as MAX_DELIVERIES
+from ..messages.delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
+from ..messages.delivering import SEND_LEASE as SEND_LEASE
+from ..messages.delivering import Deliverer
 from ..model import Process
 from ..people.directory import Directory
 from ..store.base import (
@@ -49,10 +53,6 @@ from .assigning import AlreadyAssigned, Assignment
 from .children import Family
 from .compiled import CompiledProcess
 from .definitions import CatalogLike, Definitions
-from .delivering import MAX_DELIVERIES as MAX_DELIVERIES
-from .delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
-from .delivering import SEND_LEASE as SEND_LEASE
-from .delivering import Deliverer
 from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
 from .executor import Executor, HistoryChain, Outcome, builtins
 from .interventions import (
@@ -92,15 +92,7 @@ from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
 from .ticking import Ticker, family_due_timer
 from .timers import TimerScheduler, schedule_timer
 from .verify import Tally, verify_instance
-from .views import (
-    Fired,
-    InstanceView,
-    QueueItem,
-    QueueView,
-    TimerView,
-    VerifyProblem,
-    VerifyReport,
-)
+from .views import Fired, InstanceView, QueueItem, QueueView, TimerView, VerifyProblem, VerifyReport
 
 __all__ = ["Engine"]
 
@@ -160,7 +152,7 @@ class Engine:
     """Runs process instances durably against a store.
 
     Args:
-        catalog: where process definitions come from (`engine.loader.Catalog`).
+        catalog: where process definitions come from (`engine.definition.loader.Catalog`).
         store: the database (`engine.store.open_store(url)`).
         clock: the time source; engine code never reads the system clock itself.
         sheets_dir: the folder `sheet` actions write CSV files to.

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..audit.keys import AuditKeys
-from ..durations import backoff
+from ..clock.durations import backoff
 from ..errors import JobRefused, NotFound
 from ..store.base import EventRecord, JobRecord, Transaction
 from .compiled import CompiledProcess

@@ -2,7 +2,7 @@
 
 A name is a field or a role of the process (a field wins when both exist):
 
-    field                  its value, which must be one valid address (engine.addresses);
+    field                  its value, which must be one valid address (engine.messages.addresses);
                            a list field gives each of its items, each checked the same way
     role, task assigned    the assignee, when they hold the role (the person doing the work)
     role with `contact`    the contact: a literal address, or a field's value as above
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..addresses import address_problem
+from ..messages.addresses import address_problem
 from ..model import Process
 from ..people.directory import Directory
 from ..store.base import OutboxRecord

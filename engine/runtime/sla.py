@@ -28,19 +28,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..addresses import address_problem
 from ..audit.keys import AuditKeys
-from ..calendar import BusinessCalendar
+from ..clock.calendars import BusinessCalendar
+from ..messages.addresses import address_problem
 from ..model import Process, Sla, State
 from ..people.directory import Directory, Person, manager_chain
-from ..store.base import (
-    EventRecord,
-    InstanceRecord,
-    TimerRecord,
-    Transaction,
-    from_iso,
-    to_iso,
-)
+from ..store.base import EventRecord, InstanceRecord, TimerRecord, Transaction, from_iso, to_iso
 from .compiled import CompiledProcess
 from .executor import HistoryChain
 from .recipients import Audience, Resolver, outbox_entry

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from ..calendar import BusinessCalendar
+from ..clock.calendars import BusinessCalendar
+from ..clock.recurrence import next_occurrence
 from ..errors import ExecutionError
 from ..expressions import CompiledExpr
 from ..model import Sla, Timer
-from ..recurrence import next_occurrence
 
 __all__ = [
     "ESCALATE",

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ..audit.problems import VerifyProblem
-from ..delivery import message_json
+from ..messages.adapters import message_json
 from ..store.base import EventRecord, OutboxRecord
 from .data import DataCodec
 

@@ -21,14 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .expectations import Mismatch
-from .runner import (
-    STORES,
-    ScenarioResult,
-    ScenarioRun,
-    StepFailure,
-    fresh_store,
-    run_scenario,
-)
+from .runner import STORES, ScenarioResult, ScenarioRun, StepFailure, fresh_store, run_scenario
 from .scenarios import (
     DEFAULT_CLOCK,
     Scenario,
@@ -50,7 +43,7 @@ from .suite import (
 )
 
 if TYPE_CHECKING:
-    from .machine import InvariantViolation, process_state_machine
+    from .stateful import InvariantViolation, process_state_machine
     from .strategies import (
         actors,
         clock_advances,
@@ -61,8 +54,8 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    "InvariantViolation": ".machine",
-    "process_state_machine": ".machine",
+    "InvariantViolation": ".stateful",
+    "process_state_machine": ".stateful",
     "actors": ".strategies",
     "clock_advances": ".strategies",
     "event_sequences": ".strategies",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from ..clock import ManualClock
-from ..loader import Catalog, load_directory
+from ..clock.clocks import ManualClock
+from ..definition.loader import Catalog, load_directory
 from ..runtime.engine import Engine
 from ..store.memory import MemoryStore
 

@@ -7,8 +7,8 @@ expects a refusal (`error:`): then it shows the engine refusing that data.
 
 from __future__ import annotations
 
+from ..definition.loader import Catalog
 from ..errors import NotFound, Problem
-from ..loader import Catalog
 from ..model import Process
 from .scenarios import ScenarioFile, Step
 

@@ -15,21 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..clock import ManualClock
+from ..clock.clocks import ManualClock
+from ..definition.loader import Catalog
 from ..errors import ClockError, FulfilError
-from ..loader import Catalog
 from ..people import Directory
 from ..runtime import Engine, InstanceView
 from ..runtime.views import ChildView
 from ..store import MemoryStore, SQLiteStore, Store
 from ..store.base import OutboxRecord, SheetRow
-from .expectations import (
-    Mismatch,
-    compare_instance,
-    compare_outbox,
-    compare_sheets,
-    show,
-)
+from .expectations import Mismatch, compare_instance, compare_outbox, compare_sheets, show
 from .scenarios import Scenario, Step
 
 __all__ = ["STORES", "ScenarioResult", "ScenarioRun", "StepFailure", "fresh_store", "run_scenario"]

@@ -1,6 +1,6 @@
 """Scenario files (docs/scenarios.md): read a `<process>.scenarios.yaml` into typed steps.
 
-A scenario file is read through `engine.yamlsource`, so every mistake in it (an unknown key, a
+A scenario file is read through `definition.yamlsource`, so every mistake in it (an unknown key, a
 duration that is not one, an instance name never started) is reported as `FILE:LINE:COL:
 message` at the key or value at fault, all of them at once, in a `DefinitionError`. Running the
 steps is `engine.testing.runner`'s job; this module only says what the file asks for.
@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..clock import parse_now
-from ..durations import parse_duration
+from ..clock.clocks import parse_now
+from ..clock.durations import parse_duration
+from ..definition.yamlsource import Source, parse
 from ..errors import ClockError, DefinitionError, Location, Problem, did_you_mean
-from ..yamlsource import Source, parse
 
 __all__ = [
     "DEFAULT_CLOCK",

@@ -12,15 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import (
-    DefinitionError,
-    Location,
-    NotFound,
-    Problem,
-    UsageError,
-    did_you_mean,
-)
-from ..loader import Catalog, load_directory
+from ..definition.loader import Catalog, load_directory
+from ..errors import DefinitionError, Location, NotFound, Problem, UsageError, did_you_mean
 from ..people import Directory, load_people, people_path
 from .inputs import input_problems
 from .runner import ScenarioResult, run_scenario

@@ -4,7 +4,7 @@ Every route names the person through `api_call` (a bearer token) and does its wo
 worker thread (`caller.run`), where the token is checked too; the engine checks their roles.
 Bodies and answers use the keys of `show --json`, `history --json`, `queue --json` and
 `outbox --json`, sent as `JSONResponse`s (FastAPI does not encode them again); errors are
-`{error: message}` with the status of engine.web.http.
+`{error: message}` with the status of engine.web.statuses.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ and the caller through the dependencies `api_call` / `api_person` (JSON API: bea
 trusted header; a session cookie for reading) and `page_caller` (pages: session cookie or
 trusted header). The JSON API's routes are `async` and do their work in one worker thread
 (`await caller.run(work)`), where a bearer token is checked too. An engine error becomes its
-HTTP status (engine.web.http); under /api as `{error: message}`, elsewhere as a page.
+HTTP status (engine.web.statuses); under /api as `{error: message}`, elsewhere as a page.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from ..render.html import section as section_html
 from ..runtime import Engine
 from .auth import CSRF_FIELD, SESSION_COOKIE, Authenticator, Caller, WebConfig
 from .credentials import Credentials
-from .http import WebError, error_body, status_of
+from .statuses import WebError, error_body, status_of
 
 __all__ = [
     "ApiCall",

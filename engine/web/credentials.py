@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from ..clock import Clock
+from ..clock.clocks import Clock
 from ..errors import UsageError
 from ..people.directory import Directory, Person
 from ..store.base import Store, TokenRecord

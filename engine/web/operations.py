@@ -41,7 +41,7 @@ from ..runtime.metrics import process_stats
 from ..runtime.search import MAX_LIMIT, SearchRequest
 from .app import PageCaller, Workbench, checked_form, workbench
 from .auth import Caller
-from .http import WebError, status_of
+from .statuses import WebError, status_of
 
 __all__ = [
     "InterventionPanel",
@@ -152,7 +152,7 @@ def _form_of(values: Mapping[str, Any], states: Iterable[str]) -> SearchForm:
 
 
 def _moment(text: str, label: str) -> datetime | None:
-    from ..clock import parse_now
+    from ..clock.clocks import parse_now
 
     if not text:
         return None

@@ -80,7 +80,7 @@ class MigrateBody(BaseModel):
 
 
 def _moment(text: str | None, key: str) -> Any:
-    from ..clock import parse_now
+    from ..clock.clocks import parse_now
 
     if text is None:
         return None
@@ -108,7 +108,7 @@ def _search(body: SearchBody) -> SearchRequest:
 
 
 def _require_operator(engine: Engine, person: Person) -> None:
-    from .http import WebError
+    from .statuses import WebError
 
     roles = operating_roles(all_processes(engine))
     if not any(person.holds(role) for role in roles):

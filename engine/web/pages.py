@@ -25,9 +25,9 @@ from .app import PageCaller, Workbench, checked_form, workbench
 from .auth import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE, Caller
 from .figures import state_figures
 from .forms import TriggerForm, read_form, trigger_forms
-from .http import WebError, status_of
 from .operations import intervention_panel
 from .search import processes_of
+from .statuses import WebError, status_of
 from .titles import Titles
 from .worklist import Filters, person_queues, queue_table
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fulfil.engine.audit import AuditKeys
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
 

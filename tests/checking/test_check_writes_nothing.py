@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fulfil.cli import main
-from fulfil.engine.loader import definition_files
+from fulfil.engine.definition.loader import definition_files
 
 SHIPPED = Path(__file__).parents[2] / "processes"
 PLANTED = Path(__file__).parents[1] / "processes" / "checking"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.checking import explore
-from fulfil.engine.loader import load_directory, load_file, load_text
+from fulfil.engine.definition.loader import load_directory, load_file, load_text
 
 FOLDER = Path(__file__).parents[1] / "processes" / "checking"
 SHIPPED = Path(__file__).parents[2] / "processes"

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from fulfil.cli import main
 from fulfil.engine.checking import PacedReach, paced
 from fulfil.engine.checking.paced import _Graph, _PacedExplorer
-from fulfil.engine.loader import load_directory, load_file, load_text
+from fulfil.engine.definition.loader import load_directory, load_file, load_text
 
 FOLDER = Path(__file__).parents[1] / "processes" / "checking"
 SHIPPED = Path(__file__).parents[2] / "processes"

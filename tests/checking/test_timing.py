@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fulfil.engine.checking import timing
-from fulfil.engine.loader import load_directory, load_file, load_text
+from fulfil.engine.definition.loader import load_directory, load_file, load_text
 
 FOLDER = Path(__file__).parents[1] / "processes" / "checking"
 SHIPPED = Path(__file__).parents[2] / "processes"

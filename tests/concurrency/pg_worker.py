@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.errors import ConflictError
-from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store.postgres import PostgresStore, PostgresTransaction
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import AlreadyAssigned, Engine
 from fulfil.engine.store import SQLiteStore, Store

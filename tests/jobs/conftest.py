@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema

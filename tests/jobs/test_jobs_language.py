@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from fulfil.engine.definition.loader import load_text
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import load_text
 from fulfil.engine.model import CreateJob
 
 BASE = """

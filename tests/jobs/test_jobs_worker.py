@@ -14,10 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 from fulfil.cli import main
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.jobs import JobHandlers, RetryLater
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.views import JobView
-from fulfil.engine.worker import Worker
+from fulfil.engine.worker import JobHandlers, RetryLater, Worker
 
 PROCESSES = Path(__file__).parent / "processes"
 TYPE = "crm.create_task"
@@ -141,7 +140,7 @@ def test_fulfil_worker_jobs_module_runs_its_handlers(tmp_path: Path) -> None:
     (tmp_path / "crm_jobs.py").write_text(
         textwrap.dedent(
             """
-            from fulfil.engine.jobs import worker
+            from fulfil.engine.worker import worker
 
             @worker("crm.create_task")
             def create_task(job):

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_files
 from fulfil.engine.errors import UsageError
-from fulfil.engine.loader import Catalog, load_files
 from fulfil.engine.runtime import Engine, StepContext
 from fulfil.engine.runtime.listening import CommittedEvent
 from fulfil.engine.store import Store

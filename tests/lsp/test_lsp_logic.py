@@ -7,7 +7,7 @@ from pathlib import Path
 from fulfil.engine.lsp.diagnostics import diagnose
 from fulfil.engine.lsp.features import complete, definition, hover
 from fulfil.engine.lsp.outline import outline
-from fulfil.engine.lsp.types import ERROR, WARNING, Position, Range, from_utf16, to_utf16
+from fulfil.engine.lsp.positions import ERROR, WARNING, Position, Range, from_utf16, to_utf16
 
 ROOT = Path(__file__).resolve().parents[2]
 

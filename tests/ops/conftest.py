@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
 from ops_support import ACCESS, T0, TEAM

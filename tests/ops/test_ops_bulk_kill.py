@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
 from ops_support import ACCESS, T0

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_files, load_text
 from fulfil.engine.errors import RoleRefused
-from fulfil.engine.loader import Catalog, load_files, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.search import SearchRequest
 from fulfil.engine.store import Store

@@ -12,11 +12,11 @@ from datetime import timedelta
 
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import RequirementMissing, RoleRefused
-from fulfil.engine.logs import configure_logging
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.metrics import process_stats
 from fulfil.engine.runtime.prometheus import render_metrics, serve_metrics
 from fulfil.engine.worker import Worker
+from fulfil.engine.worker.logs import configure_logging
 from ops_support import OPS
 from prometheus_client.parser import text_string_to_metric_families
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.errors import UsageError
-from fulfil.engine.loader import load_directory
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from fulfil.cli import main
-from fulfil.engine.loader import definition_files, load_directory
+from fulfil.engine.definition.loader import definition_files, load_directory
 from fulfil.engine.people import (
     Directory,
     PeopleDirectory,

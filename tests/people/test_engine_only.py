@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.firing import engine_fired
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.errors import RoleRefused
-from fulfil.engine.firing import engine_fired
-from fulfil.engine.loader import load_directory
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import open_store

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_directory
 from fulfil.engine.errors import IdentityRefused, RoleRefused
-from fulfil.engine.loader import Catalog, load_directory
 from fulfil.engine.people import PeopleDirectory, Person, load_people
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import open_store

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.errors import ExecutionError, IdentityRefused, RoleRefused
-from fulfil.engine.loader import load_directory
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import open_store
 from fulfil.engine.store.base import InstanceRecord

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
+from fulfil.engine.commands.validation import format_problem
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import load_directory
 from fulfil.engine.people import load_people
-from fulfil.engine.validate.files import format_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "invalid_people"

@@ -17,12 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fulfil.engine.loader import load_directory
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.model import Expr, Process, State, Task, Transition
 from fulfil.engine.render import render_report
 from fulfil.engine.render import svg as svg_module
 from fulfil.engine.render.builtin_svg import MAX_NODES, builtin_svg, layout_states
-from fulfil.engine.render.model import extract
+from fulfil.engine.render.diagram import extract
 from render_sample import sample_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ def test_characters_xml_forbids_are_dropped() -> None:
 def test_same_bytes_under_other_hash_seeds() -> None:
     """Two interpreters with different hash seeds write the very same SVG for every process."""
     script = (
-        "import hashlib; from fulfil.engine.loader import load_directory; "
+        "import hashlib; from fulfil.engine.definition.loader import load_directory; "
         "from fulfil.engine.render.builtin_svg import builtin_svg; "
         "print(hashlib.sha256(''.join(builtin_svg(p) or '' "
         "for p in load_directory('processes')).encode()).hexdigest())"

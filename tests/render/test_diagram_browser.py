@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from browser import ARTIFACTS, MEASURE, RENDERS, graphviz_missing, inside, missing, overlap, start
-from fulfil.engine.loader import load_directory
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.model import Process
 from fulfil.engine.render import render_html, render_report
 

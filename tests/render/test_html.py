@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fulfil.engine.loader import load_directory, load_file
+from fulfil.engine.definition.loader import load_directory, load_file
 from fulfil.engine.model import Expr, State, Transition
 from fulfil.engine.render import render_html, render_report
 from fulfil.engine.render import svg as svg_module

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from fulfil.engine.definition.validate.graph import graph_problems
 from fulfil.engine.model import Expr, Process, State, Timer, Transition
 from fulfil.engine.render import render_dot, render_mermaid
 from fulfil.engine.render.mermaid import node_id
-from fulfil.engine.validate.graph import graph_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from runtime_support import FIXTURES, T0

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.errors import InstanceClosed, RoleRefused, UsageError
-from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import AlreadyAssigned, Engine
 from fulfil.engine.store import Store

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.delivery import SmtpAdapter
 from fulfil.engine.errors import DataError, NotFound
+from fulfil.engine.messages.adapters import SmtpAdapter
+from fulfil.engine.messages.smtp import SmtpSettings
 from fulfil.engine.runtime import Engine
-from fulfil.engine.smtp import SmtpSettings
 from runtime_support import CLIENT, OPS
 
 

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from fulfil.cli import main
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_files, load_text
 from fulfil.engine.errors import DataError, ExecutionError, TriggerNotAllowed
-from fulfil.engine.loader import Catalog, load_files, load_text
 from fulfil.engine.model import Process
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.children import MAX_RULE_DEPTH

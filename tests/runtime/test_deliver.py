@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.errors import DeliveryError
+from fulfil.engine.messages.smtp import backoff
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.engine import MAX_DELIVERY_ATTEMPTS
-from fulfil.engine.smtp import backoff
 from fulfil.engine.store import OutboxRecord
 from runtime_support import OPS
 from test_engine import started

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_directory, load_file
 from fulfil.engine.errors import TriggerNotAllowed
-from fulfil.engine.loader import Catalog, load_directory, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
 from runtime_support import FIXTURES

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_file, load_text
 from fulfil.engine.errors import DefinitionError
 from fulfil.engine.expressions import CompiledTemplate, EvaluationError
-from fulfil.engine.loader import Catalog, load_file, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore, Store
 from runtime_support import CLIENT, FIXTURES, OPS, T0

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog
 from fulfil.engine.errors import AlreadyExists, ConflictError, UsageError
-from fulfil.engine.loader import Catalog
 from fulfil.engine.runtime import AsyncEngine, Engine, StepContext
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from fulfil.engine.store.base import OutboxRecord

@@ -257,8 +257,8 @@ def test_a_step_dated_before_the_last_change_is_refused(
     from datetime import timedelta
 
     from fulfil.engine.clock import ManualClock
+    from fulfil.engine.definition.loader import Catalog
     from fulfil.engine.errors import ClockError
-    from fulfil.engine.loader import Catalog
 
     assert isinstance(catalog, Catalog)
     later = Engine(catalog, store=store, clock=ManualClock(T0 + timedelta(days=30)))

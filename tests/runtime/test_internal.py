@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.machine import MachineAdapter, TransitionSpec
 from fulfil.engine.store import Store

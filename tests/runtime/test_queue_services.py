@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from fulfil.cli import main
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import load_directory
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.runtime import Engine
 from fulfil.engine.runtime.text import queue_lines
 from fulfil.engine.store import MemoryStore, open_store

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.errors import GuardRefused, RequirementMissing, RoleRefused
-from fulfil.engine.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
 

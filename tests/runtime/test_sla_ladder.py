@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import load_directory, load_files
 from fulfil.engine.errors import DataError, DefinitionError
-from fulfil.engine.loader import load_directory, load_files
 from fulfil.engine.render import render_mermaid
-from fulfil.engine.render.model import extract
+from fulfil.engine.render.diagram import extract
 from fulfil.engine.render.text import edge_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, Store

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.errors import FulfilError
-from fulfil.engine.loader import load_directory
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from hypothesis import given, settings

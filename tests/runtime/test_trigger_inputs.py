@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.errors import DataError, NotFound
-from fulfil.engine.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore
 from fulfil.engine.testing.suite import run_file

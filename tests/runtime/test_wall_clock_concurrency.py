@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import SystemClock
+from fulfil.engine.definition.loader import Catalog
 from fulfil.engine.errors import ConflictError, FulfilError
-from fulfil.engine.loader import Catalog
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema

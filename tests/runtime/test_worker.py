@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.delivery import adapter_from_env
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
+from fulfil.engine.messages.adapters import adapter_from_env
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
 from runtime_support import FIXTURES, T0
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TICKER = """
 import json, sys
 from fulfil.engine.clock import ManualClock, parse_now
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
 catalog = Catalog((load_file(sys.argv[2]).process,))

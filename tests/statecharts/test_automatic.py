@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fulfil.engine.checking import explore
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_file, load_text
 from fulfil.engine.errors import DefinitionError, RoleRefused
-from fulfil.engine.loader import Catalog, load_file, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore, Store
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from fulfil.engine.definition.loader import load_text
 from fulfil.engine.errors import DefinitionError, Problem
-from fulfil.engine.loader import load_text
 
 BASE = """\
 id: nest

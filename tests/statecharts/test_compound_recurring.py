@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_text
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store
 

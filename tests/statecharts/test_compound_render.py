@@ -7,13 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fulfil.engine.loader import load_file, load_text
+from fulfil.engine.definition.loader import load_file, load_text
 from fulfil.engine.render.builtin_svg import builtin_svg, group_frames, group_paths, layout_states
+from fulfil.engine.render.diagram import extract
 from fulfil.engine.render.dot import render_dot
 from fulfil.engine.render.geometry import Slot
 from fulfil.engine.render.layout import keep_together
 from fulfil.engine.render.mermaid import render_mermaid
-from fulfil.engine.render.model import extract
 
 DESK = Path(__file__).parents[1] / "processes" / "statecharts" / "desk.yaml"
 SHIPPED = Path(__file__).parents[2] / "processes"

@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from fulfil.cli import main
 from fulfil.engine.checking import explore, timing
-from fulfil.engine.loader import load_file, load_text
-from fulfil.engine.testing.machine import process_state_machine
+from fulfil.engine.definition.loader import load_file, load_text
+from fulfil.engine.testing.stateful import process_state_machine
 from fulfil.engine.testing.strategies import clock_advances, event_sequences
 from hypothesis import given, settings
 from hypothesis import strategies as st

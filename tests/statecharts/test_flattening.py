@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.errors import ExecutionError
-from fulfil.engine.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore
 from hypothesis import given, settings

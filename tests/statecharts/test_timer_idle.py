@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fulfil.engine.checking import explore
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import Catalog, load_text
 from fulfil.engine.render.mermaid import render_mermaid
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import Store

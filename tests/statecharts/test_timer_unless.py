@@ -9,8 +9,8 @@ import pytest
 from fulfil.engine.checking import explore
 from fulfil.engine.checking.timing import dominated_timers
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import Catalog, load_text
 from fulfil.engine.render.dot import render_dot
 from fulfil.engine.render.mermaid import render_mermaid
 from fulfil.engine.runtime import Engine

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import InstanceRecord, TimerRecord
 from fulfil.engine.store.postgres import PostgresStore, split_url

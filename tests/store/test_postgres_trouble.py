@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.errors import StoreError
-from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store.postgres import PostgresStore
 from postgres_support import URL, drop_schema, new_schema, require_server, with_schema

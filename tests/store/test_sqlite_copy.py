@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.errors import StoreError
-from fulfil.engine.loader import load_directory
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import open_store
 from fulfil.engine.store.base import (

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from fulfil.cli import main
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.errors import StoreError, UsageError
-from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine, StepContext
 from fulfil.engine.store import SQLiteStore, open_store
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 from fulfil.cli import main
 from fulfil.engine import store as stores
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.errors import StoreError
-from fulfil.engine.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore, Store
 

@@ -1,4 +1,4 @@
-"""The properties of engine.testing.checks catch each kind of broken promise they name."""
+"""The properties of engine.testing.properties catch each kind of broken promise they name."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from fulfil.engine.checking.abstraction import CLOCK
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_directory, load_text
 from fulfil.engine.errors import RoleRefused
-from fulfil.engine.loader import Catalog, load_directory, load_text
 from fulfil.engine.runtime import CompiledProcess, Engine
 from fulfil.engine.store import EventRecord, InstanceRecord, OutboxRecord, open_store
-from fulfil.engine.testing import checks
-from fulfil.engine.testing.checks import World
+from fulfil.engine.testing import properties as checks
+from fulfil.engine.testing.properties import World
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 TICKET = load_text(

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fulfil.engine.loader import load_directory
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.runtime import Engine
 from fulfil.engine.testing import (
     ScenarioResult,

@@ -9,12 +9,12 @@ import pytest
 import yaml
 from fulfil.engine.checking.abstraction import CLOCK
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import Catalog, definition_files, load_directory, load_text
+from fulfil.engine.definition.loader import Catalog, definition_files, load_directory, load_text
 from fulfil.engine.model import Process
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import open_store
 from fulfil.engine.testing import parse_scenarios, run_scenario
-from fulfil.engine.testing.machine import InvariantViolation, ProcessMachine, process_state_machine
+from fulfil.engine.testing.stateful import InvariantViolation, ProcessMachine, process_state_machine
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.errors import UsageError
-from fulfil.engine.loader import load_directory
 from fulfil.engine.model import FieldType, Process
 from fulfil.engine.runtime.data import DataCodec
 from fulfil.engine.testing.strategies import (
@@ -183,7 +183,8 @@ def test_unknown_names_are_refused_with_a_hint(call: Any, message: str) -> None:
 def test_engine_testing_exports_the_property_testing_names() -> None:
     """`engine.testing` exports the factory and the strategies (imported on first use)."""
     import fulfil.engine.testing
-    from fulfil.engine.testing import machine, strategies
+    from fulfil.engine.testing import stateful as machine
+    from fulfil.engine.testing import strategies
 
     names = ["field_values", "start_data", "fire_data", "actors", "clock_advances"]
     for name in [*names, "event_sequences"]:

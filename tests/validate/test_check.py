@@ -1,10 +1,10 @@
-"""`engine.validate.check`: every expression, template and reference of a model is checked."""
+"""`process_problems`: every expression, template and reference of a model is checked."""
 
 from __future__ import annotations
 
 import pytest
+from fulfil.engine.definition.loader import load_text
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import load_text
 
 BASE = """\
 id: mini

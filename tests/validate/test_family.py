@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock, parse_now
+from fulfil.engine.definition.loader import load_directory, load_files
 from fulfil.engine.errors import DefinitionError, ExecutionError
-from fulfil.engine.loader import load_directory, load_files
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import open_store
 

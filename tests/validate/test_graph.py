@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from fulfil.engine.definition.validate.graph import graph_problems
 from fulfil.engine.errors import Location, Problem
 from fulfil.engine.model import (
     Batch,
@@ -26,7 +27,6 @@ from fulfil.engine.model import (
     Timer,
     Transition,
 )
-from fulfil.engine.validate.graph import graph_problems
 
 _lines = itertools.count(1)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fulfil.engine.loader import load_text
+from fulfil.engine.definition.loader import load_text
 
 YAML = """\
 id: nap

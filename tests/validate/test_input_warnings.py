@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from fulfil.engine.definition.loader import load_text
+from fulfil.engine.definition.validate.inputs import guard_reads
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import load_text
 from fulfil.engine.model import Process
-from fulfil.engine.validate.inputs import guard_reads
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 

@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
+from fulfil.engine.commands.validation import format_problem
+from fulfil.engine.definition.loader import load_text
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import load_text
-from fulfil.engine.validate.files import format_problem
 
 CORPUS = Path(__file__).resolve().parents[1] / "invalid"
 HEADER = re.compile(r"# expect: (\d+):(\d+): (.+)")

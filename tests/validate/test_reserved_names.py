@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.errors import DefinitionError
 from fulfil.engine.expressions.exprtypes import BUILTIN_NAMES
-from fulfil.engine.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import MemoryStore
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fulfil.engine.loader import definition_files
-from fulfil.engine.validate.schema import load_schema, schema_problems
-from fulfil.engine.yamlsource import parse
+from fulfil.engine.definition.loader import definition_files
+from fulfil.engine.definition.validate.schema import load_schema, schema_problems
+from fulfil.engine.definition.yamlsource import parse
 from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,7 +223,7 @@ def test_a_value_ending_in_a_newline_does_not_match_an_anchored_pattern(line: st
 
 
 def test_a_pattern_keeps_its_meaning_otherwise() -> None:
-    from fulfil.engine.validate.schema import ecma_pattern
+    from fulfil.engine.definition.validate.schema import ecma_pattern
 
     assert ecma_pattern(r"^[a-z$]+$").search("ab$")
     assert not ecma_pattern(r"^[a-z]+$").search("ab\n")

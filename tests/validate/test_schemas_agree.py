@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from fulfil.cli import main
+from fulfil.engine.definition.loader import load_text
+from fulfil.engine.definition.validate.schema import SCHEMAS
+from fulfil.engine.definition.yamlsource import parse
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import load_text
 from fulfil.engine.people.yamlfile import read_people
 from fulfil.engine.testing import expectations, scenarios
-from fulfil.engine.validate.schema import SCHEMAS
-from fulfil.engine.yamlsource import parse
 from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.errors import UsageError
-from fulfil.engine.loader import load_directory
 from fulfil.engine.people import load_people
 from fulfil.engine.store import Store, TokenRecord
 from fulfil.engine.web.credentials import Credentials, token_digest

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.loader import load_directory
+from fulfil.engine.definition.loader import load_directory
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore, Store

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from fulfil.engine.definition.loader import load_text
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.loader import load_text
 from fulfil.engine.runtime import Engine
 from fulfil.engine.web.titles import Titles
 from web_support import START, T0

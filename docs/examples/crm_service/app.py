@@ -28,8 +28,8 @@ from crm import FakeCRM
 from fastapi import FastAPI, Header, HTTPException
 from fulfil.engine.clock import SystemClock
 from fulfil.engine.errors import ConflictError, ExecutionError, FulfilError, NotFound
-from fulfil.engine.jobs import JobHandlers
-from fulfil.engine.loader import load_directory
+from fulfil.engine.worker import JobHandlers
+from fulfil.engine.definition import load_directory
 from fulfil.engine.runtime import AsyncEngine, Engine
 from fulfil.engine.runtime.listening import CommittedEvent
 from fulfil.engine.runtime.views import JobView
