@@ -44,8 +44,7 @@ from ..model import (
     Transition,
 )
 from ..runtime.compiled import CompiledProcess, CompiledTransition
-from ..runtime.executor import builtins
-from ..runtime.step import Step
+from ..runtime.step import Step, builtins
 from ..runtime.timers import CompiledTimer, schedule_timer
 from ..store.base import InstanceRecord
 from .abstraction import CLOCK, Abstraction

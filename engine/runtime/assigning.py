@@ -20,7 +20,6 @@ one on the same instance loses cleanly: the loser gets a `ConflictError` naming 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +28,8 @@ from ..model import Process
 from ..people.directory import Directory, Person
 from ..store.base import InstanceRecord, Transaction
 from .compiled import CompiledProcess
-from .executor import Executor, HistoryChain
+from .executor import Executor
+from .history import HistoryChain
 
 __all__ = ["ACTIONS", "AlreadyAssigned", "Assignment", "manager_roles", "owner_role"]
 
@@ -112,17 +112,16 @@ class Assignment:
             return record  # already so: nothing to record
         detail: dict[str, Any] = {"action": action, "assignee": new, "previous": previous}
         chain = HistoryChain(tx, record, self.executor.keys)
-        chain.append(now, actor, role, "assignment", action, record.state, detail=detail)
-        stored = replace(
-            record,
-            assignee=new,
-            rev=record.rev + 1,
-            seq=chain.seq,
-            head=chain.head,
-            updated_at=max(now, record.updated_at),
+        chain.add(
+            "assignment",
+            at=now,
+            actor=actor,
+            role=role,
+            trigger=action,
+            source=record.state,
+            detail=detail,
         )
-        tx.update_instance(stored, expected_rev=record.rev)
-        return stored
+        return chain.save(record, assignee=new, updated_at=max(now, record.updated_at))
 
     # the three actions ----------------------------------------------------------------------
     def _claim(

@@ -28,16 +28,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError, ExecutionError, InstanceClosed
 from ..expressions import CompiledExpr, compile_expr
 from ..model import Rule, Task
-from ..store.base import EventRecord, InstanceRecord, Transaction
+from ..store.base import InstanceRecord, Transaction
 from .compiled import CompiledProcess
 from .definitions import Definitions
+from .history import HistoryChain
+from .step import builtins
 from .views import ChildView
 
 if TYPE_CHECKING:
@@ -314,24 +316,15 @@ class Requests:
         by: InstanceRecord,
         now: datetime,
     ) -> None:
-        from .executor import builtins
-
         record = tx.get_instance(kid.id) or kid
         variables = {**cp.codec.decode(record.data), **builtins(record.state, now, "system", None)}
         # the timers of the state the task waited in count from its release, not its creation
-        notes = self.executor._enter(tx, cp, record.id, record.state, variables, now)
+        notes = self.executor.arming.enter(tx, cp, record.id, record.state, variables, now)
         detail: dict[str, Any] = {"after": by.task, "by": by.id}
         if notes:
             detail["timers"] = notes
-        self._append(tx, record, EventRecord(record.id, 0, now, "system", None, "released"), detail)
-
-    def _append(
-        self, tx: Transaction, record: InstanceRecord, event: EventRecord, detail: dict[str, Any]
-    ) -> None:
-        from .executor import HistoryChain
-
         chain = HistoryChain(tx, record, self.executor.keys)
-        chain.add(replace(event, detail=detail))
+        chain.add("released", at=now, actor="system", detail=detail)
         chain.save(record)
 
     def _target(self, tx: Transaction, firing: _Firing, target: str) -> str | None:
@@ -380,4 +373,6 @@ class Requests:
             detail: dict[str, Any] = {"rule": firing.label, "by": firing.by, "fired": fired}
             if skipped:
                 detail["skipped"] = skipped
-            self._append(tx, parent, EventRecord(parent.id, 0, now, "rule", None, "rule"), detail)
+            chain = HistoryChain(tx, parent, self.executor.keys)
+            chain.add("rule", at=now, actor="rule", detail=detail)
+            chain.save(parent)

@@ -54,7 +54,8 @@ from .children import Family
 from .compiled import CompiledProcess
 from .definitions import CatalogLike, Definitions
 from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
-from .executor import Executor, HistoryChain, Outcome, builtins
+from .executor import Executor, Outcome
+from .history import HistoryChain
 from .interventions import (
     INSTANCE_ACTIONS,
     BulkItem,
@@ -88,6 +89,7 @@ from .search import (
 )
 from .search import matches as search_matches
 from .sla import due_at as sla_due_at
+from .step import builtins
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
 from .ticking import Ticker, family_due_timer
 from .timers import TimerScheduler, schedule_timer
@@ -858,18 +860,13 @@ class Engine:
             now = max(self.clock.now(), record.updated_at)
             chain = HistoryChain(tx, record, self.executor.keys)
             chain.add(
-                EventRecord(
-                    record.id,
-                    0,
-                    now,
-                    actor,
-                    role,
-                    "refused",
-                    trigger,
-                    record.state,
-                    None,
-                    detail={"error": message},
-                )
+                "refused",
+                at=now,
+                actor=actor,
+                role=role,
+                trigger=trigger,
+                source=record.state,
+                detail={"error": message},
             )
             chain.save(record)
 

@@ -27,36 +27,27 @@ from ..model import AUTOMATIC, FieldType
 from ..people.directory import Directory, Person
 from ..people.identity import Identity, identify, pick_role, verify_person
 from ..store.base import (
-    EventRecord,
     InstanceRecord,
     JobRecord,
-    Position,
     SheetRow,
-    TimerRecord,
     Transaction,
-    to_iso,
 )
 from .actions import dated_line
-from .batches import join_batch
+from .arming import Arming
 from .children import Family, Requests
 from .compiled import CompiledProcess, engine_only_refusal
 from .data import refuse_undeclared, trigger_accepts
 from .definitions import Definitions
-from .history import check_lane, seal, sealed
+from .history import HistoryChain
 from .recipients import outbox_entry
 from .refusals import best_refusal
-from .step import Step
+from .step import Step, builtins
 from .timers import TimerScheduler
 
-__all__ = ["Executor", "HistoryChain", "Outcome", "builtins"]
+__all__ = ["Executor", "Outcome", "check_not_before"]
 
 MAX_EMIT_DEPTH = 8
 MAX_AUTOMATIC = 16  # automatic steps one event may set off before it is refused as a loop
-
-
-def builtins(state: str, now: datetime, actor: str, role: str | None) -> dict[str, Any]:
-    """The variables every expression sees besides the fields."""
-    return {"state": state, "now": now, "today": now.date(), "actor": actor, "role": role}
 
 
 @dataclass
@@ -83,87 +74,6 @@ def check_not_before(record: InstanceRecord, now: datetime) -> None:
         )
 
 
-class HistoryChain:
-    """Appends events to one instance's history, chaining and sealing them with `keys`."""
-
-    def __init__(self, tx: Transaction, record: InstanceRecord, keys: AuditKeys) -> None:
-        self.tx, self.seq, self.head, self.instance = tx, record.seq, record.head, record.id
-        self.keys = keys
-
-    def _position(self) -> Position:
-        self.seq += 1
-        keys = self.keys
-        position = self.tx.next_position(
-            self.instance, self.seq, keys.signing_id, keys.signing_check
-        )
-        if position.last_key:
-            check_lane(position, keys)
-        return position
-
-    def add(self, event: EventRecord) -> None:
-        """Append `event` (its seq, place and seal are set here)."""
-        position = self._position()
-        event = seal(event, self.head, self.seq, position, self.keys)
-        self.tx.append_event(event)
-        self.head = event.hash
-
-    def save(self, record: InstanceRecord, **changes: Any) -> InstanceRecord:
-        """Write `record` back (with `changes`) at the chain's new end and the next revision;
-        a ConflictError when someone changed it since it was read."""
-        stored = replace(record, rev=record.rev + 1, seq=self.seq, head=self.head, **changes)
-        self.tx.update_instance(stored, expected_rev=record.rev)
-        return stored
-
-    def append(
-        self,
-        at: datetime,
-        actor: str,
-        role: str | None,
-        kind: str,
-        trigger: str | None,
-        source: str | None = None,
-        dest: str | None = None,
-        data: dict[str, Any] | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """Append a new event of the instance (as `add`, without an unsealed record first)."""
-        event = self.make(at, actor, role, kind, trigger, source, dest, data, detail)
-        self.tx.append_event(event)
-
-    def make(
-        self,
-        at: datetime,
-        actor: str,
-        role: str | None,
-        kind: str,
-        trigger: str | None,
-        source: str | None = None,
-        dest: str | None = None,
-        data: dict[str, Any] | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> EventRecord:
-        """The next event of the instance, placed and sealed; the caller appends it."""
-        position = self._position()
-        event = sealed(
-            self.instance,
-            self.seq,
-            at,
-            actor,
-            role,
-            kind,
-            trigger,
-            source,
-            dest,
-            {} if data is None else data,
-            {} if detail is None else detail,
-            self.head,
-            position,
-            self.keys,
-        )
-        self.head = event.hash
-        return event
-
-
 class Executor:
     """Runs starts and events against an open transaction."""
 
@@ -176,6 +86,7 @@ class Executor:
     ) -> None:
         self.definitions = definitions
         self.scheduler = scheduler
+        self.arming = Arming(scheduler)  # entering states: their timers and batches
         self.keys = keys
         self.people = people  # None: open mode, identities are not verified
         self.requests = Requests(self)
@@ -282,7 +193,7 @@ class Executor:
             instance_id, process.id, process.version, state, stored, now, now, now, parent, task
         )
         variables = {**values, **builtins(state, now, actor, role)}
-        notes = [] if waiting_on else self._enter(tx, cp, instance_id, state, variables, now)
+        notes = [] if waiting_on else self.arming.enter(tx, cp, instance_id, state, variables, now)
         detail: dict[str, Any] = {"process": process.id, "version": process.version}
         if notes:
             detail["timers"] = notes
@@ -290,8 +201,8 @@ class Executor:
             detail["waiting_on"] = list(waiting_on)
         if started_by is not None:
             detail["started_by"] = started_by
-        first = HistoryChain(tx, record, self.keys).make(
-            now, actor, role, "start", None, None, state, stored, detail
+        first = HistoryChain(tx, record, self.keys).event(
+            "start", at=now, actor=actor, role=role, dest=state, data=stored, detail=detail
         )
         record = replace(record, seq=1, head=first.hash)
         tx.insert_instance(record)
@@ -499,92 +410,6 @@ class Executor:
         return cp, cp.codec.decode(parent.data)
 
     # writing --------------------------------------------------------------------------------
-    def _enter(
-        self,
-        tx: Transaction,
-        cp: CompiledProcess,
-        instance_id: str,
-        state: str,
-        variables: Mapping[str, Any],
-        now: datetime,
-        pending: Mapping[str, set[str]] | None = None,
-        states: tuple[str, ...] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Schedule the timers (and join the batches) of the states entered; notes for the
-        history event. `states` are those entered, outermost first; by default every state an
-        instance in `state` is in (a compound state's and those inside it).
-
-        `pending` is given when the instance re-enters states it was in: for each, the names
-        of its timers that were still pending. An `at` timer already past that is not among
-        them has fired (or was missed) on the first entry and is not armed again, else a
-        self-loop would fire it forever.
-        """
-        notes: list[dict[str, Any]] = []
-        for name in cp.path(state) if states is None else states:
-            again = None if pending is None else pending.get(name)
-            notes.extend(self._arm(tx, cp, instance_id, name, variables, now, again))
-        return notes
-
-    def _arm(
-        self,
-        tx: Transaction,
-        cp: CompiledProcess,
-        instance_id: str,
-        state: str,
-        variables: Mapping[str, Any],
-        now: datetime,
-        pending: set[str] | None,
-    ) -> list[dict[str, Any]]:
-        """The timers and batch of one state entered."""
-        notes: list[dict[str, Any]] = []
-        if state in cp.batches:
-            notes.append(join_batch(tx, cp, instance_id, state, now))
-        for timer in cp.timers.get(state, ()):
-            spec = timer.timer
-            due = self.scheduler(timer, variables, now)
-            if due is None:
-                notes.append({"name": spec.name, "scheduled": False})
-                continue
-            stale = spec.at is not None and due <= now
-            if pending is not None and stale and spec.name not in pending:
-                notes.append({"name": spec.name, "due_at": to_iso(due), "rearmed": False})
-                continue
-            tx.add_timer(
-                TimerRecord(instance_id, spec.name, state, spec.trigger, due, now, dict(spec.data))
-            )
-            note: dict[str, Any] = {"name": spec.name, "due_at": to_iso(due)}
-            if due < now:
-                note["past"] = True  # fired by the next tick, never dropped
-            notes.append(note)
-        return notes
-
-    def _rearm_recurring(
-        self, tx: Transaction, step: Step, detail: dict[str, Any], left: tuple[str, ...] = ()
-    ) -> None:
-        """A recurring timer that fired a transition the instance stays in its state through
-        (an internal one, or one between the states inside the compound state owning the
-        timer) is armed for its next time; a state `left` arms its timers when entered."""
-        name = detail.get("timer")
-        record = step.record
-        for state, timer in step.cp.timers_around(record.state):
-            spec = timer.timer
-            if spec.name != name or spec.every is None or state in left:
-                continue
-            due = self.scheduler(timer, step.vars, step.now)
-            if due is not None:
-                tx.add_timer(
-                    TimerRecord(
-                        record.id,
-                        spec.name,
-                        state,
-                        spec.trigger,
-                        due,
-                        step.now,
-                        dict(spec.data),
-                    )
-                )
-                detail.setdefault("timers", []).append({"name": spec.name, "due_at": to_iso(due)})
-
     def _leave_and_enter(
         self, tx: Transaction, step: Step, dest: str, detail: dict[str, Any]
     ) -> tuple[str, ...]:
@@ -611,50 +436,14 @@ class Executor:
         if waiting:
             detail["waiting_on"] = list(waiting)  # its timers start when it is released
         elif any(cp.timers.get(state) or state in cp.batches for state in entries):
-            notes = self._enter(tx, cp, record.id, dest, step.vars, step.now, pending, entries)
+            notes = self.arming.enter(
+                tx, cp, record.id, dest, step.vars, step.now, pending, entries
+            )
         if notes:
             detail["timers"] = notes
         if "timer" in detail and not waiting:
-            self._rearm_recurring(tx, step, detail, exits)
+            self.arming.rearm_recurring(tx, step, detail, exits)
         return entries
-
-    def _rearm_idle(
-        self,
-        tx: Transaction,
-        step: Step,
-        dest: str,
-        entries: tuple[str, ...],
-        detail: dict[str, Any],
-    ) -> None:
-        """A step in a state arms its `idle` timers afresh: those of the states the instance
-        stays in (all of them for an internal transition) that were pending, or that fired
-        this step. A task waiting on its dependencies has none pending: nothing is armed."""
-        cp, record = step.cp, step.record
-        fired = detail.get("timer")
-        pending: list[TimerRecord] | None = None
-        for state in cp.path(dest):
-            if state in entries:
-                continue
-            for timer in cp.idle.get(state, ()):
-                spec = timer.timer
-                if pending is None:
-                    pending = tx.timers(record.id)
-                old = [t for t in pending if t.state == state and t.name == spec.name]
-                if not old and fired != spec.name:
-                    continue
-                for stale in old:
-                    if stale.id is not None:
-                        tx.cancel_timer(stale.id)
-                due = self.scheduler(timer, step.vars, step.now)
-                if due is None:
-                    continue
-                tx.add_timer(
-                    TimerRecord(
-                        record.id, spec.name, state, spec.trigger, due, step.now, dict(spec.data)
-                    )
-                )
-                note = {"name": spec.name, "due_at": to_iso(due), "idle": True}
-                detail.setdefault("timers", []).append(note)
 
     def _commit(
         self, tx: Transaction, step: Step, dest: str, kind: str, detail: dict[str, Any], depth: int
@@ -665,11 +454,11 @@ class Executor:
         entries: tuple[str, ...] = ()
         if step.transition is not None and step.transition.transition.internal:
             detail["internal"] = True  # it stays: its timers, SLA and batch run on
-            self._rearm_recurring(tx, step, detail)
+            self.arming.rearm_recurring(tx, step, detail)
         else:
             entries = self._leave_and_enter(tx, step, dest, detail)
         if cp.idle:
-            self._rearm_idle(tx, step, dest, entries, detail)
+            self.arming.rearm_idle(tx, step, dest, entries, detail)
         trigger = step.transition.transition.trigger if step.transition else None
         for process_id, data in step.starts:
             started = self.start_other(
@@ -677,9 +466,20 @@ class Executor:
             )
             detail.setdefault("started", []).append(started.id)
         chain = HistoryChain(tx, record, self.keys)
-        chain.append(now, step.actor, step.role, kind, trigger, record.state, dest, change, detail)
+        actor, role = step.actor, step.role
+        chain.add(
+            kind,
+            at=now,
+            actor=actor,
+            role=role,
+            trigger=trigger,
+            source=record.state,
+            dest=dest,
+            data=change,
+            detail=detail,
+        )
         for activity in step.activities:
-            chain.append(now, step.actor, step.role, "activity", trigger, detail=activity)
+            chain.add("activity", at=now, actor=actor, role=role, trigger=trigger, detail=activity)
         for message in step.messages:
             queued = tx.add_outbox(
                 outbox_entry(
@@ -702,7 +502,7 @@ class Executor:
             }
             if message.unresolved:
                 note["unresolved"] = list(message.unresolved)
-            chain.append(now, step.actor, step.role, "notification", trigger, detail=note)
+            chain.add("notification", at=now, actor=actor, role=role, trigger=trigger, detail=note)
         if cp.has_jobs and dest in cp.terminal and dest != record.state:
             tx.cancel_jobs(record.id)  # nobody completes work for a closed instance
         for request in step.jobs:
@@ -728,28 +528,13 @@ class Executor:
                 "payload": request.payload,
                 "on_complete": request.trigger,
             }
-            chain.append(now, step.actor, step.role, "job", trigger, detail=created)
+            chain.add("job", at=now, actor=actor, role=role, trigger=trigger, detail=created)
         for sheet, values in step.rows:
             tx.add_sheet_row(SheetRow(sheet, record.id, now, values))
         activity_at = record.last_activity_at if kind == "timer" else now
-        new = InstanceRecord(
-            record.id,
-            record.process,
-            record.version,
-            dest,
-            stored,
-            record.created_at,
-            now,
-            activity_at,
-            record.parent,
-            record.task,
-            record.rev + 1,
-            chain.seq,
-            chain.head,
-            record.format_version,
-            record.assignee,
+        new = chain.save(
+            record, state=dest, data=stored, updated_at=now, last_activity_at=activity_at
         )
-        tx.update_instance(new, expected_rev=record.rev)
         outcome = Outcome(new, {sheet for sheet, _ in step.rows}, len(step.messages))
         self._reach_out(tx, step, new, outcome, depth)
         return outcome
@@ -821,28 +606,14 @@ class Executor:
         change = {k: v for k, v in data.items() if parent.data.get(k) != v}
         chain = HistoryChain(tx, parent, self.keys)
         chain.add(
-            EventRecord(
-                parent.id,
-                0,
-                step.now,
-                step.actor,
-                step.role,
-                "update",
-                data=change,
-                detail={"by": child.id},
-            )
+            "update",
+            at=step.now,
+            actor=step.actor,
+            role=step.role,
+            data=change,
+            detail={"by": child.id},
         )
-        tx.update_instance(
-            replace(
-                parent,
-                data=data,
-                rev=parent.rev + 1,
-                seq=chain.seq,
-                head=chain.head,
-                updated_at=step.now,
-            ),
-            expected_rev=parent.rev,
-        )
+        chain.save(parent, data=data, updated_at=step.now)
 
     def _emit(
         self, tx: Transaction, step: Step, trigger: str, target: str, outcome: Outcome, depth: int

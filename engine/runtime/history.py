@@ -8,27 +8,31 @@ JSON with sorted keys. Editing, dropping or reordering an event breaks the chain
 on, and without the key a rewritten chain cannot be sealed again. Events written before the
 store-wide sequence existed (format 1: `lane` None) were sealed as `sha256(prev_hash +
 canonical)` without the place or key fields; they still verify, as unkeyed.
+
+`HistoryChain` is how the runtime writes an instance's events: one keyword method per event,
+numbered, placed and sealed after the instance's last one.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..audit.keys import AuditKeys
 from ..errors import UsageError
-from ..store.base import EventRecord, Position, to_iso
+from ..store.base import EventRecord, InstanceRecord, Position, Transaction, to_iso
 from ..store.jsontext import compact_encoder
 
 __all__ = [
     "EVENT_PREFIX",
+    "HistoryChain",
     "canonical",
     "check_lane",
     "expected_tag",
     "legacy_canonical",
     "seal",
-    "sealed",
 ]
 
 EVENT_PREFIX = b"fulfil.event.2\n"
@@ -37,64 +41,29 @@ EVENT_PREFIX = b"fulfil.event.2\n"
 _dumps = compact_encoder(sort_keys=True, default=str)
 
 
-def _text(
-    instance: str,
-    seq: int,
-    at: datetime,
-    actor: str,
-    role: str | None,
-    kind: str,
-    trigger: str | None,
-    source: str | None,
-    dest: str | None,
-    data: dict[str, Any],
-    detail: dict[str, Any],
-    prev_hash: str,
-    position: tuple[int, int, tuple[str, int] | None],
-    key: str,
-) -> str:
-    lane, pos, after = position
-    return _dumps(
-        {
-            "v": 2,
-            "instance": instance,
-            "seq": seq,
-            "at": to_iso(at),
-            "actor": actor,
-            "role": role,
-            "kind": kind,
-            "trigger": trigger,
-            "source": source,
-            "dest": dest,
-            "data": data,
-            "detail": detail,
-            "prev_hash": prev_hash,
-            "lane": lane,
-            "pos": pos,
-            "after": None if after is None else [after[0], after[1]],
-            "key": key,
-        }
-    )
-
-
 def canonical(event: EventRecord) -> str:
     """The canonical text of a format-2 event: every field but `hash`."""
     e = event
-    return _text(
-        e.instance,
-        e.seq,
-        e.at,
-        e.actor,
-        e.role,
-        e.kind,
-        e.trigger,
-        e.source,
-        e.dest,
-        e.data,
-        e.detail,
-        e.prev_hash,
-        (e.lane or 0, e.pos or 0, e.after),
-        e.key,
+    return _dumps(
+        {
+            "v": 2,
+            "instance": e.instance,
+            "seq": e.seq,
+            "at": to_iso(e.at),
+            "actor": e.actor,
+            "role": e.role,
+            "kind": e.kind,
+            "trigger": e.trigger,
+            "source": e.source,
+            "dest": e.dest,
+            "data": e.data,
+            "detail": e.detail,
+            "prev_hash": e.prev_hash,
+            "lane": e.lane or 0,
+            "pos": e.pos or 0,
+            "after": None if e.after is None else [e.after[0], e.after[1]],
+            "key": e.key,
+        }
     )
 
 
@@ -149,69 +118,109 @@ def check_lane(position: Position, keys: AuditKeys) -> None:
         )
 
 
-def sealed(
-    instance: str,
-    seq: int,
-    at: datetime,
-    actor: str,
-    role: str | None,
-    kind: str,
-    trigger: str | None,
-    source: str | None,
-    dest: str | None,
-    data: dict[str, Any],
-    detail: dict[str, Any],
-    prev_hash: str,
-    position: Position,
-    keys: AuditKeys,
-) -> EventRecord:
-    """A new event chained after `prev_hash` at `position`, sealed with `keys`' first key."""
-    key = keys.signing_id
-    place = (position.lane, position.pos, position.after)
-    text = _text(
-        instance, seq, at, actor, role, kind, trigger, source, dest, data, detail, prev_hash,
-        place, key,
-    )  # fmt: skip
-    digest = keys.seal(EVENT_PREFIX + text.encode())
-    return EventRecord(
-        instance,
-        seq,
-        at,
-        actor,
-        role,
-        kind,
-        trigger,
-        source,
-        dest,
-        data,
-        detail,
-        prev_hash,
-        digest,
-        position.lane,
-        position.pos,
-        position.after,
-        key,
-    )
-
-
 def seal(
     event: EventRecord, prev_hash: str, seq: int, position: Position, keys: AuditKeys
 ) -> EventRecord:
-    """The event numbered `seq` chained after `prev_hash` at `position`, sealed."""
-    e = event
-    return sealed(
-        e.instance,
-        seq,
-        e.at,
-        e.actor,
-        e.role,
-        e.kind,
-        e.trigger,
-        e.source,
-        e.dest,
-        e.data,
-        e.detail,
-        prev_hash,
-        position,
-        keys,
+    """The event numbered `seq` chained after `prev_hash` at `position`, sealed with `keys`'
+    first key."""
+    placed = replace(
+        event,
+        seq=seq,
+        prev_hash=prev_hash,
+        hash="",
+        lane=position.lane,
+        pos=position.pos,
+        after=position.after,
+        key=keys.signing_id,
     )
+    return replace(placed, hash=keys.seal(EVENT_PREFIX + canonical(placed).encode()))
+
+
+class HistoryChain:
+    """Appends events to one instance's history, chaining and sealing them with `keys`.
+
+    Every event of the engine is written through `add` (or made by `event`), its fields named:
+    the chain sets its number, its place in the store-wide sequence and its seal.
+    """
+
+    def __init__(self, tx: Transaction, record: InstanceRecord, keys: AuditKeys) -> None:
+        self.tx, self.seq, self.head, self.instance = tx, record.seq, record.head, record.id
+        self.keys = keys
+
+    def event(
+        self,
+        kind: str,
+        *,
+        at: datetime,
+        actor: str,
+        role: str | None = None,
+        trigger: str | None = None,
+        source: str | None = None,
+        dest: str | None = None,
+        data: dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> EventRecord:
+        """The next event of the instance, placed and sealed; the caller appends it."""
+        self.seq += 1
+        keys = self.keys
+        position = self.tx.next_position(
+            self.instance, self.seq, keys.signing_id, keys.signing_check
+        )
+        if position.last_key:
+            check_lane(position, keys)
+        placed = EventRecord(
+            instance=self.instance,
+            seq=self.seq,
+            at=at,
+            actor=actor,
+            role=role,
+            kind=kind,
+            trigger=trigger,
+            source=source,
+            dest=dest,
+            data={} if data is None else data,
+            detail={} if detail is None else detail,
+            prev_hash=self.head,
+            lane=position.lane,
+            pos=position.pos,
+            after=position.after,
+            key=keys.signing_id,
+        )
+        event = replace(placed, hash=keys.seal(EVENT_PREFIX + canonical(placed).encode()))
+        self.head = event.hash
+        return event
+
+    def add(
+        self,
+        kind: str,
+        *,
+        at: datetime,
+        actor: str,
+        role: str | None = None,
+        trigger: str | None = None,
+        source: str | None = None,
+        dest: str | None = None,
+        data: dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> EventRecord:
+        """Append the next event of the instance (as `event`, and written)."""
+        event = self.event(
+            kind,
+            at=at,
+            actor=actor,
+            role=role,
+            trigger=trigger,
+            source=source,
+            dest=dest,
+            data=data,
+            detail=detail,
+        )
+        self.tx.append_event(event)
+        return event
+
+    def save(self, record: InstanceRecord, **changes: Any) -> InstanceRecord:
+        """Write `record` back (with `changes`) at the chain's new end and the next revision;
+        a ConflictError when someone changed it since it was read."""
+        stored = replace(record, rev=record.rev + 1, seq=self.seq, head=self.head, **changes)
+        self.tx.update_instance(stored, expected_rev=record.rev)
+        return stored

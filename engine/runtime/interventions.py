@@ -32,12 +32,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from ..errors import InstanceClosed, RoleRefused, UsageError, did_you_mean
+from ..errors import InstanceClosed, NotFound, RoleRefused, UsageError, did_you_mean
 from ..people.directory import OPERATOR, Directory
 from ..store.base import InstanceRecord, OutboxRecord, Transaction
 from .assigning import manager_roles
 from .compiled import CANCELLED, CompiledProcess
-from .executor import Executor, HistoryChain, Outcome, builtins, check_not_before
+from .executor import Executor, Outcome, check_not_before
+from .history import HistoryChain
+from .step import builtins
 
 __all__ = [
     "INSTANCE_ACTIONS",
@@ -340,7 +342,7 @@ class Interventions:
         timers = self._drop_timers(tx, cp, record)
         variables = cp.codec.decode(record.data)
         variables.update(builtins(state, now, who.actor, who.role))
-        armed = self.executor._enter(tx, cp, record.id, state, variables, now)
+        armed = self.executor.arming.enter(tx, cp, record.id, state, variables, now)
         detail = _state_change(
             "move", reason, record.state, state, timers_cancelled=timers, timers=armed
         )
@@ -368,8 +370,16 @@ class Interventions:
         detail: dict[str, Any],
     ) -> InstanceRecord:
         chain = HistoryChain(tx, record, self.executor.keys)
-        chain.append(
-            now, who.actor, who.role, "intervention", action, record.state, dest, change, detail
+        chain.add(
+            "intervention",
+            at=now,
+            actor=who.actor,
+            role=who.role,
+            trigger=action,
+            source=record.state,
+            dest=dest,
+            data=change,
+            detail=detail,
         )
         return chain.save(record, state=dest, data={**record.data, **change}, updated_at=now)
 
@@ -392,8 +402,6 @@ class Interventions:
             UsageError: retry of a message that has not failed; drop of one sent.
             RoleRefused: the person may not intervene on the message's process.
         """
-        from ..errors import NotFound
-
         found = [m for m in tx.outbox() if m.id == message_id]
         if not found:
             raise NotFound(f"no outbox message {message_id}; `fulfil outbox` lists them")

@@ -24,10 +24,10 @@ from typing import Any
 from ..audit.keys import AuditKeys
 from ..clock.durations import backoff
 from ..errors import JobRefused, NotFound
-from ..store.base import EventRecord, JobRecord, Transaction
+from ..store.base import JobRecord, Transaction
 from .compiled import CompiledProcess
 from .data import refuse_undeclared, trigger_accepts
-from .executor import HistoryChain
+from .history import HistoryChain
 from .views import JobView
 
 __all__ = [
@@ -162,23 +162,17 @@ def record_incident(tx: Transaction, job: JobRecord, now: datetime, keys: AuditK
         return
     chain = HistoryChain(tx, record, keys)
     chain.add(
-        EventRecord(
-            record.id,
-            0,
-            max(now, record.updated_at),
-            job.worker or "job",
-            None,
-            "incident",
-            job.trigger,
-            record.state,
-            None,
-            detail={
-                "job": job.id,
-                "type": job.type,
-                "key": job.key,
-                "error": job.error,
-                "failures": job.failures,
-            },
-        )
+        "incident",
+        at=max(now, record.updated_at),
+        actor=job.worker or "job",
+        trigger=job.trigger,
+        source=record.state,
+        detail={
+            "job": job.id,
+            "type": job.type,
+            "key": job.key,
+            "error": job.error,
+            "failures": job.failures,
+        },
     )
     chain.save(record)

@@ -26,7 +26,9 @@ from ..model import Process
 from ..store.base import DefinitionRecord, InstanceRecord, Transaction
 from .compiled import CANCELLED, CompiledProcess
 from .definitions import Definitions, _source_text
-from .executor import Executor, HistoryChain, builtins, check_not_before
+from .executor import Executor, check_not_before
+from .history import HistoryChain
+from .step import builtins
 
 __all__ = ["MigrationItem", "check_map", "migrate_instance", "plan_instance"]
 
@@ -196,25 +198,23 @@ def migrate_instance(
             tx.leave_batch(record.id, record.state)
         variables = new.codec.decode(stored)
         variables.update(builtins(target, now, actor, role))
-        armed = executor._enter(tx, new, record.id, target, variables, now)
+        armed = executor.arming.enter(tx, new, record.id, target, variables, now)
         if armed:
             detail["timers"] = armed
     change = {k: v for k, v in stored.items() if record.data.get(k) != v}
     chain = HistoryChain(tx, record, executor.keys)
-    chain.append(now, actor, role, "migration", "migrate", record.state, target, change, detail)
-    tx.update_instance(
-        replace(
-            record,
-            version=new.process.version,
-            state=target,
-            data=stored,
-            rev=record.rev + 1,
-            seq=chain.seq,
-            head=chain.head,
-            updated_at=now,
-        ),
-        expected_rev=record.rev,
+    chain.add(
+        "migration",
+        at=now,
+        actor=actor,
+        role=role,
+        trigger="migrate",
+        source=record.state,
+        dest=target,
+        data=change,
+        detail=detail,
     )
+    chain.save(record, version=new.process.version, state=target, data=stored, updated_at=now)
     return replace(item, moved=True)
 
 

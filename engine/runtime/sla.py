@@ -33,9 +33,9 @@ from ..clock.calendars import BusinessCalendar
 from ..messages.addresses import address_problem
 from ..model import Process, Sla, State
 from ..people.directory import Directory, Person, manager_chain
-from ..store.base import EventRecord, InstanceRecord, TimerRecord, Transaction, from_iso, to_iso
+from ..store.base import InstanceRecord, TimerRecord, Transaction, from_iso, to_iso
 from .compiled import CompiledProcess
-from .executor import HistoryChain
+from .history import HistoryChain
 from .recipients import Audience, Resolver, outbox_entry
 from .timers import ESCALATE, OVERDUE
 
@@ -181,9 +181,7 @@ def fire_notice(
             tx.add_timer(TimerRecord(record.id, ESCALATE, timer.state, ESCALATE, later, at, data))
             detail["escalate_at"] = to_iso(later)
     chain = HistoryChain(tx, record, keys)
-    chain.add(
-        EventRecord(record.id, 0, at, "timer", None, "sla", None, record.state, None, {}, detail)
-    )
+    chain.add("sla", at=at, actor="timer", source=record.state, detail=detail)
     chain.save(record, updated_at=at)
     return (record.state, len(queued))
 

@@ -21,7 +21,12 @@ if TYPE_CHECKING:
     from ..store.base import InstanceRecord
     from .compiled import CompiledProcess, CompiledTransition
 
-__all__ = ["JobRequest", "Message", "Step"]
+__all__ = ["JobRequest", "Message", "Step", "builtins"]
+
+
+def builtins(state: str, now: datetime, actor: str, role: str | None) -> dict[str, Any]:
+    """The variables every expression sees besides the fields."""
+    return {"state": state, "now": now, "today": now.date(), "actor": actor, "role": role}
 
 
 @dataclass

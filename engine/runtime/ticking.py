@@ -21,12 +21,14 @@ from functools import partial
 from typing import Any
 
 from ..errors import ConflictError, ExecutionError, NotFound
-from ..store.base import EventRecord, InstanceRecord, Store, TimerRecord, Transaction, to_iso
+from ..store.base import InstanceRecord, Store, TimerRecord, Transaction, to_iso
 from .batches import BATCH_OWNER, retry_batch, send_batch
 from .compiled import CompiledProcess
 from .definitions import Definitions
-from .executor import Executor, HistoryChain, Outcome, builtins
+from .executor import Executor, Outcome
+from .history import HistoryChain
 from .sla import fire_notice
+from .step import builtins
 from .timers import CompiledTimer, is_sla_timer
 from .views import Fired
 
@@ -249,18 +251,12 @@ class Ticker:
                 detail["timers"] = [{"name": spec.name, "due_at": to_iso(due)}]
         chain = HistoryChain(tx, record, self.executor.keys)
         chain.add(
-            EventRecord(
-                record.id,
-                0,
-                at,
-                "timer",
-                None,
-                "spent",
-                timer.trigger,
-                record.state,
-                None,
-                detail=detail,
-            )
+            "spent",
+            at=at,
+            actor="timer",
+            trigger=timer.trigger,
+            source=record.state,
+            detail=detail,
         )
         chain.save(record, updated_at=at)
 
@@ -281,18 +277,12 @@ class Ticker:
                     at = max(at, record.updated_at)
                     chain = HistoryChain(tx, record, self.executor.keys)
                     chain.add(
-                        EventRecord(
-                            record.id,
-                            0,
-                            at,
-                            "timer",
-                            None,
-                            "refused",
-                            trigger,
-                            record.state,
-                            None,
-                            detail={"timer": name, "error": message},
-                        )
+                        "refused",
+                        at=at,
+                        actor="timer",
+                        trigger=trigger,
+                        source=record.state,
+                        detail={"timer": name, "error": message},
                     )
                     chain.save(record)
         return Fired(instance_id, name, trigger, due_at, at, state, refused=message)

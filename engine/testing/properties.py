@@ -18,8 +18,7 @@ from ..messages.addresses import address_problem
 from ..model import FieldType, Process, Transition
 from ..runtime.children import child_id, outcome_of
 from ..runtime.compiled import CompiledProcess
-from ..runtime.executor import builtins
-from ..runtime.step import Step
+from ..runtime.step import Step, builtins
 from ..store.base import EventRecord, InstanceRecord, OutboxRecord, Store, TimerRecord
 
 __all__ = [

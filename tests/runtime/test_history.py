@@ -10,30 +10,32 @@ from datetime import UTC, datetime
 from fulfil.engine.audit.keys import UNKEYED, AuditKeys
 from fulfil.engine.runtime.history import (
     EVENT_PREFIX,
+    HistoryChain,
     canonical,
     expected_tag,
     legacy_canonical,
     seal,
-    sealed,
 )
-from fulfil.engine.store.base import EventRecord, Position
+from fulfil.engine.store.base import EventRecord, InstanceRecord, Position
+from fulfil.engine.store.memory import MemoryStore
 
 KEYS = AuditKeys((("k1", b"correct horse battery staple"),))
 PLACE = Position(0, 7, ("facebook_access-1", 3), "", "")
-FIELDS = (
-    "facebook_access-2",
-    2,
-    datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
-    "ana",
-    "ops_specialist",
-    "transition",
-    "log_call",
-    "New",
-    "In Progress",
-    {"attempt": 1, "note": "Café ☕"},
-    {"timers": []},
-    "ab" * 32,
+AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+EVENT = EventRecord(
+    instance="facebook_access-2",
+    seq=0,
+    at=AT,
+    actor="ana",
+    role="ops_specialist",
+    kind="transition",
+    trigger="log_call",
+    source="New",
+    dest="In Progress",
+    data={"attempt": 1, "note": "Café ☕"},
+    detail={"timers": []},
 )
+PREV = "ab" * 32
 # docs/audit.md shows this event, its canonical text and its tags: keep the three in step
 GOLDEN_TEXT = (
     '{"actor":"ana","after":["facebook_access-1",3],"at":"2026-03-02T09:30:00.000000+00:00",'
@@ -50,7 +52,7 @@ GOLDEN_LEGACY = "f77769b0a1ca9c7125bda1111f8e5a0aac90c530fe4fb8c39e330bb0d199053
 def test_golden_event_text_and_mac() -> None:
     """A fixed event gives fixed canonical bytes and a fixed HMAC-SHA256, computed here again
     from the bytes alone (the format other tools can check histories with)."""
-    event = sealed(*FIELDS, PLACE, KEYS)  # type: ignore[arg-type]
+    event = seal(EVENT, PREV, 2, PLACE, KEYS)
     assert canonical(event) == GOLDEN_TEXT
     message = b"fulfil.event.2\n" + GOLDEN_TEXT.encode("utf-8")
     assert EVENT_PREFIX == b"fulfil.event.2\n"
@@ -62,7 +64,7 @@ def test_golden_event_text_and_mac() -> None:
 def test_golden_unkeyed_and_legacy_tags() -> None:
     """Unkeyed: SHA-256 of the same bytes with key ""; an old (format 1) event: SHA-256 of
     prev_hash + its text without place and key."""
-    event = sealed(*FIELDS, PLACE, UNKEYED)  # type: ignore[arg-type]
+    event = seal(EVENT, PREV, 2, PLACE, UNKEYED)
     text = GOLDEN_TEXT.replace('"key":"k1"', '"key":""')
     assert canonical(event) == text
     assert event.hash == hashlib.sha256(b"fulfil.event.2\n" + text.encode()).hexdigest()
@@ -72,14 +74,43 @@ def test_golden_unkeyed_and_legacy_tags() -> None:
     assert expected_tag(old, KEYS) == GOLDEN_LEGACY
 
 
-def test_sealed_matches_seal_and_verifies() -> None:
-    """`sealed` gives the record `seal` gives, and its tag is the one `verify` recomputes."""
-    event = sealed(*FIELDS, PLACE, KEYS)  # type: ignore[arg-type]
-    unsealed = EventRecord(*FIELDS)  # type: ignore[arg-type]
-    assert event == seal(unsealed, "ab" * 32, 2, PLACE, KEYS)
+def test_seal_verifies_and_depends_on_the_place() -> None:
+    """A sealed event's tag is the one `verify` recomputes, and another place changes it."""
+    event = seal(EVENT, PREV, 2, PLACE, KEYS)
+    assert (event.seq, event.prev_hash) == (2, PREV)
     assert expected_tag(event, KEYS) == event.hash
     assert expected_tag(event, UNKEYED) is None  # a key not given cannot check it
     moved = Position(0, 8, ("facebook_access-1", 3), "", "")
-    assert sealed(*FIELDS, moved, KEYS).hash != event.hash  # type: ignore[arg-type]
+    assert seal(EVENT, PREV, 2, moved, KEYS).hash != event.hash
     other = AuditKeys((("k1", b"another secret of some length"),))
     assert expected_tag(event, other) != event.hash
+
+
+def test_the_chain_writes_what_seal_gives() -> None:
+    """`HistoryChain.add` numbers, places and seals each event after the instance's last one
+    (the record `seal` gives for the same fields), writes it, and `save` moves the instance's
+    end and revision with it."""
+    store = MemoryStore()
+    record = InstanceRecord("facebook_access-2", "facebook_access", 1, "New", {}, AT, AT, AT)
+    with store.transaction() as tx:
+        tx.insert_instance(record)
+        chain = HistoryChain(tx, record, KEYS)
+        first = chain.add(
+            "transition",
+            at=AT,
+            actor="ana",
+            role="ops_specialist",
+            trigger="log_call",
+            source="New",
+            dest="In Progress",
+            data={"attempt": 1, "note": "Café ☕"},
+            detail={"timers": []},
+        )
+        second = chain.add("released", at=AT, actor="system")
+        saved = chain.save(record, state="In Progress")
+        events = tx.events(record.id)
+    place = Position(first.lane or 0, first.pos or 0, first.after, "", "")
+    assert first == seal(EVENT, "", 1, place, KEYS)
+    assert (second.seq, second.prev_hash, second.data, second.detail) == (2, first.hash, {}, {})
+    assert events == [first, second]
+    assert (saved.seq, saved.head, saved.rev, saved.state) == (2, second.hash, 2, "In Progress")
