@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..definition.firing import engine_fired
+from ..definition.loader import load_text
 from ..errors import DefinitionError, FulfilError, Problem, StoreError
 from ..model import Process
 from ..store.base import DefinitionRecord, Transaction
@@ -114,8 +115,6 @@ class Definitions:
         ):
             compiled = self.compile(process)
         elif stored is not None and stored.source:
-            from ..definition.loader import load_text
-
             loaded = load_text(stored.source, f"<{process_id} version {version}, stored>")
             compiled = self._cache[key] = self._build(loaded.process)
         else:

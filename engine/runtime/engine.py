@@ -50,7 +50,6 @@ from ..store.base import (
     sort_key,
 )
 from .assigning import AlreadyAssigned, Assignment
-from .children import Family
 from .compiled import CompiledProcess
 from .definitions import CatalogLike, Definitions
 from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
@@ -90,6 +89,7 @@ from .search import (
 from .search import matches as search_matches
 from .sla import due_at as sla_due_at
 from .step import builtins
+from .tasks import TaskReader
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
 from .ticking import Ticker, family_due_timer
 from .timers import TimerScheduler, schedule_timer
@@ -1017,8 +1017,8 @@ class Engine:
         facts = _state_facts(cp, record.state)
         terminal = facts.terminal
         # only a task waits on others and only a request has tasks: skip their reads otherwise
-        family = Family(tx, self.definitions) if record.task or cp.process.tasks else None
-        waiting_on = () if terminal or family is None else family.waiting_on(record)
+        reader = TaskReader(tx, self.definitions) if record.task or cp.process.tasks else None
+        waiting_on = () if terminal or reader is None else reader.waiting_on(record)
         # positional: a view is built on every step, and twenty keywords cost half as much again
         return InstanceView(
             record.id,
@@ -1034,7 +1034,7 @@ class Engine:
             else (),
             record.parent,
             record.task,
-            family.children(record) if family is not None and cp.process.tasks else (),
+            reader.views(record) if reader is not None and cp.process.tasks else (),
             record.created_at,
             record.updated_at,
             record.last_activity_at,
@@ -1110,7 +1110,7 @@ class Engine:
                         state.owner,
                         state.status or state.name,
                     )
-            family = Family(tx, self.definitions)
+            reader = TaskReader(tx, self.definitions)
             for record in tx.find_instances(sorted({(p, s) for p, s, _ in wanted})):
                 if mine is not None and record.assignee != mine:
                     continue
@@ -1118,9 +1118,9 @@ class Engine:
                 if spec is None:
                     continue
                 initial, queue, owner, status = spec
-                task = family.task(record)
+                task = reader.task(record)
                 if task is not None:
-                    if family.waiting_on(record):
+                    if reader.waiting_on(record):
                         continue
                     queue = task.queue or queue
                 if queue is None or (name and queue != name):
@@ -1180,7 +1180,7 @@ class Engine:
             plan = plan_search(request, scope, catalog)
             query, where, limit = plan.query, plan.where, plan.limit
             order = query.order
-            family = Family(tx, self.definitions) if plan.queue else None
+            reader = TaskReader(tx, self.definitions) if plan.queue else None
             batch = limit + 1 if where is None else max(4 * limit, 200)
             scanned = 0
             after = query.after
@@ -1190,7 +1190,7 @@ class Engine:
                 full = False
                 for record in rows:
                     scanned += 1
-                    if (family is None or self._in_queue(family, record, plan.queue)) and (
+                    if (reader is None or self._in_queue(reader, record, plan.queue)) and (
                         where is None or self._where(tx, where, record, now)
                     ):
                         if len(items) == limit:
@@ -1245,15 +1245,15 @@ class Engine:
         variables.update(builtins(record.state, now, "", None))
         return search_matches(where, variables)
 
-    def _in_queue(self, family: Family, record: InstanceRecord, queue: str | None) -> bool:
+    def _in_queue(self, reader: TaskReader, record: InstanceRecord, queue: str | None) -> bool:
         """Whether the instance's work is in the queue: a task's queue is its `Task`'s, else
         its state's; a task waiting on its dependencies is in no queue."""
-        spec = family.compiled(record).process.find_state(record.state)
+        spec = reader.compiled(record).process.find_state(record.state)
         state_queue = None if spec is None else spec.queue
-        task = family.task(record)
+        task = reader.task(record)
         if task is None:
             return state_queue == queue
-        return not family.waiting_on(record) and (task.queue or state_queue) == queue
+        return not reader.waiting_on(record) and (task.queue or state_queue) == queue
 
     def queues(self) -> list[str]:
         """The names of the queues the catalog's processes put work in, sorted."""

@@ -34,7 +34,6 @@ from ..store.base import (
 )
 from .actions import dated_line
 from .arming import Arming
-from .children import Family, Requests
 from .compiled import CompiledProcess, engine_only_refusal
 from .data import refuse_undeclared, trigger_accepts
 from .definitions import Definitions
@@ -42,6 +41,7 @@ from .history import HistoryChain
 from .recipients import outbox_entry
 from .refusals import best_refusal
 from .step import Step, builtins
+from .tasks import TaskReader, TaskRunner
 from .timers import TimerScheduler
 
 __all__ = ["Executor", "Outcome", "check_not_before"]
@@ -89,7 +89,7 @@ class Executor:
         self.arming = Arming(scheduler)  # entering states: their timers and batches
         self.keys = keys
         self.people = people  # None: open mode, identities are not verified
-        self.requests = Requests(self)
+        self.tasks = TaskRunner(self)
 
     # identity -------------------------------------------------------------------------------
     def identify_start(
@@ -208,7 +208,7 @@ class Executor:
         tx.insert_instance(record)
         tx.append_event(first)
         if process.tasks:
-            self.requests.start_tasks(tx, cp, record, variables, actor=actor, now=now)
+            self.tasks.start_tasks(tx, cp, record, variables, actor=actor, now=now)
         if cp.automatic_from:
             outcome = Outcome(record, set())
             self._settle(tx, cp, outcome, 0)
@@ -390,7 +390,7 @@ class Executor:
         """Refuse people's triggers on a task still waiting on its dependencies."""
         if record.task is None:
             return
-        waiting = Family(tx, self.definitions).waiting_on(record)
+        waiting = TaskReader(tx, self.definitions).waiting_on(record)
         if waiting:
             raise TriggerNotAllowed(
                 f"task '{record.task}' is waiting on: {', '.join(waiting)}",
@@ -432,7 +432,7 @@ class Executor:
             if state in cp.batches:
                 tx.leave_batch(record.id, state)
         notes = []
-        waiting = Family(tx, self.definitions).waiting_on(record) if record.task else ()
+        waiting = TaskReader(tx, self.definitions).waiting_on(record) if record.task else ()
         if waiting:
             detail["waiting_on"] = list(waiting)  # its timers start when it is released
         elif any(cp.timers.get(state) or state in cp.batches for state in entries):
@@ -585,7 +585,7 @@ class Executor:
         for emit in step.emits:
             self._emit(tx, step, emit.trigger, emit.target, outcome, depth)
         if new.parent is not None and new.state in step.cp.terminal:
-            self.requests.child_ended(tx, new, step.cp, step.now, outcome, depth)
+            self.tasks.task_ended(tx, new, step.cp, step.now, outcome, depth)
 
     def _append_to_parent(self, tx: Transaction, step: Step, child: InstanceRecord) -> None:
         if child.parent is None:

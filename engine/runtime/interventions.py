@@ -249,7 +249,7 @@ class Interventions:
             # A task cancelled on its own ended without doing its work (outcome failed): its
             # request's rules decide what follows, as when a task fails by a transition.
             outcome = Outcome(stored, set())
-            self.executor.requests.child_ended(tx, stored, cp, now, outcome, 0)
+            self.executor.tasks.task_ended(tx, stored, cp, now, outcome, 0)
             if outcome.sheets or outcome.messages:
                 self.outcomes.append(outcome)
         return stored

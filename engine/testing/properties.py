@@ -16,9 +16,9 @@ from ..errors import DataError, ExecutionError
 from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
 from ..messages.addresses import address_problem
 from ..model import FieldType, Process, Transition
-from ..runtime.children import child_id, outcome_of
 from ..runtime.compiled import CompiledProcess
 from ..runtime.step import Step, builtins
+from ..runtime.tasks import outcome_of, task_instance_id
 from ..store.base import EventRecord, InstanceRecord, OutboxRecord, Store, TimerRecord
 
 __all__ = [
@@ -385,7 +385,8 @@ def release_problems(world: World, compiled: Compiled) -> list[str]:
         task = compiled(parent).process.find_task(record.task) if parent else None
         if task is None or not task.depends_on:
             continue
-        done = [_completed_at(world, child_id(record.parent, d), compiled) for d in task.depends_on]
+        ids = [task_instance_id(record.parent, d) for d in task.depends_on]
+        done = [_completed_at(world, i, compiled) for i in ids]
         ready = None if None in done else max(d for d in done if d is not None)
         for event in world.events[iid]:
             early = ready is None or event.at < ready

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from ..people.directory import Person
 from ..runtime.views import event_json, outbox_json
-from .app import ApiCaller
+from .context import ApiCaller
 from .search import WORK_ORDER, parse_open
 
 __all__ = ["router"]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from ..people.directory import Person
 from .api import ERRORS
-from .app import ApiCaller
+from .context import ApiCaller
 
 __all__ = ["router"]
 

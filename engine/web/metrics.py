@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .app import ApiPerson
+from .context import ApiPerson
 
 __all__ = ["Metrics", "MetricsMiddleware"]
 

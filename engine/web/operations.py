@@ -39,15 +39,13 @@ from ..runtime.assigning import manager_roles
 from ..runtime.interventions import INSTANCE_ACTIONS, BulkItem, BulkReport, change_of
 from ..runtime.metrics import process_stats
 from ..runtime.search import MAX_LIMIT, SearchRequest
-from .app import PageCaller, Workbench, checked_form, workbench
 from .auth import Caller
+from .context import PageCaller, Workbench, checked_form, workbench
+from .instance import render_instance, shown_value
 from .statuses import WebError, status_of
 
 __all__ = [
-    "InterventionPanel",
     "all_processes",
-    "intervention_panel",
-    "may_intervene",
     "may_operate",
     "router",
 ]
@@ -100,11 +98,6 @@ def operating_roles(processes: Iterable[Process]) -> tuple[str, ...]:
 def may_operate(engine: Engine, person: Person) -> bool:
     """Whether the person sees the operations area: they hold `operator` or a manager role."""
     return any(person.holds(role) for role in operating_roles(all_processes(engine)))
-
-
-def may_intervene(person: Person, process: Process) -> bool:
-    """Whether the person may change running work of this process (the engine decides again)."""
-    return any(person.holds(role) for role in (OPERATOR, *manager_roles(process)))
 
 
 def _require(bench: Workbench, caller: Caller) -> None:
@@ -281,17 +274,6 @@ def _chosen_process(bench: Workbench, form: SearchForm) -> Process | None:
 
 
 # --- the values of a correction ---------------------------------------------------------------
-def shown_value(value: Any) -> str:
-    """A stored (JSON) value as a form shows it: lists one item a line, booleans true/false."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "\n".join(str(item) for item in value)
-    return str(value)
-
-
 def typed_value(process: Process, name: str, raw: str) -> Any:
     """A field's value from its form text: numbers, booleans and lists as their JSON types,
     an empty text as None (clearing the field); the engine checks the rest.
@@ -353,68 +335,6 @@ def required_reason(reason: str | None, action: str, where: str = "the Reason bo
     return text
 
 
-# --- the instance page's panel ----------------------------------------------------------------
-@dataclass(frozen=True)
-class FieldControl:
-    name: str
-    kind: str  # select, textarea, number, text, date, ...
-    value: str
-    options: tuple[str, ...]
-    required: bool
-
-
-@dataclass(frozen=True)
-class InterventionPanel:
-    """What the instance page offers an operator: cancel, correct, move, and its messages."""
-
-    states: tuple[str, ...]
-    controls: tuple[FieldControl, ...]
-    open_tasks: tuple[str, ...]
-    messages: tuple[Any, ...]  # the instance's failed and pending outbox messages
-    forms: tuple[str, ...]  # the forms shown (`ops:cancel`, `ops:retry:7`...): where a refusal goes
-
-
-_CONTROL = {
-    FieldType.ENUM: "select",
-    FieldType.BOOL: "select",
-    FieldType.TEXT: "textarea",
-    FieldType.LIST: "textarea",
-    FieldType.INT: "number",
-    FieldType.DATE: "date",
-    FieldType.EMAIL: "email",
-}
-
-
-def intervention_panel(
-    engine: Engine, person: Person, process: Process, view: Any, outbox: Iterable[Any]
-) -> InterventionPanel | None:
-    """The panel for a person who may change this process's running work, else None."""
-    if not may_intervene(person, process):
-        return None
-    stored = view.to_json()["data"]
-    controls = []
-    for spec in process.fields:
-        kind = _CONTROL.get(spec.type, "text")
-        options = ("true", "false") if spec.type is FieldType.BOOL else tuple(spec.values)
-        controls.append(
-            FieldControl(
-                spec.name, kind, shown_value(stored.get(spec.name)), options, spec.required
-            )
-        )
-    open_tasks = tuple(c.id for c in view.children if not c.terminal)
-    messages = tuple(m for m in outbox if m.status in ("failed", "pending"))
-    forms = ["ops:set"] + ([] if view.terminal else ["ops:cancel", "ops:move"])
-    for m in messages:
-        forms += [f"ops:drop:{m.id}"] + ([f"ops:retry:{m.id}"] if m.status == "failed" else [])
-    return InterventionPanel(
-        tuple(s.name for s in process.states if s.name != view.state),
-        tuple(controls),
-        open_tasks,
-        messages,
-        tuple(forms),
-    )
-
-
 def _instance_refused(
     request: Request,
     caller: Caller,
@@ -423,9 +343,7 @@ def _instance_refused(
     where: str,
     fields: dict[str, str],
 ) -> Response:
-    from .pages import _instance_page
-
-    return _instance_page(
+    return render_instance(
         request,
         caller,
         instance_id,

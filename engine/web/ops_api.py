@@ -21,7 +21,7 @@ from ..runtime.metrics import process_stats
 from ..runtime.search import SearchRequest
 from ..runtime.views import outbox_json
 from .api import ERRORS
-from .app import ApiCaller
+from .context import ApiCaller
 from .operations import all_processes, operating_roles, required_reason
 
 __all__ = ["router"]

@@ -18,14 +18,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import FulfilError, NotFound
 from ..model import Process
-from ..render.frame import CSS as FRAME_CSS
-from ..runtime.compiled import CompiledProcess
-from ..runtime.views import InstanceView
-from .app import PageCaller, Workbench, checked_form, workbench
 from .auth import CSRF_FIELD, LOGIN_COOKIE, SESSION_COOKIE, Caller
+from .context import PageCaller, Workbench, checked_form, render_page, workbench
 from .figures import state_figures
-from .forms import TriggerForm, read_form, trigger_forms
-from .operations import intervention_panel
+from .forms import read_form, trigger_forms
+from .instance import compiled_of, render_instance
 from .search import processes_of
 from .statuses import WebError, status_of
 from .titles import Titles
@@ -38,16 +35,6 @@ router = APIRouter(include_in_schema=False)
 
 def _processes(bench: Workbench) -> list[Process]:
     return processes_of(bench.engine)
-
-
-def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    bench = workbench(request)
-    caller: Caller | None = context.get("caller")
-    if caller is not None:
-        context.setdefault("csrf", bench.auth.signer.csrf(caller.binding))
-    context.setdefault("now", bench.engine.clock.now())
-    context.setdefault("frame_css", FRAME_CSS)
-    return bench.templates.TemplateResponse(request, name, context, status_code=status)
 
 
 def _safe_next(target: str | None) -> str:
@@ -66,7 +53,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 def _login(request: Request, nonce: str, target: str, error: str | None, status: int) -> Response:
     bench = workbench(request)
-    response = _render(
+    response = render_page(
         request,
         "login.html",
         {
@@ -192,7 +179,7 @@ def home(
         )
         if v
     }
-    return _render(
+    return render_page(
         request,
         "home.html",
         {
@@ -213,74 +200,9 @@ def home(
 
 
 # --- an instance ------------------------------------------------------------------------------
-def _compiled(bench: Workbench, view: InstanceView) -> CompiledProcess:
-    with bench.engine.store.transaction(write=False) as tx:
-        return bench.engine.definitions.for_instance(tx, view.process, view.version)
-
-
-def _instance_page(
-    request: Request,
-    caller: Caller,
-    instance_id: str,
-    *,
-    error: str | None = None,
-    error_for: str | None = None,
-    posted: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    bench = workbench(request)
-    engine = bench.engine
-    view = engine.show(instance_id)
-    cp = _compiled(bench, view)
-    person = caller.person
-    forms: list[TriggerForm] = trigger_forms(cp, view.state, view.triggers, person)
-    owner = view.owner
-    may_work = owner is None or person.holds(owner)
-    leads = {r.manager for r in cp.process.roles if r.manager}
-    lead = any(person.holds(role) for role in leads)
-    workers = [
-        p
-        for p in getattr(bench.people, "people", {}).values()
-        if p.active and (owner is None or p.holds(owner))
-    ]
-    outbox = [m for m in engine.outbox() if m.instance == instance_id]
-    ops = intervention_panel(engine, person, cp.process, view, outbox)
-    now = engine.clock.now()
-    due = [t.due_at for t in view.timers] + ([view.due_at] if view.due_at else [])
-    next_due = min(due) if due else None
-    return _render(
-        request,
-        "instance.html",
-        {
-            "caller": caller,
-            "view": view,
-            "process": cp.process,
-            "title": Titles([cp.process]).title(view, now),
-            "forms": forms,
-            "history": engine.history(instance_id),
-            "outbox": outbox,
-            "ops": ops,
-            "diagram": bench.diagram(cp.process),
-            "can_claim": not view.terminal and view.assignee is None and may_work,
-            "can_release": not view.terminal
-            and view.assignee is not None
-            and (view.assignee == person.id or lead),
-            "can_assign": not view.terminal and lead,
-            "workers": workers,
-            "next_due": next_due,
-            "overdue": next_due is not None and next_due <= now,
-            "error": error,
-            "error_for": error_for,
-            "posted": posted or {},
-            "fields": cp.process.fields,
-        },
-        status,
-    )
-
-
 @router.get("/instances/{instance_id}")
 def instance_page(request: Request, caller: PageCaller, instance_id: str) -> Response:
-    return _instance_page(request, caller, instance_id)
+    return render_instance(request, caller, instance_id)
 
 
 def _expected_rev(fields: dict[str, str]) -> int | None:
@@ -299,7 +221,7 @@ async def fire_form(request: Request, caller: PageCaller, instance_id: str) -> R
     def work() -> Response:
         try:
             view = bench.engine.show(instance_id)
-            cp = _compiled(bench, view)
+            cp = compiled_of(bench, view)
             form = next(
                 (f for f in trigger_forms(cp, view.state, (trigger,), caller.person)),
                 None,
@@ -337,7 +259,7 @@ def _refused(
             "This instance moved on since you opened the page (someone else changed it); "
             "nothing was stored. Check what changed below and try again."
         )
-    return _instance_page(
+    return render_instance(
         request,
         caller,
         instance_id,
@@ -377,7 +299,7 @@ async def assignment_form(
 # --- processes --------------------------------------------------------------------------------
 @router.get("/processes")
 def processes_page(request: Request, caller: PageCaller) -> Response:
-    return _render(
+    return render_page(
         request, "processes.html", {"caller": caller, "processes": _processes(workbench(request))}
     )
 
@@ -389,7 +311,7 @@ def process_page(request: Request, caller: PageCaller, process_id: str) -> Respo
     if process is None:
         known = ", ".join(sorted(p.id for p in _processes(bench)))
         raise NotFound(f"no process '{process_id}'; the processes: {known}")
-    return _render(
+    return render_page(
         request,
         "process.html",
         {

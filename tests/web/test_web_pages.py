@@ -203,7 +203,7 @@ def test_a_diagram_is_drawn_once_per_definition(
     client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Graphviz runs as a program of its own: pages reuse the drawing of a definition."""
-    import fulfil.engine.web.app as app_module
+    import fulfil.engine.web.context as app_module
 
     drawn: list[str] = []
     real = app_module.diagram_html

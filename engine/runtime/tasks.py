@@ -1,11 +1,12 @@
-"""Requests made of tasks: starting a request's tasks, releasing them, and the request's rules.
+"""A request's tasks: starting them, releasing them, and the request's rules when one ends.
 
-A request is a process with `tasks:`. Starting it starts one child instance per task in the same
-transaction; a child's id is `<request id>.<task name>` and its record names its `parent` and
-`task`. A task is *completed* when it reached a terminal state whose `outcome` is succeeded (the
-default). A task whose `depends_on` are not all completed is *waiting*: it is in no queue, people
-cannot fire its triggers, and its timers are not armed. When its last dependency completes it is
-*released* (a `released` event) and the timers of the state it is in start counting then.
+A request is a process with `tasks:`. Starting it starts one instance per task in the same
+transaction; a task instance's id is `<request id>.<task name>` and its record names its
+`parent` and `task`. A task is *completed* when it reached a terminal state whose `outcome` is
+succeeded (the default). A task whose `depends_on` are not all completed is *waiting*: it is in
+no queue, people cannot fire its triggers, and its timers are not armed. When its last
+dependency completes it is *released* (a `released` event) and the timers of the state it is in
+start counting then.
 
 When a task reaches a terminal state, its request's rules are evaluated (`succeeded`/`failed` of a
 named task or the indicator; `any_failed` on the first failure; `all_completed` when the last task
@@ -13,8 +14,8 @@ ends, whatever its outcome) and their triggers are fired as actor `rule`, roles 
 closed target refuses are skipped and recorded in the request's `rule` event; any other refusal is
 a definition mistake and refuses the whole step.
 
-Why the child's outcome reaches its request in the same transaction and not through the outbox:
-the request and its tasks live in one store, so one transaction can hold the child's transition,
+Why a task's outcome reaches its request in the same transaction and not through the outbox:
+the request and its tasks live in one store, so one transaction can hold the task's transition,
 the releases and the rules' firings, and either all of them happen or none. A request never
 misses (or sees twice) an outcome, and nothing has to dedupe deliveries or retry them, which an
 outbox would need for exactly-once. The cost is a longer transaction, bounded by the request's
@@ -45,13 +46,13 @@ from .views import ChildView
 if TYPE_CHECKING:
     from .executor import Executor, Outcome
 
-__all__ = ["MAX_RULE_DEPTH", "Family", "Requests", "child_id", "outcome_of"]
+__all__ = ["MAX_RULE_DEPTH", "TaskReader", "TaskRunner", "outcome_of", "task_instance_id"]
 
 MAX_RULE_DEPTH = 8
 SUCCEEDED, FAILED = "succeeded", "failed"
 
 
-def child_id(parent_id: str, task: str) -> str:
+def task_instance_id(parent_id: str, task: str) -> str:
     """The id of a request's task instance: `<request id>.<task name>`."""
     return f"{parent_id}.{task}"
 
@@ -79,8 +80,8 @@ def _rule_task(rule: Rule, tasks: tuple[Task, ...]) -> str | None:
     return next((t.name for t in tasks if t.indicator), None)
 
 
-class Family:
-    """Requests and their tasks as one transaction sees them; each request is read once.
+class TaskReader:
+    """Reads requests and their tasks as one transaction sees them; each request is read once.
 
     Make a new one after writing: it caches what it read.
     """
@@ -106,7 +107,7 @@ class Family:
         return self._requests[parent_id]
 
     def task(self, record: InstanceRecord) -> Task | None:
-        """The `Task` a child instance was started for (None for a stand-alone instance)."""
+        """The `Task` a task instance was started for (None for a stand-alone instance)."""
         if record.parent is None or record.task is None:
             return None
         request = self.request(record.parent)
@@ -133,7 +134,7 @@ class Family:
         """A task still waiting: not terminal, and some dependency has not completed."""
         return record.state not in self.compiled(record).terminal and bool(self.waiting_on(record))
 
-    def children(self, record: InstanceRecord) -> tuple[ChildView, ...]:
+    def views(self, record: InstanceRecord) -> tuple[ChildView, ...]:
         """The views of a request's task instances, in the order its tasks are declared."""
         order = {t.name: i for i, t in enumerate(self.compiled(record).process.tasks)}
         kids = sorted(self.tx.children(record.id), key=lambda k: (order.get(k.task or ""), k.id))
@@ -170,8 +171,10 @@ class _Firing:
     by: str  # the task instance whose end matched it
 
 
-class Requests:
-    """The request/task behaviour of an `Executor`, inside the event's transaction."""
+class TaskRunner:
+    """What an `Executor` does for requests and their tasks, inside the event's transaction:
+    starts a request's tasks, and when one ends releases the tasks waiting on it and runs the
+    request's rules."""
 
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
@@ -213,7 +216,7 @@ class Requests:
                     tx,
                     task.process,
                     data,
-                    instance_id=child_id(record.id, task.name),
+                    instance_id=task_instance_id(record.id, task.name),
                     actor=actor,
                     role=None,
                     now=now,
@@ -228,7 +231,7 @@ class Requests:
                 ) from None
 
     # reacting -------------------------------------------------------------------------------
-    def child_ended(
+    def task_ended(
         self,
         tx: Transaction,
         child: InstanceRecord,
@@ -246,17 +249,17 @@ class Requests:
                 "levels deep; a rule's trigger keeps ending tasks whose rules fire again",
                 instance=child.id,
             )
-        family = Family(tx, self.definitions)
-        request = family.request(child.parent)
+        reader = TaskReader(tx, self.definitions)
+        request = reader.request(child.parent)
         if request is None:
             return
         pcp, kids = request
         result = outcome_of(cp, child.state)
         if result == SUCCEEDED:
-            self._release(tx, family, pcp, kids, child, now)
+            self._release(tx, reader, pcp, kids, child, now)
         firings = [
             _Firing(rule, rule_label(rule, pcp.process.tasks), child.parent, child.id)
-            for rule in self._matching(pcp, family, kids, child, result)
+            for rule in self._matching(pcp, reader, kids, child, result)
         ]
         if not firings:
             return
@@ -275,7 +278,7 @@ class Requests:
     def _matching(
         self,
         pcp: CompiledProcess,
-        family: Family,
+        reader: TaskReader,
         kids: dict[str, InstanceRecord],
         child: InstanceRecord,
         result: str | None,
@@ -285,16 +288,16 @@ class Requests:
             if rule.when in (SUCCEEDED, FAILED):
                 hit = child.task == _rule_task(rule, pcp.process.tasks) and result == rule.when
             elif rule.when == "any_failed":
-                hit = result == FAILED and all(family.outcome(k) != FAILED for k in others)
+                hit = result == FAILED and all(reader.outcome(k) != FAILED for k in others)
             else:  # all_completed: this task is the last one to end
-                hit = all(family.outcome(k) is not None for k in others)
+                hit = all(reader.outcome(k) is not None for k in others)
             if hit:
                 yield rule
 
     def _release(
         self,
         tx: Transaction,
-        family: Family,
+        reader: TaskReader,
         pcp: CompiledProcess,
         kids: dict[str, InstanceRecord],
         child: InstanceRecord,
@@ -304,9 +307,9 @@ class Requests:
             kid = kids.get(task.name)
             if child.task not in task.depends_on or kid is None:
                 continue
-            if kid.state in family.compiled(kid).terminal or family.waiting_on(kid):
+            if kid.state in reader.compiled(kid).terminal or reader.waiting_on(kid):
                 continue
-            self._release_one(tx, family.compiled(kid), kid, child, now)
+            self._release_one(tx, reader.compiled(kid), kid, child, now)
 
     def _release_one(
         self,

@@ -15,7 +15,7 @@ from fulfil.engine.definition.loader import Catalog, load_files, load_text
 from fulfil.engine.errors import DataError, ExecutionError, TriggerNotAllowed
 from fulfil.engine.model import Process
 from fulfil.engine.runtime import Engine
-from fulfil.engine.runtime.children import MAX_RULE_DEPTH
+from fulfil.engine.runtime.tasks import MAX_RULE_DEPTH
 from fulfil.engine.store import MemoryStore, SQLiteStore, Store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
