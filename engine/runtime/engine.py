@@ -8,10 +8,6 @@ instance it needs and stores it back.
 from __future__ import annotations
 
 import contextlib
-import csv
-import os
-import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -31,13 +27,12 @@ from ..errors import (
     StoreError,
     UsageError,
 )
-from ..expressions import CompiledExpr
 from ..messages.adapters import DeliveryAdapter
-from ..messages.csvbatch import safe_cell
 from ..messages.delivering import MAX_DELIVERIES as MAX_DELIVERIES
 from ..messages.delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
 from ..messages.delivering import SEND_LEASE as SEND_LEASE
 from ..messages.delivering import Deliverer
+from ..messages.sheets import check_sheet_name, write_sheet
 from ..model import Process
 from ..people.directory import Directory
 from ..store.base import (
@@ -47,13 +42,13 @@ from ..store.base import (
     OutboxRecord,
     Store,
     Transaction,
-    sort_key,
 )
 from .assigning import AlreadyAssigned, Assignment
 from .compiled import CompiledProcess
 from .definitions import CatalogLike, Definitions
 from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
 from .executor import Executor, Outcome
+from .finding import find_page, read_queue, search_scope
 from .history import HistoryChain
 from .interventions import (
     INSTANCE_ACTIONS,
@@ -79,26 +74,19 @@ from .metrics import LatencyHistogram
 from .migration import MigrationItem, check_map, migrate_instance
 from .search import (
     MAX_LIMIT,
-    SCAN_BUDGET,
     SearchPage,
     SearchRequest,
-    encode_cursor,
-    plan_search,
     queue_names,
 )
-from .search import matches as search_matches
 from .sla import due_at as sla_due_at
-from .step import builtins
 from .tasks import TaskReader
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
 from .ticking import Ticker, family_due_timer
 from .timers import TimerScheduler, schedule_timer
 from .verify import Tally, verify_instance
-from .views import Fired, InstanceView, QueueItem, QueueView, TimerView, VerifyProblem, VerifyReport
+from .views import Fired, InstanceView, QueueView, TimerView, VerifyProblem, VerifyReport
 
 __all__ = ["Engine"]
-
-_SHEET_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 class _TimersDue(Exception):
@@ -992,19 +980,10 @@ class Engine:
             self._write_sheet(sheet)
 
     def _write_sheet(self, sheet: str) -> None:
-        if not _SHEET_NAME.match(sheet):
-            raise UsageError(f"sheet name '{sheet}' may use letters, digits, _ . - only")
+        check_sheet_name(sheet)  # before reading: a bad name is refused without the store
         with self.store.transaction(write=False) as tx:
             rows = tx.sheet_rows(sheet)
-        header = list(dict.fromkeys(name for row in rows for name, _ in row.values))
-        self.sheets_dir.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=self.sheets_dir, suffix=".csv.tmp")
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, fieldnames=header)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({name: _cell(value) for name, value in row.values})
-        os.replace(temp, self.sheets_dir / f"{sheet}.csv")
+        write_sheet(self.sheets_dir, sheet, rows)
 
     # reading --------------------------------------------------------------------------------
     def _view(
@@ -1093,61 +1072,8 @@ class Engine:
         if name and name not in (known := queue_names(processes)):
             listed = ", ".join(known) if known else "none"
             raise NotFound(f"no queue '{name}'; the processes' queues: {listed}")
-        task_processes = {t.process for p in processes for t in p.tasks}
-        ready: list[QueueItem] = []
-        in_progress: list[QueueItem] = []
         with self.store.transaction(write=False) as tx:
-            # each instance's state as its own version has it (catalog and stored versions)
-            wanted: dict[tuple[str, str, int], tuple[bool, str | None, str | None, str]] = {}
-            for process in self._search_scope(tx, processes, None, None):
-                for state in process.states:
-                    maybe = state.queue is not None and (not name or state.queue == name)
-                    if state.terminal or not (maybe or process.id in task_processes):
-                        continue
-                    wanted[(process.id, state.name, process.version)] = (
-                        state.initial,
-                        state.queue,
-                        state.owner,
-                        state.status or state.name,
-                    )
-            reader = TaskReader(tx, self.definitions)
-            for record in tx.find_instances(sorted({(p, s) for p, s, _ in wanted})):
-                if mine is not None and record.assignee != mine:
-                    continue
-                spec = wanted.get((record.process, record.state, record.version))
-                if spec is None:
-                    continue
-                initial, queue, owner, status = spec
-                task = reader.task(record)
-                if task is not None:
-                    if reader.waiting_on(record):
-                        continue
-                    queue = task.queue or queue
-                if queue is None or (name and queue != name):
-                    continue
-                item = QueueItem(
-                    record.id,
-                    record.process,
-                    record.state,
-                    status,
-                    queue,
-                    owner,
-                    record.created_at,
-                    record.last_activity_at,
-                    record.parent,
-                    record.task,
-                    record.assignee,
-                    _text(record.data.get("service")),
-                    _text(record.data.get("priority")),
-                )
-                (ready if initial else in_progress).append(item)
-            shown = {entry.id for entry in (*ready, *in_progress)}
-            incidents = tuple(
-                job_view(job)
-                for job in tx.jobs(state="incident")
-                if (name is None and mine is None) or job.instance in shown
-            )
-        return QueueView(tuple(ready), tuple(in_progress), incidents)
+            return read_queue(tx, self.definitions, processes, name, mine)
 
     def search(self, request: SearchRequest | None = None, **filters: Any) -> SearchPage:
         """One page of the instances matching the filters (`fulfil list`, `GET /api/instances`,
@@ -1173,87 +1099,12 @@ class Engine:
         catalog = self._processes()
         if request.process is not None:
             self.catalog.get(request.process)  # NotFound: no such process
-        items: list[InstanceRecord] = []
         now = self.clock.now()
         with self.store.transaction(write=False) as tx:
-            scope = self._search_scope(tx, catalog, request.process, request.version)
-            plan = plan_search(request, scope, catalog)
-            query, where, limit = plan.query, plan.where, plan.limit
-            order = query.order
-            reader = TaskReader(tx, self.definitions) if plan.queue else None
-            batch = limit + 1 if where is None else max(4 * limit, 200)
-            scanned = 0
-            after = query.after
-            following: str | None = None
-            while True:
-                rows = tx.search_instances(replace(query, after=after), batch)
-                full = False
-                for record in rows:
-                    scanned += 1
-                    if (reader is None or self._in_queue(reader, record, plan.queue)) and (
-                        where is None or self._where(tx, where, record, now)
-                    ):
-                        if len(items) == limit:
-                            full = True
-                            break
-                        items.append(record)
-                    after = (sort_key(record, order), record.id)
-                if full:
-                    last = items[-1]
-                    following = encode_cursor(order, (sort_key(last, order), last.id))
-                    break
-                if len(rows) < batch:
-                    break
-                if scanned >= SCAN_BUDGET and after is not None:
-                    following = encode_cursor(order, after)
-                    break
+            scope = search_scope(tx, self.definitions, catalog, request.process, request.version)
+            items, following = find_page(tx, self.definitions, request, scope, catalog, now)
             views = tuple(self._view(tx, record) for record in items)
         return SearchPage(views, following)
-
-    def _search_scope(
-        self,
-        tx: Transaction,
-        catalog: list[Process],
-        process_id: str | None,
-        version: int | None,
-    ) -> list[Process]:
-        """The definitions a search reads states in: every version its instances may run on
-        (the catalog's and the stored ones) of the process asked for, or of every process;
-        the latest version of each process first. Only `version`, when given.
-
-        Raises:
-            NotFound: the process has no such version, in the catalog or stored.
-        """
-        found = {(p.id, p.version): p for p in catalog if process_id in (None, p.id)}
-        for stored in tx.definition_versions():
-            if stored not in found and process_id in (None, stored[0]):
-                with contextlib.suppress(FulfilError):
-                    found[stored] = self.definitions.for_instance(tx, *stored).process
-        if version is not None:
-            chosen = [p for key, p in sorted(found.items()) if key[1] == version]
-            if process_id is not None and not chosen:
-                have = ", ".join(str(v) for _, v in sorted(found)) or "none"
-                raise NotFound(f"process '{process_id}' has no version {version}; it has {have}")
-            return chosen
-        return [found[key] for key in sorted(found, key=lambda k: (k[0], -k[1]))]
-
-    def _where(
-        self, tx: Transaction, where: CompiledExpr, record: InstanceRecord, now: datetime
-    ) -> bool:
-        cp = self.definitions.for_instance(tx, record.process, record.version)
-        variables = cp.codec.decode(record.data)
-        variables.update(builtins(record.state, now, "", None))
-        return search_matches(where, variables)
-
-    def _in_queue(self, reader: TaskReader, record: InstanceRecord, queue: str | None) -> bool:
-        """Whether the instance's work is in the queue: a task's queue is its `Task`'s, else
-        its state's; a task waiting on its dependencies is in no queue."""
-        spec = reader.compiled(record).process.find_state(record.state)
-        state_queue = None if spec is None else spec.queue
-        task = reader.task(record)
-        if task is None:
-            return state_queue == queue
-        return not reader.waiting_on(record) and (task.queue or state_queue) == queue
 
     def queues(self) -> list[str]:
         """The names of the queues the catalog's processes put work in, sorted."""
@@ -1305,12 +1156,3 @@ def tx_version(tx: Transaction, instance_id: str) -> int:
     """The version an instance is on (it exists: the caller just found it)."""
     record = tx.get_instance(instance_id)
     return record.version if record is not None else 0
-
-
-def _cell(value: Any) -> Any:
-    """A sheet cell: texts neutralised against formula injection (`csvbatch.safe_cell`)."""
-    return safe_cell(value) if isinstance(value, str) else value
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None

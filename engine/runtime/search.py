@@ -11,7 +11,7 @@ status or queue between versions).
 A queue holds the work in its states, and a request's tasks whose `Task` names it (a task's
 queue is its `Task`'s, else its state's; a task waiting on its dependencies is in no queue), as
 `fulfil queue` shows it: the keys cover the states of the queue and every state of the tasks'
-processes, and `Engine.search` keeps the instances that are in the queue.
+processes, and the search (engine.runtime.finding) keeps the instances that are in the queue.
 
 Pages are keyset pages: the cursor is the position (sort value, id) of the last instance of
 the page, encoded as an opaque text. The next page starts strictly after it, so a page costs
