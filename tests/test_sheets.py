@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from fulfil.engine.errors import UsageError
 from fulfil.engine.messages.sheets import write_sheet
 from fulfil.engine.store.base import SheetRow

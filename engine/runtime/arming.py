@@ -1,8 +1,9 @@
 """What entering a state arms: its timers and its batch, and the timers a step re-arms.
 
 The executor enters states as a step moves an instance; a request releasing a waiting task, an
-operator's move and a migration enter them the same way, through `Arming.enter`. Each returns
-the notes its history event carries (`{"name", "due_at"...}` per timer).
+operator's move and a migration enter them the same way, through `Arming.enter`, which returns
+the notes their history event carries (`{"name", "due_at"...}` per timer); `rearm_recurring`
+and `rearm_idle` add theirs to the step's event.
 """
 
 from __future__ import annotations
