@@ -116,7 +116,7 @@ def measure(
     print(f"-- {label}")
     for name, filters in QUERIES.items():
         request = SearchRequest(**filters)
-        sql, params = search_sql(plan_search(request, processes).query, 51)
+        sql, params = search_sql(plan_search(request, processes).query, 51, "?")
         engine_s = timed(lambda r=request: engine.search(r), rounds)  # type: ignore[misc]
         bare_s = timed(lambda s=sql, p=params: bare(s, p), rounds)  # type: ignore[misc]
         print(
@@ -133,9 +133,9 @@ def measure(
             else SearchRequest(process="bench", state="work", limit=500, cursor=cursor)
         ).next
     deep = SearchRequest(process="bench", state="work", cursor=cursor)
-    sql, params = search_sql(plan_search(deep, processes).query, 51)
+    sql, params = search_sql(plan_search(deep, processes).query, 51, "?")
     first_sql, first_params = search_sql(
-        plan_search(SearchRequest(process="bench", state="work"), processes).query, 51
+        plan_search(SearchRequest(process="bench", state="work"), processes).query, 51, "?"
     )
     offset_sql = first_sql.replace("LIMIT ?", "LIMIT ? OFFSET 20000")
     engine_s = timed(lambda: engine.search(deep), rounds)

@@ -1,9 +1,10 @@
 """The PostgreSQL store: several worker processes, on one machine or many, share one database.
 
-The tables, the migrations and most statements are SQLite's (`engine.store.schema`,
-`engine.store.sqlite`): a transaction here is a `SQLiteTransaction` speaking to a psycopg cursor
-through a thin adapter that turns `?` placeholders into `%s`. What differs is what several
-concurrent writers need:
+The tables, the migrations and most statements are shared with SQLite (`engine.store.schema`,
+`engine.store.sql`): `PostgresTransaction`, the sibling of `SQLiteTransaction`, runs the shared
+statements on a psycopg cursor in PostgreSQL's dialect (`POSTGRES`: `%s` placeholders, an
+INSERT's new id by `RETURNING id`, a job read for completion locked `FOR UPDATE`, a duplicate
+key as psycopg's `UniqueViolation`). What it adds is what several concurrent writers need:
 
 - one step is one PostgreSQL transaction (READ COMMITTED); the revision check in
   `update_instance` (`UPDATE ... WHERE rev = ?`, one row or ConflictError) stops lost updates,
@@ -22,44 +23,40 @@ URL: `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]`. `schema=
 
 from __future__ import annotations
 
-import re
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors, sql
 
-from ..errors import AlreadyExists, ConflictError, StoreError, UsageError
+from ..errors import ConflictError, StoreError, UsageError
 from .base import (
     BatchMember,
-    EventRecord,
-    InstanceRecord,
     JobRecord,
     LaneRecord,
     OutboxRecord,
     TimerRecord,
     to_iso,
 )
-from .schema import MIGRATIONS
-from .sqlite import SQLiteTransaction
-from .sqlite_rows import (
-    _JOB_COLUMNS,
-    _LANE_COLUMNS,
-    _MEMBER_COLUMNS,
-    _OUTBOX_COLUMNS,
-    _TIMER_COLUMNS,
-    _job,
-    _member,
-    _outbox,
-    _timer,
+from .rows import (
+    JOB_COLUMNS,
+    LANE_COLUMNS,
+    MEMBER_COLUMNS,
+    OUTBOX_COLUMNS,
+    TIMER_COLUMNS,
+    decode_job,
+    decode_member,
+    decode_outbox,
+    decode_timer,
 )
+from .schema import MIGRATIONS
+from .sql import Dialect, SQLTransaction, Statements
 
-__all__ = ["PostgresStore", "PostgresTransaction", "split_url"]
+__all__ = ["POSTGRES", "PostgresStore", "PostgresTransaction", "split_url"]
 
 LATEST = MIGRATIONS[-1][0]
 
@@ -88,85 +85,37 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-_SERIAL_TABLES = frozenset(
-    match.group(1)
-    for _, statements in MIGRATIONS
-    for statement in statements
-    if (match := re.match(r"CREATE TABLE (\w+) \(\s*id \{id\}", statement))
+def _returned_id(cursor: psycopg.Cursor[Any]) -> int | None:
+    row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+POSTGRES = Dialect(
+    mark="%s",
+    returning_id=" RETURNING id",
+    inserted_id=_returned_id,
+    # of two workers completing one job, the second reads it after the first committed
+    # (READ COMMITTED re-reads the row it waited for)
+    lock_row=" FOR UPDATE",
+    duplicate=(errors.UniqueViolation,),
+    # another worker appended the instance's event of the same number first
+    event_race=(errors.UniqueViolation,),
 )
-_INSERT = re.compile(r"INSERT INTO (\w+) ")
 
 
-class _Result:
-    """A psycopg cursor after one statement, with sqlite3's `lastrowid` for inserts."""
+class PostgresTransaction(SQLTransaction):
+    """One unit of work on a `PostgresStore`: the shared statements (`engine.store.sql`) and
+    PostgreSQL's own lanes and claims, which concurrent workers take without waiting."""
 
-    def __init__(self, cursor: psycopg.Cursor[Any], lastrowid: int | None) -> None:
-        self.cursor = cursor
-        self.lastrowid = lastrowid
-        self.rowcount = cursor.rowcount
-
-    def fetchone(self) -> Any:
-        return self.cursor.fetchone()
-
-    def fetchall(self) -> list[Any]:
-        return self.cursor.fetchall()
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.cursor.fetchall())
-
-
-class _Connection:
-    """A psycopg cursor that answers `execute` like `sqlite3.Connection` does.
-
-    `?` placeholders become `%s`; an INSERT into a table with a serial id gets `RETURNING id`
-    so the caller finds the new id in `lastrowid`, as with SQLite.
-    """
+    dialect = POSTGRES
+    sql = Statements(POSTGRES)
 
     def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
-        self.cursor = cursor
-
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> _Result:
-        text = statement.replace("?", "%s")
-        insert = _INSERT.match(text)
-        if insert is not None and insert.group(1) in _SERIAL_TABLES:
-            row = self.cursor.execute(text + " RETURNING id", params).fetchone()
-            return _Result(self.cursor, None if row is None else int(row[0]))
-        return _Result(self.cursor.execute(text, params), None)
-
-
-class PostgresTransaction(SQLiteTransaction):
-    """One unit of work on a `PostgresStore`: SQLite's statements, PostgreSQL's claims."""
-
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
-        # the adapter quacks like sqlite3.Connection for every statement the parent runs
-        super().__init__(cast(sqlite3.Connection, _Connection(cursor)))
+        super().__init__(cursor)
         self._cur = cursor
-
-    @property
-    def db_cursor(self) -> Any:
-        return self._cur
 
     def _run(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self._cur.execute(statement, params)
-
-    def insert_instance(self, record: InstanceRecord) -> None:
-        try:
-            super().insert_instance(record)
-        except errors.UniqueViolation:
-            raise AlreadyExists(
-                f"an instance with id '{record.id}' already exists",
-                details={"instance": record.id},
-            ) from None
-
-    def append_event(self, event: EventRecord) -> None:
-        try:
-            super().append_event(event)
-        except errors.UniqueViolation:
-            # another worker appended this instance's next event first: a lost race, retried
-            raise ConflictError(
-                f"instance '{event.instance}' changed since it was read (its event "
-                f"{event.seq} was written by another worker); read it again and retry"
-            ) from None
 
     def _take_lane(self, instance_id: str, seq: int, key: str, check: str) -> LaneRecord:
         # Each concurrent writer takes a lane no other transaction holds (one statement: lock,
@@ -176,7 +125,7 @@ class PostgresTransaction(SQLiteTransaction):
         new = (instance_id, seq, key, check)
         for _ in range(8):
             row = self._run(
-                f"WITH free AS (SELECT {_LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1 "
+                f"WITH free AS (SELECT {LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1 "
                 "FOR UPDATE SKIP LOCKED) UPDATE audit_lanes AS taken SET pos = free.pos + 1, "
                 "instance = %s, seq = %s, key_id = %s, key_check = %s FROM free "
                 "WHERE taken.lane = free.lane RETURNING free.lane, free.pos, free.instance, "
@@ -186,7 +135,7 @@ class PostgresTransaction(SQLiteTransaction):
             if row is not None:
                 return LaneRecord(*row)
             row = self._run(
-                f"INSERT INTO audit_lanes ({_LANE_COLUMNS}) "
+                f"INSERT INTO audit_lanes ({LANE_COLUMNS}) "
                 "SELECT COALESCE(MAX(lane), -1) + 1, 1, %s, %s, %s, %s FROM audit_lanes "
                 "ON CONFLICT (lane) DO NOTHING RETURNING lane",
                 new,
@@ -209,13 +158,13 @@ class PostgresTransaction(SQLiteTransaction):
                 "UPDATE timers SET fired_at = %s WHERE id = ("
                 "SELECT id FROM timers WHERE fired_at IS NULL AND due_at <= %s "
                 "AND (due_at, id) > (%s, %s) ORDER BY due_at, id LIMIT 1 "
-                f"FOR UPDATE SKIP LOCKED) RETURNING {_TIMER_COLUMNS}",
+                f"FOR UPDATE SKIP LOCKED) RETURNING {TIMER_COLUMNS}",
                 (due, due, *after),
             ).fetchone()
             if row is None:
                 self._run("RELEASE SAVEPOINT claim_timer")
                 return None
-            timer = _timer(row)
+            timer = decode_timer(row)
             checked = self._run(
                 "SELECT (SELECT count(*) FROM instances WHERE id = %s), "
                 "(SELECT id FROM instances WHERE id = %s FOR UPDATE SKIP LOCKED)",
@@ -227,7 +176,7 @@ class PostgresTransaction(SQLiteTransaction):
                 return timer
             self._run("ROLLBACK TO SAVEPOINT claim_timer")
             self._run("RELEASE SAVEPOINT claim_timer")
-            after = (row[5], int(row[0]))  # due_at text and id, as _TIMER_COLUMNS order them
+            after = (row[5], int(row[0]))  # due_at text and id, as TIMER_COLUMNS order them
 
     def claim_outbox(self, now: datetime, until: datetime, after: int = 0) -> OutboxRecord | None:
         row = self._run(
@@ -235,18 +184,10 @@ class PostgresTransaction(SQLiteTransaction):
             "SELECT id FROM outbox WHERE id > %s AND ((status = 'pending' AND "
             "(lease_until IS NULL OR lease_until <= %s)) OR "
             "(status = 'sending' AND lease_until < %s)) ORDER BY id LIMIT 1 "
-            f"FOR UPDATE SKIP LOCKED) RETURNING {_OUTBOX_COLUMNS}",
+            f"FOR UPDATE SKIP LOCKED) RETURNING {OUTBOX_COLUMNS}",
             (to_iso(until), after, to_iso(now), to_iso(now)),
         ).fetchone()
-        return None if row is None else _outbox(row)
-
-    def get_job(self, job_id: int) -> JobRecord | None:
-        # locked until commit: of two workers completing one job, the second reads it after
-        # the first committed (READ COMMITTED re-reads the row it waited for)
-        row = self._run(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = %s FOR UPDATE", (job_id,)
-        ).fetchone()
-        return None if row is None else _job(row)
+        return None if row is None else decode_outbox(row)
 
     def fetch_jobs(
         self, type: str, worker: str, now: datetime, until: datetime, limit: int
@@ -258,10 +199,10 @@ class PostgresTransaction(SQLiteTransaction):
             "lease_until = %s WHERE id IN (SELECT id FROM jobs WHERE type = %s AND "
             "((state IN ('open', 'failed') AND due_at <= %s) OR "
             "(state = 'locked' AND lease_until < %s)) ORDER BY id LIMIT %s "
-            f"FOR UPDATE SKIP LOCKED) RETURNING {_JOB_COLUMNS}",
+            f"FOR UPDATE SKIP LOCKED) RETURNING {JOB_COLUMNS}",
             (worker, to_iso(until), type, at, at, limit),
         ).fetchall()
-        return sorted((_job(row) for row in rows), key=lambda job: job.id or 0)
+        return sorted((decode_job(row) for row in rows), key=lambda job: job.id or 0)
 
     def take_batch(
         self, process: str, state: str, until: datetime, batch: int
@@ -269,10 +210,10 @@ class PostgresTransaction(SQLiteTransaction):
         # one statement: of two workers taking the same members, the second finds them taken
         rows = self._run(
             "UPDATE batch_members SET batch = %s WHERE process = %s AND state = %s "
-            f"AND period <= %s AND batch IS NULL RETURNING {_MEMBER_COLUMNS}",
+            f"AND period <= %s AND batch IS NULL RETURNING {MEMBER_COLUMNS}",
             (batch, process, state, to_iso(until)),
         ).fetchall()
-        members = [_member(row) for row in rows]
+        members = [decode_member(row) for row in rows]
         return sorted(members, key=lambda m: (to_iso(m.joined_at), m.instance))
 
 

@@ -3,9 +3,11 @@
 An application that keeps its own tables in the same SQLite file (one that already has an
 `events` table, say) gives the engine a prefix: every statement the store runs names
 `fulfil_events`, `fulfil_instances`... instead. Statements are written with the plain names
-(`engine.store.schema`, `engine.store.sqlite`); `prefixed` rewrites each one once and caches
-the result, so the cost is a dictionary lookup per statement, and nothing without a prefix.
-PostgreSQL has schemas for this (`postgresql://...?schema=NAME`).
+(`engine.store.schema`, `engine.store.sql`, `engine.store.sqlite`); `Prefixed` wraps the SQLite
+transaction's cursor, and `prefixed` rewrites each statement once and caches the result, so the
+cost is a dictionary lookup per statement, and nothing without a prefix. The prefix is SQLite's
+alone, so it stays outside the shared dialect: PostgreSQL has schemas for this
+(`postgresql://...?schema=NAME`).
 """
 
 from __future__ import annotations

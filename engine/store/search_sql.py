@@ -3,7 +3,8 @@
 A search over a few (process, state) keys is one `UNION ALL` of a page per key, each read
 through that key's index (`(process, state, sort column)`) in the order asked for, and the
 pages merged: the database reads at most `limit` rows per key wherever the page is. Over many
-keys, or none, it is one statement over the sort column's own index.
+keys, or none, it is one statement over the sort column's own index. The statement is the same
+in both databases but for the parameter placeholder, which the caller's dialect gives (`mark`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import SEARCH_ORDERS, InstanceFilter, StateKey, to_iso
-from .sqlite_rows import _INSTANCE_COLUMNS
+from .rows import INSTANCE_COLUMNS
 
 __all__ = ["MAX_BRANCHES", "search_sql"]
 
@@ -19,16 +20,18 @@ MAX_BRANCHES = 64
 """The most (process, state) keys read as a page each; more become one OR'ed statement."""
 
 
-def _key_clause(key: StateKey, params: list[Any]) -> str:
+def _key_clause(key: StateKey, params: list[Any], p: str) -> str:
     process, state, versions = key
     params += [process, state]
     if not versions:
-        return "process = ? AND state = ?"
+        return f"process = {p} AND state = {p}"
     params += list(versions)
-    return f"process = ? AND state = ? AND version IN ({', '.join('?' * len(versions))})"
+    return f"process = {p} AND state = {p} AND version IN ({', '.join([p] * len(versions))})"
 
 
-def _after_clause(order: str, descending: bool, after: tuple[str, str], params: list[Any]) -> str:
+def _after_clause(
+    order: str, descending: bool, after: tuple[str, str], params: list[Any], p: str
+) -> str:
     """Strictly after the keyset position `after` in the order given.
 
     Written `col >= k AND (col > k OR id > i)` rather than as a row value, so that the
@@ -38,29 +41,29 @@ def _after_clause(order: str, descending: bool, after: tuple[str, str], params: 
     compare = "<" if descending else ">"
     if order == "id":
         params.append(after[1])
-        return f"id {compare} ?"
+        return f"id {compare} {p}"
     params += [after[0], after[0], after[1]]
-    return f"{order} {compare}= ? AND ({order} {compare} ? OR id {compare} ?)"
+    return f"{order} {compare}= {p} AND ({order} {compare} {p} OR id {compare} {p})"
 
 
 def _escaped(text: str) -> str:
     return text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filters(query: InstanceFilter, order: str) -> tuple[list[str], list[Any]]:
+def _filters(query: InstanceFilter, order: str, p: str) -> tuple[list[str], list[Any]]:
     """The WHERE clauses of everything but the state keys, and their parameters."""
     where: list[str] = []
     params: list[Any] = []
     if query.process is not None:
-        where.append("process = ?")
+        where.append(f"process = {p}")
         params.append(query.process)
     if query.version is not None:
-        where.append("version = ?")
+        where.append(f"version = {p}")
         params.append(query.version)
     if query.assignee == "":
         where.append("assignee IS NULL")
     elif query.assignee is not None:
-        where.append("assignee = ?")
+        where.append(f"assignee = {p}")
         params.append(query.assignee)
     for column, bound, op in (
         ("created_at", query.created_from, ">="),
@@ -69,19 +72,20 @@ def _filters(query: InstanceFilter, order: str) -> tuple[list[str], list[Any]]:
         ("updated_at", query.updated_to, "<"),
     ):
         if bound is not None:
-            where.append(f"{column} {op} ?")
+            where.append(f"{column} {op} {p}")
             params.append(to_iso(bound))
     if query.text:
         like = f"%{_escaped(query.text)}%"
-        where.append("(lower(id) LIKE ? ESCAPE '\\' OR lower(data) LIKE ? ESCAPE '\\')")
+        where.append(f"(lower(id) LIKE {p} ESCAPE '\\' OR lower(data) LIKE {p} ESCAPE '\\')")
         params += [like, like]
     if query.after is not None:
-        where.append(_after_clause(order, query.descending, query.after, params))
+        where.append(_after_clause(order, query.descending, query.after, params, p))
     return where, params
 
 
-def search_sql(query: InstanceFilter, limit: int) -> tuple[str, list[Any]]:
-    """The keyset query of `search_instances` (portable: SQLite and PostgreSQL).
+def search_sql(query: InstanceFilter, limit: int, mark: str) -> tuple[str, list[Any]]:
+    """The keyset query of `search_instances` (portable: SQLite and PostgreSQL), its
+    parameters written `mark` (`?` for SQLite, `%s` for PostgreSQL).
 
     Every filter is a plain comparison on an indexed column, and the page position a range on
     the sort column, so the database walks an index in order and stops after `limit` rows (per
@@ -94,29 +98,30 @@ def search_sql(query: InstanceFilter, limit: int) -> tuple[str, list[Any]]:
         if order == "id"
         else f" ORDER BY {order} {direction}, id {direction}"
     )
-    where, params = _filters(query, order)
+    p = mark
+    where, params = _filters(query, order, p)
     keys = query.states
     if keys is not None and 0 < len(keys) <= MAX_BRANCHES:
         branches: list[str] = []
         all_params: list[Any] = []
         for n, key in enumerate(keys):
             own: list[Any] = []
-            clauses = [_key_clause(key, own), *where]
+            clauses = [_key_clause(key, own, p), *where]
             branches.append(
-                f"SELECT * FROM (SELECT {_INSTANCE_COLUMNS} FROM instances WHERE "
+                f"SELECT * FROM (SELECT {INSTANCE_COLUMNS} FROM instances WHERE "
                 + " AND ".join(clauses)
-                + f"{order_by} LIMIT ?) AS k{n}"
+                + f"{order_by} LIMIT {p}) AS k{n}"
             )
             all_params += [*own, *params, int(limit)]
-        return " UNION ALL ".join(branches) + f"{order_by} LIMIT ?", [*all_params, int(limit)]
+        return " UNION ALL ".join(branches) + f"{order_by} LIMIT {p}", [*all_params, int(limit)]
     if keys is not None:
         ors: list[str] = []
         own = []
         for key in keys:
-            ors.append(f"({_key_clause(key, own)})")
+            ors.append(f"({_key_clause(key, own, p)})")
         where.insert(0, "(" + " OR ".join(ors) + ")" if ors else "1 = 0")
         params = own + params
-    sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances"
+    sql = f"SELECT {INSTANCE_COLUMNS} FROM instances"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return sql + order_by + " LIMIT ?", [*params, int(limit)]
+    return f"{sql}{order_by} LIMIT {p}", [*params, int(limit)]

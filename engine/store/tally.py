@@ -50,15 +50,16 @@ def _notice(detail: Any) -> str:
     return "overdue"
 
 
-def sql_tally(c: Any, now: datetime) -> StoreTally:
-    """The tally on a SQL store's cursor (`?` placeholders; PostgreSQL's adapter maps them)."""
+def sql_tally(c: Any, now: datetime, mark: str) -> StoreTally:
+    """The tally on a SQL store's cursor, its parameters written `mark` (the dialect's
+    placeholder: `?` for SQLite, `%s` for PostgreSQL)."""
     instances = {
         (p, s): int(n)
         for p, s, n in c.execute(
             "SELECT process, state, COUNT(*) FROM instances GROUP BY process, state"
         ).fetchall()
     }
-    marks = ", ".join("?" * len(COUNTED_KINDS))
+    marks = ", ".join([mark] * len(COUNTED_KINDS))
     events = {
         (p, k, t or ""): int(n)
         for p, k, t, n in c.execute(
@@ -80,11 +81,12 @@ def sql_tally(c: Any, now: datetime) -> StoreTally:
     }
     (pending,) = c.execute("SELECT COUNT(*) FROM timers WHERE fired_at IS NULL").fetchone()
     overdue, oldest = c.execute(
-        "SELECT COUNT(*), MIN(due_at) FROM timers WHERE fired_at IS NULL AND due_at <= ?",
+        f"SELECT COUNT(*), MIN(due_at) FROM timers WHERE fired_at IS NULL AND due_at <= {mark}",
         (to_iso(now),),
     ).fetchone()
     fired = c.execute(
-        "SELECT due_at, fired_at FROM timers WHERE fired_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+        "SELECT due_at, fired_at FROM timers WHERE fired_at IS NOT NULL "
+        f"ORDER BY id DESC LIMIT {mark}",
         (LAG_SAMPLE,),
     ).fetchall()
     return StoreTally(

@@ -1,7 +1,9 @@
 """The row codec of the SQL stores: column lists, record <-> row, the decoded-instance cache.
 
-`engine/store/sqlite.py` and `engine/store/postgres.py` read the same columns into the same
-records; both take the decoders from here.
+SQLite and PostgreSQL hold the same tables with the same column types (`engine.store.schema`),
+so a row reads into the same record in both: the shared transaction code (`engine.store.sql`)
+and each database's own statements take the column lists and decoders from here. Nothing here
+names a placeholder: statements are built by `engine.store.sql` for each dialect.
 """
 
 from __future__ import annotations
@@ -23,43 +25,59 @@ from .base import (
 )
 from .jsontext import compact_encoder
 
-_INSTANCE_COLUMNS = (
+__all__ = [
+    "EVENT_COLUMNS",
+    "INSTANCE_COLUMNS",
+    "JOB_COLUMNS",
+    "LANE_COLUMNS",
+    "MEMBER_COLUMNS",
+    "OUTBOX_COLUMNS",
+    "TIMER_COLUMNS",
+    "decode_event",
+    "decode_instance",
+    "decode_job",
+    "decode_member",
+    "decode_outbox",
+    "decode_timer",
+    "dumps",
+    "job_values",
+    "json_object",
+    "opt_iso",
+    "remember",
+    "written_row",
+]
+
+INSTANCE_COLUMNS = (
     "id, process, version, state, data, parent, task, rev, seq, head, created_at, updated_at, "
     "last_activity_at, format_version, assignee"
 )
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "instance, seq, at, actor, role, kind, trigger_name, source, dest, data, detail, prev_hash, "
     "hash, lane, pos, after_instance, after_seq, key_id"
 )
-_TIMER_COLUMNS = "id, instance, name, state, trigger_name, due_at, data, created_at, fired_at"
-_OUTBOX_COLUMNS = (
+TIMER_COLUMNS = "id, instance, name, state, trigger_name, due_at, data, created_at, fired_at"
+OUTBOX_COLUMNS = (
     "id, instance, channel, to_addr, cc_addr, subject, body, created_at, status, attempts, "
     "error, delivered_at, attachments, lease_until"
 )
-_MEMBER_COLUMNS = "process, state, instance, period, joined_at, batch"
-_JOB_COLUMNS = (
+MEMBER_COLUMNS = "process, state, instance, period, joined_at, batch"
+JOB_COLUMNS = (
     "id, type, instance, trigger_name, payload, job_key, result_fields, state, retries, "
     "attempt, failures, worker, due_at, lease_until, error, created_at, completed_at"
 )
-# fetchable: open or failed and due, or locked with a lease that ended (its worker died)
-_JOB_FETCHABLE = (
-    "type = ? AND ((state IN ('open', 'failed') AND due_at <= ?) OR "
-    "(state = 'locked' AND lease_until < ?))"
-)
-_LANE_COLUMNS = "lane, pos, instance, seq, key_id, key_check"
-# the statements every step runs, built once (sqlite3 caches prepared statements by text)
-_GET_INSTANCE = f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?"
-_APPEND_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 18)})"
+LANE_COLUMNS = "lane, pos, instance, seq, key_id, key_check"
 
 
-_dumps = compact_encoder()
+dumps = compact_encoder()
 
 
-def _json(value: dict[str, Any]) -> str:
-    return _dumps(value) if value else "{}"
+def json_object(value: dict[str, Any]) -> str:
+    """A history event's `data` or `detail` as text (`{}` when empty)."""
+    return dumps(value) if value else "{}"
 
 
-def _opt_iso(moment: datetime | None) -> str | None:
+def opt_iso(moment: datetime | None) -> str | None:
+    """`to_iso`, with None for None."""
     return None if moment is None else to_iso(moment)
 
 
@@ -74,13 +92,14 @@ _DECODED: dict[str, tuple[tuple[Any, ...], InstanceRecord]] = {}
 _DECODED_MAX = 256
 
 
-def _remember(row: tuple[Any, ...], record: InstanceRecord) -> None:
+def remember(row: tuple[Any, ...], record: InstanceRecord) -> None:
+    """Keep `record` as the decoding of `row` (the row its step wrote, or read)."""
     if len(_DECODED) >= _DECODED_MAX:
         _DECODED.clear()
     _DECODED[row[0]] = (row, record)
 
 
-def _instance(row: Sequence[Any]) -> InstanceRecord:
+def decode_instance(row: Sequence[Any]) -> InstanceRecord:
     known = _DECODED.get(row[0])
     if known is not None and known[0] == row:
         return known[1]
@@ -103,14 +122,14 @@ def _instance(row: Sequence[Any]) -> InstanceRecord:
         row[14],  # assignee
     )
     if type(row) is tuple:
-        _remember(row, record)
+        remember(row, record)
     return record
 
 
-def _written_row(
+def written_row(
     record: InstanceRecord, data: str, updated: str, activity: str
 ) -> tuple[Any, ...] | None:
-    """The row `_GET_INSTANCE` reads back once `record` is written (its texts given).
+    """The row a read of the instance gives back once `record` is written (its texts given).
 
     None when reading it back would not give `record` itself: times in another zone than UTC.
     """
@@ -139,7 +158,7 @@ def _written_row(
     )
 
 
-def _event(row: Sequence[Any]) -> EventRecord:
+def decode_event(row: Sequence[Any]) -> EventRecord:
     return EventRecord(
         instance=row[0],
         seq=row[1],
@@ -161,7 +180,7 @@ def _event(row: Sequence[Any]) -> EventRecord:
     )
 
 
-def _timer(row: Sequence[Any]) -> TimerRecord:
+def decode_timer(row: Sequence[Any]) -> TimerRecord:
     return TimerRecord(
         id=row[0],
         instance=row[1],
@@ -175,7 +194,7 @@ def _timer(row: Sequence[Any]) -> TimerRecord:
     )
 
 
-def _outbox(row: Sequence[Any]) -> OutboxRecord:
+def decode_outbox(row: Sequence[Any]) -> OutboxRecord:
     return OutboxRecord(
         id=row[0],
         instance=row[1],
@@ -194,11 +213,11 @@ def _outbox(row: Sequence[Any]) -> OutboxRecord:
     )
 
 
-def _member(row: Sequence[Any]) -> BatchMember:
+def decode_member(row: Sequence[Any]) -> BatchMember:
     return BatchMember(row[0], row[1], row[2], from_iso(row[3]), from_iso(row[4]), row[5])
 
 
-def _job(row: Sequence[Any]) -> JobRecord:
+def decode_job(row: Sequence[Any]) -> JobRecord:
     return JobRecord(
         id=row[0],
         type=row[1],
@@ -220,23 +239,23 @@ def _job(row: Sequence[Any]) -> JobRecord:
     )
 
 
-def _job_values(job: JobRecord) -> tuple[Any, ...]:
-    """The row of `_JOB_COLUMNS` after the id."""
+def job_values(job: JobRecord) -> tuple[Any, ...]:
+    """The row of `JOB_COLUMNS` after the id."""
     return (
         job.type,
         job.instance,
         job.trigger,
-        _dumps(job.payload),
+        dumps(job.payload),
         job.key,
-        _dumps(list(job.result)),
+        dumps(list(job.result)),
         job.state,
         job.retries,
         job.attempt,
         job.failures,
         job.worker,
         to_iso(job.due_at),
-        _opt_iso(job.lease_until),
+        opt_iso(job.lease_until),
         job.error,
         to_iso(job.created_at),
-        _opt_iso(job.completed_at),
+        opt_iso(job.completed_at),
     )
