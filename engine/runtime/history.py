@@ -41,29 +41,69 @@ EVENT_PREFIX = b"fulfil.event.2\n"
 _dumps = compact_encoder(sort_keys=True, default=str)
 
 
-def canonical(event: EventRecord) -> str:
-    """The canonical text of a format-2 event: every field but `hash`."""
-    e = event
+def _text(
+    *,
+    instance: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    role: str | None,
+    kind: str,
+    trigger: str | None,
+    source: str | None,
+    dest: str | None,
+    data: dict[str, Any],
+    detail: dict[str, Any],
+    prev_hash: str,
+    lane: int | None,
+    pos: int | None,
+    after: tuple[str, int] | None,
+    key: str,
+) -> str:
+    """The canonical text of a format-2 event from its fields (all but `hash`)."""
     return _dumps(
         {
             "v": 2,
-            "instance": e.instance,
-            "seq": e.seq,
-            "at": to_iso(e.at),
-            "actor": e.actor,
-            "role": e.role,
-            "kind": e.kind,
-            "trigger": e.trigger,
-            "source": e.source,
-            "dest": e.dest,
-            "data": e.data,
-            "detail": e.detail,
-            "prev_hash": e.prev_hash,
-            "lane": e.lane or 0,
-            "pos": e.pos or 0,
-            "after": None if e.after is None else [e.after[0], e.after[1]],
-            "key": e.key,
+            "instance": instance,
+            "seq": seq,
+            "at": to_iso(at),
+            "actor": actor,
+            "role": role,
+            "kind": kind,
+            "trigger": trigger,
+            "source": source,
+            "dest": dest,
+            "data": data,
+            "detail": detail,
+            "prev_hash": prev_hash,
+            "lane": lane or 0,
+            "pos": pos or 0,
+            "after": None if after is None else [after[0], after[1]],
+            "key": key,
         }
+    )
+
+
+def canonical(event: EventRecord) -> str:
+    """The canonical text of a format-2 event: every field but `hash`."""
+    e = event
+    return _text(
+        instance=e.instance,
+        seq=e.seq,
+        at=e.at,
+        actor=e.actor,
+        role=e.role,
+        kind=e.kind,
+        trigger=e.trigger,
+        source=e.source,
+        dest=e.dest,
+        data=e.data,
+        detail=e.detail,
+        prev_hash=e.prev_hash,
+        lane=e.lane,
+        pos=e.pos,
+        after=e.after,
+        key=e.key,
     )
 
 
@@ -168,27 +208,28 @@ class HistoryChain:
         )
         if position.last_key:
             check_lane(position, keys)
-        placed = EventRecord(
-            instance=self.instance,
-            seq=self.seq,
-            at=at,
-            actor=actor,
-            role=role,
-            kind=kind,
-            trigger=trigger,
-            source=source,
-            dest=dest,
-            data={} if data is None else data,
-            detail={} if detail is None else detail,
-            prev_hash=self.head,
-            lane=position.lane,
-            pos=position.pos,
-            after=position.after,
-            key=keys.signing_id,
-        )
-        event = replace(placed, hash=keys.seal(EVENT_PREFIX + canonical(placed).encode()))
-        self.head = event.hash
-        return event
+        # the fields are named once: the seal covers exactly what the record holds
+        fields: dict[str, Any] = {
+            "instance": self.instance,
+            "seq": self.seq,
+            "at": at,
+            "actor": actor,
+            "role": role,
+            "kind": kind,
+            "trigger": trigger,
+            "source": source,
+            "dest": dest,
+            "data": {} if data is None else data,
+            "detail": {} if detail is None else detail,
+            "prev_hash": self.head,
+            "lane": position.lane,
+            "pos": position.pos,
+            "after": position.after,
+            "key": keys.signing_id,
+        }
+        tag = keys.seal(EVENT_PREFIX + _text(**fields).encode())
+        self.head = tag
+        return EventRecord(**fields, hash=tag)
 
     def add(
         self,
