@@ -27,11 +27,13 @@ the message), and `details`, a mapping of the facts the message names (e.g. `ins
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar
 
+from .frozen import frozen
 
-@dataclass(frozen=True, order=True)
+
+@frozen(order=True)
 class Location:
     """Where something was written: file, 1-based line and column, and the path in the document."""
 
@@ -54,7 +56,7 @@ class Location:
 UNKNOWN = Location()
 
 
-@dataclass(frozen=True, order=True)
+@frozen(order=True)
 class Problem:
     """One finding about a definition: an error, or a warning that does not block loading."""
 

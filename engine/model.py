@@ -7,12 +7,13 @@ compiled once per process by `engine.expressions` (see `engine.runtime.compiled`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from .errors import UNKNOWN, Location
+from .frozen import frozen
 
 
 class FieldType(StrEnum):
@@ -29,7 +30,7 @@ class FieldType(StrEnum):
     LIST = "list"
 
 
-@dataclass(frozen=True)
+@frozen
 class Expr:
     """An expression in the sandboxed expression language, e.g. `attempt < 3`."""
 
@@ -37,7 +38,7 @@ class Expr:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Template:
     """A text with `{expression}` holes, e.g. `Call {attempt}: {outcome}`."""
 
@@ -45,7 +46,7 @@ class Template:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Field:
     """A typed piece of instance data."""
 
@@ -58,7 +59,7 @@ class Field:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Role:
     """A role that may act on instances; `contact` names the field holding its address."""
 
@@ -69,7 +70,7 @@ class Role:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Calendar:
     """Business time: working days and hours in a time zone, minus holidays."""
 
@@ -82,7 +83,7 @@ class Calendar:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Recurrence:
     """When a recurring timer or batch step fires.
 
@@ -99,7 +100,7 @@ class Recurrence:
     timezone: str = "UTC"
 
 
-@dataclass(frozen=True)
+@frozen
 class Timer:
     """Fires `trigger` on the instance while it stays in the state that declares the timer.
 
@@ -123,7 +124,7 @@ class Timer:
     idle: timedelta | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Sla:
     """A due time on a state: the owner is notified when overdue, the manager later."""
 
@@ -135,7 +136,7 @@ class Sla:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Recipient:
     """One recipient of a batch (fulfilment list) email."""
 
@@ -144,7 +145,7 @@ class Recipient:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class StartProcess:
     """Starts an instance of another process in the same step (seed 002: an approved
     cancellation starts its offboarding); `data` maps the new instance's fields to expressions
@@ -155,7 +156,7 @@ class StartProcess:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Batch:
     """A fulfilment list step: instances reaching the state in a period go out in one CSV."""
 
@@ -169,7 +170,7 @@ class Batch:
     start: StartProcess | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class State:
     """A state an instance can be in."""
 
@@ -192,7 +193,7 @@ class State:
     on_exit: tuple[Action, ...] = ()  # run when a transition leaves it
 
 
-@dataclass(frozen=True)
+@frozen
 class Compound:
     """A state made of states: an instance in one of its `children` is in it too.
 
@@ -220,7 +221,7 @@ class Compound:
 # --- actions -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class SetField:
     """`set: {field: expression}` — assigns the expression's value."""
 
@@ -229,7 +230,7 @@ class SetField:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class AppendLine:
     """Appends a dated line to a text field; `to_parent` writes the parent's field instead."""
 
@@ -239,7 +240,7 @@ class AppendLine:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordActivity:
     """Records an activity (a call with its outcome, an email) in the instance's history."""
 
@@ -249,7 +250,7 @@ class RecordActivity:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Notify:
     """Puts a message in the outbox. `to`/`cc` name roles or fields holding addresses."""
 
@@ -262,7 +263,7 @@ class Notify:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Emit:
     """Fires `trigger` on the parent, on all children, or on one named child task."""
 
@@ -271,7 +272,7 @@ class Emit:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class AppendRow:
     """Appends a row to a named sheet (a CSV file); columns map header -> template."""
 
@@ -280,7 +281,7 @@ class AppendRow:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class CreateJob:
     """Hands work to another system: a job of a named type with a JSON payload.
 
@@ -305,7 +306,7 @@ Action = (
 AUTOMATIC = "automatic"  # the trigger of transitions written without one (reserved)
 
 
-@dataclass(frozen=True)
+@frozen
 class Transition:
     """A trigger moving an instance from one of `sources` to `dest` (the same state allowed).
 
@@ -356,7 +357,7 @@ class Transition:
 # --- children ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Task:
     """A child task a request starts: a process of its own, released when its dependencies end."""
 
@@ -370,7 +371,7 @@ class Task:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Rule:
     """Reacts to children's outcomes: `when` is all_completed, any_failed, succeeded, failed."""
 
@@ -380,7 +381,7 @@ class Rule:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Invariant:
     """A user-declared property that must hold after every step."""
 
@@ -389,7 +390,7 @@ class Invariant:
     loc: Location = UNKNOWN
 
 
-@dataclass(frozen=True)
+@frozen
 class Process:
     """A whole process definition."""
 

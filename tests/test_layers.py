@@ -21,6 +21,7 @@ ENGINE = Path(__file__).resolve().parent.parent / "engine"
 
 # bottom to top; the parts on one floor do not import each other
 FLOORS: list[tuple[str, ...]] = [
+    ("frozen",),
     ("errors",),
     ("model",),
     ("clock", "expressions", "store"),

@@ -6,11 +6,12 @@ Each view has `to_json()` giving the keys of the CLI contract (docs: shared DESI
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
 from ..audit.problems import VerifyProblem
+from ..frozen import frozen
 from ..messages.adapters import message_json
 from ..store.base import EventRecord, OutboxRecord
 from .data import DataCodec
@@ -34,7 +35,7 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-@dataclass(frozen=True)
+@frozen
 class TimerView:
     """A pending timer of an instance."""
 
@@ -46,7 +47,7 @@ class TimerView:
         return {"name": self.name, "trigger": self.trigger, "due_at": _iso(self.due_at)}
 
 
-@dataclass(frozen=True)
+@frozen
 class ChildView:
     """One task instance of a request, as the request's `show` lists it.
 
@@ -80,7 +81,7 @@ class ChildView:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class JobView:
     """A job as `fulfil jobs`, `show` and the worker API see it."""
 
@@ -129,7 +130,7 @@ class JobView:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class InstanceView:
     """An instance as it is now; `data` holds typed values (dates as `date`)."""
 
@@ -191,7 +192,7 @@ class InstanceView:
         return out
 
 
-@dataclass(frozen=True)
+@frozen
 class QueueItem:
     """One instance in a queue listing."""
 
@@ -239,7 +240,7 @@ def service_order(services: Iterable[str | None]) -> list[str | None]:
     return [s for s in SERVICES if s in found] + named + ([None] if None in found else [])
 
 
-@dataclass(frozen=True)
+@frozen
 class QueueView:
     """The seed 000 dashboard: work ready to start, and work in progress."""
 
@@ -276,7 +277,7 @@ class QueueView:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Fired:
     """A timer `tick` fired (or tried to: `refused` holds why it could not)."""
 
@@ -300,7 +301,7 @@ class Fired:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class VerifyReport:
     """The result of checking history chains and replaying instances.
 
