@@ -31,18 +31,6 @@ from .engine.commands.common import (
     say_acted_as,
     warn_past_timers,
 )
-from .engine.commands.jobs import jobs_command
-from .engine.commands.lsp import lsp_command
-from .engine.commands.ops import (
-    cancel_command,
-    drop_message_command,
-    list_command,
-    migrate_command,
-    move_command,
-    retry_message_command,
-    set_command,
-    stats_command,
-)
 from .engine.commands.options import (
     ENVIRONMENT,
     ROOT,
@@ -51,9 +39,6 @@ from .engine.commands.options import (
     global_options,
     settings_from,
 )
-from .engine.commands.people import people_group
-from .engine.commands.schema import schema_command
-from .engine.commands.serve import serve_command
 
 if TYPE_CHECKING:
     from .engine.model import Process
@@ -691,23 +676,23 @@ def check_command(
         sys.exit(1)
 
 
-main.add_command(schema_command)
-main.add_command(lsp_command)
-main.add_command(jobs_command)
-
-main.add_command(people_group)
-main.add_command(serve_command)
-for _command in (
-    list_command,
-    cancel_command,
-    set_command,
-    move_command,
-    retry_message_command,
-    drop_message_command,
-    stats_command,
-    migrate_command,
+# the commands of engine/commands/, each module imported only when one of its commands runs
+for _name, _module, _attribute in (
+    ("schema", "schema", "schema_command"),
+    ("lsp", "lsp", "lsp_command"),
+    ("jobs", "jobs", "jobs_command"),
+    ("people", "people", "people_group"),
+    ("serve", "serve", "serve_command"),
+    ("list", "ops", "list_command"),
+    ("cancel", "ops", "cancel_command"),
+    ("set", "ops", "set_command"),
+    ("move", "ops", "move_command"),
+    ("retry-message", "ops", "retry_message_command"),
+    ("drop-message", "ops", "drop_message_command"),
+    ("stats", "ops", "stats_command"),
+    ("migrate", "ops", "migrate_command"),
 ):
-    main.add_command(_command)
+    main.add_lazy_command(_name, _module, _attribute)
 
 if __name__ == "__main__":
     main()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from ..errors import UsageError
+from ..frozen import frozen
 
 __all__ = ["MIN_SECRET", "UNKEYED", "AuditKeys", "keys_from"]
 
@@ -26,7 +26,7 @@ _CHECK = b"fulfil.key-check.1\n"
 _GENERATE = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
 
-@dataclass(frozen=True)
+@frozen
 class AuditKeys:
     """Keys by id, the sealing key first; empty: the unkeyed (SHA-256) chain."""
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..frozen import frozen
 
 __all__ = ["VerifyProblem"]
 
 
-@dataclass(frozen=True)
+@frozen
 class VerifyProblem:
     """One mismatch `verify` found: the instance ("" for the whole store) and its first bad
     event (None when no single event is at fault)."""

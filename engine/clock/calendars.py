@@ -23,11 +23,14 @@ Conventions, pinned by tests/test_calendar.py:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING
 
+from ..frozen import frozen
 from ..model import Calendar
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = ["BusinessCalendar", "parse_clock_time", "zone"]
 
@@ -43,6 +46,9 @@ def zone(name: str) -> ZoneInfo:
     Raises:
         ValueError: no such time zone.
     """
+    # zoneinfo reads the interpreter's configuration when imported: only once a zone is asked for
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -75,7 +81,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-@dataclass(frozen=True)
+@frozen
 class BusinessCalendar:
     """Working time in one time zone.
 

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import calendar as _stdcal
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
+from ..frozen import frozen
 from ..model import Recurrence
 from .calendars import parse_clock_time, zone
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = [
     "CronSpec",
@@ -47,7 +50,7 @@ _MONTHS = {m.lower(): i for i, m in enumerate(_stdcal.month_abbr) if m}
 _WEEKDAYS = {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
 
 
-@dataclass(frozen=True)
+@frozen
 class CronSpec:
     """A parsed five-field cron expression; weekdays use cron numbering (Sunday = 0)."""
 
@@ -141,7 +144,7 @@ def parse_cron(text: str) -> CronSpec:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class _Compiled:
     tz: ZoneInfo
     rec: Recurrence

@@ -13,6 +13,7 @@ in `GLOBAL_OPTIONS` and a property on `Settings`.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -241,7 +242,12 @@ def _add_global_copies(command: click.Command) -> None:
 
 
 class FulfilGroup(click.Group):
-    """A group whose commands take the global options too, `-h`, and an example in their help."""
+    """A group whose commands take the global options too, `-h`, and an example in their help.
+
+    A command may be added by the module of `engine.commands` defining it
+    (`add_lazy_command`): the module is imported when the command is asked for (run, or listed
+    in the help), so a command pays only for the modules it uses.
+    """
 
     group_class = type  # `@group.group(...)` makes a FulfilGroup as well
 
@@ -249,6 +255,22 @@ class FulfilGroup(click.Group):
         settings = kwargs.setdefault("context_settings", {})
         settings.setdefault("help_option_names", HELP_OPTIONS)
         super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}  # name -> (module, attribute)
+
+    def add_lazy_command(self, name: str, module: str, attribute: str) -> None:
+        """Add the command `attribute` of `engine.commands.<module>` under `name`, importing
+        the module only when the command is asked for."""
+        self.lazy[name] = (module, attribute)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attribute = self.lazy.pop(cmd_name)
+            command = getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         _add_global_copies(cmd)

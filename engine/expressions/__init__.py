@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from ..errors import UNKNOWN, DefinitionError, Location, Problem
+from ..frozen import frozen
 from ..model import Expr, Template
 from . import templates
 from .evaluator import MAX_RESULT, EvaluationError, evaluate_tree
@@ -60,7 +61,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class CompiledExpr:
     """A checked expression, ready to evaluate any number of times.
 
@@ -86,7 +87,7 @@ class CompiledExpr:
         return evaluate_tree(self.source, self._tree, variables)
 
 
-@dataclass(frozen=True)
+@frozen
 class CompiledTemplate:
     """A checked template: literal text and compiled `{expression}` holes."""
 

@@ -15,10 +15,11 @@ user store (a database, LDAP) plugs in by implementing `Directory`:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol, runtime_checkable
 
 from ..errors import UNKNOWN, Location, did_you_mean
+from ..frozen import frozen
 
 __all__ = ["OPERATOR", "Directory", "PeopleDirectory", "Person", "manager_chain"]
 
@@ -27,7 +28,7 @@ OPERATOR = "operator"
 running work of every process (docs/operations.md); a process's manager roles may too."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Person:
     """One person of the team: who they are, the roles they hold, whom they report to."""
 
@@ -58,7 +59,7 @@ class Directory(Protocol):
     def queue_address(self, queue: str) -> str | None: ...
 
 
-@dataclass(frozen=True)
+@frozen
 class PeopleDirectory:
     """A directory held in memory: the people of `people.yaml`, or built in code with `of`.
 

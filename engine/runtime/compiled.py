@@ -7,7 +7,6 @@ instances; nothing in it depends on an instance.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -15,6 +14,7 @@ from ..clock.calendars import BusinessCalendar
 from ..definition.firing import engine_fired
 from ..errors import GuardRefused, RequirementMissing, RoleRefused
 from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
+from ..frozen import frozen
 from ..model import Batch, CreateJob, Process, State, Transition
 from .actions import CompiledAction, compile_action
 from .data import DataCodec
@@ -44,7 +44,7 @@ def is_set(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
 
-@dataclass(frozen=True)
+@frozen
 class CompiledTransition:
     """A transition with its guard and actions compiled."""
 

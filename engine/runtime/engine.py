@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 from time import perf_counter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..audit.keys import UNKEYED, AuditKeys
 from ..clock.clocks import Clock
@@ -32,7 +32,6 @@ from ..messages.delivering import MAX_DELIVERIES as MAX_DELIVERIES
 from ..messages.delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
 from ..messages.delivering import SEND_LEASE as SEND_LEASE
 from ..messages.delivering import Deliverer
-from ..messages.sheets import check_sheet_name, write_sheet
 from ..model import Process
 from ..people.directory import Directory
 from ..store.base import (
@@ -48,16 +47,7 @@ from .compiled import CompiledProcess
 from .definitions import CatalogLike, Definitions
 from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
 from .executor import Executor, Outcome
-from .finding import find_page, read_queue, search_scope
 from .history import HistoryChain
-from .interventions import (
-    INSTANCE_ACTIONS,
-    BulkItem,
-    BulkReport,
-    Interventions,
-    change_of,
-    check_reason,
-)
 from .jobs import (
     DEFAULT_LEASE,
     JobView,
@@ -68,23 +58,21 @@ from .jobs import (
     record_incident,
     result_data,
 )
-from .lanes import check_lanes, orphans
-from .listening import EventPage, Listener, Subscription, events_since, subscription
 from .metrics import LatencyHistogram
-from .migration import MigrationItem, check_map, migrate_instance
-from .search import (
-    MAX_LIMIT,
-    SearchPage,
-    SearchRequest,
-    queue_names,
-)
 from .sla import due_at as sla_due_at
 from .tasks import TaskReader
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
 from .ticking import Ticker, family_due_timer
 from .timers import TimerScheduler, schedule_timer
-from .verify import Tally, verify_instance
 from .views import Fired, InstanceView, QueueView, TimerView, VerifyProblem, VerifyReport
+
+# What one command of the CLI never needs is imported by the calls that need it: interventions
+# and migrations, search and queues, listeners, verify, sheets (a `show` imports none of them).
+if TYPE_CHECKING:
+    from .interventions import BulkItem, BulkReport
+    from .listening import EventPage, Listener, Subscription
+    from .migration import MigrationItem
+    from .search import SearchPage, SearchRequest
 
 __all__ = ["Engine"]
 
@@ -647,6 +635,8 @@ class Engine:
         state: str | None = None,
         dry_run: bool = False,
     ) -> InstanceView:
+        from .interventions import Interventions, check_reason
+
         text = check_reason(reason, action)
         for attempt in range(self.retries + 1):
             interventions = Interventions(self.executor, self.people)
@@ -687,6 +677,8 @@ class Engine:
     def _message(
         self, action: str, message_id: int, actor: str | None, role: str | None, reason: str
     ) -> OutboxRecord:
+        from .interventions import Interventions, check_reason
+
         text = check_reason(reason, f"{action} of a message")
         interventions = Interventions(self.executor, self.people)
         try:
@@ -730,6 +722,9 @@ class Engine:
         Raises:
             UsageError: no reason, a bad action or search.
         """
+        from .interventions import INSTANCE_ACTIONS, BulkItem, BulkReport, change_of, check_reason
+        from .search import MAX_LIMIT
+
         check_reason(reason, action)
         if action not in INSTANCE_ACTIONS:
             raise UsageError(
@@ -788,6 +783,10 @@ class Engine:
             UsageError: a mapping naming a state no version involved has.
             RoleRefused: with a directory, `actor` holds neither `operator` nor a manager role.
         """
+        from .interventions import Interventions
+        from .migration import MigrationItem, check_map, migrate_instance
+        from .search import MAX_LIMIT, SearchRequest
+
         target = self.catalog.get(process_id, to_version)
         new = self.definitions.compile(target)
         who = Interventions(self.executor, self.people).authorise(new, process_id, actor, role)
@@ -914,6 +913,8 @@ class Engine:
         Raises:
             UsageError: `cursor` is not a cursor this call returned.
         """
+        from .listening import events_since
+
         return events_since(self.store, cursor, limit)
 
     def subscribe(
@@ -936,6 +937,8 @@ class Engine:
         and given the event again at the next dispatch; it never fails the step, which has
         committed.
         """
+        from .listening import subscription
+
         processes = [process] if isinstance(process, str) else process
         made = subscription(
             self.store,
@@ -980,6 +983,8 @@ class Engine:
             self._write_sheet(sheet)
 
     def _write_sheet(self, sheet: str) -> None:
+        from ..messages.sheets import check_sheet_name, write_sheet  # csv, tempfile: when written
+
         check_sheet_name(sheet)  # before reading: a bad name is refused without the store
         with self.store.transaction(write=False) as tx:
             rows = tx.sheet_rows(sheet)
@@ -1068,6 +1073,9 @@ class Engine:
             suggest = getattr(self.people, "suggest", None)
             hint = suggest(mine) if callable(suggest) else ""
             raise UsageError(f"unknown person '{mine}'" + (f" ({hint})" if hint else ""))
+        from .finding import read_queue
+        from .search import queue_names
+
         processes = self._processes()
         if name and name not in (known := queue_names(processes)):
             listed = ", ".join(known) if known else "none"
@@ -1095,6 +1103,9 @@ class Engine:
             NotFound: no such process (or version).
             UsageError: an unknown state, status, queue or field, a bad sort, limit or cursor.
         """
+        from .finding import find_page, search_scope
+        from .search import SearchPage, SearchRequest
+
         request = replace(request or SearchRequest(), **filters)
         catalog = self._processes()
         if request.process is not None:
@@ -1108,6 +1119,8 @@ class Engine:
 
     def queues(self) -> list[str]:
         """The names of the queues the catalog's processes put work in, sorted."""
+        from .search import queue_names
+
         return queue_names(self._processes())
 
     def _processes(self) -> list[Process]:
@@ -1128,6 +1141,9 @@ class Engine:
         """
         keys = self.audit_keys
         problems: list[VerifyProblem] = []
+        from .lanes import check_lanes, orphans
+        from .verify import Tally, verify_instance
+
         tally = Tally()
         checked = 0
         with self.store.transaction(write=False) as tx:

@@ -10,17 +10,18 @@ methods on each). The library's dynamic attributes stay inside this module.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from transitions import EventData, Machine, State
+
+from ..frozen import frozen
 
 __all__ = ["MachineAdapter", "TransitionSpec"]
 
 C = TypeVar("C")
 
 
-@dataclass(frozen=True)
+@frozen
 class TransitionSpec(Generic[C]):
     """A transition for the machine: `condition` and `action` receive the event's context.
 

@@ -18,10 +18,11 @@ import time
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
+from ..frozen import frozen
 from ..store.base import EventRecord
 from ..store.tally import StoreTally
 
@@ -112,7 +113,7 @@ def time_in_state(histories: Iterable[Sequence[EventRecord]]) -> dict[str, list[
     return stays
 
 
-@dataclass(frozen=True)
+@frozen
 class ProcessStats:
     """`fulfil stats PROCESS`: the figures of one process."""
 

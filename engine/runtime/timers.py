@@ -9,7 +9,6 @@ scheduler=...)` to change the policy; SLA and batch steps plug in beside it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -17,6 +16,7 @@ from ..clock.calendars import BusinessCalendar
 from ..clock.recurrence import next_occurrence
 from ..errors import ExecutionError
 from ..expressions import CompiledExpr
+from ..frozen import frozen
 from ..model import Sla, Timer
 
 __all__ = [
@@ -35,7 +35,7 @@ ESCALATE = "sla.escalate"
 """The engine timer of an SLA's escalation to the owner's manager."""
 
 
-@dataclass(frozen=True)
+@frozen
 class CompiledTimer:
     """A timer with its `at` expression compiled and its business calendar resolved."""
 

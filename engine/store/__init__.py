@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError, did_you_mean
 from .base import (
@@ -24,9 +25,11 @@ from .base import (
     TokenRecord,
     Transaction,
 )
-from .memory import MemoryStore
 from .prefix import sqlite_url
 from .sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from .memory import MemoryStore
 
 __all__ = [
     "BatchMember",
@@ -45,7 +48,18 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> object:
+    # the in-memory store is for tests and scripts: a command on a file does not import it
+    if name == "MemoryStore":
+        from .memory import MemoryStore
+
+        return MemoryStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _memory(url: str) -> Store:
+    from .memory import MemoryStore
+
     return MemoryStore(url)
 
 

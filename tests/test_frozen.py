@@ -1,0 +1,161 @@
+"""`@frozen` is `@dataclass(frozen=True)`, built on first use: the same class, every way it is
+used, whichever use comes first."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+import threading
+from collections.abc import Callable
+from dataclasses import FrozenInstanceError, dataclass, field
+from typing import Any
+
+import pytest
+from fulfil.engine.frozen import frozen, is_built
+
+
+def pair() -> tuple[type[Any], type[Any]]:
+    """The same class written twice: with `@frozen`, and with `@dataclass(frozen=True)`."""
+
+    @frozen
+    class Lazy:
+        """A record."""
+
+        name: str
+        count: int = 0
+        tags: tuple[str, ...] = ()
+        notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+        def label(self) -> str:
+            return f"{self.name}#{self.count}"
+
+    @dataclass(frozen=True)
+    class Eager:
+        """A record."""
+
+        name: str
+        count: int = 0
+        tags: tuple[str, ...] = ()
+        notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+        def label(self) -> str:
+            return f"{self.name}#{self.count}"
+
+    return Lazy, Eager
+
+
+# each a first use of the class: what it gives must be what the dataclass gives
+FIRST_USES: dict[str, Callable[[type[Any]], Any]] = {
+    "init and repr": lambda cls: repr(cls("a", 2, ("x",))).split("(", 1)[1],
+    "equal": lambda cls: (cls("a", 1) == cls("a", 1), cls("a", 1) == cls("a", 2)),
+    "hash": lambda cls: hash(cls("a", 1, ("x",))) == hash(("a", 1, ("x",))),
+    "fields": lambda cls: [(f.name, f.compare, f.repr) for f in dataclasses.fields(cls)],
+    "is_dataclass": lambda cls: dataclasses.is_dataclass(cls),
+    "match_args": lambda cls: cls.__match_args__,
+    "params": lambda cls: repr(cls.__dataclass_params__),
+    "defaults": lambda cls: (cls("a").count, cls("a").notes, cls.count),
+    "method": lambda cls: cls("a", 3).label(),
+}
+
+
+@pytest.mark.parametrize("use", FIRST_USES, ids=list(FIRST_USES))
+def test_each_first_use_gives_what_the_dataclass_gives(use: str) -> None:
+    """Whatever is done first with the class, it answers as `@dataclass(frozen=True)` does."""
+    lazy, eager = pair()
+    assert not is_built(lazy)
+    assert FIRST_USES[use](lazy) == FIRST_USES[use](eager)
+    assert is_built(lazy)
+    assert all(FIRST_USES[other](lazy) == FIRST_USES[other](eager) for other in FIRST_USES)
+
+
+def test_an_instance_is_frozen() -> None:
+    """Assigning or deleting a field raises FrozenInstanceError, before and after the build."""
+    lazy, _ = pair()
+    with pytest.raises(FrozenInstanceError):
+        lazy.__new__(lazy).name = "b"  # the first use: an assignment
+    made = lazy("a")
+    with pytest.raises(FrozenInstanceError):
+        del made.name
+    with pytest.raises(FrozenInstanceError):
+        made.count = 3
+
+
+def test_replace_builds_the_class_and_replaces() -> None:
+    """`dataclasses.replace` on an instance made before its class was built (as unpickling
+    and copying make one: its `__dict__` set directly)."""
+    lazy, _ = pair()
+    unbuilt = lazy.__new__(lazy)
+    unbuilt.__dict__.update(name="a", count=1, tags=(), notes={})
+    assert not is_built(lazy)
+    changed = dataclasses.replace(unbuilt, count=2)
+    assert changed == lazy("a", 2) and copy.deepcopy(changed) == changed
+
+
+def test_unpickling_needs_no_build() -> None:
+    """An instance read back from a pickle does not build its class until it is used."""
+    made = pickle.dumps(Kept.__new__(Kept))
+    assert not is_built(Kept)
+    restored = pickle.loads(made)
+    assert not is_built(Kept) and isinstance(restored, Kept)
+    assert restored == Kept() and is_built(Kept)
+
+
+@frozen
+class Kept:
+    """A class first used by the test of pickling."""
+
+    value: int = 0
+
+
+def test_order_and_a_hand_written_method() -> None:
+    """`order=True` gives the order methods; a method the class writes itself is kept."""
+
+    @frozen(order=True)
+    class Place:
+        line: int
+        column: int = 0
+        path: tuple[str, ...] = field(default=(), compare=False)
+
+        def __str__(self) -> str:
+            return f"{self.line}:{self.column}"
+
+    assert sorted([Place(2, 1), Place(1, 5, ("x",)), Place(1, 2)]) == [
+        Place(1, 2),
+        Place(1, 5),
+        Place(2, 1),
+    ]
+    assert str(Place(3, 4)) == "3:4" and Place(1, 1, ("a",)) == Place(1, 1, ("b",))
+
+
+def test_subclasses() -> None:
+    """A plain subclass and a frozen dataclass subclass both see the built class."""
+    lazy, _ = pair()
+
+    class Plain(lazy):  # type: ignore[valid-type,misc]
+        pass
+
+    @dataclass(frozen=True)
+    class More(lazy):  # type: ignore[valid-type,misc]
+        extra: int = 0
+
+    assert Plain("a", 1) == Plain("a", 1) and More("a", extra=2).extra == 2
+    assert [f.name for f in dataclasses.fields(More)] == ["name", "count", "tags", "notes", "extra"]
+
+
+def test_threads_build_once() -> None:
+    """Threads using a class for the first time at once all see the finished class."""
+    lazy, _ = pair()
+    seen: list[Any] = []
+    start = threading.Barrier(8)
+
+    def use() -> None:
+        start.wait()
+        seen.append(lazy("a", 1))
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 8 and all(one == lazy("a", 1) for one in seen)
