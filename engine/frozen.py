@@ -16,13 +16,19 @@ on the class in place, after removing the stand-ins, then carries on with the re
 then on the class is exactly what `@dataclass` makes; nothing stays in between.
 
 An instance can exist before its class is built only by unpickling or copying, which set its
-`__dict__` directly, as for any dataclass. Classes with `slots=True` are not supported: the
-dataclass decorator replaces such a class by a new one, which cannot be done after the fact.
+`__dict__` directly, as for any dataclass.
+
+With `slots=True` the decorator makes a new class with `__slots__`; `@frozen(slots=True)` makes
+that class at once (the slots cost nothing to make: no method is compiled) and, on first use,
+lets the decorator build its methods on a copy of the class as written, then moves them onto
+the class with slots (what they refer to as their class made to refer to it). Such a class
+has no base class and no `ClassVar` or `InitVar` field.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import sys
 import threading
 from collections.abc import Callable
@@ -36,9 +42,11 @@ _METHODS = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__dela
 _ORDER = ("__lt__", "__le__", "__gt__", "__ge__")
 _REPLACE = ("__replace__",) if sys.version_info >= (3, 13) else ()  # `copy.replace`
 _ATTRIBUTES = ("__dataclass_fields__", "__dataclass_params__", "__match_args__")
+_STATE = ("__getstate__", "__setstate__")  # a frozen class with slots pickles through them
 
-# the classes not built yet, with the stand-ins put on each and the decorator's options
-_PENDING: dict[type, tuple[tuple[str, ...], dict[str, Any]]] = {}
+# the classes not built yet: the stand-ins put on each, the decorator's options, and for a
+# class with slots the class as written
+_PENDING: dict[type, tuple[tuple[str, ...], dict[str, Any], type | None]] = {}
 # one build at a time: a second thread using the class waits for the whole of the first's
 _LOCK = threading.RLock()
 
@@ -72,10 +80,41 @@ def _build(cls: type) -> None:
         pending = _PENDING.pop(cls, None)
         if pending is None:
             return
-        names, options = pending
+        names, options, written = pending
         for name in names:
             delattr(cls, name)
-        dataclasses.dataclass(cls, frozen=True, **options)
+        if written is None:
+            dataclasses.dataclass(cls, frozen=True, **options)
+            return
+        made: type = dataclasses.dataclass(written, frozen=True, slots=True, **options)
+        for name in names:
+            if name in made.__dict__:
+                setattr(cls, name, _moved(made.__dict__[name], made, cls))
+        if cls.__doc__ is None:
+            cls.__doc__ = made.__doc__
+
+
+def _moved(value: Any, made: type, cls: type) -> Any:
+    """A method of `made` that refers to its class (`type(self) is cls`, `super(cls, self)`)
+    made to refer to `cls` instead."""
+    for cell in getattr(value, "__closure__", None) or ():
+        if cell.cell_contents is made:
+            cell.cell_contents = cls
+    return value
+
+
+def _with_slots(cls: type) -> type:
+    """The class with a slot per field, as the dataclass decorator makes it (no method yet)."""
+    annotations = inspect.get_annotations(cls)
+    fields = tuple(annotations)
+    pseudo = any(str(t).startswith(("ClassVar", "InitVar")) for t in annotations.values())
+    if cls.__bases__ != (object,) or pseudo:
+        raise TypeError(f"@frozen(slots=True): {cls.__name__} has a base class or a pseudo-field")
+    body = {k: v for k, v in cls.__dict__.items() if k not in (*fields, "__dict__", "__weakref__")}
+    body["__slots__"] = fields
+    made = type(cls)(cls.__name__, cls.__bases__, body)
+    made.__qualname__ = cls.__qualname__
+    return made
 
 
 def is_built(cls: type) -> bool:
@@ -88,18 +127,24 @@ def frozen(cls: T, /) -> T: ...
 
 
 @overload
-def frozen(*, order: bool = False) -> Callable[[T], T]: ...
+def frozen(*, order: bool = False, slots: bool = False) -> Callable[[T], T]: ...
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
-def frozen(cls: T | None = None, /, *, order: bool = False) -> T | Callable[[T], T]:
-    """`@dataclass(frozen=True)` (`order=True`: with the order methods), built on first use."""
+def frozen(
+    cls: T | None = None, /, *, order: bool = False, slots: bool = False
+) -> T | Callable[[T], T]:
+    """`@dataclass(frozen=True)` built on first use; `order` and `slots` as for `@dataclass`."""
 
     def wrap(cls: T) -> T:
+        written = None
+        if slots:
+            written, cls = cls, _with_slots(cls)  # type: ignore[assignment]
         own = cls.__dict__
         # the decorator keeps a method the class writes itself, save the `__hash__ = None`
         # Python gives a class writing its own `__eq__`
-        methods = [m for m in (*_METHODS, *(_ORDER if order else ()), *_REPLACE) if m not in own]
+        extra = (*(_ORDER if order else ()), *_REPLACE, *(_STATE if slots else ()))
+        methods = [m for m in (*_METHODS, *extra) if m not in own]
         if "__eq__" in own and own.get("__hash__", 0) is None:
             methods.append("__hash__")
         names = [*methods, *(a for a in _ATTRIBUTES if a not in own)]
@@ -108,7 +153,7 @@ def frozen(cls: T | None = None, /, *, order: bool = False) -> T | Callable[[T],
         for name in names[len(methods) :]:
             setattr(cls, name, _Attribute(cls, name))
         with _LOCK:
-            _PENDING[cls] = (tuple(names), {"order": order})
+            _PENDING[cls] = (tuple(names), {"order": order}, written)
         return cls
 
     return wrap if cls is None else wrap(cls)

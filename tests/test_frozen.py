@@ -159,3 +159,81 @@ def test_threads_build_once() -> None:
     for thread in threads:
         thread.join()
     assert len(seen) == 8 and all(one == lazy("a", 1) for one in seen)
+
+
+def slotted_pair() -> tuple[type[Any], type[Any]]:
+    """The same class with slots, with `@frozen(slots=True)` and `@dataclass(frozen=True,
+    slots=True)`."""
+
+    @frozen(slots=True)
+    class Lazy:
+        """A record."""
+
+        name: str
+        count: int = 0
+        tags: tuple[str, ...] = ()
+        notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+        def label(self) -> str:
+            return f"{self.name}#{self.count}"
+
+    @dataclass(frozen=True, slots=True)
+    class Eager:
+        """A record."""
+
+        name: str
+        count: int = 0
+        tags: tuple[str, ...] = ()
+        notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+        def label(self) -> str:
+            return f"{self.name}#{self.count}"
+
+    return Lazy, Eager
+
+
+SLOTTED_USES: dict[str, Callable[[type[Any]], Any]] = {
+    **{k: v for k, v in FIRST_USES.items() if k != "defaults"},
+    "slots": lambda cls: (cls.__slots__, hasattr(cls("a"), "__dict__")),
+    "defaults": lambda cls: (cls("a").count, cls("a").notes, hasattr(cls, "count")),
+    "state": lambda cls: cls("a", 1).__getstate__(),
+}
+
+
+@pytest.mark.parametrize("use", SLOTTED_USES, ids=list(SLOTTED_USES))
+def test_with_slots_each_first_use_gives_what_the_dataclass_gives(use: str) -> None:
+    """With slots too, the first use and every later one answer as the dataclass does."""
+    lazy, eager = slotted_pair()
+    assert not is_built(lazy)
+    assert SLOTTED_USES[use](lazy) == SLOTTED_USES[use](eager)
+    assert all(SLOTTED_USES[other](lazy) == SLOTTED_USES[other](eager) for other in SLOTTED_USES)
+
+
+def test_with_slots_an_instance_is_frozen_and_copies() -> None:
+    """Fields cannot be assigned or deleted, another name fails as with the dataclass, and an
+    instance copies (pickle's way: `__getstate__`, `__setstate__`)."""
+    lazy, eager = slotted_pair()
+    made, other = lazy("a", 1, ("x",)), eager("a", 1, ("x",))
+    with pytest.raises(FrozenInstanceError):
+        made.name = "b"
+    with pytest.raises(FrozenInstanceError):
+        del made.count
+    with pytest.raises(Exception) as lazy_raised:
+        made.unknown = 1
+    with pytest.raises(Exception) as eager_raised:
+        other.unknown = 1
+    assert lazy_raised.type is eager_raised.type
+    assert copy.copy(made) == made and copy.deepcopy(made) == made
+
+
+def test_with_slots_a_base_class_is_refused() -> None:
+    """A class with slots and a base class is refused when decorated, saying so."""
+
+    class Base:
+        __slots__ = ()
+
+    with pytest.raises(TypeError, match="base class"):
+
+        @frozen(slots=True)
+        class Child(Base):
+            value: int = 0

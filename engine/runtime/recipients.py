@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..frozen import frozen
 from ..messages.addresses import address_problem
 from ..model import Process
 from ..people.directory import Directory
@@ -42,7 +43,7 @@ class Audience:
             self.addresses.append(address)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Resolver:
     """Resolves names for one instance at one moment.
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from ..frozen import frozen
 
 if TYPE_CHECKING:
     from .tally import StoreTally
@@ -85,7 +87,7 @@ def from_iso(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class InstanceRecord:
     """One running (or finished) instance of a process, pinned to a definition version.
 
@@ -110,7 +112,7 @@ class InstanceRecord:
     assignee: str | None = None  # the person the work is assigned to (claim / assign)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class EventRecord:
     """One append-only history event; `hash` chains it to the event before it.
 
@@ -148,7 +150,7 @@ class Position(NamedTuple):
     last_check: str  # that key's check value (AuditKeys.check_value)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class LaneRecord:
     """One lane of the store-wide event sequence: its last position and the event there."""
 
@@ -160,7 +162,7 @@ class LaneRecord:
     check: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class TimerRecord:
     """A scheduled firing of `trigger` on an instance; `fired_at` is set once it is claimed."""
 
@@ -175,7 +177,7 @@ class TimerRecord:
     id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class OutboxRecord:
     """A message waiting for (or past) delivery."""
 
@@ -197,7 +199,7 @@ class OutboxRecord:
     next_attempt_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class JobRecord:
     """Work handed to another system, created by a step and completed by a worker.
 
@@ -225,7 +227,7 @@ class JobRecord:
     id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class BatchMember:
     """An instance gathered into the batch of a (process, batch state) sent at `period`.
 
@@ -241,7 +243,7 @@ class BatchMember:
     batch: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class SheetRow:
     """One row appended to a named sheet; `values` keeps the column order."""
 
@@ -252,7 +254,7 @@ class SheetRow:
     id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class DefinitionRecord:
     """A stored definition version, so pinned instances can run after the catalog moved on."""
 
@@ -262,7 +264,7 @@ class DefinitionRecord:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class TokenRecord:
     """An API token of a person: the SHA-256 hex digest of the token, never the token."""
 
@@ -280,7 +282,7 @@ StateKey = tuple[str, str, tuple[int, ...]]
 (empty: of any version). A state is read in the state table of the instance's own version."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class InstanceFilter:
     """What `Transaction.search_instances` selects, and in which order.
 
