@@ -12,17 +12,17 @@ no method of theirs.
 decorator would add, and for `__dataclass_fields__`, `__dataclass_params__` and
 `__match_args__`. The first stand-in used (creating an instance, comparing, hashing, printing,
 assigning, `dataclasses.replace`, `fields`, `is_dataclass`, a `match`) runs the real decorator
-on the class in place, after removing the stand-ins, then carries on with the real method. From
-then on the class is exactly what `@dataclass` makes; nothing stays in between.
+on a copy of the class as written and puts what it made in place of the stand-ins (what refers
+to the copy made to refer to the class), then carries on with the real method. From then on
+the class is what `@dataclass` makes; nothing stays in between. Each stand-in is replaced, never
+removed first, so another thread using an instance meanwhile meets either one or the other.
 
 An instance can exist before its class is built only by unpickling or copying, which set its
 `__dict__` directly, as for any dataclass.
 
 With `slots=True` the decorator makes a new class with `__slots__`; `@frozen(slots=True)` makes
-that class at once (the slots cost nothing to make: no method is compiled) and, on first use,
-lets the decorator build its methods on a copy of the class as written, then moves them onto
-the class with slots (what they refer to as their class made to refer to it). Such a class
-has no base class and no `ClassVar` or `InitVar` field.
+that class at once (the slots cost nothing to make: no method is compiled) and keeps the class
+as written for the copy. Such a class has no base class and no `ClassVar` or `InitVar` field.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ _ORDER = ("__lt__", "__le__", "__gt__", "__ge__")
 _REPLACE = ("__replace__",) if sys.version_info >= (3, 13) else ()  # `copy.replace`
 _ATTRIBUTES = ("__dataclass_fields__", "__dataclass_params__", "__match_args__")
 _STATE = ("__getstate__", "__setstate__")  # a frozen class with slots pickles through them
+_OWN = ("__dict__", "__weakref__")  # made anew with each class
 
 # the classes not built yet: the stand-ins put on each, the decorator's options, and for a
 # class with slots the class as written
@@ -81,15 +82,23 @@ def _build(cls: type) -> None:
         if pending is None:
             return
         names, options, written = pending
-        for name in names:
-            delattr(cls, name)
-        if written is None:
-            dataclasses.dataclass(cls, frozen=True, **options)
-            return
-        made: type = dataclasses.dataclass(written, frozen=True, slots=True, **options)
+        slots = written is not None
+        if written is None:  # the class as written: its own dictionary, less the stand-ins
+            body = {k: v for k, v in cls.__dict__.items() if k not in (*names, *_OWN)}
+            written = type(cls)(cls.__name__, cls.__bases__, body)
+            written.__qualname__ = cls.__qualname__
+        made: type = dataclasses.dataclass(written, frozen=True, slots=slots, **options)
         for name in names:
             if name in made.__dict__:
                 setattr(cls, name, _moved(made.__dict__[name], made, cls))
+            else:
+                delattr(cls, name)  # a method the decorator does not add after all
+        if not slots:  # a field's class attribute: its default, or none
+            for name in (f.name for f in dataclasses.fields(made)):
+                if name in made.__dict__:
+                    setattr(cls, name, made.__dict__[name])
+                elif name in cls.__dict__:
+                    delattr(cls, name)
         if cls.__doc__ is None:
             cls.__doc__ = made.__doc__
 
@@ -110,7 +119,7 @@ def _with_slots(cls: type) -> type:
     pseudo = any(str(t).startswith(("ClassVar", "InitVar")) for t in annotations.values())
     if cls.__bases__ != (object,) or pseudo:
         raise TypeError(f"@frozen(slots=True): {cls.__name__} has a base class or a pseudo-field")
-    body = {k: v for k, v in cls.__dict__.items() if k not in (*fields, "__dict__", "__weakref__")}
+    body = {k: v for k, v in cls.__dict__.items() if k not in (*fields, *_OWN)}
     body["__slots__"] = fields
     made = type(cls)(cls.__name__, cls.__bases__, body)
     made.__qualname__ = cls.__qualname__
