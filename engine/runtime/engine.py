@@ -1139,11 +1139,11 @@ class Engine:
         Raises:
             NotFound: no instance `instance_id`.
         """
-        keys = self.audit_keys
-        problems: list[VerifyProblem] = []
         from .lanes import check_lanes, orphans
         from .verify import Tally, verify_instance
 
+        keys = self.audit_keys
+        problems: list[VerifyProblem] = []
         tally = Tally()
         checked = 0
         with self.store.transaction(write=False) as tx:
