@@ -18,7 +18,7 @@ from fulfil.engine.people.yamlfile import read_people
 from fulfil.engine.testing import expectations, scenarios
 from jsonschema import Draft202012Validator
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROCESS_FILES = sorted(
     p for p in (ROOT / "processes").glob("*.yaml") if not p.name.endswith(".scenarios.yaml")
 )

@@ -19,7 +19,7 @@ from fulfil.engine.commands import cache as defcache
 from fulfil.engine.definition.loader import definition_files, load_directory
 from fulfil.engine.errors import DefinitionError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

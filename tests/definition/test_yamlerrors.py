@@ -9,7 +9,7 @@ from fulfil.engine.errors import DefinitionError
 from hypothesis import given
 from hypothesis import strategies as st
 
-SHIPPED = Path(__file__).resolve().parents[1] / "processes" / "facebook_access.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "processes" / "facebook_access.yaml"
 TEXT = SHIPPED.read_text(encoding="utf-8")
 # the characters people most often get wrong in YAML
 MISTAKES = st.sampled_from(["\t", ":", '"', "'", "[", "]", "{", "}", "-", " ", "\n", "#", "@"])

@@ -13,7 +13,7 @@ from fulfil.engine.model import AppendLine, Notify, SetField
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-ORDERS = Path(__file__).parent / "processes" / "orders"
+ORDERS = Path(__file__).parents[1] / "processes" / "orders"
 ORDER = ORDERS / "order.yaml"
 
 MINI = """\
@@ -208,7 +208,7 @@ def test_non_utf8_file_is_a_definition_error(tmp_path: Path) -> None:
 
 def test_shipped_processes_all_load() -> None:
     """Every definition in processes/ loads with the others as its known processes."""
-    folder = Path(__file__).resolve().parents[1] / "processes"
+    folder = Path(__file__).resolve().parents[2] / "processes"
     catalog = load_directory(folder)
     assert len(catalog) == len(list(folder.glob("*.yaml"))) - len(
         list(folder.glob("*.scenarios.yaml"))

@@ -349,7 +349,7 @@ TEAM = (
     Person("bo", "Bo", "bo@example.com", ("agent",), "lee"),
     Person("lee", "Lee", "lee@example.com", ("lead",), None),
 )
-CARE = Path(__file__).parent / "runtime" / "cases" / "care.yaml"
+CARE = Path(__file__).parents[1] / "runtime" / "cases" / "care.yaml"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 

@@ -11,7 +11,7 @@ from fulfil.engine.errors import DefinitionError, ExecutionError
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import open_store
 
-FOLDER = Path(__file__).parent.parent / "processes" / "family_undeclared"
+FOLDER = Path(__file__).parents[2] / "processes" / "family_undeclared"
 
 
 def test_a_task_appending_to_an_undeclared_request_field_is_refused_at_load() -> None:

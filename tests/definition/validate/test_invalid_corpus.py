@@ -14,7 +14,7 @@ from fulfil.engine.commands.validation import format_problem
 from fulfil.engine.definition.loader import load_text
 from fulfil.engine.errors import DefinitionError
 
-CORPUS = Path(__file__).resolve().parents[1] / "invalid"
+CORPUS = Path(__file__).resolve().parents[2] / "invalid"
 HEADER = re.compile(r"# expect: (\d+):(\d+): (.+)")
 FILES = sorted(CORPUS.glob("*.yaml"))
 

@@ -13,7 +13,7 @@ from fulfil.engine.definition.validate.schema import load_schema, schema_problem
 from fulfil.engine.definition.yamlsource import parse
 from jsonschema import Draft202012Validator
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _subschemas(node: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
