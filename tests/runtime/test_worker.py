@@ -6,11 +6,13 @@ import email
 import email.policy
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -86,6 +88,49 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
+def lines_within(process: subprocess.Popen[str], count: int, timeout: float) -> list[str]:
+    """The first `count` lines `process` prints; if they are not all there within `timeout`
+    seconds, the process is killed and the test fails saying what came (a hung worker fails
+    the test, it never hangs the run)."""
+    assert process.stdout is not None
+    stdout = process.stdout
+    got: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for _ in range(count):
+            got.put(stdout.readline())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(lines) < count:
+        try:
+            lines.append(got.get(timeout=max(0.0, deadline - time.monotonic())))
+        except queue.Empty:
+            process.kill()
+            process.wait()
+            reader.join(timeout=5)
+            pytest.fail(f"{len(lines)} of {count} lines within {timeout} s: {lines!r}")
+    reader.join()
+    return lines
+
+
+def test_a_silent_worker_fails_the_test_instead_of_hanging_it() -> None:
+    """A process that prints less than awaited is killed at the deadline; the test fails."""
+    silent = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('one', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    started = time.monotonic()
+    with pytest.raises(pytest.fail.Exception, match=r"[01] of 2 lines within 2 s"):
+        lines_within(silent, 2, timeout=2)
+    assert silent.returncode is not None and time.monotonic() - started < 60
+    assert silent.stdout is not None
+    silent.stdout.close()
+
+
 def test_worker_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     """`fulfil worker` prints one line per fired timer and ends cleanly on SIGTERM."""
     ids = seeded(tmp_path / "w.db", 3)
@@ -97,8 +142,7 @@ def test_worker_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert worker.stdout is not None
-    lines = [worker.stdout.readline() for _ in ids]
+    lines = lines_within(worker, len(ids), timeout=60)
     worker.send_signal(signal.SIGTERM)
     rest, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0
