@@ -76,8 +76,8 @@ def test_next_working(moment: datetime, expected: datetime) -> None:
     assert result.tzinfo is UTC
 
 
-def test_seed_001_message_late_in_the_day_is_due_next_morning() -> None:
-    """Seed 001: a message at 16:30 with 1h of business time is due 09:30 the next working day."""
+def test_a_message_late_in_the_day_is_due_next_morning() -> None:
+    """A message at 16:30 with 1h of business time is due 09:30 the next working day."""
     assert OFFICE.add(ny(2026, 3, 3, 16, 30), timedelta(hours=1)) == ny(2026, 3, 4, 9, 30)
 
 

@@ -182,7 +182,8 @@ def test_period_start_is_the_latest_occurrence_at_or_before() -> None:
 
 
 def test_batch_sent_at_an_occurrence_covers_since_the_previous() -> None:
-    """Seed 004: the batch sent at an occurrence covers [previous occurrence, occurrence)."""
+    """The batch sent at an occurrence covers [previous occurrence, occurrence): the contacts
+    who reached the step since the previous list went out."""
     rec = Recurrence(every="monthly", day=31, at="06:00")
     sent = utc(2026, 3, 31, 6)
     assert previous_occurrence(rec, sent) == utc(2026, 2, 28, 6)

@@ -183,7 +183,7 @@ def test_eight_workers_bumping_the_same_instances_lose_no_update(
     assert bad == 0
     # conflicts rolled back transactions that had taken a lane position: no hole, no alarm
     placed, used = lanes_whole(url)
-    assert placed == ok + 1 and used >= 2  # + the seed's start; writers took lanes in parallel
+    assert placed == ok + 1 and used >= 2  # + the start of `seed`; writers took lanes in parallel
 
 
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(url: str, run_workers: Starter) -> None:

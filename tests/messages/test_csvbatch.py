@@ -1,4 +1,4 @@
-"""Fulfilment list CSVs and the email carrying them (seed 004)."""
+"""Fulfilment list CSVs and the email carrying them."""
 
 from __future__ import annotations
 

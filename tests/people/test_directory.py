@@ -27,7 +27,7 @@ def _shipped() -> PeopleDirectory:
 
 
 def test_shipped_directory_fits_the_shipped_processes() -> None:
-    """processes/people.yaml loads against every shipped process, with the seed team in it."""
+    """processes/people.yaml loads against every shipped process, with the shipped team in it."""
     directory = _shipped()
     assert [p.id for p in directory.holders("ops_specialist")] == ["sam", "nina"]
     assert directory.person("sam") == Person(

@@ -42,8 +42,8 @@ CASES = _engine_only()
 
 
 def test_every_timer_fired_transition_of_the_shipped_processes_is_covered() -> None:
-    """The cases include the holes the issue names (seed 000's next_call_due) and one per
-    process that has a timer, a fulfilment list or a rule."""
+    """The cases include the holes the issue names (the outreach cadence's next_call_due) and
+    one per process that has a timer, a fulfilment list or a rule."""
     triggers = {(p, t) for p, _, t, _ in CASES}
     assert ("facebook_access", "next_call_due") in triggers
     assert ("outreach_task", "close_complete") in triggers  # fired by PDM's and RM's rules
@@ -90,7 +90,7 @@ def test_people_may_not_fire_what_only_the_engine_fires(
 
 
 def test_the_timer_still_fires_next_call_due_and_is_recorded_as_the_timer() -> None:
-    """The seed 000 cadence: a failed call waits a week; sam cannot skip it, the timer fires it."""
+    """The outreach cadence: a failed call waits a week; sam cannot skip it, the timer fires it."""
     clock = ManualClock(CLOCK)
     engine = Engine(CATALOG, store=open_store("memory://"), clock=clock, people=EVERYONE)
     data = {"client": "Acme", "client_email": "acme@example.com", "fr_number": "FR-1"}

@@ -1,4 +1,4 @@
-"""The seed 000 dashboard "separated by service: Facebook, PDM, RM": `queue` groups the work by
+"""The operations dashboard, separated by service (Facebook, PDM, RM): `queue` groups the work by
 its `service`, shows the priority, and keeps the contract's `ready`/`in_progress` lists."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The `start` action: a step starts an instance of another process in its own transaction
-(seed 002: an approved cancellation starts its offboarding), checked at load across the folder,
+(an approved cancellation starts its offboarding), checked at load across the folder,
 drawn, sealed in both histories, and refused as a whole when the other process refuses its data.
 """
 
@@ -255,7 +255,7 @@ def test_a_second_start_of_the_same_process_gets_the_next_name(tmp_path: Path) -
     assert instance_ids(eng.store) == ["c1", "c1.wrap_up", "c1.wrap_up-2"]
 
 
-# --- a fulfilment list is one task (seed 004): the batch's `start` --------------------------------
+# --- a fulfilment list is one task: the batch's `start` -------------------------------------------
 
 
 def test_a_list_sent_starts_one_task_for_all_its_contacts(store: Store, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from runtime_support import T0
 SHIPPED = load_directory(Path(__file__).resolve().parents[2] / "processes")
 REQUEST = {"client": "Acme Motors", "client_email": "owner@acme.test", "fr_number": "FR-1"}
 OPS, AM = "ops_specialist", "account_manager"
-# (task, trigger, data, role): what people do on the tasks of pdm_outreach (seed 000)
+# (task, trigger, data, role): what people do on the tasks of pdm_outreach
 ACTS = [
     ("cs_intake", "complete", {}, AM),
     ("intake_call", "begin", {}, OPS),

@@ -22,8 +22,8 @@ SHIPPED = load_directory(Path(__file__).resolve().parents[2] / "processes")
 TIMED = ["facebook_access", "smm_fulfilment", "retention", "mass_comm_escalation"]
 FACEBOOK = {"client": "Acme Motors", "client_email": "owner@acme.test", "fr_number": "FR-1"}
 SPECIALIST = "ops_specialist"
-# the outreach cadence of seed 000 after `begin`: calls and their outcomes, clock moves around
-# the 7 days (drawn as often as calls), now and then the outcome that closes the task
+# the outreach cadence after `begin` (a week between calls): calls and their outcomes, clock moves
+# around the 7 days (drawn as often as calls), now and then the outcome that closes the task
 _CALL = st.sampled_from(["reached", "no_answer", "left_voicemail", "wrong_number"]).map(
     lambda outcome: FireStep("log_call", {"outcome": outcome}, "sam", SPECIALIST)
 )
