@@ -65,7 +65,7 @@ class Role:
 
     name: str
     title: str = ""
-    manager: str | None = None  # the role escalations go to (seed 004: the owner's manager)
+    manager: str | None = None  # the role escalations go to (the owner's manager)
     contact: str | None = None  # a field name, or a literal address containing '@'
     loc: Location = UNKNOWN
 
@@ -147,8 +147,8 @@ class Recipient:
 
 @frozen
 class StartProcess:
-    """Starts an instance of another process in the same step (seed 002: an approved
-    cancellation starts its offboarding); `data` maps the new instance's fields to expressions
+    """Starts an instance of another process in the same step (an approved cancellation
+    starts its offboarding, say); `data` maps the new instance's fields to expressions
     over this instance's fields (unset values are left out, so its defaults apply)."""
 
     process: str
@@ -367,7 +367,7 @@ class Task:
     depends_on: tuple[str, ...] = ()
     queue: str | None = None
     data: tuple[tuple[str, Expr], ...] = ()  # child field -> expression over the parent's fields
-    indicator: bool = False  # the task whose outcome decides the request (seed 000, PDM)
+    indicator: bool = False  # the task whose outcome decides the request (PDM's obtain-access task)
     loc: Location = UNKNOWN
 
 

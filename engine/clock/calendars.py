@@ -2,10 +2,10 @@
 
 `BusinessCalendar` answers three questions over an `engine.model.Calendar`: is a moment within
 working hours, when does work next resume, and when is something due that takes a given amount
-of working time ("respond within an hour during working hours, otherwise the next working day",
-seed 001). Every input is an aware datetime; every output is an aware UTC datetime.
+of working time ("respond within an hour during working hours, otherwise the next working day").
+Every input is an aware datetime; every output is an aware UTC datetime.
 
-Conventions, pinned by tests/test_calendar.py:
+Conventions, pinned by tests/clock/test_calendar.py:
 
 * A working period is `[start, end)` in local wall-clock time on a working day; `is_working` is
   true inside it. Working hours follow the local clock across daylight-saving changes (09:00-17:00

@@ -7,8 +7,8 @@ change (02:30 becomes 03:30 daylight time); one repeated by a fall-back change f
 first occurrence.
 
 Batch periods are half-open: the period containing `at` is `[period_start(at), next_occurrence(at))`
-so the batch sent at an occurrence gathers what arrived since the previous one (seed 004: "all
-contacts who hit this step after the previous fulfilment step goes out").
+so the batch sent at an occurrence gathers what arrived since the previous one (every contact
+that reached the step after the previous list went out).
 
 Cron expressions have five fields (minute hour day-of-month month day-of-week) with `*`, numbers,
 ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`, and English names for months and weekdays

@@ -1,4 +1,4 @@
-"""Fulfilment lists (seed 004): the CSV of a batch and the email that carries it.
+"""Fulfilment lists: the CSV of a batch and the email that carries it.
 
 `build_csv` renders the instances of one batch period as CSV text, the chosen fields as columns,
 every text cell passed through `safe_cell` (OWASP's CSV injection guidance: a cell starting with

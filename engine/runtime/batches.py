@@ -1,4 +1,4 @@
-"""Batch steps (fulfilment lists, seed 004): gathering instances and sending one CSV per period.
+"""Batch steps (fulfilment lists): gathering instances and sending one CSV per period.
 
 An instance entering a state with `batch` joins the batch of the period it arrived in: a
 `batch_members` row (process, state, instance, period) where `period` is the occurrence the batch
@@ -17,8 +17,8 @@ When it fires, `send_batch` in the claiming transaction takes the period's membe
 sent, so each instance is in exactly one batch), writes one CSV of the batch's columns, puts one
 outbox message per recipient (address, subject, the note as body, the CSV as an attachment) and
 fires the batch's trigger on every member: all of it commits together or not at all. A batch
-with `start` is one task (seed 004: "fulfillment lists are another kind of task"): one instance of
-that process is started with the list (its due date, owner and alerts are that instance's), and
+with `start` is one task (a fulfilment list is another kind of task): one instance of that
+process is started with the list (its due date, owner and alerts are that instance's), and
 every member's event names it under `started`.
 """
 

@@ -1062,7 +1062,7 @@ class Engine:
 
         Ready: instances still in their process's initial state. In progress: the others in a
         queued, non-terminal state, the least recently worked on first, so stale work shows
-        on top (seed 000 orders the dashboard by the last activity on the task). A request's
+        on top (the dashboard is ordered by the last activity on the task). A request's
         task sits in the queue its `Task` names, else its state's; while it waits on its
         dependencies it is in no queue.
 

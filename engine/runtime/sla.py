@@ -7,7 +7,7 @@ cancels them and re-entering restarts them like any other timer:
     sla.escalate   armed when the overdue notice fires, `escalate_after` after the due time
                    (in the same calendar: `2d` is two working days past the due time)
 
-Who is told (seed 004: "overdue -> owner, x days -> manager"):
+Who is told (overdue: the owner; x days overdue: the manager):
 
     overdue        the assignee when the task is assigned, else the owner role (its contact,
                    its queue's shared address or its holders: engine.runtime.recipients)
@@ -18,7 +18,7 @@ Who is told (seed 004: "overdue -> owner, x days -> manager"):
 
 Their names contain a dot, which a declared timer name never does, so they cannot collide with
 the process's own timers. When one fires, `fire_notice` puts one outbox message per SLA channel
-(`email`, and `sms` for the seed 004 cell phone alert, which only the owner gets) addressed to
+(`email`, and `sms` for the cell phone alert, which only the owner gets) addressed to
 the role's contact, and one
 history event of kind `sla` — in the transaction that claimed the timer, so it is sent once.
 """
@@ -52,7 +52,7 @@ def _escalation_due(cp: CompiledProcess, sla: Sla, due: datetime) -> datetime:
 
 def _channels(sla: Sla, escalate: bool) -> tuple[str, ...]:
     """The overdue notice goes by every channel; the cell phone alert (`sms`) is the owner's
-    (seed 004: "Send cell phone alert to Owner"), so the manager's escalation skips it."""
+    alone, so the manager's escalation skips it."""
     if not escalate:
         return sla.channels
     return tuple(c for c in sla.channels if c != "sms") or sla.channels

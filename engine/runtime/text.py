@@ -103,7 +103,7 @@ def _queue_line(item: QueueItem, indent: str) -> str:
 
 def queue_lines(view: QueueView) -> list[str]:
     """`queue`: work ready to start, then work in progress, each with its last activity;
-    separated by service (seed 000: Facebook, PDM, RM) when the work names its service."""
+    separated by service (Facebook, PDM, RM, then the others) when the work names its service."""
     lines = []
     groups = view.by_service()
     grouped = any(service is not None for service, _, _ in groups)

@@ -1,6 +1,7 @@
 """What the engine returns: read-only views of instances, queues, timer firings and checks.
 
-Each view has `to_json()` giving the keys of the CLI contract (docs: shared DESIGN.md).
+Each view has `to_json()` giving the keys of the CLI's `--json` output, which scripts rely on:
+its keys are a contract.
 """
 
 from __future__ import annotations
@@ -207,8 +208,8 @@ class QueueItem:
     parent: str | None = None
     task: str | None = None
     assignee: str | None = None
-    service: str | None = None  # its `service` field (seed 000: Facebook, PDM, RM)
-    priority: str | None = None  # its `priority` field (seed 000: normal unless escalated)
+    service: str | None = None  # its `service` field (Facebook, PDM, RM...)
+    priority: str | None = None  # its `priority` field (normal unless escalated)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -229,7 +230,7 @@ class QueueItem:
 
 
 SERVICES = ("Facebook", "PDM", "RM")
-"""The seed 000 dashboard's services, in its order; other services follow by name, then the
+"""The dashboard's services, in its order; other services follow by name, then the
 work without a service."""
 
 
@@ -242,14 +243,14 @@ def service_order(services: Iterable[str | None]) -> list[str | None]:
 
 @frozen
 class QueueView:
-    """The seed 000 dashboard: work ready to start, and work in progress."""
+    """The dashboard: work ready to start, and work in progress."""
 
     ready: tuple[QueueItem, ...] = ()
     in_progress: tuple[QueueItem, ...] = ()
     incidents: tuple[JobView, ...] = ()  # jobs of the listed work that ran out of retries
 
     def by_service(self) -> list[tuple[str | None, list[QueueItem], list[QueueItem]]]:
-        """The dashboard "separated by service" (seed 000): each service with its ready work
+        """The dashboard separated by service: each service with its ready work
         and its work in progress, in the orders of `ready` and `in_progress`."""
         every = [*self.ready, *self.in_progress]
         return [

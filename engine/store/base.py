@@ -193,7 +193,7 @@ class OutboxRecord:
     error: str = ""
     delivered_at: datetime | None = None
     id: int | None = None
-    # (file name, content type, text) of each attachment: a batch's CSV (seed 004)
+    # (file name, content type, text) of each attachment: a batch's CSV
     attachments: tuple[tuple[str, str, str], ...] = ()
     # pending: not attempted again before this (retry backoff); sending: the end of the lease
     next_attempt_at: datetime | None = None

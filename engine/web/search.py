@@ -16,7 +16,7 @@ from ..runtime import Engine
 __all__ = ["WORK_ORDER", "parse_open", "processes_of"]
 
 WORK_ORDER = "last_activity_at"
-"""Least recently worked on first: stale work shows on top (seed 000's dashboard)."""
+"""Least recently worked on first: stale work shows on top (as on the dashboard)."""
 
 
 def processes_of(engine: Engine) -> list[Process]:

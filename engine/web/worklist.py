@@ -2,7 +2,7 @@
 
 Ready to work: instances still in their process's initial state; in progress: the others in a
 queued state that is not terminal (as `fulfil queue`). Both are ordered by last activity, the
-least recently worked on first (seed 000: stale work shows on top). A request's task sits in
+least recently worked on first (stale work shows on top). A request's task sits in
 the queue its `Task` names, else its state's, and is in no queue while it waits on its
 dependencies.
 
