@@ -115,14 +115,21 @@ def test_the_cache_can_be_turned_off_and_an_unusable_one_is_skipped(
     assert len(defcache.load_definitions(folder, None)[0]) > 0
 
 
-def test_old_entries_are_pruned(folder: Path, cache: Path) -> None:
-    """Each edit makes a new entry; only the most recent KEEP stay."""
-    path = folder / "retention.yaml"
-    text = path.read_text("utf-8")
+def test_old_entries_are_pruned(tmp_path: Path, cache: Path) -> None:
+    """Each edit makes a new entry; only the KEEP most recent stay. (A folder of one small
+    process: pruning does not depend on what the entries hold, and each edit is a full load.)"""
+    small = tmp_path / "small"
+    small.mkdir()
+    path = small / "order.yaml"
+    text = (ROOT / "tests" / "processes" / "orders" / "order.yaml").read_text("utf-8")
+    written = []
     for n in range(defcache.KEEP + 3):
         path.write_text(text + f"\n# edit {n}\n", "utf-8")
-        defcache.load_definitions(folder, None)
-    assert len(list(cache.glob("definitions-*.pickle"))) == defcache.KEEP
+        defcache.load_definitions(small, None)
+        written.append(f"definitions-{defcache._key([path], None)}.pickle")
+    kept = {entry.name for entry in cache.glob("definitions-*.pickle")}
+    assert len(kept) == defcache.KEEP and written[-1] in kept
+    assert not kept & set(written[:3])  # the oldest went
     assert not list(cache.glob(".tmp-*"))
 
 
