@@ -359,6 +359,11 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
 @click.argument("instance", required=False)
 @click.option("--all", "whole", is_flag=True, help="The whole store (the default without ID).")
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Replay every instance again, not only those changed since the last verify.",
+)
+@click.option(
     "--export-checkpoint",
     "export_to",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -378,6 +383,7 @@ def verify_command(
     settings: Settings,
     instance: str | None,
     whole: bool,
+    full: bool,
     export_to: Path | None,
     against: Path | None,
     as_json: bool,
@@ -385,20 +391,24 @@ def verify_command(
     """Check sealed history chains and replay instances; exit 1 on any mismatch.
 
     Without ID (or with --all) the whole store: every instance, the store-wide event sequence
-    and histories without an instance. The audit key comes from FULFIL_AUDIT_KEY or
-    --audit-key-file; without one the chain is checked unkeyed (see docs/audit.md).
+    and histories without an instance. Every seal and link is checked each time; an instance
+    unchanged since a verify that passed is not replayed again unless --full is given. The
+    audit key comes from FULFIL_AUDIT_KEY or --audit-key-file; without one the chain is
+    checked unkeyed (see docs/audit.md).
     """
     from .engine.audit import checkpoint
     from .engine.errors import UsageError
     from .engine.runtime.text import checkpoint_line, verify_lines
 
-    if instance and (whole or export_to or against):
-        raise UsageError("give an instance ID or --all/--export-checkpoint/--against, not both")
+    if instance and (whole or full or export_to or against):
+        raise UsageError(
+            "give an instance ID or --all/--full/--export-checkpoint/--against, not both"
+        )
     body = None
     if against is not None:
         body = checkpoint.read(_read_text(against), str(against))
     with opened_engine(settings) as engine:
-        report = engine.verify(instance)
+        report = engine.verify(instance, full=full)
         if body is not None:
             found = checkpoint.compare(engine.store, engine.audit_keys, body, str(against))
             report = replace(report, problems=report.problems + tuple(found))

@@ -137,3 +137,22 @@ def test_a_key_file_rotates_keys(run, tmp_path: Path) -> None:  # type: ignore[n
     assert result.exit_code == 0 and "keyed (k2, k1): ok" in result.stdout
     history = json.loads(run("history", instance, "--json").stdout)
     assert len(history) == 2
+
+
+def test_verify_full_replays_again_and_a_row_edit_is_found_either_way(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    """verify marks what it checked; --full replays every instance again, same output; an
+    instance row edited after the mark is found without --full; --full takes no ID."""
+    instance = started(run)
+    assert run("fire", instance, "begin", *OPS).exit_code == 0
+    first = run("verify")
+    assert first.exit_code == 0 and first.stdout == run("verify", "--full").stdout
+    with sqlite3.connect(tmp_path / "cli.db") as conn:
+        assert conn.execute("SELECT instance, seq FROM verify_marks").fetchall() == [(instance, 2)]
+    sql(tmp_path, "UPDATE instances SET state = 'closed' WHERE id = ?", instance)
+    result = run("verify")
+    assert result.exit_code == 1
+    assert f"{instance}: stored state 'closed', replay gives" in result.stderr
+    both = run("verify", instance, "--full")
+    assert both.exit_code == 2 and "not both" in both.stderr

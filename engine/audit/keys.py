@@ -54,13 +54,21 @@ class AuditKeys:
     def tag_with(self, key_id: str, message: bytes) -> str | None:
         """The tag of `message` under the key `key_id` ("" : SHA-256); None for an unknown id."""
         if not key_id:
-            return tag(None, message)
-        secret = self.secret(key_id)
-        return None if secret is None else tag(secret, message)
+            return hashlib.sha256(message).hexdigest()
+        secret = self._secrets.get(key_id)
+        return None if secret is None else hmac.digest(secret, message, "sha256").hex()
 
     def secret(self, key_id: str) -> bytes | None:
         """The secret of `key_id`, or None."""
-        return next((secret for kid, secret in self.keys if kid == key_id), None)
+        return self._secrets.get(key_id)
+
+    @cached_property
+    def _secrets(self) -> dict[str, bytes]:
+        """The secrets by id (`verify` asks once per event); a repeated id: the first."""
+        found: dict[str, bytes] = {}
+        for key_id, secret in self.keys:
+            found.setdefault(key_id, secret)
+        return found
 
     @cached_property
     def signing_check(self) -> str:

@@ -73,9 +73,9 @@ class AsyncEngine:
         """`Engine.outbox`."""
         return await self._run(partial(self.sync.outbox, status))
 
-    async def verify(self, instance_id: str | None = None) -> VerifyReport:
+    async def verify(self, instance_id: str | None = None, *, full: bool = False) -> VerifyReport:
         """`Engine.verify`."""
-        return await self._run(partial(self.sync.verify, instance_id))
+        return await self._run(partial(self.sync.verify, instance_id, full=full))
 
     async def fetch_jobs(self, type: str, **options: Any) -> list[JobView]:
         """`Engine.fetch_jobs` (worker, lease_seconds, max as keywords)."""

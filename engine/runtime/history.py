@@ -1,13 +1,17 @@
 """The history seal: each event's tag covers its content, the previous tag and its place.
 
-An event (format 2) is sealed as `tag = HMAC-SHA256(key, b"fulfil.event.2\\n" + canonical)`,
-or SHA-256 of the same bytes when no audit key is given. The canonical text (docs/audit.md)
-is the event's fields, the previous event's tag (`prev_hash`), its place in the store-wide
-sequence (`lane`, `pos`, the lane's previous event `after`) and the id of the key, as compact
-JSON with sorted keys. Editing, dropping or reordering an event breaks the chain from that event
-on, and without the key a rewritten chain cannot be sealed again. Events written before the
-store-wide sequence existed (format 1: `lane` None) were sealed as `sha256(prev_hash +
-canonical)` without the place or key fields; they still verify, as unkeyed.
+An event is sealed as `tag = HMAC-SHA256(key, b"fulfil.event.3\\n" + text)`, or SHA-256 of the
+same bytes when no audit key is given. The text (format 3, docs/audit.md) is the event's fields,
+the previous event's tag (`prev_hash`), its place in the store-wide sequence (`lane`, `pos`,
+the lane's previous event `after`) and the id of the key, as compact JSON with sorted keys,
+where `data` and `detail` are the compact JSON text the stores keep (keys in the order written):
+the text is assembled from what is stored, so `verify` hashes the stored text as it is, without
+decoding and encoding it again (`stored_text`). Editing, dropping or reordering an event breaks
+the chain from that event on, and without the key a rewritten chain cannot be sealed again.
+
+Older events still verify: format 2 (`b"fulfil.event.2\\n"`, `data` and `detail` with sorted
+keys, `canonical`), and format 1, written before the store-wide sequence existed (`lane` None),
+sealed as `sha256(prev_hash + canonical)` without the place or key fields, as unkeyed.
 
 `HistoryChain` is how the runtime writes an instance's events: one keyword method per event,
 numbered, placed and sealed after the instance's last one.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from ..audit.keys import AuditKeys
@@ -27,18 +32,76 @@ from ..store.jsontext import compact_encoder
 
 __all__ = [
     "EVENT_PREFIX",
+    "STORED_PREFIX",
     "HistoryChain",
     "canonical",
     "check_lane",
     "expected_tag",
     "legacy_canonical",
+    "record_text",
     "seal",
+    "stored_text",
 ]
 
 EVENT_PREFIX = b"fulfil.event.2\n"
 """What the MAC of a format-2 event covers before its canonical text (domain separation)."""
+STORED_PREFIX = b"fulfil.event.3\n"
+"""What the MAC of a format-3 event (the stored text) covers before its text."""
 
 _dumps = compact_encoder(sort_keys=True, default=str)
+# `data` and `detail` as the SQL stores write them (engine/store/sqlite_rows.py): the public
+# compact encoder's text, keys in the order written. `default=str` as the format-2 text has, so
+# the memory store seals what it sealed before; a SQL store refuses such a value when writing.
+_stored_json = compact_encoder(default=str)
+
+
+def _string(text: str | None) -> str:
+    return "null" if text is None else encode_basestring(text)
+
+
+def stored_text(
+    instance: str,
+    seq: int,
+    at: str,
+    actor: str,
+    role: str | None,
+    kind: str,
+    trigger: str | None,
+    source: str | None,
+    dest: str | None,
+    data: str,
+    detail: str,
+    prev_hash: str,
+    lane: int,
+    pos: int,
+    after: tuple[str, int] | None,
+    key: str,
+    place: str | None = None,
+) -> str:
+    """The format-3 text of an event from the texts a store keeps: `at` as `to_iso` writes it,
+    `data` and `detail` as compact JSON text. It is the public encoder's compact text of the
+    event with sorted keys, `data` and `detail` embedded as given (docs/audit.md). `place`:
+    `after` as its JSON text already, when the caller has it."""
+    if place is None:
+        place = "null" if after is None else f"[{encode_basestring(after[0])},{int(after[1])}]"
+    return (
+        f'{{"actor":{encode_basestring(actor)},"after":{place},"at":{encode_basestring(at)},'
+        f'"data":{data},"dest":{_string(dest)},"detail":{detail},'
+        f'"instance":{encode_basestring(instance)},"key":{encode_basestring(key)},'
+        f'"kind":{encode_basestring(kind)},"lane":{int(lane)},"pos":{int(pos)},'
+        f'"prev_hash":{encode_basestring(prev_hash)},"role":{_string(role)},"seq":{int(seq)},'
+        f'"source":{_string(source)},"trigger":{_string(trigger)},"v":3}}'
+    )
+
+
+def record_text(event: EventRecord) -> str:
+    """The format-3 text of a placed event record (its data and detail encoded as stored)."""
+    e = event
+    return stored_text(
+        e.instance, e.seq, to_iso(e.at), e.actor, e.role, e.kind, e.trigger, e.source, e.dest,
+        _stored_json(e.data), _stored_json(e.detail), e.prev_hash, e.lane or 0, e.pos or 0,
+        e.after, e.key,
+    )  # fmt: skip
 
 
 def _text(
@@ -129,9 +192,16 @@ def legacy_canonical(event: EventRecord) -> str:
 
 
 def expected_tag(event: EventRecord, keys: AuditKeys) -> str | None:
-    """The tag the event should carry; None when it was sealed with a key not in `keys`."""
+    """The tag the event should carry; None when it was sealed with a key not in `keys`.
+
+    A placed event is format 3 or (written before it) format 2: the text does not say which,
+    so the format-3 tag is computed first and, when it differs, the format-2 one. Both are
+    tags under the event's key, so trying both gives a forger nothing."""
     if event.lane is None:
         return hashlib.sha256((event.prev_hash + legacy_canonical(event)).encode()).hexdigest()
+    tag = keys.tag_with(event.key, STORED_PREFIX + record_text(event).encode())
+    if tag is None or tag == event.hash:
+        return tag
     return keys.tag_with(event.key, EVENT_PREFIX + canonical(event).encode())
 
 
@@ -173,7 +243,7 @@ def seal(
         after=position.after,
         key=keys.signing_id,
     )
-    return replace(placed, hash=keys.seal(EVENT_PREFIX + canonical(placed).encode()))
+    return replace(placed, hash=keys.seal(STORED_PREFIX + record_text(placed).encode()))
 
 
 class HistoryChain:
@@ -208,28 +278,27 @@ class HistoryChain:
         )
         if position.last_key:
             check_lane(position, keys)
-        # the fields are named once: the seal covers exactly what the record holds
-        fields: dict[str, Any] = {
-            "instance": self.instance,
-            "seq": self.seq,
-            "at": at,
-            "actor": actor,
-            "role": role,
-            "kind": kind,
-            "trigger": trigger,
-            "source": source,
-            "dest": dest,
-            "data": {} if data is None else data,
-            "detail": {} if detail is None else detail,
-            "prev_hash": self.head,
-            "lane": position.lane,
-            "pos": position.pos,
-            "after": position.after,
-            "key": keys.signing_id,
-        }
-        tag = keys.seal(EVENT_PREFIX + _text(**fields).encode())
-        self.head = tag
-        return EventRecord(**fields, hash=tag)
+        placed = EventRecord(
+            instance=self.instance,
+            seq=self.seq,
+            at=at,
+            actor=actor,
+            role=role,
+            kind=kind,
+            trigger=trigger,
+            source=source,
+            dest=dest,
+            data={} if data is None else data,
+            detail={} if detail is None else detail,
+            prev_hash=self.head,
+            lane=position.lane,
+            pos=position.pos,
+            after=position.after,
+            key=keys.signing_id,
+        )
+        event = replace(placed, hash=keys.seal(STORED_PREFIX + record_text(placed).encode()))
+        self.head = event.hash
+        return event
 
     def add(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..store.base import EventRecord, LaneRecord, Transaction
+from ..store.base import LaneLink, LaneRecord, Transaction
 from .views import VerifyProblem
 
 __all__ = ["check_lanes", "orphans"]
@@ -19,14 +19,14 @@ __all__ = ["check_lanes", "orphans"]
 _PAGE = 1000
 
 
-def _placed(tx: Transaction) -> Iterator[EventRecord]:
+def _placed(tx: Transaction) -> Iterator[LaneLink]:
     after = (-1, 0)
     while True:
-        page = tx.lane_events(after, _PAGE)
+        page = tx.lane_links(after, _PAGE)
         yield from page
         if len(page) < _PAGE:
             return
-        after = (page[-1].lane or 0, page[-1].pos or 0)
+        after = (page[-1].lane, page[-1].pos)
 
 
 def _lost(
@@ -58,22 +58,23 @@ def check_lanes(tx: Transaction) -> tuple[list[VerifyProblem], int]:
     """Holes, broken links and downgrades in every lane; and how many placed events."""
     problems: list[VerifyProblem] = []
     heads = {lane.lane: lane for lane in tx.lanes()}
-    last: dict[int, EventRecord] = {}
+    last: dict[int, LaneLink] = {}
     keyed: set[int] = set()
     count = 0
     for event in _placed(tx):
         count += 1
-        lane, pos = event.lane or 0, event.pos or 0
+        lane, pos = event.lane, event.pos
         before = last.get(lane)
-        expected = (before.pos or 0) + 1 if before else 1
+        expected = before.pos + 1 if before else 1
+        named = None if event.after_instance is None else (event.after_instance, event.after_seq)
         if pos > expected:
-            problems.append(_lost(tx, lane, expected, pos - 1, event.after))
-        elif (event.after or None) != ((before.instance, before.seq) if before else None):
+            problems.append(_lost(tx, lane, expected, pos - 1, named))  # type: ignore[arg-type]
+        elif named != ((before.instance, before.seq) if before else None):
             problems.append(
                 VerifyProblem(
                     event.instance,
                     event.seq,
-                    f"its seal puts it after {_name(event.after)} in lane {lane}, but position "
+                    f"its seal puts it after {_name(named)} in lane {lane}, but position "  # type: ignore[arg-type]
                     f"{pos - 1} holds {_name((before.instance, before.seq) if before else None)} "
                     "(moved or replaced?)",
                 )
@@ -93,10 +94,10 @@ def check_lanes(tx: Transaction) -> tuple[list[VerifyProblem], int]:
 
 
 def _tail(
-    tx: Transaction, lane: int, head: LaneRecord | None, last: EventRecord | None
+    tx: Transaction, lane: int, head: LaneRecord | None, last: LaneLink | None
 ) -> list[VerifyProblem]:
     """The lane's row against its last stored event."""
-    end = (last.pos or 0) if last else 0
+    end = last.pos if last else 0
     if head is None:
         return [VerifyProblem("", None, f"lane {lane} has events but no row (row deleted?)")]
     if head.pos > end:

@@ -11,19 +11,48 @@ were across instances, for the store-wide notes (docs/audit.md).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from json.encoder import encode_basestring
+from typing import Any, Protocol, cast
 
 from ..audit.keys import AuditKeys
 from ..errors import FulfilError
-from ..store.base import EventRecord, InstanceRecord
+from ..store.base import EventRecord, InstanceRecord, MarkRecord, StoredEvent, Transaction
+from ..store.jsontext import compact_encoder
 from .compiled import CANCELLED, CompiledProcess
-from .history import expected_tag
+from .history import EVENT_PREFIX, STORED_PREFIX, canonical, expected_tag, stored_text
 from .views import VerifyProblem
 
-__all__ = ["Tally", "verify_instance"]
+__all__ = ["MARK_PREFIX", "Tally", "mark_mac", "verify_instance", "verify_store"]
+
+MARK_PREFIX = b"fulfil.mark.1\n"
+"""What the MAC of a verify mark covers before its canonical text."""
+
+_PAGE = 2000
+_dumps = compact_encoder(sort_keys=True, default=str)
+
+
+class _Event(Protocol):
+    """What the chain check reads of an event, decoded (EventRecord) or as stored."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def lane(self) -> int | None: ...
+    @property
+    def key(self) -> str | None: ...
+    @property
+    def instance(self) -> str: ...
+
 
 _MOVES = ("transition", "timer")
 
@@ -85,36 +114,78 @@ class Tally:
         return notes
 
 
-def _seal(event: EventRecord, keys: AuditKeys, tally: Tally) -> str | None:
-    """What is wrong with the event's own seal (kept in the tally), or None."""
+def _stored_tags(events: Sequence[StoredEvent], keys: AuditKeys) -> list[str | None]:
+    """The tag each stored event should carry: over its stored text (format 3), else (an
+    older format, or the text does not match) over its decoded fields, as `expected_tag`.
+    None for an event sealed with a key not given. One loop: this runs for every event."""
+    tags: list[str | None] = []
+    secrets: dict[str, bytes | None] = {}
+    quote = encode_basestring
+    for event in events:
+        instance, seq, at, actor, role, kind, trigger, source, dest = event[:9]
+        data, detail, prev_hash, stored, lane, pos, after, after_seq, key = event[9:]
+        if lane is None:
+            tags.append(expected_tag(event.record(), keys))
+            continue
+        place = "null" if after is None else f"[{quote(after)},{int(after_seq or 0)}]"
+        text = stored_text(
+            instance, seq, at, actor, role, kind, trigger, source, dest, data, detail,
+            prev_hash, lane, pos or 0, None, key or "", place,
+        )  # fmt: skip
+        message = STORED_PREFIX + text.encode()
+        if key:
+            if key not in secrets:
+                secrets[key] = keys.secret(key)
+            secret = secrets[key]
+            if secret is None:
+                tags.append(None)
+                continue
+            tag = hmac.digest(secret, message, "sha256").hex()
+        else:
+            tag = hashlib.sha256(message).hexdigest()
+        if tag != stored:
+            tag = keys.tag_with(key or "", EVENT_PREFIX + canonical(event.record()).encode()) or ""
+        tags.append(tag)
+    return tags
+
+
+def _seal(event: _Event, expected: str | None, tally: Tally) -> str | None:
+    """What is wrong with the event's own seal (`expected`: the tag it should carry, None for
+    a key not given; kept in the tally), or None."""
+    key = event.key or ""
     tally.events += 1
     if event.lane is None:
         tally.legacy += 1
-    elif event.key:
-        tally.keyed[event.key] += 1
+    elif key:
+        tally.keyed[key] += 1
     else:
         tally.unkeyed += 1
-    expected = expected_tag(event, keys)
     if expected is None:
-        tally.unknown[event.key] += 1
+        tally.unknown[key] += 1
         return None
     if expected == event.hash:
         return None
-    if event.key:
-        wrong = f"its content does not match its MAC under key '{event.key}' (edited?)"
+    if key:
+        wrong = f"its content does not match its MAC under key '{key}' (edited?)"
     else:
         wrong = "its content does not match its hash (edited?)"
-    tally.bad.setdefault(event.key, []).append(VerifyProblem(event.instance, event.seq, wrong))
+    tally.bad.setdefault(key, []).append(VerifyProblem(event.instance, event.seq, wrong))
     return wrong
 
 
 def _chain(
-    record: InstanceRecord, events: list[EventRecord], keys: AuditKeys, tally: Tally
+    record: InstanceRecord,
+    events: Sequence[_Event],
+    keys: AuditKeys,
+    tally: Tally,
+    tags: Sequence[str | None] | None = None,
 ) -> list[VerifyProblem]:
     problems: list[VerifyProblem] = []
     previous = ""
     placed = keyed = False
     where = record.id
+    if tags is None:  # decoded events (one instance's `verify ID`)
+        tags = [expected_tag(cast(EventRecord, event), keys) for event in events]
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
             problems.append(VerifyProblem(where, event.seq, f"expected event {expected_seq}"))
@@ -122,7 +193,7 @@ def _chain(
             problems.append(
                 VerifyProblem(where, event.seq, "does not chain to the event before it")
             )
-        _seal(event, keys, tally)
+        _seal(event, tags[expected_seq - 1], tally)
         if event.lane is None and placed:
             problems.append(
                 VerifyProblem(
@@ -142,7 +213,7 @@ def _chain(
     return problems
 
 
-def _head(record: InstanceRecord, events: list[EventRecord]) -> list[VerifyProblem]:
+def _head(record: InstanceRecord, events: Sequence[_Event]) -> list[VerifyProblem]:
     """The instance row's last event against the history's."""
     if not events:
         return []
@@ -341,3 +412,176 @@ def verify_instance(
     except FulfilError as exc:
         return [*problems, VerifyProblem(record.id, None, f"cannot load its definition: {exc}")]
     return problems + _replay(record, events, cp, version)
+
+
+def _histories(tx: Transaction) -> Iterator[list[StoredEvent]]:
+    """Every instance's stored events, one instance at a time, read in pages."""
+    after = ("", 0)
+    current: list[StoredEvent] = []
+    while True:
+        page = tx.stored_events(after, _PAGE)
+        for event in page:
+            if current and current[0].instance != event.instance:
+                yield current
+                current = []
+            current.append(event)
+        if len(page) < _PAGE:
+            break
+        after = (page[-1].instance, page[-1].seq)
+    if current:
+        yield current
+
+
+def _digest(record: InstanceRecord, events: Sequence[StoredEvent], cp: CompiledProcess) -> str:
+    """What a check of an instance reads: every stored event as it is (each column, typed),
+    the instance row the replay ends on, and the definition it replays against."""
+    row = {
+        "process": record.process,
+        "version": record.version,
+        "state": record.state,
+        "data": record.data,
+        "seq": record.seq,
+        "head": record.head,
+        "definition": cp.process.source_hash,
+    }
+    digest = hashlib.sha256(_dumps(row).encode())
+    # a tuple's repr quotes and escapes its texts: different rows give different lines
+    digest.update("\n".join(map(tuple.__repr__, events)).encode())
+    return digest.hexdigest()
+
+
+def _tally_unchanged(events: Sequence[StoredEvent], keys: AuditKeys, tally: Tally) -> None:
+    """Count the seals of an instance unchanged since its mark, as `_seal` counts them."""
+    for event in events:
+        key = event.key or ""
+        tally.events += 1
+        if event.lane is None:
+            tally.legacy += 1
+        elif key:
+            tally.keyed[key] += 1
+            if keys.secret(key) is None:
+                tally.unknown[key] += 1
+        else:
+            tally.unkeyed += 1
+
+
+def _mark_text(mark: MarkRecord) -> bytes:
+    fields = {
+        "instance": mark.instance,
+        "seq": mark.seq,
+        "head": mark.head,
+        "digest": mark.digest,
+        "key": mark.key,
+    }
+    return MARK_PREFIX + _dumps(fields).encode()
+
+
+def mark_mac(mark: MarkRecord, keys: AuditKeys) -> str | None:
+    """The MAC a verify mark should carry (None: sealed with a key not given)."""
+    return keys.tag_with(mark.key, _mark_text(mark))
+
+
+def _trusted(mark: MarkRecord | None, keys: AuditKeys) -> tuple[bool, list[VerifyProblem]]:
+    """Whether the mark may be relied on, and what is wrong with it. With keys given only a
+    mark sealed with one of them counts: an unkeyed one anyone could have written."""
+    if mark is None or (keys.keyed and not mark.key):
+        return False, []
+    expected = mark_mac(mark, keys)
+    if expected is None:
+        return False, []
+    if expected != mark.mac:
+        why = "its verify mark does not match its MAC (edited?)"
+        return False, [VerifyProblem(mark.instance, mark.seq, why)]
+    return True, []
+
+
+def verify_store(
+    tx: Transaction,
+    keys: AuditKeys,
+    tally: Tally,
+    pinned: Callable[[str, int], CompiledProcess],
+    *,
+    full: bool = False,
+) -> tuple[list[VerifyProblem], int, list[MarkRecord]]:
+    """Every instance's chain and replay, and histories without an instance row: the problems,
+    how many instances were checked, and the marks to write for the instances that passed.
+
+    `pinned(process, version)` loads a definition version; `full` ignores the marks."""
+    marks = {} if full else tx.verify_marks()
+    problems: list[VerifyProblem] = []
+    fresh: list[MarkRecord] = []
+    seen: set[str] = set()
+    for events in _histories(tx):
+        instance = events[0].instance
+        record = tx.get_instance(instance)
+        if record is None:
+            problems.append(
+                VerifyProblem(
+                    instance,
+                    events[0].seq,
+                    f"instance row deleted: {len(events)} history event(s) remain without it",
+                )
+            )
+            continue
+        seen.add(instance)
+        found, mark = _verify_stored(record, events, keys, tally, pinned, marks.get(instance))
+        problems += found
+        if mark is not None:
+            fresh.append(mark)
+    checked = len(seen)
+    for instance in tx.instance_ids():
+        if instance in seen:
+            continue
+        record = tx.get_instance(instance)
+        if record is not None:
+            checked += 1
+            problems += verify_instance(
+                record,
+                [],
+                partial(pinned, record.process, record.version),
+                keys,
+                tally,
+                partial(pinned, record.process),
+            )
+    return problems, checked, fresh
+
+
+def _verify_stored(
+    record: InstanceRecord,
+    events: list[StoredEvent],
+    keys: AuditKeys,
+    tally: Tally,
+    pinned: Callable[[str, int], CompiledProcess],
+    mark: MarkRecord | None,
+) -> tuple[list[VerifyProblem], MarkRecord | None]:
+    """One instance as stored, and the mark to write when it passed (None: the one stored
+    holds). An instance whose mark holds (its digest: the same stored events, row and
+    definition as the check that wrote it) gives what that check gave: nothing; otherwise
+    every seal and link is checked and the history replayed."""
+    trusted, problems = _trusted(mark, keys)
+    try:
+        cp = pinned(record.process, record.version)
+    except FulfilError as exc:
+        failed = VerifyProblem(record.id, None, f"cannot load its definition: {exc}")
+        chain = _chain(record, events, keys, tally, _stored_tags(events, keys))
+        return [*problems, *chain, failed], None
+    last = events[-1]
+    # a history that crossed versions replays against several: it is always checked whole
+    crossed = any(e.kind == "migration" for e in events)
+    digest = _digest(record, events, cp)
+    if (
+        trusted
+        and mark is not None
+        and not crossed
+        and (mark.seq, mark.head, mark.digest) == (last.seq, last.hash, digest)
+    ):
+        _tally_unchanged(events, keys, tally)
+        return problems, None
+    problems += _chain(record, events, keys, tally, _stored_tags(events, keys))
+    problems += _replay(
+        record, [e.record() for e in events], cp, lambda n: pinned(record.process, n)
+    )
+    if problems or crossed:
+        return problems, None
+    new = MarkRecord(record.id, last.seq, last.hash, digest, keys.signing_id, "")
+    return [], replace(new, mac=keys.seal(_mark_text(new)))

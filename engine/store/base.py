@@ -12,6 +12,7 @@ text order is the time order) and read them back with `from_iso`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import field
@@ -148,6 +149,79 @@ class Position(NamedTuple):
     after: tuple[str, int] | None  # the lane's previous event (instance, seq)
     last_key: str  # the audit key id that sealed that event ("" unkeyed or none)
     last_check: str  # that key's check value (AuditKeys.check_value)
+
+
+class StoredEvent(NamedTuple):
+    """One history event as a store keeps it: `at` as `to_iso` text, `data` and `detail` as
+    compact JSON text, `after` in two columns. `verify` hashes these texts as they are."""
+
+    instance: str
+    seq: int
+    at: str
+    actor: str
+    role: str | None
+    kind: str
+    trigger: str | None
+    source: str | None
+    dest: str | None
+    data: str
+    detail: str
+    prev_hash: str
+    hash: str
+    lane: int | None
+    pos: int | None
+    after_instance: str | None
+    after_seq: int | None
+    key: str | None
+
+    def record(self) -> EventRecord:
+        """The event decoded."""
+        return EventRecord(
+            self.instance,
+            self.seq,
+            from_iso(self.at),
+            self.actor,
+            self.role,
+            self.kind,
+            self.trigger,
+            self.source,
+            self.dest,
+            json.loads(self.data),
+            json.loads(self.detail),
+            self.prev_hash,
+            self.hash,
+            self.lane,
+            self.pos,
+            None if self.after_instance is None else (self.after_instance, self.after_seq or 0),
+            self.key or "",
+        )
+
+
+class LaneLink(NamedTuple):
+    """What the store-wide check reads of a placed event: its place and the event it names
+    before it in its lane (`after_instance` None for a lane's first)."""
+
+    lane: int
+    pos: int
+    instance: str
+    seq: int
+    after_instance: str | None
+    after_seq: int | None
+    key: str | None
+
+
+@frozen(slots=True)
+class MarkRecord:
+    """How far `verify` has checked an instance (engine/runtime/verify.py): its history up to
+    event `seq` ending in the tag `head`, with `digest` over what the replay read; `mac` seals
+    the mark with the audit key `key` ("" : SHA-256)."""
+
+    instance: str
+    seq: int
+    head: str
+    digest: str
+    key: str
+    mac: str
 
 
 @frozen(slots=True)
@@ -376,6 +450,22 @@ class Transaction(Protocol):
 
     def history_ids(self) -> Iterator[str]:
         """The ids of the instances that have history events, in order."""
+        ...
+
+    def stored_events(self, after: tuple[str, int], limit: int) -> list[StoredEvent]:
+        """Up to `limit` events as stored, in (instance, seq) order, after `after`."""
+        ...
+
+    def lane_links(self, after: tuple[int, int], limit: int) -> list[LaneLink]:
+        """Up to `limit` placed events' places, in (lane, pos) order, after `after`."""
+        ...
+
+    def verify_marks(self) -> dict[str, MarkRecord]:
+        """Every instance's verify mark, by instance."""
+        ...
+
+    def put_verify_marks(self, marks: Sequence[MarkRecord]) -> None:
+        """Write these marks, each replacing the instance's mark."""
         ...
 
     # timers

@@ -23,17 +23,28 @@ from .base import (
     InstanceFilter,
     InstanceRecord,
     JobRecord,
+    LaneLink,
     LaneRecord,
+    MarkRecord,
     OutboxRecord,
     Position,
     SheetRow,
+    StoredEvent,
     TimerRecord,
     TokenRecord,
     sort_key,
+    to_iso,
 )
+from .jsontext import compact_encoder
 from .tally import StoreTally, memory_tally
 
 __all__ = ["MemoryStore"]
+
+_dumps = compact_encoder(default=str)
+
+
+def _json(value: dict[str, Any]) -> str:
+    return _dumps(value) if value else "{}"
 
 
 def _text_of(data: dict[str, Any]) -> str:
@@ -61,6 +72,18 @@ class _Tables:
         self.passwords: dict[str, str] = {}
         self.tokens: dict[str, TokenRecord] = {}
         self.lane = LaneRecord(0, 0, "", 0)  # one lane: the store's lock serialises writers
+        self.marks: dict[str, MarkRecord] = {}
+
+
+def _stored(event: EventRecord) -> StoredEvent:
+    """The event as the SQL stores keep it (`_json` texts)."""
+    e = event
+    after = e.after or (None, None)
+    return StoredEvent(
+        e.instance, e.seq, to_iso(e.at), e.actor, e.role, e.kind, e.trigger, e.source, e.dest,
+        _json(e.data), _json(e.detail), e.prev_hash, e.hash, e.lane, e.pos, after[0], after[1],
+        None if e.lane is None else e.key,
+    )  # fmt: skip
 
 
 def _matches(record: InstanceRecord, query: InstanceFilter) -> bool:
@@ -230,6 +253,36 @@ class MemoryTransaction:
 
     def history_ids(self) -> Iterator[str]:
         return iter(sorted(i for i, events in self._t.events.items() if events))
+
+    def stored_events(self, after: tuple[str, int], limit: int) -> list[StoredEvent]:
+        found: list[StoredEvent] = []
+        for instance in sorted(i for i in self._t.events if i >= after[0]):
+            for e in self._t.events[instance]:
+                if (instance, e.seq) > after:
+                    found.append(_stored(e))
+                    if len(found) == limit:
+                        return found
+        return found
+
+    def lane_links(self, after: tuple[int, int], limit: int) -> list[LaneLink]:
+        found = []
+        for events in self._t.events.values():
+            for e in events:
+                if e.lane is not None and (e.lane, e.pos or 0) > after:
+                    named = e.after or (None, None)
+                    found.append(
+                        LaneLink(e.lane, e.pos or 0, e.instance, e.seq, named[0], named[1], e.key)
+                    )
+        found.sort(key=lambda link: (link.lane, link.pos))
+        return found[:limit]
+
+    def verify_marks(self) -> dict[str, MarkRecord]:
+        return dict(self._t.marks)
+
+    def put_verify_marks(self, marks: Sequence[MarkRecord]) -> None:
+        old = dict(self._t.marks)
+        self._t.marks.update((mark.instance, mark) for mark in marks)
+        self.undo.append(lambda: setattr(self._t, "marks", old))
 
     # timers ---------------------------------------------------------------------------------
     def add_timer(self, timer: TimerRecord) -> TimerRecord:

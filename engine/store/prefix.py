@@ -46,6 +46,7 @@ TABLES = (
     "listener_cursors",
     "passwords",
     "api_tokens",
+    "verify_marks",
     "schema_version",
 )
 _TABLE = re.compile(r"\b(" + "|".join(TABLES) + r")\b")

@@ -154,4 +154,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX instances_state_updated ON instances (process, state, updated_at, id)",
         ),
     ),
+    (
+        11,
+        (
+            # how far `verify` has checked each instance (docs/audit.md, incremental verify)
+            """CREATE TABLE verify_marks (
+                instance TEXT PRIMARY KEY, seq INTEGER NOT NULL, head TEXT NOT NULL,
+                digest TEXT NOT NULL, key_id TEXT NOT NULL, mac TEXT NOT NULL)""",
+        ),
+    ),
 )

@@ -1,4 +1,4 @@
-"""The history seal: the documented canonical format (golden bytes and MACs), and sealing."""
+"""The history seal: the documented formats (golden bytes and MACs), and sealing."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ from datetime import UTC, datetime
 from fulfil.engine.audit.keys import UNKEYED, AuditKeys
 from fulfil.engine.runtime.history import (
     EVENT_PREFIX,
+    STORED_PREFIX,
     HistoryChain,
     canonical,
     expected_tag,
     legacy_canonical,
+    record_text,
     seal,
+    stored_text,
 )
 from fulfil.engine.store.base import EventRecord, InstanceRecord, Position
+from fulfil.engine.store.jsontext import public_encoder
 from fulfil.engine.store.memory import MemoryStore
 
 KEYS = AuditKeys((("k1", b"correct horse battery staple"),))
@@ -44,34 +48,83 @@ GOLDEN_TEXT = (
     '"prev_hash":"' + "ab" * 32 + '","role":"ops_specialist","seq":2,"source":"New",'
     '"trigger":"log_call","v":2}'
 )
+# format 3 (sealed now): the same text with "v":3 (its data's keys are already sorted)
+GOLDEN_STORED = GOLDEN_TEXT.replace('"v":2}', '"v":3}')
+GOLDEN_STORED_MAC = "50130781c6eea7b56b1f43b5a634635da4ef214a6ad1cd290434f20ba2ea64f7"
+GOLDEN_STORED_UNKEYED = "31cf5b6c5f316b3071f2296f25e45923f68150b73698c6757de0a43f54951ce0"
+# format 2 (events sealed before format 3), format 1 (before the store-wide sequence)
 GOLDEN_MAC = "06f53e4b68328986289bd1c68e9d28767cc91aa72ad63c822c764c0496e9cc5e"
 GOLDEN_UNKEYED = "1aff4b0c5d8d57df34ec34dc60be50ac20faa9e1814d2f5b93583ebd7a9170b8"
 GOLDEN_LEGACY = "f77769b0a1ca9c7125bda1111f8e5a0aac90c530fe4fb8c39e330bb0d1990533"
 
 
 def test_golden_event_text_and_mac() -> None:
-    """A fixed event gives fixed canonical bytes and a fixed HMAC-SHA256, computed here again
+    """A fixed event gives fixed text bytes and a fixed HMAC-SHA256, computed here again
     from the bytes alone (the format other tools can check histories with)."""
     event = seal(EVENT, PREV, 2, PLACE, KEYS)
+    assert record_text(event) == GOLDEN_STORED
+    message = b"fulfil.event.3\n" + GOLDEN_STORED.encode("utf-8")
+    assert STORED_PREFIX == b"fulfil.event.3\n"
+    mac = hmac.new(b"correct horse battery staple", message, hashlib.sha256).hexdigest()
+    assert event.hash == mac == GOLDEN_STORED_MAC
+    assert (event.lane, event.pos, event.after, event.key) == (0, 7, ("facebook_access-1", 3), "k1")
+    assert expected_tag(event, KEYS) == event.hash
+
+
+def test_golden_format_2_still_verifies() -> None:
+    """An event sealed in format 2 (before the stored text was sealed) keeps its tag."""
+    event = replace(seal(EVENT, PREV, 2, PLACE, KEYS), hash=GOLDEN_MAC)
     assert canonical(event) == GOLDEN_TEXT
     message = b"fulfil.event.2\n" + GOLDEN_TEXT.encode("utf-8")
     assert EVENT_PREFIX == b"fulfil.event.2\n"
     mac = hmac.new(b"correct horse battery staple", message, hashlib.sha256).hexdigest()
-    assert event.hash == mac == GOLDEN_MAC
-    assert (event.lane, event.pos, event.after, event.key) == (0, 7, ("facebook_access-1", 3), "k1")
+    assert mac == GOLDEN_MAC == expected_tag(event, KEYS)
+    edited = replace(event, actor="mallory")
+    assert expected_tag(edited, KEYS) not in (GOLDEN_MAC, None)
 
 
 def test_golden_unkeyed_and_legacy_tags() -> None:
     """Unkeyed: SHA-256 of the same bytes with key ""; an old (format 1) event: SHA-256 of
     prev_hash + its text without place and key."""
     event = seal(EVENT, PREV, 2, PLACE, UNKEYED)
-    text = GOLDEN_TEXT.replace('"key":"k1"', '"key":""')
-    assert canonical(event) == text
-    assert event.hash == hashlib.sha256(b"fulfil.event.2\n" + text.encode()).hexdigest()
-    assert event.hash == GOLDEN_UNKEYED
+    text = GOLDEN_STORED.replace('"key":"k1"', '"key":""')
+    assert record_text(event) == text
+    assert event.hash == hashlib.sha256(b"fulfil.event.3\n" + text.encode()).hexdigest()
+    assert event.hash == GOLDEN_STORED_UNKEYED
+    older = replace(event, hash=GOLDEN_UNKEYED)  # format 2, unkeyed
+    assert canonical(older) == GOLDEN_TEXT.replace('"key":"k1"', '"key":""')
+    assert expected_tag(older, UNKEYED) == GOLDEN_UNKEYED
     old = replace(event, lane=None, pos=None, after=None, key="")
     assert '"lane"' not in legacy_canonical(old)
     assert expected_tag(old, KEYS) == GOLDEN_LEGACY
+
+
+def test_stored_text_is_the_public_encoders_text() -> None:
+    """The format-3 text is what json's public compact encoder writes for the event with
+    sorted keys, except that `data` and `detail` keep the order they were written in."""
+    data = {"zeta": 1.5, "alpha": [None, True, -0.0, 2**70], "é": 'q"\\\n\u2028', "n": {}}
+    detail = {"timers": [{"name": "t", "due": "2026-03-02T09:00:00.000000+00:00"}], "a": 1}
+    event = seal(replace(EVENT, data=data, detail=detail), PREV, 2, PLACE, KEYS)
+    text = record_text(event)
+    compact = public_encoder()
+    assert f'"data":{compact(data)},"dest":"In Progress","detail":{compact(detail)},' in text
+    members = {
+        "v": 3, "instance": event.instance, "seq": 2, "at": "2026-03-02T09:30:00.000000+00:00",
+        "actor": "ana", "role": "ops_specialist", "kind": "transition", "trigger": "log_call",
+        "source": "New", "dest": "In Progress", "data": "D", "detail": "E",
+        "prev_hash": "ab" * 32, "lane": 0, "pos": 7, "after": ["facebook_access-1", 3],
+        "key": "k1",
+    }  # fmt: skip
+    reference = public_encoder(sort_keys=True)(members)
+    reference = reference.replace('"D"', compact(data)).replace('"E"', compact(detail))
+    assert text == reference
+    none = stored_text("i", 1, "t", "a", None, "start", None, None, "New", "{}", "{}", "", 0, 1,
+                       None, "")  # fmt: skip
+    assert none == public_encoder(sort_keys=True)(
+        {"v": 3, "instance": "i", "seq": 1, "at": "t", "actor": "a", "role": None,
+         "kind": "start", "trigger": None, "source": None, "dest": "New", "data": {},
+         "detail": {}, "prev_hash": "", "lane": 0, "pos": 1, "after": None, "key": ""}
+    )  # fmt: skip
 
 
 def test_seal_verifies_and_depends_on_the_place() -> None:
