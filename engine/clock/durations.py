@@ -70,17 +70,24 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """The shortest short-form text for a duration, e.g. `timedelta(days=14)` -> `2w`."""
+    """A duration as a definition writes it, largest unit first: `14d`, `1h30m`, `1d12h`, `0m`.
+
+    Every duration printed (diagrams, `fulfil check`, templates in messages and sheets) is this
+    text, which `parse_duration` reads back to the same value, so it can be pasted into a
+    definition or a scenario. Days are the largest unit: a week is written `7d`, never `1w`,
+    because in business time `1w` reads like a working week of five days while it counts seven
+    working days. A negative duration (a template's `due - now` once past) gets a leading `-`;
+    the language itself has no negative durations.
+    """
     seconds = int(value.total_seconds())
-    if seconds == 0:
-        return "0m"
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
     out = ""
-    for unit in ("w", "d", "h", "m", "s"):
-        size = _UNIT_SECONDS[unit]
-        count, seconds = divmod(seconds, size)
+    for unit in ("d", "h", "m", "s"):
+        count, seconds = divmod(seconds, _UNIT_SECONDS[unit])
         if count:
             out += f"{count}{unit}"
-    return out
+    return sign + (out or "0m")
 
 
 def backoff(attempt: int) -> timedelta:

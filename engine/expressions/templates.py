@@ -2,7 +2,7 @@
 
 `{{` and `}}` write literal braces. A hole ends at the first `}` outside a string literal, so
 `{'}' if x else ''}` works. Values are written for people: unset as the empty string, booleans
-as true/false, dates ISO, durations as `1d2h30m`, lists comma-separated.
+as true/false, dates ISO, durations as `1d2h30m`, lists comma-separated (`format_value`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from ..clock.durations import format_duration
 from ..errors import Location
 
 
@@ -82,7 +83,12 @@ def location_of(base: Location, text: str, offset: int) -> Location:
 
 
 def format_value(value: Any) -> str:
-    """A value as it appears in a rendered template."""
+    """A value as text for people, the one rendering of templates, sheets and batch CSVs.
+
+    Unset is the empty string, booleans `true`/`false`, dates and datetimes ISO-8601,
+    durations as a definition writes them (`format_duration`), lists and tuples their items
+    rendered the same way and joined by `", "`, anything else `str(value)`.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -91,19 +97,6 @@ def format_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, timedelta):
         return format_duration(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return ", ".join(format_value(item) for item in value)
     return str(value)
-
-
-def format_duration(value: timedelta) -> str:
-    """A duration in the language's own notation, e.g. `7d`, `1d2h30m`, `-90m`."""
-    seconds = int(value.total_seconds())
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    out = ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            out += f"{count}{unit}"
-    return sign + (out or "0m")

@@ -15,9 +15,10 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
 
+from ..expressions.templates import format_value
 from ..model import Recipient
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ __all__ = [
     "attachment_name",
     "build_csv",
     "build_message",
-    "render_value",
     "safe_cell",
 ]
 
@@ -49,29 +49,13 @@ def safe_cell(text: str) -> str:
     return text
 
 
-def render_value(value: Any) -> str:
-    """One value as a CSV cell.
-
-    None is empty, booleans are `true`/`false`, dates and datetimes are ISO-8601, lists and
-    tuples are their rendered items joined by `"; "`, anything else is `str(value)`.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return "; ".join(render_value(item) for item in value)
-    return str(value)
-
-
 def build_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     """The CSV text of a batch: a header of `columns`, then one line per row.
 
-    A column missing from a row is an empty cell; keys not in `columns` are left out. Lines end
-    with CRLF (RFC 4180) and cells are quoted only when they need it. Text cells go through
-    `safe_cell`.
+    A column missing from a row is an empty cell; keys not in `columns` are left out. Values are
+    written as templates and sheets write them (`format_value`: a list's items joined by `", "`).
+    Lines end with CRLF (RFC 4180) and cells are quoted only when they need it. Text cells go
+    through `safe_cell`.
 
     Args:
         columns: the header, in order.
@@ -84,7 +68,7 @@ def build_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([safe_cell(render_value(row.get(column))) for column in columns])
+        writer.writerow([safe_cell(format_value(row.get(column))) for column in columns])
     return out.getvalue()
 
 

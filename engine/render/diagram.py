@@ -8,8 +8,8 @@ when it fires, so that renderers can draw it dashed.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
+from ..clock.durations import format_duration
 from ..definition.validate.stategraph import expand_sources
 from ..model import (
     Action,
@@ -124,19 +124,6 @@ class Diagram:
             [g for g in self.groups if g.parent == group],
             [n for n in self.nodes if n.parent == group],
         )
-
-
-def format_duration(value: timedelta) -> str:
-    """A compact duration: `7d`, `24h`; `90m` shows as `1h30m` and `36h` as `1d12h`."""
-    seconds = int(value.total_seconds())
-    if seconds == 0:
-        return "0m"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
 
 
 def format_recurrence(every: Recurrence) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
+from ..clock.durations import format_duration
 from ..model import Process, State, Timer
-from .diagram import format_duration, format_recurrence, summarise, timer_when
+from .diagram import format_recurrence, summarise, timer_when
 
 
 def cell(value: object) -> str:

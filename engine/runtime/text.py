@@ -17,6 +17,7 @@ __all__ = [
     "checkpoint_line",
     "child_line",
     "event_line",
+    "fired_line",
     "instance_lines",
     "job_line",
     "outbox_line",
@@ -136,14 +137,15 @@ def outbox_line(message: OutboxRecord) -> str:
     return f"{m.id:>3} [{m.status}] {m.channel} to {', '.join(m.to)}{cc}: {m.subject}{tried}{error}"
 
 
+def fired_line(fired: Fired) -> str:
+    """One timer fired (or refused, and why), as `tick` and the worker print it."""
+    outcome = f"refused: {fired.refused}" if fired.refused else f"-> {fired.state}"
+    return f"{fired.at.isoformat()} {fired.instance} {fired.timer} ({fired.trigger}) {outcome}"
+
+
 def tick_lines(fired: Sequence[Fired]) -> list[str]:
     """`tick`: each timer fired (or refused, and why), then how many."""
-    lines = []
-    for f in fired:
-        outcome = f"refused: {f.refused}" if f.refused else f"-> {f.state}"
-        lines.append(f"{f.at.isoformat()} {f.instance} {f.timer} ({f.trigger}) {outcome}")
-    lines.append(f"fired {len(fired)} timer(s)")
-    return lines
+    return [*(fired_line(f) for f in fired), f"fired {len(fired)} timer(s)"]
 
 
 def verify_lines(report: VerifyReport) -> list[str]:

@@ -26,7 +26,7 @@ from .scenarios import (
     DEFAULT_CLOCK,
     Scenario,
     ScenarioFile,
-    Step,
+    ScenarioStep,
     load_scenario_file,
     parse_scenarios,
     scenario_files,
@@ -41,6 +41,10 @@ from .suite import (
     run_suite,
     summary_line,
 )
+
+#: The former name of `ScenarioStep`, kept because it was exported (the runtime has its own
+#: `Step`, one event's work, in `engine.runtime.step`).
+Step = ScenarioStep
 
 if TYPE_CHECKING:
     from .stateful import InvariantViolation, process_state_machine
@@ -84,6 +88,7 @@ __all__ = [
     "ScenarioFile",
     "ScenarioResult",
     "ScenarioRun",
+    "ScenarioStep",
     "Step",
     "StepFailure",
     "actors",

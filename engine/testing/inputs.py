@@ -10,19 +10,19 @@ from __future__ import annotations
 from ..definition.loader import Catalog
 from ..errors import NotFound, Problem
 from ..model import Process
-from .scenarios import ScenarioFile, Step
+from .scenarios import ScenarioFile, ScenarioStep
 
 __all__ = ["input_problems"]
 
 
-def _accepted(process: Process, step: Step) -> tuple[str, ...]:
+def _accepted(process: Process, step: ScenarioStep) -> tuple[str, ...]:
     if step.kind == "start":
         return process.start_accepts
     fired = [t for t in process.transitions if t.trigger == step.trigger]
     return tuple(dict.fromkeys(name for t in fired for name in process.accepts(t)))
 
 
-def _target(process: Process, step: Step, catalog: Catalog) -> Process | None:
+def _target(process: Process, step: ScenarioStep, catalog: Catalog) -> Process | None:
     if step.task is None:
         return process
     task = process.find_task(step.task)
@@ -34,7 +34,7 @@ def _target(process: Process, step: Step, catalog: Catalog) -> Process | None:
         return None
 
 
-def _step_problems(process: Process, step: Step) -> list[Problem]:
+def _step_problems(process: Process, step: ScenarioStep) -> list[Problem]:
     accepted = _accepted(process, step)
     what = "start" if step.kind == "start" else f"'{step.trigger}'"
     problems = []

@@ -24,7 +24,7 @@ from ..runtime.views import ChildView
 from ..store import MemoryStore, SQLiteStore, Store
 from ..store.base import OutboxRecord, SheetRow
 from .expectations import Mismatch, compare_instance, compare_outbox, compare_sheets, show
-from .scenarios import Scenario, Step
+from .scenarios import Scenario, ScenarioStep
 
 __all__ = ["STORES", "ScenarioResult", "ScenarioRun", "StepFailure", "fresh_store", "run_scenario"]
 
@@ -50,7 +50,7 @@ _INSTANCE_KEYS = frozenset(
 class StepFailure:
     """The step a scenario stopped at, what did not hold, and the exception if it crashed."""
 
-    step: Step
+    step: ScenarioStep
     mismatches: tuple[Mismatch, ...]
     error: BaseException | None = None
 
@@ -186,7 +186,7 @@ class ScenarioRun:
         return ScenarioResult(self.scenario, failure, dict(self.instances), self.current)
 
     # acting ------------------------------------------------------------------------------
-    def do_start(self, step: Step) -> None:
+    def do_start(self, step: ScenarioStep) -> None:
         engine_id = f"{self.id_prefix}{step.alias}" if step.alias else None
         try:
             view = self.engine.start(
@@ -205,7 +205,7 @@ class ScenarioRun:
         self.instances[step.alias] = view.id
         self.current = view.id
 
-    def do_fire(self, step: Step) -> None:
+    def do_fire(self, step: ScenarioStep) -> None:
         target = self.target(step)
         before = self._snapshot(target) if step.error is not None else None
         try:
@@ -230,7 +230,7 @@ class ScenarioRun:
                 )
             )
 
-    def _refused(self, what: str, step: Step, exc: FulfilError) -> None:
+    def _refused(self, what: str, step: ScenarioStep, exc: FulfilError) -> None:
         if step.error is None:
             raise _StepFailed(Mismatch(f"{what} succeeds", f"refused: {exc}")) from None
         if step.error.lower() not in str(exc).lower():
@@ -244,11 +244,11 @@ class ScenarioRun:
         view = self.engine.show(instance_id)
         return {"state": view.state, "data": view.data, "outbox": len(self.messages())}
 
-    def do_advance(self, step: Step) -> None:
+    def do_advance(self, step: ScenarioStep) -> None:
         assert step.delta is not None
         self.clock.advance(step.delta)
 
-    def do_at(self, step: Step) -> None:
+    def do_at(self, step: ScenarioStep) -> None:
         assert step.moment is not None
         try:
             self.clock.set(step.moment)
@@ -256,11 +256,11 @@ class ScenarioRun:
             moving = f"the clock moves to {step.moment.isoformat()}"
             raise _StepFailed(Mismatch(moving, str(exc))) from None
 
-    def do_tick(self, step: Step) -> None:
+    def do_tick(self, step: ScenarioStep) -> None:
         self.engine.tick()
 
     # looking -----------------------------------------------------------------------------
-    def target(self, step: Step) -> str:
+    def target(self, step: ScenarioStep) -> str:
         """The engine id of the instance (or its child task) a step names."""
         instance = self.current if step.instance is None else self.instances.get(step.instance)
         if instance is None:
@@ -279,7 +279,7 @@ class ScenarioRun:
         tasks = [c.task or c.id for c in self.engine.show(instance).children]
         return Mismatch(f"a child task '{task}' of {instance}", f"children: {show(tasks)}")
 
-    def do_expect(self, step: Step) -> None:
+    def do_expect(self, step: ScenarioStep) -> None:
         checks = step.checks
         out: list[Mismatch] = []
         if step.instance or step.task or _INSTANCE_KEYS & set(checks):

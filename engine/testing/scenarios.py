@@ -23,7 +23,7 @@ __all__ = [
     "DEFAULT_CLOCK",
     "Scenario",
     "ScenarioFile",
-    "Step",
+    "ScenarioStep",
     "load_scenario_file",
     "parse_scenarios",
     "scenario_files",
@@ -49,7 +49,7 @@ DocPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
-class Step:
+class ScenarioStep:
     """One step of a scenario; which attributes matter depends on `kind`.
 
     Attributes:
@@ -96,7 +96,7 @@ class Scenario:
     process: str
     name: str
     clock: datetime
-    steps: tuple[Step, ...]
+    steps: tuple[ScenarioStep, ...]
     location: Location
     demo: bool = False
 
@@ -258,7 +258,9 @@ class _Reader:
             return None
 
     # steps -------------------------------------------------------------------------------
-    def read_step(self, value: Any, path: DocPath, number: int, aliases: _Aliases) -> Step | None:
+    def read_step(
+        self, value: Any, path: DocPath, number: int, aliases: _Aliases
+    ) -> ScenarioStep | None:
         item = self.mapping(value, path, "a step")
         if item is None:
             return None
@@ -286,9 +288,9 @@ class _Reader:
                     key=True,
                     hint=hint,
                 )
-        step = Step(kind, number, self.source.locate(path), self.text_of(path))
-        reader: Callable[[Step, dict[str, Any], DocPath, _Aliases], Step | None] = getattr(
-            self, f"step_{kind}"
+        step = ScenarioStep(kind, number, self.source.locate(path), self.text_of(path))
+        reader: Callable[[ScenarioStep, dict[str, Any], DocPath, _Aliases], ScenarioStep | None] = (
+            getattr(self, f"step_{kind}")
         )
         return reader(step, item, path, aliases)
 
@@ -342,8 +344,8 @@ class _Reader:
         return out
 
     def step_start(
-        self, step: Step, item: dict[str, Any], path: DocPath, aliases: _Aliases
-    ) -> Step | None:
+        self, step: ScenarioStep, item: dict[str, Any], path: DocPath, aliases: _Aliases
+    ) -> ScenarioStep | None:
         spec = self.mapping(
             item["start"] if item["start"] is not None else {}, (*path, "start"), "'start'"
         )
@@ -368,8 +370,8 @@ class _Reader:
         )
 
     def step_fire(
-        self, step: Step, item: dict[str, Any], path: DocPath, aliases: _Aliases
-    ) -> Step | None:
+        self, step: ScenarioStep, item: dict[str, Any], path: DocPath, aliases: _Aliases
+    ) -> ScenarioStep | None:
         trigger = item["fire"]
         if not isinstance(trigger, str) or not trigger:
             self.problem((*path, "fire"), "'fire' names the trigger to fire")
@@ -386,8 +388,8 @@ class _Reader:
         )
 
     def step_advance(
-        self, step: Step, item: dict[str, Any], path: DocPath, aliases: _Aliases
-    ) -> Step | None:
+        self, step: ScenarioStep, item: dict[str, Any], path: DocPath, aliases: _Aliases
+    ) -> ScenarioStep | None:
         try:
             return _with(step, delta=parse_duration(str(item["advance"])))
         except ValueError as exc:
@@ -395,21 +397,21 @@ class _Reader:
             return None
 
     def step_at(
-        self, step: Step, item: dict[str, Any], path: DocPath, aliases: _Aliases
-    ) -> Step | None:
+        self, step: ScenarioStep, item: dict[str, Any], path: DocPath, aliases: _Aliases
+    ) -> ScenarioStep | None:
         moment = self.read_time(item["at"], (*path, "at"))
         return _with(step, moment=moment) if moment else None
 
     def step_tick(
-        self, step: Step, item: dict[str, Any], path: DocPath, aliases: _Aliases
-    ) -> Step | None:
+        self, step: ScenarioStep, item: dict[str, Any], path: DocPath, aliases: _Aliases
+    ) -> ScenarioStep | None:
         if item["tick"] is not True:
             self.problem((*path, "tick"), "write 'tick: true'")
         return step
 
     def step_expect(
-        self, step: Step, item: dict[str, Any], path: DocPath, aliases: _Aliases
-    ) -> Step | None:
+        self, step: ScenarioStep, item: dict[str, Any], path: DocPath, aliases: _Aliases
+    ) -> ScenarioStep | None:
         where = (*path, "expect")
         checks = self.mapping(item["expect"], where, "'expect'")
         if checks is None:
@@ -438,7 +440,7 @@ class _Aliases:
         return name
 
 
-def _with(step: Step, **changes: Any) -> Step:
+def _with(step: ScenarioStep, **changes: Any) -> ScenarioStep:
     from dataclasses import replace
 
     return replace(step, **changes)

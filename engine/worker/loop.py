@@ -22,17 +22,12 @@ from types import FrameType
 from ..errors import ConflictError, StoreError
 from ..messages.adapters import DeliveryAdapter
 from ..runtime.engine import Engine
+from ..runtime.text import fired_line
 from ..runtime.views import Fired
 from ..store.base import OutboxRecord
 from .handlers import JobHandlers, default_name
 
 __all__ = ["Worker", "delivered_line", "fired_line"]
-
-
-def fired_line(fired: Fired) -> str:
-    """One printed line per fired timer."""
-    outcome = f"refused: {fired.refused}" if fired.refused else f"-> {fired.state}"
-    return f"{fired.at.isoformat()} {fired.instance} {fired.timer} ({fired.trigger}) {outcome}"
 
 
 def delivered_line(message: OutboxRecord) -> str:

@@ -90,9 +90,9 @@ def test_a_pre_empted_timer_is_reported_with_time_passing() -> None:
     assert finding.scenario is not None
     assert finding.scenario["steps"] == [
         {"start": {"data": {}}, "as": AGENT},
-        {"advance": "1w"},
+        {"advance": "7d"},
         {"tick": True},
-        {"advance": "1w"},
+        {"advance": "7d"},
         {"tick": True},
         {"expect": {"state": "escalated"}},
     ]

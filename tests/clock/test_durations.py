@@ -48,10 +48,20 @@ def test_parse_refuses_months_and_years(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(timedelta(days=14), "2w"), (timedelta(minutes=90), "1h30m"), (timedelta(0), "0m")],
+    [
+        (timedelta(days=14), "14d"),
+        (timedelta(days=7), "7d"),
+        (timedelta(days=10), "10d"),
+        (timedelta(minutes=90), "1h30m"),
+        (timedelta(hours=36), "1d12h"),
+        (timedelta(seconds=5), "5s"),
+        (timedelta(0), "0m"),
+        (timedelta(minutes=-90), "-1h30m"),
+    ],
 )
-def test_format_gives_the_shortest_form(value: timedelta, text: str) -> None:
-    """Formatting uses the largest units first."""
+def test_format_writes_what_a_definition_writes(value: timedelta, text: str) -> None:
+    """Largest unit first, days the largest (a week is `7d`: `1w` in business time reads like
+    five working days); a past due time in a template keeps its sign."""
     assert format_duration(value) == text
 
 

@@ -6,14 +6,16 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from fulfil.engine.expressions import compile_template
+from fulfil.engine.expressions.exprtypes import ExprType
+from fulfil.engine.expressions.templates import format_value
 from fulfil.engine.messages.csvbatch import (
     attachment_name,
     build_csv,
     build_message,
-    render_value,
     safe_cell,
 )
-from fulfil.engine.model import Recipient
+from fulfil.engine.model import Recipient, Template
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,15 +44,28 @@ def test_values_are_rendered() -> None:
     columns = ["none", "day", "when", "contacts", "flag", "count", "missing"]
     lines = build_csv(columns, [row]).split("\r\n")
     assert lines[1] == (
-        ",2026-03-02,2026-03-02T08:30:00+00:00,a@example.com; b@example.com,true,3,"
+        ',2026-03-02,2026-03-02T08:30:00+00:00,"a@example.com, b@example.com",true,3,'
     )
 
 
-def test_render_value_nested_and_false() -> None:
-    """Nested lists flatten with the same separator; False is 'false', not empty."""
-    assert render_value(["a", [date(2026, 1, 1), None]]) == "a; 2026-01-01; "
-    assert render_value(False) == "false"
-    assert render_value(0) == "0"
+def test_cell_values_nested_and_false() -> None:
+    """Nested lists flatten with the same separator; False is 'false', not empty; a duration
+    is written as a definition writes it."""
+    assert format_value(["a", [date(2026, 1, 1), None]]) == "a, 2026-01-01, "
+    assert format_value(("a", "b")) == "a, b"
+    assert format_value(False) == "false"
+    assert format_value(0) == "0"
+    assert format_value(timedelta(days=14)) == "14d"
+
+
+def test_a_list_reads_the_same_in_a_batch_csv_and_a_sheet() -> None:
+    """One list rendering: a batch CSV's cell is what a template (a sheet's column, a message)
+    writes for the same list."""
+    template = compile_template(Template("{contacts}"), {"contacts": ExprType.LIST})
+    written = template.render({"contacts": ["a@example.com", "b@example.com"]})
+    cell = build_csv(["contacts"], [{"contacts": ["a@example.com", "b@example.com"]}])
+    assert written == "a@example.com, b@example.com"
+    assert list(csv.reader(io.StringIO(cell)))[1] == [written]
 
 
 def test_cells_needing_quotes_are_quoted() -> None:
@@ -67,7 +82,7 @@ def test_csv_reads_back(rows: list[dict[str, object]]) -> None:
     """Reading the CSV back gives the header and every rendered cell (neutralised), row by row."""
     parsed = list(csv.reader(io.StringIO(build_csv(["a", "b"], rows), newline="")))
     assert parsed[0] == ["a", "b"]
-    expected = [[safe_cell(render_value(r["a"])), safe_cell(render_value(r["b"]))] for r in rows]
+    expected = [[safe_cell(format_value(r["a"])), safe_cell(format_value(r["b"]))] for r in rows]
     assert parsed[1:] == expected
 
 
@@ -133,4 +148,4 @@ def test_cells_a_spreadsheet_would_run_are_neutralised() -> None:
 def test_a_list_starting_with_a_formula_is_neutralised() -> None:
     """A list cell is judged as the joined text the spreadsheet sees."""
     text = build_csv(["tags"], [{"tags": ["=cmd", "x"]}])
-    assert text == "tags\r\n'=cmd; x\r\n"
+    assert text == 'tags\r\n"\'=cmd, x"\r\n'

@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fulfil.engine.clock.durations import format_duration
 from fulfil.engine.errors import FulfilError, UsageError
 from fulfil.engine.model import Expr, Recurrence, State, Timer, Transition
 from fulfil.engine.render import FORMATS, get_renderer, render, render_dot, render_mermaid
 from fulfil.engine.render import svg as svg_module
-from fulfil.engine.render.diagram import extract, format_duration, timer_when
+from fulfil.engine.render.diagram import extract, timer_when
 from render_sample import sample_process
 
 

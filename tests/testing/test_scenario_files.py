@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fulfil.engine import testing
 from fulfil.engine.errors import DefinitionError
-from fulfil.engine.testing import DEFAULT_CLOCK, parse_scenarios
+from fulfil.engine.runtime.step import Step as RuntimeStep
+from fulfil.engine.testing import DEFAULT_CLOCK, ScenarioStep, parse_scenarios
 
 HEAD = "process: ticket\nscenarios:\n  - name: one\n    steps:\n"
 
@@ -15,6 +17,16 @@ def problems(text: str) -> list[str]:
     with pytest.raises(DefinitionError) as caught:
         parse_scenarios(text, "s.scenarios.yaml")
     return [str(p) for p in caught.value.problems]
+
+
+def test_a_scenario_step_is_a_scenario_step_under_its_old_name_too() -> None:
+    """A scenario's steps are `ScenarioStep`s, not the runtime's `Step`; `Step`, exported
+    before, still names them."""
+    parsed = parse_scenarios(HEAD + "      - tick: true\n", "s.scenarios.yaml")
+    (step,) = parsed.scenarios[0].steps
+    assert isinstance(step, ScenarioStep) and not isinstance(step, RuntimeStep)
+    assert testing.Step is ScenarioStep
+    assert {"ScenarioStep", "Step"} <= set(testing.__all__)
 
 
 def test_steps_are_typed_with_defaults() -> None:
