@@ -143,6 +143,9 @@ REASON_OPTION = click.option(
 DRY_RUN_OPTION = click.option(
     "--dry-run", is_flag=True, help="With a search: show what would change, change nothing."
 )
+ACTING_OPTION = click.option(
+    "--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting."
+)
 
 
 def bulk_options(func: Any) -> Any:
@@ -234,7 +237,7 @@ def _intervene(
 @click.command("cancel")
 @click.argument("instance", required=False)
 @REASON_OPTION
-@click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+@ACTING_OPTION
 @bulk_options
 @DRY_RUN_OPTION
 @JSON_OPTION
@@ -259,7 +262,7 @@ def cancel_command(
 @click.argument("instance", required=False)
 @click.option("--data", "data", required=True, help="The corrected field values, as JSON.")
 @REASON_OPTION
-@click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+@ACTING_OPTION
 @bulk_options
 @DRY_RUN_OPTION
 @JSON_OPTION
@@ -288,7 +291,7 @@ def set_command(
 @click.argument("instance", required=False)
 @click.argument("state", required=False)
 @REASON_OPTION
-@click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+@ACTING_OPTION
 @click.option("--to", "to_state", default=None, help="Bulk: the state to move them to.")
 @bulk_options
 @DRY_RUN_OPTION
@@ -323,7 +326,7 @@ def _message_command(action: str) -> Any:
     @click.command(f"{action}-message")
     @click.argument("message", type=int)
     @REASON_OPTION
-    @click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+    @ACTING_OPTION
     @JSON_OPTION
     @click.pass_obj
     @guarded
@@ -402,7 +405,7 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--dry-run", is_flag=True, help="Say per instance whether it can move; move none.")
 @click.option("--reason", default=None, help="Why (kept in each instance's history).")
-@click.option("--as", "who", default=None, metavar="PERSON[:ROLE]", help="Who is acting.")
+@ACTING_OPTION
 @JSON_OPTION
 @click.pass_obj
 @guarded

@@ -39,6 +39,7 @@ __all__ = [
     "load_file",
     "load_files",
     "load_text",
+    "read_text_file",
 ]
 
 
@@ -116,7 +117,13 @@ def _load(text: str, file: str, known_processes: Collection[str] | None) -> Load
     return Loaded(process, tuple(sorted(problems)))
 
 
-def _read(path: Path) -> str:
+def read_text_file(path: Path) -> str:
+    """A definition, people or scenario file's text, which must be UTF-8.
+
+    Raises:
+        DefinitionError: the file is not UTF-8 text (located at its first line).
+        OSError: the file cannot be read.
+    """
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -132,7 +139,7 @@ def load_file(path: str | Path, *, known_processes: Collection[str] | None = Non
         OSError: the file cannot be read.
     """
     path = Path(path)
-    return load_text(_read(path), str(path), known_processes=known_processes)
+    return load_text(read_text_file(path), str(path), known_processes=known_processes)
 
 
 PEOPLE_FILE = "people.yaml"  # the folder's people directory (engine.people), not a process

@@ -21,7 +21,14 @@ from typing import Protocol, runtime_checkable
 from ..errors import UNKNOWN, Location, did_you_mean
 from ..frozen import frozen
 
-__all__ = ["OPERATOR", "Directory", "PeopleDirectory", "Person", "manager_chain"]
+__all__ = [
+    "OPERATOR",
+    "Directory",
+    "PeopleDirectory",
+    "Person",
+    "manager_chain",
+    "unknown_person",
+]
 
 OPERATOR = "operator"
 """The role, no process needs to declare, that may cancel, correct, move and migrate the
@@ -116,6 +123,14 @@ class PeopleDirectory:
     def roles(self) -> set[str]:
         """Every role some person holds (active or not)."""
         return {role for person in self.people.values() for role in person.roles}
+
+
+def unknown_person(directory: Directory, person_id: str) -> str:
+    """`unknown person 'x'`, with the directory's "did you mean" when it has one (`suggest`:
+    `PeopleDirectory` does; the protocol does not ask it of an application's directory)."""
+    suggest = getattr(directory, "suggest", None)
+    hint = suggest(person_id) if callable(suggest) else ""
+    return f"unknown person '{person_id}'" + (f" ({hint})" if hint else "")
 
 
 def manager_chain(directory: Directory, person_id: str, *, limit: int = 32) -> list[Person]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import IdentityRefused
-from .directory import Directory, Person
+from .directory import Directory, Person, unknown_person
 
 __all__ = ["SYSTEM_ACTORS", "Identity", "identify", "pick_role", "verify_person"]
 
@@ -60,12 +60,9 @@ def verify_person(
         )
     person = directory.person(actor)
     if person is None:
-        suggest = getattr(directory, "suggest", None)
-        hint = suggest(actor) if callable(suggest) else ""
         where = getattr(directory, "file", "the people directory")
         raise refuse(
-            f"unknown person '{actor}'" + (f" ({hint})" if hint else "") + f"; the people who "
-            f"may act are listed in {where}"
+            f"{unknown_person(directory, actor)}; the people who may act are listed in {where}"
         )
     if not person.active:
         raise refuse(f"person '{actor}' is inactive (active: false) and may no longer act")

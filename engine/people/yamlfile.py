@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..definition.loader import PEOPLE_FILE
+from ..definition.loader import PEOPLE_FILE, read_text_file
 from ..errors import DefinitionError, Location, Problem, did_you_mean
 from .directory import PeopleDirectory, Person
 from .identity import SYSTEM_ACTORS
@@ -126,12 +126,7 @@ def read_people_file(path: str | Path) -> PeopleFile:
         OSError: the file cannot be read.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problem = Problem(Location(str(path), 1, 1), f"the file is not UTF-8 text ({exc.reason})")
-        raise DefinitionError([problem]) from None
-    return read_people(text, str(path))
+    return read_people(read_text_file(path), str(path))
 
 
 def people_path(folder: str | Path, explicit: str | Path | None = None) -> Path | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..model import Process
 from .diagram import Diagram, Edge, Node, extract
 from .mermaid import INDENT, edge_label, escape, node_id
+from .text import conditions_text
 
 __all__ = ["VersionDiff", "diff_versions", "render_diff_html", "render_diff_mermaid"]
 
@@ -110,12 +111,7 @@ def render_diff_mermaid(diff: VersionDiff) -> str:
 
 
 def _edge_text(edge: Edge) -> str:
-    text = f"{edge.source} → {edge.dest}: {edge.trigger}"
-    if edge.guard:
-        text += f" [{edge.guard}]"
-    if edge.roles:
-        text += f" ({', '.join(edge.roles)})"
-    return text
+    return f"{edge.source} → {edge.dest}: {edge.trigger}{conditions_text(edge)}"
 
 
 def render_diff_html(diff: VersionDiff) -> str:

@@ -13,7 +13,7 @@ import json
 
 from ..model import Process
 from .diagram import Diagram, Edge, Node, TaskNode, extract
-from .text import starts_text
+from .text import starts_text, transition_text
 
 # Words the Mermaid state diagram grammar reads as keywords: such states get an alias.
 RESERVED = frozenset({"end", "state", "note", "class", "classdef", "direction", "as", "style"})
@@ -37,11 +37,7 @@ def edge_label(edge: Edge) -> str:
 
     The word "timer", not a stopwatch sign: the fonts of many machines lack it.
     """
-    label = f"timer {edge.timer} → {edge.trigger}" if edge.is_timer else edge.trigger
-    if edge.guard:
-        label += f" [{edge.guard}]"
-    if edge.roles:
-        label += f" ({', '.join(edge.roles)})"
+    label = transition_text(edge)
     if edge.internal:
         label += " (internal)"  # stays in the state: its timers keep running
     return escape(label + starts_text(edge))

@@ -23,13 +23,21 @@ REENTERS = "re-enters:"
 
 
 def edge_text(edge: Edge) -> str:
+    """`trigger [guard] (roles)`, or `timer 7d name → trigger [guard] (roles)` for a timer edge,
+    then what it starts (`starts_text`)."""
+    return transition_text(edge) + starts_text(edge)
+
+
+def transition_text(edge: Edge) -> str:
     """`trigger [guard] (roles)`, or `timer 7d name → trigger [guard] (roles)` for a timer edge."""
-    text = f"timer {edge.timer} → {edge.trigger}" if edge.is_timer else edge.trigger
-    if edge.guard:
-        text += f" [{edge.guard}]"
-    if edge.roles:
-        text += f" ({', '.join(edge.roles)})"
-    return text + starts_text(edge)
+    head = f"timer {edge.timer} → {edge.trigger}" if edge.is_timer else edge.trigger
+    return head + conditions_text(edge)
+
+
+def conditions_text(edge: Edge) -> str:
+    """` [guard] (roles)`: what a transition asks before it fires (empty when nothing)."""
+    text = f" [{edge.guard}]" if edge.guard else ""
+    return text + (f" ({', '.join(edge.roles)})" if edge.roles else "")
 
 
 def starts_text(edge: Edge) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ConflictError, InstanceClosed, RoleRefused, UsageError
 from ..model import Process
-from ..people.directory import Directory, Person
+from ..people.directory import Directory, Person, unknown_person
 from ..store.base import InstanceRecord, Transaction
 from .compiled import CompiledProcess
 from .executor import Executor
@@ -187,12 +187,7 @@ class Assignment:
         assert self.people is not None
         person = self.people.person(person_id)
         if person is None:
-            suggest = getattr(self.people, "suggest", None)
-            hint = suggest(person_id) if callable(suggest) else ""
-            raise RoleRefused(
-                f"unknown person '{person_id}'" + (f" ({hint})" if hint else ""),
-                instance=record.id,
-            )
+            raise RoleRefused(unknown_person(self.people, person_id), instance=record.id)
         if not person.active:
             what = "cannot be given work" if whom else "may no longer act"
             raise RoleRefused(f"person '{person_id}' is inactive and {what}", instance=record.id)

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import InstanceClosed, NotFound, RoleRefused, UsageError, did_you_mean
-from ..people.directory import OPERATOR, Directory
+from ..people.directory import OPERATOR, Directory, unknown_person
 from ..store.base import InstanceRecord, OutboxRecord, Transaction
 from .assigning import manager_roles
 from .compiled import CANCELLED, CompiledProcess
@@ -166,11 +166,7 @@ class Interventions:
             )
         person = self.people.person(actor)
         if person is None:
-            suggest = getattr(self.people, "suggest", None)
-            hint = suggest(actor) if callable(suggest) else ""
-            raise RoleRefused(
-                f"unknown person '{actor}'" + (f" ({hint})" if hint else ""), instance=instance
-            )
+            raise RoleRefused(unknown_person(self.people, actor), instance=instance)
         if not person.active:
             raise RoleRefused(f"person '{actor}' is inactive and may no longer act")
         if role is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..clock.clocks import parse_now
 from ..clock.durations import parse_duration
+from ..definition.loader import read_text_file
 from ..definition.yamlsource import Source, parse
 from ..errors import ClockError, DefinitionError, Location, Problem, did_you_mean
 
@@ -124,12 +125,7 @@ def load_scenario_file(path: str | Path) -> ScenarioFile:
         OSError: the file cannot be read.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problem = Problem(Location(str(path), 1, 1), f"the file is not UTF-8 text ({exc.reason})")
-        raise DefinitionError([problem]) from None
-    return parse_scenarios(text, path)
+    return parse_scenarios(read_text_file(path), path)
 
 
 def parse_scenarios(text: str, path: str | Path = "<string>") -> ScenarioFile:

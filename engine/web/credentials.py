@@ -15,7 +15,7 @@ from typing import Any
 
 from ..clock.clocks import Clock
 from ..errors import UsageError
-from ..people.directory import Directory, Person
+from ..people.directory import Directory, Person, unknown_person
 from ..store.base import Store, TokenRecord
 
 __all__ = ["MIN_PASSWORD", "TOKEN_PREFIX", "Credentials", "token_digest"]
@@ -55,12 +55,9 @@ class Credentials:
     def _person(self, person_id: str) -> Person:
         person = self.people.person(person_id)
         if person is None:
-            suggest = getattr(self.people, "suggest", None)
-            hint = suggest(person_id) if callable(suggest) else ""
             raise UsageError(
-                f"unknown person '{person_id}'"
-                + (f" ({hint})" if hint else "")
-                + "; credentials are for the people of the directory (people.yaml)"
+                f"{unknown_person(self.people, person_id)}; credentials are for the people of "
+                "the directory (people.yaml)"
             )
         if not person.active:
             raise UsageError(f"person '{person_id}' is inactive (active: false): no credentials")
