@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from ..errors import ClockError
+from ..errors import ClockError, UsageError
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "parse_now"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "parse_moment", "parse_now"]
 
 
 @runtime_checkable
@@ -87,4 +87,22 @@ def parse_now(text: str) -> datetime:
     except ValueError:
         raise ClockError(
             f"'{text}' is not an ISO-8601 time; write e.g. 2026-03-01 or 2026-03-01T09:30:00Z"
+        ) from None
+
+
+def parse_moment(text: str | None, label: str) -> datetime | None:
+    """A search bound as a caller gives it (`--started-after`, a form or JSON field named
+    `label`): an ISO-8601 date or time (`parse_now`), None when not given.
+
+    Raises:
+        UsageError: the text is not a date or time; the message names `label`.
+    """
+    if not text:
+        return None
+    try:
+        return parse_now(text)
+    except ClockError:
+        raise UsageError(
+            f"{label} takes a date or a time (ISO-8601), e.g. 2026-03-01 or "
+            f"2026-03-01T09:30:00Z (got '{text}')"
         ) from None

@@ -6,7 +6,6 @@ The commands are thin: each reads its options, calls one Engine method and print
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import click
@@ -15,21 +14,6 @@ from .common import JSON_OPTION, emit_json, guarded, opened_engine
 from .options import Settings
 
 __all__ = ["list_command"]
-
-
-def _moment(text: str | None, option: str) -> datetime | None:
-    from ..clock.clocks import parse_now
-    from ..errors import UsageError
-
-    if text is None:
-        return None
-    try:
-        return parse_now(text)
-    except Exception:
-        raise UsageError(
-            f"{option} takes an ISO-8601 date or time, e.g. 2026-03-01 or 2026-03-01T09:30:00Z "
-            f"(got '{text}')"
-        ) from None
 
 
 def _list_line(item: Any) -> str:
@@ -100,6 +84,7 @@ def list_command(
     as_json: bool,
 ) -> None:
     """Find instances, open or closed, by process, state, assignee, dates or field values."""
+    from ..clock.clocks import parse_moment
     from ..errors import UsageError
     from ..runtime.search import SearchRequest
 
@@ -113,10 +98,10 @@ def list_command(
         queue=queue,
         assignee=assignee,
         open=is_open,
-        started_after=_moment(started_after, "--started-after"),
-        started_before=_moment(started_before, "--started-before"),
-        changed_after=_moment(changed_after, "--changed-after"),
-        changed_before=_moment(changed_before, "--changed-before"),
+        started_after=parse_moment(started_after, "--started-after"),
+        started_before=parse_moment(started_before, "--started-before"),
+        changed_after=parse_moment(changed_after, "--changed-after"),
+        changed_before=parse_moment(changed_before, "--changed-before"),
         text=text,
         where=where,
         sort=sort,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +30,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..clock.clocks import parse_moment
 from ..errors import FulfilError, NotFound, UsageError
 from ..model import FieldType, Process
 from ..people.directory import OPERATOR, Person
@@ -144,20 +144,6 @@ def _form_of(values: Mapping[str, Any], states: Iterable[str]) -> SearchForm:
     return SearchForm(shown, tuple(s for s in states if s))
 
 
-def _moment(text: str, label: str) -> datetime | None:
-    from ..clock.clocks import parse_now
-
-    if not text:
-        return None
-    try:
-        return parse_now(text)
-    except Exception:
-        raise UsageError(
-            f"{label} takes a date or a time, e.g. 2026-03-01 or 2026-03-01T09:30:00Z "
-            f"(got '{text}')"
-        ) from None
-
-
 def _number(text: str, label: str) -> int | None:
     if not text:
         return None
@@ -188,10 +174,10 @@ def search_request(form: SearchForm, cursor: str | None = None) -> SearchRequest
         queue=v["queue"] or None,
         assignee=v["assignee"] or None,
         open=is_open,
-        started_after=_moment(v["started_after"], "started after"),
-        started_before=_moment(v["started_before"], "started before"),
-        changed_after=_moment(v["changed_after"], "changed after"),
-        changed_before=_moment(v["changed_before"], "changed before"),
+        started_after=parse_moment(v["started_after"], "started after"),
+        started_before=parse_moment(v["started_before"], "started before"),
+        changed_after=parse_moment(v["changed_after"], "changed after"),
+        changed_before=parse_moment(v["changed_before"], "changed before"),
         where=v["where"] or None,
         sort=v["sort"] or "-created_at",
         limit=_number(v["limit"], "page size") or 50,

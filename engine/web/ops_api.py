@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..errors import UsageError
+from ..clock.clocks import parse_moment
 from ..people.directory import Person
 from ..runtime import Engine
 from ..runtime.metrics import process_stats
@@ -79,17 +79,6 @@ class MigrateBody(BaseModel):
     role: str | None = None
 
 
-def _moment(text: str | None, key: str) -> Any:
-    from ..clock.clocks import parse_now
-
-    if text is None:
-        return None
-    try:
-        return parse_now(text)
-    except Exception:
-        raise UsageError(f"{key} takes an ISO-8601 date or time (got '{text}')") from None
-
-
 def _search(body: SearchBody) -> SearchRequest:
     return SearchRequest(
         process=body.process,
@@ -99,10 +88,10 @@ def _search(body: SearchBody) -> SearchRequest:
         queue=body.queue,
         assignee=body.assignee,
         open=body.open,
-        started_after=_moment(body.started_after, "started_after"),
-        started_before=_moment(body.started_before, "started_before"),
-        changed_after=_moment(body.changed_after, "changed_after"),
-        changed_before=_moment(body.changed_before, "changed_before"),
+        started_after=parse_moment(body.started_after, "started_after"),
+        started_before=parse_moment(body.started_before, "started_before"),
+        changed_after=parse_moment(body.changed_after, "changed_after"),
+        changed_before=parse_moment(body.changed_before, "changed_before"),
         where=body.where,
     )
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fulfil.engine.clock import Clock, ManualClock, SystemClock, parse_now
-from fulfil.engine.errors import ClockError
+from fulfil.engine.clock.clocks import parse_moment
+from fulfil.engine.errors import ClockError, UsageError
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -48,3 +49,13 @@ def test_parse_now_rejects_other_text() -> None:
     """Text that is not ISO-8601 is a ClockError with an example."""
     with pytest.raises(ClockError, match="2026-03-01T09:30:00Z"):
         parse_now("next tuesday")
+
+
+def test_parse_moment_reads_a_search_bound_or_names_the_option() -> None:
+    """A search bound (CLI option, form or JSON field): a date or time, None when not given,
+    else a usage error naming where it was given."""
+    assert parse_moment(None, "--started-after") is None
+    assert parse_moment("", "started after") is None
+    assert parse_moment("2026-03-01", "x") == datetime(2026, 3, 1, tzinfo=UTC)
+    with pytest.raises(UsageError, match=r"--started-after takes a date or a time .*'yesterday'"):
+        parse_moment("yesterday", "--started-after")
