@@ -420,12 +420,7 @@ class Explorer:
         if event.kind == "timer" and self.owners.get((state, event.name)) not in exits:
             # the timer that fired it belongs to a compound state the move stays in: it is
             # spent, and a recurring one is armed for its next time (as the runtime does)
-            dues.pop(event.name, None)
-            clock = self.clocks[state].get(event.name)
-            if clock is not None and clock.compiled.timer.every is not None:
-                due = schedule_timer(clock.compiled, entered, at)
-                if due is not None:
-                    dues[event.name] = due
+            self._spend(dues, state, event.name, entered, at)
         return dues
 
     def _allowed(
@@ -514,13 +509,25 @@ class Explorer:
         run on but the one that fired it, which is armed again when it recurs."""
         dues = dict(node.dues)
         if event.kind == "timer":
-            dues.pop(event.name, None)
-            clock = self.clocks[state].get(event.name)
-            if clock is not None and clock.compiled.timer.every is not None:
-                due = schedule_timer(clock.compiled, {}, at)
-                if due is not None:
-                    dues[event.name] = due
+            self._spend(dues, state, event.name, {}, at)
         return dues
+
+    def _spend(
+        self,
+        dues: dict[str, datetime],
+        state: str,
+        name: str,
+        variables: Mapping[str, Any],
+        at: datetime,
+    ) -> None:
+        """The timer `name` of `state` fired: it is spent, and a recurring one is armed for
+        its next time (as the runtime does)."""
+        dues.pop(name, None)
+        clock = self.clocks[state].get(name)
+        if clock is not None and clock.compiled.timer.every is not None:
+            due = schedule_timer(clock.compiled, variables, at)
+            if due is not None:
+                dues[name] = due
 
     def _enter(
         self,
