@@ -15,6 +15,7 @@ known here, so for a quoted scalar the column is one short of the token.
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -66,6 +67,12 @@ _NO_NAME_HINT = "names starting with '_' are reserved"
 _IS_SET_HINT = "use is_set(x) to test whether a field is set"
 
 
+# CPython 3.11 counts the depth of the tree `ast.parse` hands back in one place shared by all
+# threads, so two threads parsing at once can fail with "SystemError: AST constructor recursion
+# depth mismatch" (engines in threads compile definitions concurrently): one parse at a time.
+_PARSING = threading.Lock()
+
+
 @dataclass
 class Checked:
     """The outcome of checking one expression: the (rewritten) tree, its type and problems."""
@@ -95,7 +102,8 @@ def check_source(
         checker.problem_at(1, 0, "the expression is empty")
         return Checked(None, T.ANY, frozenset(), checker.problems)
     try:
-        parsed = ast.parse(text, mode="eval")
+        with _PARSING:
+            parsed = ast.parse(text, mode="eval")
     except SyntaxError as error:
         detail = error.msg
         checker.problem_at(error.lineno or 1, max((error.offset or 1) - 1, 0), f"syntax: {detail}")
