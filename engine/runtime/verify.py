@@ -149,17 +149,23 @@ def _stored_tags(events: Sequence[StoredEvent], keys: AuditKeys) -> list[str | N
     return tags
 
 
-def _seal(event: _Event, expected: str | None, tally: Tally) -> str | None:
-    """What is wrong with the event's own seal (`expected`: the tag it should carry, None for
-    a key not given; kept in the tally), or None."""
-    key = event.key or ""
+def _count(key: str | None, lane: int | None, tally: Tally) -> str:
+    """Count one event's seal in the tally (legacy, keyed under its key, or unkeyed); its key."""
+    key = key or ""
     tally.events += 1
-    if event.lane is None:
+    if lane is None:
         tally.legacy += 1
     elif key:
         tally.keyed[key] += 1
     else:
         tally.unkeyed += 1
+    return key
+
+
+def _seal(event: _Event, expected: str | None, tally: Tally) -> str | None:
+    """What is wrong with the event's own seal (`expected`: the tag it should carry, None for
+    a key not given; kept in the tally), or None."""
+    key = _count(event.key, event.lane, tally)
     if expected is None:
         tally.unknown[key] += 1
         return None
@@ -453,16 +459,9 @@ def _digest(record: InstanceRecord, events: Sequence[StoredEvent], cp: CompiledP
 def _tally_unchanged(events: Sequence[StoredEvent], keys: AuditKeys, tally: Tally) -> None:
     """Count the seals of an instance unchanged since its mark, as `_seal` counts them."""
     for event in events:
-        key = event.key or ""
-        tally.events += 1
-        if event.lane is None:
-            tally.legacy += 1
-        elif key:
-            tally.keyed[key] += 1
-            if keys.secret(key) is None:
-                tally.unknown[key] += 1
-        else:
-            tally.unkeyed += 1
+        key = _count(event.key, event.lane, tally)
+        if event.lane is not None and key and keys.secret(key) is None:
+            tally.unknown[key] += 1
 
 
 def _mark_text(mark: MarkRecord) -> bytes:
