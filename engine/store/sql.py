@@ -65,7 +65,7 @@ from .rows import (
 from .search_sql import search_sql
 from .tally import StoreTally, sql_tally
 
-__all__ = ["Cursor", "Dialect", "SQLTransaction", "Statements"]
+__all__ = ["Cursor", "Dialect", "SQLTransaction", "Statements", "event_values", "lost_race"]
 
 
 class Cursor(Protocol):
@@ -78,6 +78,38 @@ class Cursor(Protocol):
 # rows as named tuples without a Python call per row (`_make` costs a fifth of verify's read)
 _STORED_EVENT = partial(tuple.__new__, StoredEvent)
 _LANE_LINK = partial(tuple.__new__, LaneLink)
+
+
+def event_values(event: EventRecord) -> tuple[Any, ...]:
+    """An event's values in the order of `append_event`'s statement (EVENT_COLUMNS)."""
+    return (
+        event.instance,
+        event.seq,
+        to_iso(event.at),
+        event.actor,
+        event.role,
+        event.kind,
+        event.trigger,
+        event.source,
+        event.dest,
+        json_object(event.data),
+        json_object(event.detail),
+        event.prev_hash,
+        event.hash,
+        event.lane,
+        event.pos,
+        None if event.after is None else event.after[0],
+        None if event.after is None else event.after[1],
+        None if event.lane is None else event.key,
+    )
+
+
+def lost_race(event: EventRecord) -> ConflictError:
+    """Another worker appended this instance's next event first: a lost race, retried."""
+    return ConflictError(
+        f"instance '{event.instance}' changed since it was read (its event "
+        f"{event.seq} was written by another worker); read it again and retry"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,24 +348,21 @@ class SQLTransaction:
     def update_instance(self, record: InstanceRecord, expected_rev: int) -> None:
         data = dumps(record.data)
         updated, activity = to_iso(record.updated_at), to_iso(record.last_activity_at)
-        cursor = self._c.execute(
-            self.sql.update_instance,
-            (
-                record.state,
-                data,
-                record.rev,
-                record.seq,
-                record.head,
-                updated,
-                activity,
-                record.format_version,
-                record.assignee,
-                record.version,
-                record.id,
-                expected_rev,
-            ),
+        values = (
+            record.state,
+            data,
+            record.rev,
+            record.seq,
+            record.head,
+            updated,
+            activity,
+            record.format_version,
+            record.assignee,
+            record.version,
+            record.id,
+            expected_rev,
         )
-        if cursor.rowcount != 1:
+        if self._write_instance(record.id, values) != 1:
             raise ConflictError(
                 f"instance '{record.id}' changed since it was read (expected revision "
                 f"{expected_rev}); read it again and retry",
@@ -343,6 +372,10 @@ class SQLTransaction:
         row = written_row(record, data, updated, activity)
         if row is not None:
             remember(row, record)
+
+    def _write_instance(self, instance_id: str, values: tuple[Any, ...]) -> int:
+        """Run `update_instance`'s statement with its values; the number of rows it changed."""
+        return int(self._c.execute(self.sql.update_instance, values).rowcount)
 
     def children(self, instance_id: str) -> list[InstanceRecord]:
         rows = self._c.execute(self.sql.children, (instance_id,))
@@ -383,35 +416,9 @@ class SQLTransaction:
     # history --------------------------------------------------------------------------------
     def append_event(self, event: EventRecord) -> None:
         try:
-            self._c.execute(
-                self.sql.append_event,
-                (
-                    event.instance,
-                    event.seq,
-                    to_iso(event.at),
-                    event.actor,
-                    event.role,
-                    event.kind,
-                    event.trigger,
-                    event.source,
-                    event.dest,
-                    json_object(event.data),
-                    json_object(event.detail),
-                    event.prev_hash,
-                    event.hash,
-                    event.lane,
-                    event.pos,
-                    None if event.after is None else event.after[0],
-                    None if event.after is None else event.after[1],
-                    None if event.lane is None else event.key,
-                ),
-            )
+            self._c.execute(self.sql.append_event, event_values(event))
         except self.dialect.event_race:
-            # another worker appended this instance's next event first: a lost race, retried
-            raise ConflictError(
-                f"instance '{event.instance}' changed since it was read (its event "
-                f"{event.seq} was written by another worker); read it again and retry"
-            ) from None
+            raise lost_race(event) from None
 
     def next_position(self, instance_id: str, seq: int, key: str, check: str) -> Position:
         held = self._lane

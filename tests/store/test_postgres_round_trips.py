@@ -1,0 +1,168 @@
+"""A PostgreSQL step sends its last history event and the instance's write-back as one
+statement, and that changes nothing a reader, a racing writer or a rollback can see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from fulfil.engine.clock import ManualClock
+from fulfil.engine.definition.loader import Catalog, load_text
+from fulfil.engine.errors import ConflictError
+from fulfil.engine.runtime import Engine
+from fulfil.engine.store import InstanceRecord
+from fulfil.engine.store.base import EventRecord
+from fulfil.engine.store.postgres import PostgresStore
+from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PROCESS = """
+id: counter
+version: 1
+fields:
+  n: {type: int, default: 0}
+states:
+  a: {initial: true}
+  done: {terminal: true}
+transitions:
+  - trigger: bump
+    source: a
+    dest: a
+    actions:
+      - set: {n: "n + 1"}
+  - trigger: finish
+    source: a
+    dest: done
+"""
+
+
+@pytest.fixture
+def schema_url() -> Iterator[str]:
+    """The URL of a fresh schema on the test server, dropped after the test."""
+    require_server()
+    schema = new_schema()
+    yield with_schema(URL, schema)
+    drop_schema(schema)
+
+
+@pytest.fixture
+def store(schema_url: str) -> Iterator[PostgresStore]:
+    made = PostgresStore(schema_url)
+    made.upgrade()
+    yield made
+    made.close()
+
+
+def _record(instance: str = "i-1") -> InstanceRecord:
+    return InstanceRecord(instance, "counter", 1, "a", {"n": 0}, T0, T0, T0)
+
+
+def _event(instance: str = "i-1", seq: int = 1) -> EventRecord:
+    return EventRecord(instance, seq, T0, "sam", None, "transition", "bump", "a", "a")
+
+
+def _count_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement a psycopg cursor sends from now on (BEGIN and COMMIT are not sent by a
+    cursor, and are the same before and after)."""
+    sent: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counting(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    return sent
+
+
+def test_a_fire_sends_its_event_with_the_write_back(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fire is three statements: read the instance, take an audit lane, and append the event
+    with the revision-checked write-back (four before, the event on its own)."""
+    engine = Engine(Catalog((load_text(PROCESS).process,)), store=store, clock=ManualClock(T0))
+    engine.start("counter", id="c-1")
+    engine.fire("c-1", "bump")  # definitions read and cached: the next fire is a plain step
+    sent = _count_statements(monkeypatch)
+    engine.fire("c-1", "bump")
+    assert len(sent) == 3, sent
+    assert sent[-1].startswith("WITH appended AS (INSERT INTO events")
+    assert "UPDATE instances" in sent[-1]
+    assert [e.trigger for e in engine.history("c-1")][-2:] == ["bump", "bump"]
+    assert engine.show("c-1").data["n"] == 2
+    assert engine.verify("c-1").ok
+
+
+def test_a_conflicting_write_back_rolls_its_event_back(store: PostgresStore) -> None:
+    """The revision check fails (someone else moved the instance on): ConflictError, and the
+    event sent with the write-back is not in the history either."""
+    with store.transaction() as tx:
+        tx.insert_instance(_record())
+    with pytest.raises(ConflictError, match="changed since it was read"), store.transaction() as tx:
+        tx.append_event(_event())
+        tx.update_instance(replace(_record(), rev=2, seq=1), expected_rev=7)
+    with store.transaction() as tx:
+        assert tx.events("i-1") == []
+        found = tx.get_instance("i-1")
+        assert found is not None and found.rev == 1
+
+
+def test_an_event_another_writer_appended_first_is_a_conflict(store: PostgresStore) -> None:
+    """Two writers appending the same event number: the second, sent with its write-back, is
+    a ConflictError (a lost race the engine retries), and its write-back is undone."""
+    with store.transaction() as tx:
+        tx.insert_instance(_record())
+        tx.append_event(_event())
+    with pytest.raises(ConflictError, match="written by another worker"), store.transaction() as tx:
+        tx.append_event(_event())
+        tx.update_instance(replace(_record(), rev=2, seq=1, state="done"), expected_rev=1)
+    with store.transaction() as tx:
+        assert len(tx.events("i-1")) == 1
+        found = tx.get_instance("i-1")
+        assert found is not None and (found.rev, found.state) == (1, "a")
+
+
+def test_a_held_event_is_seen_by_every_later_statement_and_committed(
+    store: PostgresStore,
+) -> None:
+    """An event appended without a write-back after it is still read back in its transaction,
+    by the step hook's own cursor too, and committed."""
+    with store.transaction() as tx:
+        tx.insert_instance(_record())
+        tx.append_event(_event())
+        assert [e.seq for e in tx.events("i-1")] == [1]
+        tx.append_event(_event(seq=2))
+        count = tx.db_cursor.execute("SELECT count(*) FROM events").fetchone()
+        assert count == (2,)
+        tx.append_event(_event(seq=3))  # the last: sent when the transaction commits
+    with store.transaction() as tx:
+        assert [e.seq for e in tx.events("i-1")] == [1, 2, 3]
+
+
+def test_a_held_event_of_another_instance_goes_on_its_own(store: PostgresStore) -> None:
+    """The write-back of a different instance does not take the held event with it."""
+    with store.transaction() as tx:
+        tx.insert_instance(_record("i-1"))
+        tx.insert_instance(_record("i-2"))
+    with store.transaction() as tx:
+        tx.append_event(_event("i-1"))
+        tx.update_instance(replace(_record("i-2"), rev=2), expected_rev=1)
+    with store.transaction() as tx:
+        assert [e.instance for e in tx.events("i-1")] == ["i-1"]
+        found = tx.get_instance("i-2")
+        assert found is not None and found.rev == 2
+
+
+def test_a_block_that_raises_drops_the_held_event(store: PostgresStore) -> None:
+    """A step that fails after appending rolls back: the held event is never sent."""
+    with store.transaction() as tx:
+        tx.insert_instance(_record())
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.append_event(_event())
+        raise RuntimeError("the step failed")
+    with store.transaction() as tx:
+        assert tx.events("i-1") == []
