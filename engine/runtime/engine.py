@@ -63,7 +63,7 @@ from .metrics import LatencyHistogram
 from .sla import due_at as sla_due_at
 from .tasks import TaskReader
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
-from .ticking import Ticker, family_due_timer
+from .ticking import TICK_BATCH, Ticker, family_due_timer
 from .timers import TimerScheduler, schedule_timer
 from .views import Fired, InstanceView, QueueView, TimerView, VerifyProblem, VerifyReport
 
@@ -148,6 +148,8 @@ class Engine:
             chain, which detects accidents but not a forger; see docs/audit.md).
         people: who may act (`engine.people`); with it every start and fire names a person of
             the directory in a role they hold. None: open mode, identities are not verified.
+        tick_batch: how many due timers of different instances `tick` fires in one
+            transaction, one commit for all (default `TICK_BATCH`, 20; 1: one per timer).
     """
 
     def __init__(
@@ -164,6 +166,7 @@ class Engine:
         audit_keys: AuditKeys = UNKEYED,
         people: Directory | None = None,
         step_hooks: Iterable[StepHook] = (),
+        tick_batch: int = TICK_BATCH,
     ) -> None:
         self.catalog = catalog
         self.store = store
@@ -173,6 +176,9 @@ class Engine:
         self.deliver_inline = deliver_inline
         self.step_hooks = tuple(step_hooks)
         self.retries = retries
+        if tick_batch < 1:
+            raise UsageError(f"tick_batch is a number of timers, at least 1, not {tick_batch}")
+        self.tick_batch = tick_batch
         self.people = people
         self.definitions = Definitions(catalog)
         self.audit_keys = audit_keys
@@ -863,10 +869,12 @@ class Engine:
     ) -> list[Fired]:
         """Fire every timer due at `now` (default: the clock), earliest first.
 
-        Each firing is its own transaction with the timer's claim and runs at the timer's due
-        time, so a tick far in the future fires a chain of timers in order, each at its time.
-        A firing the process refuses is recorded as a `refused` event and not retried; one that
-        lost a race with another writer is retried like `fire`. `stop` is asked between
+        Each firing runs at the timer's due time, so a tick far in the future fires a chain of
+        timers in order, each at its time. Up to `tick_batch` firings of different instances
+        share one transaction (one commit) with their claims, each all or nothing on its own
+        (a savepoint): a firing the process refuses is recorded as a `refused` event and not
+        retried; one that lost a race with another writer, or failed, is undone alone and
+        tried again in a transaction of its own, retried like `fire`. `stop` is asked between
         firings (the worker's graceful stop): a firing is never cut short.
 
         Raises:
@@ -877,7 +885,15 @@ class Engine:
 
     def _ticker(self) -> Ticker:
         hook = self._engine_step if self.step_hooks else None
-        return Ticker(self.store, self.executor, self.definitions, self.retries, self._after, hook)
+        return Ticker(
+            self.store,
+            self.executor,
+            self.definitions,
+            self.retries,
+            self._after,
+            hook,
+            self.tick_batch,
+        )
 
     def _engine_step(
         self, tx: Transaction, call: str, instance_id: str, trigger: str | None, actor: str

@@ -487,6 +487,21 @@ class Transaction(Protocol):
         """Mark a pending timer fired; False when someone else claimed it first."""
         ...
 
+    # savepoints: a part of the transaction undone on its own (`tick` fires several timers in
+    # one transaction, each undone alone when its firing fails)
+    def savepoint(self) -> int:
+        """Mark this point of the transaction; returns the mark for `rollback_to` and `release`."""
+        ...
+
+    def rollback_to(self, mark: int) -> None:
+        """Undo every write made since `mark`; the mark stays, to be rolled back to again."""
+        ...
+
+    def release(self, mark: int) -> None:
+        """Keep what was written since `mark` (and the marks made after it) as part of the
+        transaction; they commit or roll back with it."""
+        ...
+
     def claim_due_timer(self, now: datetime) -> TimerRecord | None:
         """Claim the earliest pending timer due at `now` (marking it fired at `now`).
 

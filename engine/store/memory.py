@@ -113,6 +113,19 @@ class MemoryTransaction:
     def __init__(self, tables: _Tables) -> None:
         self._t = tables
         self.undo: list[Callable[[], object]] = []
+        self._marks: list[int] = []  # the length of `undo` at each savepoint
+
+    def savepoint(self) -> int:
+        self._marks.append(len(self.undo))
+        return len(self._marks)
+
+    def rollback_to(self, mark: int) -> None:
+        kept = self._marks[mark - 1]
+        while len(self.undo) > kept:
+            self.undo.pop()()
+
+    def release(self, mark: int) -> None:
+        del self._marks[mark - 1 :]
 
     def _new_id(self, kind: str) -> int:
         self._t.ids[kind] += 1

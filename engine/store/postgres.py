@@ -152,6 +152,10 @@ class PostgresTransaction(SQLTransaction):
         self.flush()
         self._held = event
 
+    def rollback_to(self, mark: int) -> None:
+        self._held = None  # appended after the mark (a savepoint sends a held event first)
+        super().rollback_to(mark)
+
     def flush(self) -> None:
         """Send the held event, if any (before any other statement, and before commit)."""
         event, self._held = self._held, None

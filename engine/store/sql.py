@@ -306,11 +306,27 @@ class SQLTransaction:
         self._cursor = cursor
         self._c: Cursor = cursor if run is None else run
         self._lane: LaneRecord | None = None  # the lane this transaction took, as it is now
+        self._marks: list[LaneRecord | None] = []  # `_lane` at each savepoint
 
     @property
     def db_cursor(self) -> Any:
         """The cursor of this transaction, for a step hook's own tables (`StepContext`)."""
         return self._cursor
+
+    # savepoints -----------------------------------------------------------------------------
+    def savepoint(self) -> int:
+        self._marks.append(self._lane)
+        mark = len(self._marks)
+        self._c.execute(f"SAVEPOINT fulfil_{mark}")
+        return mark
+
+    def rollback_to(self, mark: int) -> None:
+        self._c.execute(f"ROLLBACK TO SAVEPOINT fulfil_{mark}")
+        self._lane = self._marks[mark - 1]  # the lane as it was then (its row is rolled back)
+
+    def release(self, mark: int) -> None:
+        self._c.execute(f"RELEASE SAVEPOINT fulfil_{mark}")
+        del self._marks[mark - 1 :]
 
     # instances ------------------------------------------------------------------------------
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
