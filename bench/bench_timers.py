@@ -12,12 +12,18 @@ Then, measured in the same run:
 (c) the raw SQL baselines: the same index lookup (`fired_at IS NULL AND due_at <= now ORDER BY
     due_at, id LIMIT 1`) alone, and a loop of 1,000 bare claim transactions (BEGIN IMMEDIATE;
     lookup; UPDATE timers; UPDATE instances; INSERT events; COMMIT).
+(d) power-safe (`synchronous=full`: every commit waits for the disk), on a smaller file of
+    `--full-instances` (10,000) with the same 1,000 due: a tick firing `TICK_BATCH` timers per
+    transaction (the default), a tick firing one per transaction (`tick_batch=1`), and the raw
+    claims with one commit per timer and one per `TICK_BATCH` timers. Each round starts from a
+    copy of the same file; rounds alternate the four, medians of `--rounds` (3).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -31,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.runtime import Engine
+from fulfil.engine.runtime.ticking import TICK_BATCH
 from fulfil.engine.store import SQLiteStore
 from fulfil.engine.store.base import to_iso
 
@@ -88,6 +95,78 @@ def setup(path: Path, instances: int, due: int) -> tuple[Engine, SQLiteStore]:
     return engine, store
 
 
+def raw_claims(conn: sqlite3.Connection, now: str, count: int, per_commit: int = 1) -> float:
+    """Seconds of `count` bare claims (lookup, UPDATE timers, UPDATE instances, INSERT events),
+    `per_commit` of them to a transaction."""
+    start = time.perf_counter()
+    done = 0
+    while done < count:
+        conn.execute("BEGIN IMMEDIATE")
+        for _ in range(min(per_commit, count - done)):
+            row = conn.execute(LOOKUP, (now,)).fetchone()
+            if row is None:
+                break
+            conn.execute("UPDATE timers SET fired_at = ? WHERE id = ?", (now, row[0]))
+            conn.execute(
+                "UPDATE instances SET state = 'nudged', rev = rev + 1 WHERE id = ?", (row[1],)
+            )
+            conn.execute(
+                "INSERT INTO events (instance, seq, at, actor, role, kind, trigger_name, source, "
+                "dest, data, detail, prev_hash, hash) VALUES (?, 99, ?, 'timer', NULL, 'timer', "
+                "'nudge', 'waiting', 'nudged', '{}', '{}', '', '')",
+                (row[1], now),
+            )
+            done += 1
+        conn.execute("COMMIT")
+    return time.perf_counter() - start
+
+
+def full_round(base: Path, folder: Path, now: datetime, due: int) -> dict[str, float]:
+    """Seconds of each of the four power-safe runs, each on its own copy of `base`."""
+    catalog = Catalog((load_text(PROCESS, "waiter.yaml").process,))
+    took: dict[str, float] = {}
+    for name, batch in (("batched", TICK_BATCH), ("one_per_tx", 1)):
+        path = folder / f"{name}.db"
+        shutil.copy(base, path)
+        store = SQLiteStore(path, synchronous="full")
+        engine = Engine(catalog, store=store, clock=ManualClock(T0), tick_batch=batch)
+        start = time.perf_counter()
+        fired = engine.tick(now)
+        took[name] = time.perf_counter() - start
+        assert len(fired) == due and all(f.refused is None for f in fired), len(fired)
+        store.close()
+    for name, per_commit in (("raw_one_per_tx", 1), ("raw_batched", TICK_BATCH)):
+        path = folder / f"{name}.db"
+        shutil.copy(base, path)
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        took[name] = raw_claims(conn, to_iso(now), due, per_commit)
+        conn.close()
+    return took
+
+
+def full_synchronous(instances: int, due: int, rounds: int) -> dict[str, float]:
+    """Median seconds of (d), and the ratios, over `rounds` rounds."""
+    with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as folder:
+        base = Path(folder) / "base.db"
+        setup(base, instances, due)[1].close()
+        now = T0 + timedelta(days=2)
+        runs = [full_round(base, Path(folder), now, due) for _ in range(rounds)]
+    medians = {name: statistics.median(r[name] for r in runs) for name in runs[0]}
+    ratios = {
+        "one_per_tx_over_batched": statistics.median(r["one_per_tx"] / r["batched"] for r in runs),
+        "batched_over_raw_one_per_tx": statistics.median(
+            r["batched"] / r["raw_one_per_tx"] for r in runs
+        ),
+        "batched_over_raw_batched": statistics.median(
+            r["batched"] / r["raw_batched"] for r in runs
+        ),
+    }
+    rounded = {name: round(ratio, 2) for name, ratio in ratios.items()}
+    return {**{f"{k}_s": round(v, 3) for k, v in medians.items()}, **rounded}
+
+
 def raw_baseline(path: Path, now: str, count: int) -> tuple[float, float]:
     """(median seconds of the bare lookup, seconds of `count` bare claim transactions)."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -97,23 +176,7 @@ def raw_baseline(path: Path, now: str, count: int) -> tuple[float, float]:
         start = time.perf_counter()
         conn.execute(LOOKUP, (now,)).fetchone()
         lookups.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    for _ in range(count):
-        conn.execute("BEGIN IMMEDIATE")
-        row = conn.execute(LOOKUP, (now,)).fetchone()
-        if row is None:
-            conn.execute("COMMIT")
-            break
-        conn.execute("UPDATE timers SET fired_at = ? WHERE id = ?", (now, row[0]))
-        conn.execute("UPDATE instances SET state = 'nudged', rev = rev + 1 WHERE id = ?", (row[1],))
-        conn.execute(
-            "INSERT INTO events (instance, seq, at, actor, role, kind, trigger_name, source, "
-            "dest, data, detail, prev_hash, hash) VALUES (?, 99, ?, 'timer', NULL, 'timer', "
-            "'nudge', 'waiting', 'nudged', '{}', '{}', '', '')",
-            (row[1], now),
-        )
-        conn.execute("COMMIT")
-    claims = time.perf_counter() - start
+    claims = raw_claims(conn, now, count)
     conn.close()
     return statistics.median(lookups), claims
 
@@ -122,7 +185,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=1_000)
+    parser.add_argument("--full-instances", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only-full", action="store_true", help="Run (d) alone.")
     args = parser.parse_args()
+    full = full_synchronous(args.full_instances, args.due, args.rounds)
+    if args.only_full:
+        print(json.dumps(full, indent=2))
+        print_full(full, args.due)
+        return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "timers.db"
         began = time.perf_counter()
@@ -166,6 +237,20 @@ def main() -> None:
     print(
         f"nothing due: tick {idle_s * 1000:.3f} ms (target < 10 ms) vs raw lookup "
         f"{lookup_s * 1000:.3f} ms"
+    )
+    print(json.dumps(full, indent=2))
+    print_full(full, args.due)
+
+
+def print_full(full: dict[str, float], due: int) -> None:
+    print(
+        f"synchronous=full, {due} due timers: tick {TICK_BATCH} per transaction "
+        f"{full['batched_s']:.3f} s, one per transaction {full['one_per_tx_s']:.3f} s "
+        f"({full['one_per_tx_over_batched']:.1f}x slower); raw claims one per transaction "
+        f"{full['raw_one_per_tx_s']:.3f} s (batched tick "
+        f"{full['batched_over_raw_one_per_tx']:.2f}x of it), {TICK_BATCH} per transaction "
+        f"{full['raw_batched_s']:.3f} s "
+        f"({full['batched_over_raw_batched']:.2f}x)"
     )
 
 

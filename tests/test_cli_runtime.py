@@ -63,6 +63,20 @@ def test_full_flow(run) -> None:  # type: ignore[no-untyped-def]
     assert (Path("sheets") / "calls.csv").is_file()
 
 
+def test_tick_batch_option(run) -> None:  # type: ignore[no-untyped-def]
+    """`tick --batch N` fires as `tick` does; 0 is refused; the help says the engine's default."""
+    from fulfil.cli import TICK_BATCH_HELP
+    from fulfil.engine.runtime.ticking import TICK_BATCH
+
+    started(run)
+    ticked = run("tick", "--batch", "1", now="2026-03-09T10:00:00Z")
+    assert ticked.exit_code == 0 and "fired 1 timer(s)" in ticked.output
+    refused = run("tick", "--batch", "0")
+    assert refused.exit_code != 0 and "--batch" in refused.output
+    assert f"[default: {TICK_BATCH}]" in TICK_BATCH_HELP
+    assert run("worker", "--once", "--tick-batch", "3").exit_code == 0
+
+
 def test_show_json_keys(run) -> None:  # type: ignore[no-untyped-def]
     """show --json carries every key of the contract."""
     instance = started(run)
