@@ -38,6 +38,7 @@ from ..store.base import (
     JOB_STATES,
     EventRecord,
     InstanceRecord,
+    LaneMark,
     MarkRecord,
     OutboxRecord,
     Store,
@@ -1151,20 +1152,19 @@ class Engine:
         """Check sealed chains and replay instances: one, or the whole store when None.
 
         The whole store also checks the store-wide sequence (a deleted instance or a cut
-        history leaves a hole in a lane) and histories without an instance row. It replays
-        only the instances changed since their verify mark (`full`: every one), and when it
-        finds nothing it marks the instances it replayed (docs/audit.md).
+        history leaves a hole in a lane) and histories without an instance row. It reads
+        only what changed since the verify marks (`full`: everything), and when it finds
+        nothing it marks the instances and lanes it read (docs/audit.md).
 
         Raises:
             NotFound: no instance `instance_id`.
         """
-        from .lanes import check_lanes
-        from .verify import Tally, verify_instance, verify_store
+        from .verify import StoreCheck, Tally, verify_instance, verify_store
 
         keys = self.audit_keys
         problems: list[VerifyProblem] = []
         tally = Tally()
-        marks: list[MarkRecord] = []
+        check = StoreCheck()
         with self.store.transaction(write=False) as tx:
             if instance_id:
                 record, _ = self.executor.load(tx, instance_id)
@@ -1179,21 +1179,21 @@ class Engine:
                 checked = 1
             else:
                 pinned = partial(self.definitions.for_instance, tx)
-                problems, checked, marks = verify_store(tx, keys, tally, pinned, full=full)
-                lost, _ = check_lanes(tx)
-                problems += lost
+                check = verify_store(tx, keys, tally, pinned, full=full)
+                problems, checked = check.problems, check.checked
         problems = sorted(tally.problems(keys) + problems, key=_problem_order)
-        if marks and not problems:
-            self._mark(marks)
+        if (check.marks or check.lanes) and not problems:
+            self._mark(check.marks, check.lanes)
         return VerifyReport(
             checked, tuple(problems), tally.events, keys.ids, tuple(tally.notes(keys))
         )
 
-    def _mark(self, marks: list[MarkRecord]) -> None:
+    def _mark(self, marks: list[MarkRecord], lanes: list[LaneMark]) -> None:
         """Write verify marks; a store that cannot be written (read-only) keeps its old ones,
-        which costs the next verify a replay, nothing more."""
+        which costs the next verify a read of what they would have spared, nothing more."""
         with contextlib.suppress(StoreError), self.store.transaction() as tx:
             tx.put_verify_marks(marks)
+            tx.put_lane_marks(lanes)
 
 
 def tx_version(tx: Transaction, instance_id: str) -> int:

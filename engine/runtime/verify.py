@@ -13,25 +13,46 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from json.encoder import encode_basestring
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from ..audit.keys import AuditKeys
 from ..errors import FulfilError
-from ..store.base import EventRecord, InstanceRecord, MarkRecord, StoredEvent, Transaction
+from ..store.base import (
+    EventRecord,
+    LaneLink,
+    LaneMark,
+    MarkRecord,
+    StoredEvent,
+    StoredInstance,
+    Transaction,
+)
 from ..store.jsontext import compact_encoder
 from .compiled import CANCELLED, CompiledProcess
 from .history import EVENT_PREFIX, STORED_PREFIX, canonical, expected_tag, stored_text
+from .lanes import orphans, walk_lanes
 from .views import VerifyProblem
 
-__all__ = ["MARK_PREFIX", "Tally", "mark_mac", "verify_instance", "verify_store"]
+__all__ = [
+    "LANE_MARK_PREFIX",
+    "MARK_PREFIX",
+    "StoreCheck",
+    "Tally",
+    "lane_mark_mac",
+    "mark_mac",
+    "verify_instance",
+    "verify_store",
+]
 
-MARK_PREFIX = b"fulfil.mark.1\n"
-"""What the MAC of a verify mark covers before its canonical text."""
+MARK_PREFIX = b"fulfil.mark.2\n"
+"""What the MAC of an instance's verify mark covers before its canonical text."""
+LANE_MARK_PREFIX = b"fulfil.lane-mark.1\n"
+"""What the MAC of a lane's verify mark covers before its canonical text."""
 
 _PAGE = 2000
 _dumps = compact_encoder(sort_keys=True, default=str)
@@ -52,6 +73,44 @@ class _Event(Protocol):
     def key(self) -> str | None: ...
     @property
     def instance(self) -> str: ...
+
+
+class _Instance(Protocol):
+    """What the chain check and the replay read of an instance row (decoded)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def process(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def head(self) -> str: ...
+
+
+class _Step(Protocol):
+    """What the replay reads of an event: EventRecord, or a stored event partly decoded."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def trigger(self) -> str | None: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def dest(self) -> str | None: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def detail(self) -> dict[str, Any]: ...
 
 
 _MOVES = ("transition", "timer")
@@ -180,7 +239,7 @@ def _seal(event: _Event, expected: str | None, tally: Tally) -> str | None:
 
 
 def _chain(
-    record: InstanceRecord,
+    record: _Instance,
     events: Sequence[_Event],
     keys: AuditKeys,
     tally: Tally,
@@ -219,7 +278,7 @@ def _chain(
     return problems
 
 
-def _head(record: InstanceRecord, events: Sequence[_Event]) -> list[VerifyProblem]:
+def _head(record: _Instance, events: Sequence[_Event]) -> list[VerifyProblem]:
     """The instance row's last event against the history's."""
     if not events:
         return []
@@ -249,8 +308,8 @@ def _head(record: InstanceRecord, events: Sequence[_Event]) -> list[VerifyProble
 
 
 def _replay(
-    record: InstanceRecord,
-    events: list[EventRecord],
+    record: _Instance,
+    events: Sequence[_Step],
     cp: CompiledProcess,
     version: Callable[[int], CompiledProcess] | None = None,
 ) -> list[VerifyProblem]:
@@ -286,9 +345,7 @@ def _replay(
     return problems + _compare(record, state, data)
 
 
-def _step(
-    record: InstanceRecord, event: EventRecord, state: str, cp: CompiledProcess
-) -> list[VerifyProblem]:
+def _step(record: _Instance, event: _Step, state: str, cp: CompiledProcess) -> list[VerifyProblem]:
     """A transition or timer: it leaves the replayed state by a transition the definition has."""
     problems = []
     if event.source != state:
@@ -308,9 +365,7 @@ def _step(
     return problems
 
 
-def _spent(
-    record: InstanceRecord, event: EventRecord, state: str, cp: CompiledProcess
-) -> list[VerifyProblem]:
+def _spent(record: _Instance, event: _Step, state: str, cp: CompiledProcess) -> list[VerifyProblem]:
     """A timer spent by its `unless`: the replayed state runs a timer of that name, of that
     trigger, that has an `unless`; the instance stays where it is."""
     problems = []
@@ -340,7 +395,7 @@ def _spent(
     return problems
 
 
-def _compare(record: InstanceRecord, state: str, data: dict[str, Any]) -> list[VerifyProblem]:
+def _compare(record: _Instance, state: str, data: dict[str, Any]) -> list[VerifyProblem]:
     """The replay's end against the stored instance."""
     problems = []
     if state != record.state:
@@ -361,8 +416,8 @@ def _compare(record: InstanceRecord, state: str, data: dict[str, Any]) -> list[V
 
 
 def _first_version(
-    record: InstanceRecord,
-    events: list[EventRecord],
+    record: _Instance,
+    events: Sequence[_Step],
     cp: CompiledProcess,
     version: Callable[[int], CompiledProcess] | None,
 ) -> CompiledProcess | VerifyProblem:
@@ -377,7 +432,7 @@ def _first_version(
 
 
 def _intervention(
-    record: InstanceRecord, event: EventRecord, state: str, cp: CompiledProcess
+    record: _Instance, event: _Step, state: str, cp: CompiledProcess
 ) -> list[VerifyProblem]:
     """An operator's cancel, move, set or message action: it leaves the replayed state, and
     lands in a state of the definition (or the engine's Cancelled)."""
@@ -401,7 +456,7 @@ def _intervention(
 
 
 def verify_instance(
-    record: InstanceRecord,
+    record: _Instance,
     events: list[EventRecord],
     definition: Callable[[], CompiledProcess],
     keys: AuditKeys,
@@ -438,40 +493,104 @@ def _histories(tx: Transaction) -> Iterator[list[StoredEvent]]:
         yield current
 
 
-def _digest(record: InstanceRecord, events: Sequence[StoredEvent], cp: CompiledProcess) -> str:
-    """What a check of an instance reads: every stored event as it is (each column, typed),
-    the instance row the replay ends on, and the definition it replays against."""
-    row = {
-        "process": record.process,
-        "version": record.version,
-        "state": record.state,
-        "data": record.data,
-        "seq": record.seq,
-        "head": record.head,
-        "definition": cp.process.source_hash,
-    }
-    digest = hashlib.sha256(_dumps(row).encode())
-    # a tuple's repr quotes and escapes its texts: different rows give different lines
-    digest.update("\n".join(map(tuple.__repr__, events)).encode())
-    return digest.hexdigest()
+def _rows(tx: Transaction) -> Iterator[StoredInstance]:
+    """Every instance row as stored, in id order, read in pages."""
+    after = ""
+    while True:
+        page = tx.stored_instances(after, _PAGE)
+        yield from page
+        if len(page) < _PAGE:
+            return
+        after = page[-1].id
 
 
-def _tally_unchanged(events: Sequence[StoredEvent], keys: AuditKeys, tally: Tally) -> None:
-    """Count the seals of an instance unchanged since its mark, as `_seal` counts them."""
+class _Row(NamedTuple):
+    """What the chain and the replay read of an instance row, decoded."""
+
+    id: str
+    process: str
+    version: int
+    state: str
+    data: dict[str, Any]
+    seq: int
+    head: str
+
+
+def _decoded(row: StoredInstance) -> _Row:
+    return _Row(
+        row.id, row.process, row.version, row.state, json.loads(row.data), row.seq, row.head
+    )
+
+
+class _Replayed(NamedTuple):
+    """What the replay reads of a stored event: `data` decoded, `detail` only for the kinds
+    whose detail it reads (no time is parsed)."""
+
+    seq: int
+    kind: str
+    trigger: str | None
+    source: str | None
+    dest: str | None
+    data: dict[str, Any]
+    detail: dict[str, Any]
+
+
+_DETAILED = frozenset(("spent", "intervention", "migration"))
+_loads = json.loads
+
+
+def _replayed(events: Sequence[StoredEvent]) -> list[_Replayed]:
+    return [
+        _Replayed(
+            e.seq,
+            e.kind,
+            e.trigger,
+            e.source,
+            e.dest,
+            {} if e.data == "{}" else _loads(e.data),
+            _loads(e.detail) if e.kind in _DETAILED else {},
+        )
+        for e in events
+    ]
+
+
+def _row_digest(row: StoredInstance, definition: str) -> str:
+    """What a mark holds of the instance row the replay ended on (as stored) and of the
+    definition it replayed against."""
+    text = _dumps([row.process, row.version, row.state, row.data, row.seq, row.head, definition])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _seals(events: Sequence[StoredEvent]) -> str:
+    """How the events were sealed, as a mark keeps it: [old format, unkeyed, {key: count}]."""
+    legacy = unkeyed = 0
+    keyed: Counter[str] = Counter()
     for event in events:
-        key = _count(event.key, event.lane, tally)
-        if event.lane is not None and key and keys.secret(key) is None:
-            tally.unknown[key] += 1
+        if event.lane is None:
+            legacy += 1
+        elif event.key:
+            keyed[event.key] += 1
+        else:
+            unkeyed += 1
+    return _dumps([legacy, unkeyed, dict(keyed)])
+
+
+def _tally_seals(seals: Counter[str], keys: AuditKeys, tally: Tally) -> None:
+    """Count, as `_seal` counts them, the events of the instances unchanged since their marks
+    (`seals`: how many instances' marks hold each seals text)."""
+    for text, instances in seals.items():
+        legacy, unkeyed, keyed = json.loads(text)
+        tally.events += instances * (legacy + unkeyed + sum(keyed.values()))
+        tally.legacy += instances * legacy
+        tally.unkeyed += instances * unkeyed
+        for key, count in keyed.items():
+            tally.keyed[key] += instances * count
+            if keys.secret(key) is None:
+                tally.unknown[key] += instances * count
 
 
 def _mark_text(mark: MarkRecord) -> bytes:
-    fields = {
-        "instance": mark.instance,
-        "seq": mark.seq,
-        "head": mark.head,
-        "digest": mark.digest,
-        "key": mark.key,
-    }
+    fields = [mark.instance, mark.seq, mark.head, mark.digest, mark.key, mark.seals]
     return MARK_PREFIX + _dumps(fields).encode()
 
 
@@ -480,10 +599,21 @@ def mark_mac(mark: MarkRecord, keys: AuditKeys) -> str | None:
     return keys.tag_with(mark.key, _mark_text(mark))
 
 
+def _lane_text(mark: LaneMark) -> bytes:
+    fields = [mark.lane, mark.pos, mark.instance, mark.seq, mark.event_key, mark.key]
+    return LANE_MARK_PREFIX + _dumps(fields).encode()
+
+
+def lane_mark_mac(mark: LaneMark, keys: AuditKeys) -> str | None:
+    """The MAC a lane's verify mark should carry (None: sealed with a key not given)."""
+    return keys.tag_with(mark.key, _lane_text(mark))
+
+
 def _trusted(mark: MarkRecord | None, keys: AuditKeys) -> tuple[bool, list[VerifyProblem]]:
     """Whether the mark may be relied on, and what is wrong with it. With keys given only a
-    mark sealed with one of them counts: an unkeyed one anyone could have written."""
-    if mark is None or (keys.keyed and not mark.key):
+    mark sealed with one of them counts: an unkeyed one anyone could have written. A mark
+    without its seals counted was written before they were: it is not relied on."""
+    if mark is None or not mark.seals or (keys.keyed and not mark.key):
         return False, []
     expected = mark_mac(mark, keys)
     if expected is None:
@@ -494,6 +624,37 @@ def _trusted(mark: MarkRecord | None, keys: AuditKeys) -> tuple[bool, list[Verif
     return True, []
 
 
+def _lane_starts(
+    tx: Transaction, keys: AuditKeys
+) -> tuple[dict[int, LaneLink], list[VerifyProblem]]:
+    """The place each lane was checked up to, from the lane marks that hold."""
+    starts: dict[int, LaneLink] = {}
+    problems = []
+    for lane, mark in sorted(tx.lane_marks().items()):
+        if keys.keyed and not mark.key:
+            continue
+        expected = lane_mark_mac(mark, keys)
+        if expected is None:
+            continue
+        if expected != mark.mac:
+            why = f"lane {lane}'s verify mark does not match its MAC (edited?)"
+            problems.append(VerifyProblem("", None, why))
+            continue
+        starts[lane] = LaneLink(lane, mark.pos, mark.instance, mark.seq, None, None, mark.event_key)
+    return starts, problems
+
+
+@dataclass
+class StoreCheck:
+    """What `verify_store` found: the problems, how many instances it checked, and the marks
+    to write (instances and lanes checked since their marks) when the store passed."""
+
+    problems: list[VerifyProblem] = field(default_factory=list)
+    checked: int = 0
+    marks: list[MarkRecord] = field(default_factory=list)
+    lanes: list[LaneMark] = field(default_factory=list)
+
+
 def verify_store(
     tx: Transaction,
     keys: AuditKeys,
@@ -501,86 +662,189 @@ def verify_store(
     pinned: Callable[[str, int], CompiledProcess],
     *,
     full: bool = False,
-) -> tuple[list[VerifyProblem], int, list[MarkRecord]]:
-    """Every instance's chain and replay, and histories without an instance row: the problems,
-    how many instances were checked, and the marks to write for the instances that passed.
+) -> StoreCheck:
+    """Every instance's chain and replay, the lanes of the store-wide sequence, and histories
+    without an instance row.
 
-    `pinned(process, version)` loads a definition version; `full` ignores the marks."""
-    marks = {} if full else tx.verify_marks()
-    problems: list[VerifyProblem] = []
-    fresh: list[MarkRecord] = []
-    seen: set[str] = set()
-    for events in _histories(tx):
-        instance = events[0].instance
-        record = tx.get_instance(instance)
-        if record is None:
-            problems.append(
-                VerifyProblem(
-                    instance,
-                    events[0].seq,
-                    f"instance row deleted: {len(events)} history event(s) remain without it",
-                )
+    An instance whose mark holds (its MAC, the row as the mark saw it, the definition, no
+    event after the mark's) is not read again: only the marks, the rows, which instances have
+    events after their marks, two counts and the lanes' places after their marks are. Any
+    other instance is checked whole. `pinned(process, version)` loads a definition version;
+    `full` ignores the marks and reads every event (docs/audit.md)."""
+    run = _Run(tx, keys, tally, pinned)
+    run.sort({} if full else tx.verify_marks())
+    # most instances to check whole (the first verify, or --full): one pass over every event
+    every = full or len(run.whole) * 4 > len(run.rows)
+    last = run.every_event() if every else run.changed()
+    old = {} if full else tx.lane_marks()
+    for lane, link in sorted(last.items()):
+        mark = old.get(lane)
+        if mark is None or (mark.pos, mark.key) != (link.pos, keys.signing_id):
+            new = LaneMark(
+                lane, link.pos, link.instance, link.seq, link.key or "", keys.signing_id, ""
             )
-            continue
-        seen.add(instance)
-        found, mark = _verify_stored(record, events, keys, tally, pinned, marks.get(instance))
-        problems += found
+            run.check.lanes.append(replace(new, mac=keys.seal(_lane_text(new))))
+    return run.check
+
+
+class _Run:
+    """One whole-store check: the instances sorted into unchanged since their marks (counted
+    from the marks) and to check whole."""
+
+    def __init__(
+        self,
+        tx: Transaction,
+        keys: AuditKeys,
+        tally: Tally,
+        pinned: Callable[[str, int], CompiledProcess],
+    ) -> None:
+        self.tx, self.keys, self.tally, self.pinned = tx, keys, tally, pinned
+        self.check = StoreCheck()
+        self.rows: dict[str, StoredInstance] = {}
+        self.definitions: dict[tuple[str, int], CompiledProcess | FulfilError] = {}
+        self.whole: dict[str, str | None] = {}  # instance -> its row digest (None: no definition)
+        self.accounted = 0  # events counted: of the instances unchanged, and of those read
+
+    def definition(self, row: StoredInstance) -> CompiledProcess | FulfilError:
+        key = (row.process, row.version)
+        cp = self.definitions.get(key)
+        if cp is None:
+            try:
+                cp = self.pinned(row.process, row.version)
+            except FulfilError as exc:
+                cp = exc
+            self.definitions[key] = cp
+        return cp
+
+    def sort(self, marks: dict[str, MarkRecord]) -> None:
+        """Read every row; count the instances whose mark holds, keep the others to check."""
+        behind = set(self.tx.marks_behind()) if marks else set()
+        unchanged: Counter[str] = Counter()  # seals text -> instances
+        for row in _rows(self.tx):
+            self.rows[row.id] = row
+            mark = marks.get(row.id)
+            trusted, found = _trusted(mark, self.keys)
+            self.check.problems += found
+            cp = self.definition(row)
+            digest = None
+            if not isinstance(cp, FulfilError):
+                digest = _row_digest(row, cp.process.source_hash)
+            if (
+                trusted
+                and mark is not None
+                and (mark.seq, mark.head, mark.digest) == (row.seq, row.head, digest)
+                and row.id not in behind
+            ):
+                unchanged[mark.seals] += 1
+                self.accounted += mark.seq
+            else:
+                self.whole[row.id] = digest
+        _tally_seals(unchanged, self.keys, self.tally)
+        self.check.checked = len(self.rows)
+
+    def one(self, instance: str, events: list[StoredEvent]) -> None:
+        """Check one instance whole."""
+        row = self.rows[instance]
+        found, mark = _check_whole(
+            row,
+            events,
+            self.keys,
+            self.tally,
+            self.definition(row),
+            self.whole[instance],
+            self.pinned,
+        )
+        self.check.problems += found
         if mark is not None:
-            fresh.append(mark)
-    checked = len(seen)
-    for instance in tx.instance_ids():
-        if instance in seen:
-            continue
-        record = tx.get_instance(instance)
-        if record is not None:
-            checked += 1
-            problems += verify_instance(
-                record,
-                [],
-                partial(pinned, record.process, record.version),
-                keys,
-                tally,
-                partial(pinned, record.process),
-            )
-    return problems, checked, fresh
+            self.check.marks.append(mark)
+
+    def every_event(self) -> dict[int, LaneLink]:
+        """Read every event and every place: histories without a row are found as read."""
+        seen: set[str] = set()
+        for events in _histories(self.tx):
+            instance = events[0].instance
+            seen.add(instance)
+            if instance not in self.rows:
+                self.check.problems.append(_orphan(instance, events))
+            elif instance in self.whole:
+                self.one(instance, events)
+        for instance in self.whole.keys() - seen:
+            self.one(instance, [])
+        lost, _, last = walk_lanes(self.tx)
+        self.check.problems += lost
+        return last
+
+    def changed(self) -> dict[int, LaneLink]:
+        """Read the histories of the instances to check whole and the places after the lane
+        marks. Two counts stand for the rest: the events (against those the marks and the
+        histories read account for) and the placed ones (against the lanes' rows); where one
+        differs, the lanes are read whole, and histories without a row looked for."""
+        tx = self.tx
+        for instance in self.whole:
+            events = tx.stored_history(instance)
+            self.accounted += len(events)
+            self.one(instance, events)
+        total, placed = tx.event_counts()
+        starts, found = _lane_starts(tx, self.keys)
+        self.check.problems += found
+        heads = tx.lanes()
+        if placed != sum(lane.pos for lane in heads) or set(starts) != {h.lane for h in heads}:
+            starts = {}  # a place missing or added before a mark, or a lane unmarked: read all
+        lost, _, last = walk_lanes(tx, starts)
+        self.check.problems += lost
+        if total != self.accounted:
+            self.check.problems += _unaccounted(tx, total, self.accounted)
+        return last
 
 
-def _verify_stored(
-    record: InstanceRecord,
+def _orphan(instance: str, events: Sequence[StoredEvent]) -> VerifyProblem:
+    return VerifyProblem(
+        instance,
+        events[0].seq,
+        f"instance row deleted: {len(events)} history event(s) remain without it",
+    )
+
+
+def _unaccounted(tx: Transaction, total: int, accounted: int) -> list[VerifyProblem]:
+    """The store holds another number of events than the instances checked account for:
+    histories without a row, or events added or deleted below a mark."""
+    found = orphans(tx)
+    if found:
+        return found
+    return [
+        VerifyProblem(
+            "",
+            None,
+            f"the store holds {total} history event(s), its instances account for "
+            f"{accounted}: events were deleted or added before a verify mark; run verify "
+            "--full to find them",
+        )
+    ]
+
+
+def _check_whole(
+    row: StoredInstance,
     events: list[StoredEvent],
     keys: AuditKeys,
     tally: Tally,
+    cp: CompiledProcess | FulfilError,
+    digest: str | None,
     pinned: Callable[[str, int], CompiledProcess],
-    mark: MarkRecord | None,
 ) -> tuple[list[VerifyProblem], MarkRecord | None]:
-    """One instance as stored, and the mark to write when it passed (None: the one stored
-    holds). An instance whose mark holds (its digest: the same stored events, row and
-    definition as the check that wrote it) gives what that check gave: nothing; otherwise
-    every seal and link is checked and the history replayed."""
-    trusted, problems = _trusted(mark, keys)
-    try:
-        cp = pinned(record.process, record.version)
-    except FulfilError as exc:
-        failed = VerifyProblem(record.id, None, f"cannot load its definition: {exc}")
-        chain = _chain(record, events, keys, tally, _stored_tags(events, keys))
-        return [*problems, *chain, failed], None
+    """One instance as stored, every seal and link checked and its history replayed; the
+    mark to write when it passed (none for a history that crossed versions: it replays
+    against several, and is always checked whole)."""
+    record = _decoded(row)
+    problems = _chain(record, events, keys, tally, _stored_tags(events, keys))
+    if isinstance(cp, FulfilError):
+        return [*problems, VerifyProblem(row.id, None, f"cannot load its definition: {cp}")], None
+    if not events:
+        return problems + verify_instance(
+            record, [], lambda: cp, keys, tally, partial(pinned, row.process)
+        ), None
+    problems += _replay(record, _replayed(events), cp, partial(pinned, row.process))
+    if problems or digest is None or any(e.kind == "migration" for e in events):
+        return problems, None
     last = events[-1]
-    # a history that crossed versions replays against several: it is always checked whole
-    crossed = any(e.kind == "migration" for e in events)
-    digest = _digest(record, events, cp)
-    if (
-        trusted
-        and mark is not None
-        and not crossed
-        and (mark.seq, mark.head, mark.digest) == (last.seq, last.hash, digest)
-    ):
-        _tally_unchanged(events, keys, tally)
-        return problems, None
-    problems += _chain(record, events, keys, tally, _stored_tags(events, keys))
-    problems += _replay(
-        record, [e.record() for e in events], cp, lambda n: pinned(record.process, n)
-    )
-    if problems or crossed:
-        return problems, None
-    new = MarkRecord(record.id, last.seq, last.hash, digest, keys.signing_id, "")
+    new = MarkRecord(row.id, last.seq, last.hash, digest, keys.signing_id, "", _seals(events))
     return [], replace(new, mac=keys.seal(_mark_text(new)))

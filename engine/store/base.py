@@ -34,12 +34,15 @@ __all__ = [
     "InstanceFilter",
     "InstanceRecord",
     "JobRecord",
+    "LaneMark",
     "LaneRecord",
     "OutboxRecord",
     "Position",
     "SheetRow",
     "StateKey",
     "Store",
+    "StoredEvent",
+    "StoredInstance",
     "TimerRecord",
     "TokenRecord",
     "Transaction",
@@ -197,6 +200,18 @@ class StoredEvent(NamedTuple):
         )
 
 
+class StoredInstance(NamedTuple):
+    """What `verify` reads of an instance row, as stored: `data` as its JSON text."""
+
+    id: str
+    process: str
+    version: int
+    state: str
+    data: str
+    seq: int
+    head: str
+
+
 class LaneLink(NamedTuple):
     """What the store-wide check reads of a placed event: its place and the event it names
     before it in its lane (`after_instance` None for a lane's first)."""
@@ -214,12 +229,29 @@ class LaneLink(NamedTuple):
 class MarkRecord:
     """How far `verify` has checked an instance (engine/runtime/verify.py): its history up to
     event `seq` ending in the tag `head`, with `digest` over what the replay read; `mac` seals
-    the mark with the audit key `key` ("" : SHA-256)."""
+    the mark with the audit key `key` ("" : SHA-256); `seals` counts how the events up to `seq`
+    were sealed (old format, unkeyed, per key), so an unchanged instance is counted unread."""
 
     instance: str
     seq: int
     head: str
     digest: str
+    key: str
+    mac: str
+    seals: str = ""
+
+
+@frozen(slots=True)
+class LaneMark:
+    """How far `verify` has checked a lane of the store-wide sequence: its positions up to
+    `pos`, the event there (`instance`, `seq`, sealed with `event_key`); `mac` seals the mark
+    with the audit key `key` ("" : SHA-256)."""
+
+    lane: int
+    pos: int
+    instance: str
+    seq: int
+    event_key: str
     key: str
     mac: str
 
@@ -466,6 +498,30 @@ class Transaction(Protocol):
 
     def put_verify_marks(self, marks: Sequence[MarkRecord]) -> None:
         """Write these marks, each replacing the instance's mark."""
+        ...
+
+    def stored_instances(self, after: str, limit: int) -> list[StoredInstance]:
+        """Up to `limit` instance rows as stored, in id order, after the id `after`."""
+        ...
+
+    def stored_history(self, instance_id: str) -> list[StoredEvent]:
+        """One instance's events as stored, in order."""
+        ...
+
+    def marks_behind(self) -> list[str]:
+        """The instances that have events after the one their verify mark ends on."""
+        ...
+
+    def event_counts(self) -> tuple[int, int]:
+        """How many history events are stored, and how many of them are placed in a lane."""
+        ...
+
+    def lane_marks(self) -> dict[int, LaneMark]:
+        """Every lane's verify mark, by lane."""
+        ...
+
+    def put_lane_marks(self, marks: Sequence[LaneMark]) -> None:
+        """Write these lane marks, each replacing the lane's mark."""
         ...
 
     # timers

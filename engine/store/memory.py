@@ -24,12 +24,14 @@ from .base import (
     InstanceRecord,
     JobRecord,
     LaneLink,
+    LaneMark,
     LaneRecord,
     MarkRecord,
     OutboxRecord,
     Position,
     SheetRow,
     StoredEvent,
+    StoredInstance,
     TimerRecord,
     TokenRecord,
     sort_key,
@@ -73,6 +75,7 @@ class _Tables:
         self.tokens: dict[str, TokenRecord] = {}
         self.lane = LaneRecord(0, 0, "", 0)  # one lane: the store's lock serialises writers
         self.marks: dict[str, MarkRecord] = {}
+        self.lane_marks: dict[int, LaneMark] = {}
 
 
 def _stored(event: EventRecord) -> StoredEvent:
@@ -296,6 +299,34 @@ class MemoryTransaction:
         old = dict(self._t.marks)
         self._t.marks.update((mark.instance, mark) for mark in marks)
         self.undo.append(lambda: setattr(self._t, "marks", old))
+
+    def stored_instances(self, after: str, limit: int) -> list[StoredInstance]:
+        rows = sorted(i for i in self._t.instances if i > after)[:limit]
+        return [
+            StoredInstance(r.id, r.process, r.version, r.state, _json(r.data), r.seq, r.head)
+            for r in map(self._t.instances.__getitem__, rows)
+        ]
+
+    def stored_history(self, instance_id: str) -> list[StoredEvent]:
+        return [_stored(e) for e in self._t.events.get(instance_id, [])]
+
+    def marks_behind(self) -> list[str]:
+        events = self._t.events
+        return sorted(
+            i for i, m in self._t.marks.items() if events.get(i) and events[i][-1].seq > m.seq
+        )
+
+    def event_counts(self) -> tuple[int, int]:
+        every = [e for events in self._t.events.values() for e in events]
+        return len(every), sum(e.lane is not None for e in every)
+
+    def lane_marks(self) -> dict[int, LaneMark]:
+        return dict(self._t.lane_marks)
+
+    def put_lane_marks(self, marks: Sequence[LaneMark]) -> None:
+        old = dict(self._t.lane_marks)
+        self._t.lane_marks.update((mark.lane, mark) for mark in marks)
+        self.undo.append(lambda: setattr(self._t, "lane_marks", old))
 
     # timers ---------------------------------------------------------------------------------
     def add_timer(self, timer: TimerRecord) -> TimerRecord:

@@ -47,6 +47,7 @@ TABLES = (
     "passwords",
     "api_tokens",
     "verify_marks",
+    "verify_lanes",
     "schema_version",
 )
 _TABLE = re.compile(r"\b(" + "|".join(TABLES) + r")\b")

@@ -163,4 +163,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 digest TEXT NOT NULL, key_id TEXT NOT NULL, mac TEXT NOT NULL)""",
         ),
     ),
+    (
+        12,
+        (
+            # how each instance's marked events were sealed, and how far `verify` has checked
+            # each lane of the store-wide sequence: an unchanged store is checked unread
+            "ALTER TABLE verify_marks ADD COLUMN seals TEXT NOT NULL DEFAULT ''",
+            """CREATE TABLE verify_lanes (
+                lane INTEGER PRIMARY KEY, pos INTEGER NOT NULL, instance TEXT NOT NULL,
+                seq INTEGER NOT NULL, event_key TEXT NOT NULL, key_id TEXT NOT NULL,
+                mac TEXT NOT NULL)""",
+        ),
+    ),
 )

@@ -31,12 +31,14 @@ from .base import (
     InstanceRecord,
     JobRecord,
     LaneLink,
+    LaneMark,
     LaneRecord,
     MarkRecord,
     OutboxRecord,
     Position,
     SheetRow,
     StoredEvent,
+    StoredInstance,
     TimerRecord,
     TokenRecord,
     from_iso,
@@ -78,6 +80,7 @@ class Cursor(Protocol):
 # rows as named tuples without a Python call per row (`_make` costs a fifth of verify's read)
 _STORED_EVENT = partial(tuple.__new__, StoredEvent)
 _LANE_LINK = partial(tuple.__new__, LaneLink)
+_STORED_INSTANCE = partial(tuple.__new__, StoredInstance)
 
 
 def event_values(event: EventRecord) -> tuple[Any, ...]:
@@ -191,11 +194,34 @@ class Statements:
             "SELECT lane, pos, instance, seq, after_instance, after_seq, key_id FROM events "
             f"WHERE lane IS NOT NULL AND (lane, pos) > ({p}, {p}) ORDER BY lane, pos LIMIT {p}"
         )
-        self.verify_marks = "SELECT instance, seq, head, digest, key_id, mac FROM verify_marks"
+        self.verify_marks = (
+            "SELECT instance, seq, head, digest, key_id, mac, seals FROM verify_marks"
+        )
         self.put_verify_mark = (
-            f"INSERT INTO verify_marks (instance, seq, head, digest, key_id, mac) "
-            f"VALUES ({marks(6)}) ON CONFLICT (instance) DO UPDATE SET "
+            f"INSERT INTO verify_marks (instance, seq, head, digest, key_id, mac, seals) "
+            f"VALUES ({marks(7)}) ON CONFLICT (instance) DO UPDATE SET "
             "seq = excluded.seq, head = excluded.head, digest = excluded.digest, "
+            "key_id = excluded.key_id, mac = excluded.mac, seals = excluded.seals"
+        )
+        self.stored_instances = (
+            "SELECT id, process, version, state, data, seq, head FROM instances "
+            f"WHERE id > {p} ORDER BY id LIMIT {p}"
+        )
+        self.marks_behind = (
+            "SELECT m.instance FROM verify_marks m WHERE EXISTS (SELECT 1 FROM events e "
+            "WHERE e.instance = m.instance AND e.seq > m.seq) ORDER BY m.instance"
+        )
+        self.event_counts = (
+            "SELECT (SELECT COUNT(*) FROM events), "
+            "(SELECT COUNT(*) FROM events WHERE lane IS NOT NULL)"
+        )
+        self.lane_marks = (
+            "SELECT lane, pos, instance, seq, event_key, key_id, mac FROM verify_lanes"
+        )
+        self.put_lane_mark = (
+            "INSERT INTO verify_lanes (lane, pos, instance, seq, event_key, key_id, mac) "
+            f"VALUES ({marks(7)}) ON CONFLICT (lane) DO UPDATE SET pos = excluded.pos, "
+            "instance = excluded.instance, seq = excluded.seq, event_key = excluded.event_key, "
             "key_id = excluded.key_id, mac = excluded.mac"
         )
         # timers
@@ -485,9 +511,33 @@ class SQLTransaction:
         return {row[0]: MarkRecord(*row) for row in rows.fetchall()}
 
     def put_verify_marks(self, marks: Sequence[MarkRecord]) -> None:
-        for mark in marks:
-            values = (mark.instance, mark.seq, mark.head, mark.digest, mark.key, mark.mac)
+        for m in marks:
+            values = (m.instance, m.seq, m.head, m.digest, m.key, m.mac, m.seals)
             self._c.execute(self.sql.put_verify_mark, values)
+
+    def stored_instances(self, after: str, limit: int) -> list[StoredInstance]:
+        rows = self._c.execute(self.sql.stored_instances, (after, limit))
+        return list(map(_STORED_INSTANCE, rows.fetchall()))
+
+    def stored_history(self, instance_id: str) -> list[StoredEvent]:
+        rows = self._c.execute(self.sql.events, (instance_id,))
+        return list(map(_STORED_EVENT, rows.fetchall()))
+
+    def marks_behind(self) -> list[str]:
+        return [instance for (instance,) in self._c.execute(self.sql.marks_behind).fetchall()]
+
+    def event_counts(self) -> tuple[int, int]:
+        total, placed = self._c.execute(self.sql.event_counts).fetchone()
+        return int(total), int(placed)
+
+    def lane_marks(self) -> dict[int, LaneMark]:
+        rows = self._c.execute(self.sql.lane_marks)
+        return {row[0]: LaneMark(*row) for row in rows.fetchall()}
+
+    def put_lane_marks(self, marks: Sequence[LaneMark]) -> None:
+        for m in marks:
+            values = (m.lane, m.pos, m.instance, m.seq, m.event_key, m.key, m.mac)
+            self._c.execute(self.sql.put_lane_mark, values)
 
     # timers ---------------------------------------------------------------------------------
     def add_timer(self, timer: TimerRecord) -> TimerRecord:

@@ -35,6 +35,13 @@ def put_mark(store: Store, mark: MarkRecord) -> None:
     store.execute(statement, values)  # type: ignore[attr-defined]
 
 
+def delete_mark(store: Store, instance: str) -> None:
+    if isinstance(store, MemoryStore):
+        del store.tables().marks[instance]
+        return
+    tampering._sql(store, "DELETE FROM verify_marks WHERE instance = ?", (instance,))
+
+
 @pytest.fixture
 def replays(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The instances each verify replays, in order."""
@@ -82,20 +89,141 @@ def test_a_verify_marks_and_the_next_replays_only_what_changed(
     assert report.events == sum(len(tampering.events(store, i)) for i in (first, second))
 
 
-def test_tampering_before_the_mark_is_found(store: Store) -> None:
-    """Seals and links are checked on every event each time: an edit of an event the mark
-    covers, or one deleted, is found without --full."""
+def test_an_unchanged_instance_is_not_read_again(store: Store, replays: list[str]) -> None:
+    """A verify after one that passed reads no event of an instance unchanged since: its mark
+    stands for them. The report still counts every event, under the key that sealed it."""
+    eng = engine(store)
+    first, second = two(eng)
+    assert eng.verify().ok
+    read: list[str] = []
+    original = verify._stored_tags
+
+    def reading(events: Any, keys: Any) -> Any:
+        read.extend(sorted({e.instance for e in events}))
+        return original(events, keys)
+
+    setattr(verify, "_stored_tags", reading)  # noqa: B010 (undone below)
+    try:
+        replays.clear()
+        report = eng.verify()
+        assert report.ok and replays == [] and read == []
+        assert report.events == sum(len(tampering.events(store, i)) for i in (first, second))
+        eng.fire(second, "log_call", CALL, **OPS)
+        assert eng.verify().ok and replays == [second] and read == [second]
+    finally:
+        setattr(verify, "_stored_tags", original)  # noqa: B010
+
+
+def test_an_edit_before_the_mark_is_found_by_full(store: Store) -> None:
+    """An incremental verify does not read the events a mark covers: an edit of one, not
+    sealed again (that takes the key), is what --full finds."""
     eng = engine(store)
     first, _ = two(eng)
     assert eng.verify().ok and marks(store)[first].seq == 5
     tampering.edit_event(store, first, 2, actor="mallory")
-    assert f"{first} event 2: its content does not match its MAC under key 'k1' (edited?)" in (
-        found(eng)
-    )
-    tampering.edit_event(store, first, 2, actor="sam")
     assert eng.verify().ok
+    edited = f"{first} event 2: its content does not match its MAC under key 'k1' (edited?)"
+    assert edited in found(eng, full=True)
+    tampering.edit_event(store, first, 2, actor="sam")
+    assert eng.verify(full=True).ok
+
+
+def test_an_event_deleted_or_added_before_the_mark_is_found(store: Store) -> None:
+    """The store's count of events and of placed events stand for the events a mark covers:
+    one deleted or added is found without --full, and --full says which."""
+    eng = engine(store)
+    first, second = two(eng)
+    assert eng.verify().ok
+    history = tampering.events(store, first)
     tampering.drop_event(store, first, 3)
-    assert any(m.startswith(f"{first} event 4: expected event 3") for m in found(eng))
+    problems = found(eng)
+    assert any(p.startswith(f"{first} event 3") for p in problems), problems
+    assert any(p.startswith(f"{first} event 4: expected event 3") for p in found(eng, full=True))
+    tampering.put_events(store, first, history)
+    assert eng.verify(full=True).ok
+    # a whole instance deleted, its row, its history and its mark: a hole in the lane
+    tampering.delete_instance(store, second)
+    delete_mark(store, second)
+    problems = found(eng)
+    assert any(p.startswith(f"{second} event 1: instance deleted: lane 0") for p in problems)
+
+
+def test_an_event_deleted_after_the_mark_is_found(store: Store) -> None:
+    eng = engine(store)
+    first, _ = two(eng)
+    assert eng.verify().ok
+    eng.fire(first, "log_call", CALL, **OPS)
+    last = tampering.events(store, first)[-1].seq
+    tampering.drop_event(store, first, last)
+    assert any(m.startswith(f"{first} event {last}: is missing") for m in found(eng))
+
+
+def test_an_event_added_after_the_mark_is_found(store: Store) -> None:
+    """An event stored after the one the mark (and the row) ends on: that instance is read."""
+    eng = engine(store)
+    first, second = two(eng)
+    assert eng.verify().ok
+    history = tampering.events(store, first)
+    model = tampering.events(store, second)[-1]
+    extra = replace(model, instance=first, seq=len(history) + 1, pos=(model.pos or 0) + 100)
+    tampering.put_events(store, first, [*history, extra])
+    problems = found(eng)
+    assert any(p.startswith(f"{first} event {extra.seq}: is stored after") for p in problems)
+
+
+def test_a_deleted_mark_checks_the_instance_whole(store: Store, replays: list[str]) -> None:
+    eng = engine(store)
+    first, second = two(eng)
+    assert eng.verify().ok
+    delete_mark(store, first)
+    replays.clear()
+    assert eng.verify().ok and replays == [first]
+    assert first in marks(store)
+    # a row edited and its mark deleted with it
+    row = tampering.row(store, first)
+    tampering.put_row(store, replace(row, state="Closed"), first)
+    delete_mark(store, first)
+    assert f"{first}: stored state 'Closed', replay gives 'in_progress'" in found(eng)
+
+
+def test_a_changed_definition_replays_the_instance(store: Store) -> None:
+    """The mark holds the definition the replay ran against: a stored definition changed
+    since is replayed against, and a history it does not allow is found."""
+    from audit_support import FIXTURES
+    from fulfil.engine.definition.loader import load_text
+    from fulfil.engine.store.base import DefinitionRecord
+
+    eng = engine(store)
+    first, _ = two(eng)
+    assert eng.verify().ok
+    text = (FIXTURES / "access.yaml").read_text().replace("trigger: log_call", "trigger: log")
+    changed = load_text(text, "access.yaml").process
+    record = DefinitionRecord("access", 1, changed.source_hash, text)
+    if isinstance(store, MemoryStore):
+        store.tables().definitions[("access", 1)] = record
+    else:
+        tampering._sql(
+            store,
+            "UPDATE definitions SET source_hash = ?, source = ? WHERE process = ? AND version = ?",
+            (record.source_hash, record.source, "access", 1),
+        )
+    problems = found(engine(store))
+    assert any("the definition has no 'log_call'" in p for p in problems), problems
+
+
+def test_an_edited_lane_mark_is_named_and_the_lane_read(store: Store) -> None:
+    eng = engine(store)
+    first, _ = two(eng)
+    assert eng.verify().ok
+    with store.transaction(write=False) as tx:
+        (mark,) = tx.lane_marks().values()
+    edited = replace(mark, pos=mark.pos - 1)
+    with store.transaction() as tx:
+        tx.put_lane_marks([edited])
+    tampering.set_lane(store, 0, mark.pos - 1, first, 4, "k1")
+    problems = found(eng)
+    assert "lane 0's verify mark does not match its MAC (edited?)" in problems
+    assert any(p.startswith("lane 0's row says it ends at position") for p in problems)
 
 
 def test_tampering_after_the_mark_is_found(store: Store) -> None:
