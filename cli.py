@@ -361,7 +361,8 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
 @click.option(
     "--full",
     is_flag=True,
-    help="Replay every instance again, not only those changed since the last verify.",
+    help="Read and check every event and replay every instance, trusting no verify mark "
+    "(run it on a schedule, after a restore or an upgrade).",
 )
 @click.option(
     "--export-checkpoint",
@@ -391,10 +392,12 @@ def verify_command(
     """Check sealed history chains and replay instances; exit 1 on any mismatch.
 
     Without ID (or with --all) the whole store: every instance, the store-wide event sequence
-    and histories without an instance. Every seal and link is checked each time; an instance
-    unchanged since a verify that passed is not replayed again unless --full is given. The
-    audit key comes from FULFIL_AUDIT_KEY or --audit-key-file; without one the chain is
-    checked unkeyed (see docs/audit.md).
+    and histories without an instance. After a verify that passed, only what changed since is
+    read: instances changed since their verify mark are checked whole (seals, links, replay),
+    every row and mark is compared, and the events are counted; an event edited before its
+    mark (it cannot be sealed again without the key) is found by --full, which reads and
+    checks everything. The audit key comes from FULFIL_AUDIT_KEY or --audit-key-file; without
+    one the chain is checked unkeyed (see docs/audit.md).
     """
     from .engine.audit import checkpoint
     from .engine.errors import UsageError

@@ -540,6 +540,7 @@ _loads = json.loads
 
 
 def _replayed(events: Sequence[StoredEvent]) -> list[_Replayed]:
+    datas = _datas(events)
     return [
         _Replayed(
             e.seq,
@@ -547,11 +548,36 @@ def _replayed(events: Sequence[StoredEvent]) -> list[_Replayed]:
             e.trigger,
             e.source,
             e.dest,
-            {} if e.data == "{}" else _loads(e.data),
+            data,
             _loads(e.detail) if e.kind in _DETAILED else {},
         )
-        for e in events
+        for e, data in zip(events, datas, strict=True)
     ]
+
+
+def _datas(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
+    """The events' `data` decoded, in one parse of them all when each is one object (as the
+    stores write it); else one by one, a text that is not an object read as none (its seal,
+    over the text, says it was edited)."""
+    try:
+        datas = _loads("[" + ",".join([e.data for e in events]) + "]")
+    except ValueError:
+        datas = None
+    if (
+        isinstance(datas, list)
+        and len(datas) == len(events)
+        and all(type(data) is dict for data in datas)
+    ):
+        return datas
+    return [_object(e.data) for e in events]
+
+
+def _object(text: str) -> dict[str, Any]:
+    try:
+        value = _loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _row_digest(row: StoredInstance, definition: str) -> str:
