@@ -173,7 +173,7 @@ def test_an_event_added_after_the_mark_is_found(store: Store) -> None:
 
 def test_a_deleted_mark_checks_the_instance_whole(store: Store, replays: list[str]) -> None:
     eng = engine(store)
-    first, second = two(eng)
+    first, _ = two(eng)
     assert eng.verify().ok
     delete_mark(store, first)
     replays.clear()
@@ -194,7 +194,7 @@ def test_a_changed_definition_replays_the_instance(store: Store) -> None:
     from fulfil.engine.store.base import DefinitionRecord
 
     eng = engine(store)
-    first, _ = two(eng)
+    two(eng)
     assert eng.verify().ok
     text = (FIXTURES / "access.yaml").read_text().replace("trigger: log_call", "trigger: log")
     changed = load_text(text, "access.yaml").process
