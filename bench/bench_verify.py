@@ -179,8 +179,11 @@ def main() -> None:
             ratio = f"{statistics.median(ratios[name]):.2f}x raw" if name in ratios else "1.00x"
             print(f"  {name:<12} {median:7.2f} s  {args.events / median:>10,.0f} events/s  {ratio}")
         incremental = statistics.median(times["incremental"])
-        met = "met" if incremental < 10 else "missed"
-        print(f"  target: verify --all under 10 s for 1,000,000 events: {incremental:.2f} s, {met}")
+        if args.events == 1_000_000:
+            met = "met" if incremental < 10 else "missed"
+            print(f"  target: incremental verify --all under 10 s: {incremental:.2f} s, {met}")
+        else:
+            print("  the target (incremental under 10 s) is for --events 1000000")
     finally:
         store.close()
         folder.cleanup()
