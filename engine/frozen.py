@@ -1,4 +1,4 @@
-"""Frozen dataclasses that are built the first time they are used.
+"""Dataclasses that are built the first time they are used.
 
 `@dataclass(frozen=True)` writes the text of six or more methods per class (`__init__`,
 `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`, the order methods) and compiles
@@ -14,7 +14,9 @@ decorator would add, and for `__dataclass_fields__`, `__dataclass_params__` and
 assigning, `dataclasses.replace`, `fields`, `is_dataclass`, a `match`) runs the real decorator
 on a copy of the class as written and puts what it made in place of the stand-ins (what refers
 to the copy made to refer to the class), then carries on with the real method. From then on
-the class is what `@dataclass` makes; nothing stays in between. Each stand-in is replaced, never
+the class is what `@dataclass` makes; nothing stays in between. `@record` does the same for a
+mutable `@dataclass` (its stand-ins: `__init__`, `__repr__`, `__eq__`; `__hash__` is None at
+once, as the decorator makes it). Each stand-in is replaced, never
 removed first, so another thread using an instance meanwhile meets either one or the other.
 
 An instance can exist before its class is built only by unpickling or copying, which set its
@@ -34,7 +36,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform, overload
 
-__all__ = ["frozen", "is_built"]
+__all__ = ["frozen", "is_built", "record"]
 
 T = TypeVar("T", bound=type)
 
@@ -87,7 +89,7 @@ def _build(cls: type) -> None:
             body = {k: v for k, v in cls.__dict__.items() if k not in (*names, *_OWN)}
             written = type(cls)(cls.__name__, cls.__bases__, body)
             written.__qualname__ = cls.__qualname__
-        made: type = dataclasses.dataclass(written, frozen=True, slots=slots, **options)
+        made: type = dataclasses.dataclass(written, slots=slots, **options)
         for name in names:
             if name in made.__dict__:
                 setattr(cls, name, _moved(made.__dict__[name], made, cls))
@@ -131,6 +133,35 @@ def is_built(cls: type) -> bool:
     return cls not in _PENDING
 
 
+def _lazy(cls: T, *, frozen: bool, order: bool, slots: bool) -> T:
+    """Put the stand-ins on `cls` and note what `_build` is to make of it."""
+    written = None
+    if slots:
+        written, cls = cls, _with_slots(cls)  # type: ignore[assignment]
+    own = cls.__dict__
+    if frozen:
+        extra = (*(_ORDER if order else ()), *_REPLACE, *(_STATE if slots else ()))
+        methods = [m for m in (*_METHODS, *extra) if m not in own]
+        # the decorator keeps a method the class writes itself, save the `__hash__ = None`
+        # Python gives a class writing its own `__eq__`
+        if "__eq__" in own and own.get("__hash__", 0) is None:
+            methods.append("__hash__")
+    else:
+        # a mutable record that compares by value has no hash, as the decorator makes it
+        base = ("__init__", "__repr__", "__eq__", *(_ORDER if order else ()), *_REPLACE)
+        methods = [m for m in base if m not in own]
+        if "__hash__" not in own:
+            cls.__hash__ = None  # type: ignore[assignment]
+    names = [*methods, *(a for a in _ATTRIBUTES if a not in own)]
+    for name in methods:
+        setattr(cls, name, _method(cls, name))
+    for name in names[len(methods) :]:
+        setattr(cls, name, _Attribute(cls, name))
+    with _LOCK:
+        _PENDING[cls] = (tuple(names), {"order": order, "frozen": frozen}, written)
+    return cls
+
+
 @overload
 def frozen(cls: T, /) -> T: ...
 
@@ -146,23 +177,24 @@ def frozen(
     """`@dataclass(frozen=True)` built on first use; `order` and `slots` as for `@dataclass`."""
 
     def wrap(cls: T) -> T:
-        written = None
-        if slots:
-            written, cls = cls, _with_slots(cls)  # type: ignore[assignment]
-        own = cls.__dict__
-        # the decorator keeps a method the class writes itself, save the `__hash__ = None`
-        # Python gives a class writing its own `__eq__`
-        extra = (*(_ORDER if order else ()), *_REPLACE, *(_STATE if slots else ()))
-        methods = [m for m in (*_METHODS, *extra) if m not in own]
-        if "__eq__" in own and own.get("__hash__", 0) is None:
-            methods.append("__hash__")
-        names = [*methods, *(a for a in _ATTRIBUTES if a not in own)]
-        for name in methods:
-            setattr(cls, name, _method(cls, name))
-        for name in names[len(methods) :]:
-            setattr(cls, name, _Attribute(cls, name))
-        with _LOCK:
-            _PENDING[cls] = (tuple(names), {"order": order}, written)
-        return cls
+        return _lazy(cls, frozen=True, order=order, slots=slots)
+
+    return wrap if cls is None else wrap(cls)
+
+
+@overload
+def record(cls: T, /) -> T: ...
+
+
+@overload
+def record(*, order: bool = False) -> Callable[[T], T]: ...
+
+
+@dataclass_transform(field_specifiers=(dataclasses.field, dataclasses.Field))
+def record(cls: T | None = None, /, *, order: bool = False) -> T | Callable[[T], T]:
+    """`@dataclass` (mutable) built on first use; `order` as for `@dataclass`."""
+
+    def wrap(cls: T) -> T:
+        return _lazy(cls, frozen=False, order=order, slots=False)
 
     return wrap if cls is None else wrap(cls)

@@ -1,5 +1,5 @@
-"""`@frozen` is `@dataclass(frozen=True)`, built on first use: the same class, every way it is
-used, whichever use comes first."""
+"""`@frozen` is `@dataclass(frozen=True)` and `@record` is `@dataclass`, each built on first use:
+the same class, every way it is used, whichever use comes first."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
 
 import pytest
-from fulfil.engine.frozen import frozen, is_built
+from fulfil.engine.frozen import frozen, is_built, record
 
 
 def pair() -> tuple[type[Any], type[Any]]:
@@ -251,3 +251,57 @@ def test_with_slots_a_base_class_is_refused() -> None:
         @frozen(slots=True)
         class Child(Base):
             value: int = 0
+
+
+def mutable_pair() -> tuple[type[Any], type[Any]]:
+    """The same mutable class with `@record` and with `@dataclass`."""
+
+    @record
+    class Lazy:
+        """A record."""
+
+        name: str
+        count: int = 0
+        tags: list[str] = field(default_factory=list)
+
+        def label(self) -> str:
+            return f"{self.name}#{self.count}"
+
+    @dataclass
+    class Eager:
+        """A record."""
+
+        name: str
+        count: int = 0
+        tags: list[str] = field(default_factory=list)
+
+        def label(self) -> str:
+            return f"{self.name}#{self.count}"
+
+    return Lazy, Eager
+
+
+MUTABLE_USES: dict[str, Callable[[type[Any]], Any]] = {
+    **{k: v for k, v in FIRST_USES.items() if k not in ("hash", "defaults")},
+    "defaults": lambda cls: (cls("a").count, cls("a").tags, cls.count),
+    "assign": lambda cls: _assigned(cls("a")),
+}
+
+
+def _assigned(made: Any) -> tuple[Any, ...]:
+    made.count = 5
+    made.tags.append("x")
+    return (made.count, made.tags, repr(made).split("(", 1)[1])
+
+
+@pytest.mark.parametrize("use", MUTABLE_USES, ids=list(MUTABLE_USES))
+def test_a_mutable_record_each_first_use_gives_what_the_dataclass_gives(use: str) -> None:
+    """`@record`: whatever is done first with the class, it answers as `@dataclass` does, and
+    an instance is unhashable and assignable as the dataclass's is."""
+    lazy, eager = mutable_pair()
+    assert not is_built(lazy) and lazy.__hash__ is None and eager.__hash__ is None
+    assert MUTABLE_USES[use](lazy) == MUTABLE_USES[use](eager)
+    assert is_built(lazy)
+    assert all(MUTABLE_USES[other](lazy) == MUTABLE_USES[other](eager) for other in MUTABLE_USES)
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(lazy("a"))

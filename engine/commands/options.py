@@ -17,12 +17,13 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 from click.core import ParameterSource
+
+from ..frozen import frozen
 
 __all__ = [
     "EXAMPLES",
@@ -39,7 +40,7 @@ HELP_OPTIONS = ["-h", "--help"]
 ROOT = "fulfil"  # the name of the top group: its commands' paths are their own names
 
 
-@dataclass(frozen=True)
+@frozen
 class GlobalOption:
     """One option every command accepts: `--NAME` (`_` written `-`), the `Settings` value NAME."""
 

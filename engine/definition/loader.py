@@ -15,11 +15,12 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DefinitionError, Location, NotFound, Problem, UsageError, did_you_mean
+from ..frozen import frozen
 
 if TYPE_CHECKING:
     from ..model import Process
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class Loaded:
     """A process that passed every check, with the warnings found on the way."""
 
@@ -167,7 +168,7 @@ def declared_id(path: Path) -> str | None:
     return found.group(1) if found else None
 
 
-@dataclass(frozen=True)
+@frozen
 class Catalog:
     """The processes of a folder, by id and version."""
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import ast
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..errors import Location, Problem, did_you_mean
+from ..frozen import record
 from .evaluator import MAX_INT
 from .exprtypes import OPERATOR_SYMBOLS, ORDERED, ExprType, arithmetic_type, compatible, unify
 
@@ -73,7 +74,7 @@ _IS_SET_HINT = "use is_set(x) to test whether a field is set"
 _PARSING = threading.Lock()
 
 
-@dataclass
+@record
 class Checked:
     """The outcome of checking one expression: the (rewritten) tree, its type and problems."""
 
@@ -146,7 +147,7 @@ class _Literals(ast.NodeTransformer):
         return node
 
 
-@dataclass
+@record
 class _Checker:
     text: str
     loc: Location

@@ -7,15 +7,15 @@ as true/false, dates ISO, durations as `1d2h30m`, lists comma-separated (`format
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from ..clock.durations import format_duration
 from ..errors import Location
+from ..frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Hole:
     """An `{expression}` in a template: its source and the offset of its first character."""
 

@@ -7,12 +7,13 @@ its outcome stored in another transaction right after the server answered.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 
 from ..clock.clocks import Clock
 from ..clock.durations import backoff
 from ..errors import DeliveryError
+from ..frozen import frozen
 from ..store.base import OutboxRecord, Store
 from .adapters import DeliveryAdapter
 
@@ -23,7 +24,7 @@ MAX_DELIVERY_ATTEMPTS = 10  # with backoff 1m, 2m, 4m ... 1h: about 5 hours of r
 SEND_LEASE = timedelta(minutes=10)  # a message being sent is retried after this if not marked
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Deliverer:
     """One `Engine.deliver`: the outbox of `store` sent through `adapter`, timed by `clock`."""
 

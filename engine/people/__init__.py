@@ -5,9 +5,16 @@
 decides who acts in which role.
 """
 
-from .checks import load_people, people_problems
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from .directory import Directory, PeopleDirectory, Person, manager_chain
-from .yamlfile import PEOPLE_FILE, PeopleFile, people_path, read_people, read_people_file
+
+if TYPE_CHECKING:
+    from .checks import load_people, people_problems
+    from .yamlfile import PEOPLE_FILE, PeopleFile, people_path, read_people, read_people_file
 
 __all__ = [
     "PEOPLE_FILE",
@@ -22,3 +29,24 @@ __all__ = [
     "read_people",
     "read_people_file",
 ]
+
+# Reading and checking people.yaml is imported on first use: the engine asks the directory,
+# and a command whose people come from the definitions cache never reads the file.
+_HOME = {
+    "PEOPLE_FILE": "yamlfile",
+    "PeopleFile": "yamlfile",
+    "load_people": "checks",
+    "people_path": "yamlfile",
+    "people_problems": "checks",
+    "read_people": "yamlfile",
+    "read_people_file": "yamlfile",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value

@@ -9,9 +9,9 @@ and emits fire as the engine itself (actors `timer`, `rule`, `system`) and never
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ..errors import IdentityRefused
+from ..frozen import frozen
 from .directory import Directory, Person, unknown_person
 
 __all__ = ["SYSTEM_ACTORS", "Identity", "identify", "pick_role", "verify_person"]
@@ -21,7 +21,7 @@ __all__ = ["SYSTEM_ACTORS", "Identity", "identify", "pick_role", "verify_person"
 SYSTEM_ACTORS = frozenset({"timer", "rule", "system", "anonymous"})
 
 
-@dataclass(frozen=True)
+@frozen
 class Identity:
     """The person acting and the role they act in; `chosen` when the engine picked the role."""
 

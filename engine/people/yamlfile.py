@@ -11,12 +11,12 @@ Every problem carries `people.yaml:LINE:COL`. The file sits in the processes fol
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..definition.loader import PEOPLE_FILE, read_text_file
 from ..errors import DefinitionError, Location, Problem, did_you_mean
+from ..frozen import frozen
 from .directory import PeopleDirectory, Person
 from .identity import SYSTEM_ACTORS
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the YAML reader and the schema check load with the first fi
 __all__ = ["PEOPLE_FILE", "PeopleFile", "people_path", "read_people", "read_people_file"]
 
 
-@dataclass(frozen=True)
+@frozen
 class PeopleFile:
     """A directory read from YAML, with the parsed source that locates its entries."""
 

@@ -11,23 +11,30 @@ Executor          what one event does inside its transaction
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
-from .assigning import AlreadyAssigned
-from .compiled import CompiledProcess
-from .embedding import StepContext, StepHook
-from .engine import Engine
-from .timers import CompiledTimer, TimerScheduler, schedule_timer
-from .views import (
-    Fired,
-    InstanceView,
-    JobView,
-    QueueItem,
-    QueueView,
-    TimerView,
-    VerifyProblem,
-    VerifyReport,
-)
+# Each name is imported from its module on first use: a command of the CLI reaches for
+# `Engine` and should not pay for the async engine, assignment or embedding it never calls.
+_HOME = {
+    "AlreadyAssigned": "assigning",
+    "AsyncEngine": "asyncengine",
+    "CompiledProcess": "compiled",
+    "CompiledTimer": "timers",
+    "Engine": "engine",
+    "Fired": "views",
+    "InstanceView": "views",
+    "JobView": "views",
+    "QueueItem": "views",
+    "QueueView": "views",
+    "StepContext": "embedding",
+    "StepHook": "embedding",
+    "TimerScheduler": "timers",
+    "TimerView": "views",
+    "VerifyProblem": "views",
+    "VerifyReport": "views",
+    "schedule_timer": "timers",
+}
 
 __all__ = [
     "AlreadyAssigned",
@@ -50,13 +57,28 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .assigning import AlreadyAssigned
     from .asyncengine import AsyncEngine
+    from .compiled import CompiledProcess
+    from .embedding import StepContext, StepHook
+    from .engine import Engine
+    from .timers import CompiledTimer, TimerScheduler, schedule_timer
+    from .views import (
+        Fired,
+        InstanceView,
+        JobView,
+        QueueItem,
+        QueueView,
+        TimerView,
+        VerifyProblem,
+        VerifyReport,
+    )
 
 
 def __getattr__(name: str) -> object:
-    # AsyncEngine brings asyncio, which a command of the CLI never needs: loaded on first use
-    if name == "AsyncEngine":
-        from .asyncengine import AsyncEngine
-
-        return AsyncEngine
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value

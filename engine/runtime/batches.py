@@ -24,13 +24,14 @@ every member's event names it under `started`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..clock.recurrence import next_occurrence, previous_occurrence
 from ..expressions import compile_expr
 from ..expressions.exprtypes import BATCH_FACTS
+from ..frozen import record
 from ..messages.csvbatch import CSV_CONTENT_TYPE, attachment_name, build_csv
 from ..store.base import BatchMember, OutboxRecord, TimerRecord, Transaction, to_iso
 
@@ -54,7 +55,7 @@ BATCH_OWNER = ""
 BATCH_TIMER = "batch"
 
 
-@dataclass
+@record
 class BatchSent:
     """What sending one batch did."""
 
@@ -160,20 +161,20 @@ def send_batch(tx: Transaction, executor: Executor, timer: TimerRecord, at: date
             now=at,
         )
         detail["started"] = [task.id]
-    for record, _ in loaded:
+    for member, _ in loaded:
         outcome = executor.fire(
             tx,
-            record.id,
+            member.id,
             batch.trigger,
             None,
             actor="timer",
             role=None,
-            now=max(at, record.updated_at),
+            now=max(at, member.updated_at),
             kind="timer",
             internal=True,
             detail=detail,
         )
-        sent.members.append(record.id)
+        sent.members.append(member.id)
         sent.outcomes.append(outcome)
     return sent
 

@@ -10,10 +10,10 @@ call with the same key finds it (after a restart too) instead of stepping again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConflictError
+from ..frozen import frozen
 from ..store.base import InstanceRecord, Transaction
 from .views import InstanceView
 
@@ -22,7 +22,7 @@ __all__ = ["IDEMPOTENCY_KEY", "StepContext", "StepHook", "check_rev", "keyed_ste
 IDEMPOTENCY_KEY = "idempotency_key"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class StepContext:
     """One step, as a step hook sees it inside the step's transaction.
 

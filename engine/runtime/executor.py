@@ -8,7 +8,7 @@ outbox, sheet rows, parent updates, emitted events) into it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..errors import (
     TriggerNotAllowed,
     did_you_mean,
 )
+from ..frozen import record
 from ..model import AUTOMATIC, FieldType
 from ..people.directory import Directory, Person
 from ..people.identity import Identity, identify, pick_role, verify_person
@@ -50,7 +51,7 @@ MAX_EMIT_DEPTH = 8
 MAX_AUTOMATIC = 16  # automatic steps one event may set off before it is refused as a loop
 
 
-@dataclass
+@record
 class Outcome:
     """What a committed step changed beyond the instance: sheets to rewrite, messages queued."""
 

@@ -18,11 +18,11 @@ error gives the reasons. `role:x` is never handed to a mail server.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
-from ..frozen import frozen
+from ..frozen import frozen, record
 from ..messages.addresses import address_problem
 from ..model import Process
 from ..people.directory import Directory
@@ -31,7 +31,7 @@ from ..store.base import OutboxRecord
 __all__ = ["Audience", "Resolver", "outbox_entry"]
 
 
-@dataclass
+@record
 class Audience:
     """The addresses a list of names resolved to, and the names that reached nobody (why)."""
 

@@ -8,11 +8,12 @@ fails leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExecutionError
+from ..frozen import record
 from ..model import Emit
 from .recipients import Resolver
 
@@ -29,7 +30,7 @@ def builtins(state: str, now: datetime, actor: str, role: str | None) -> dict[st
     return {"state": state, "now": now, "today": now.date(), "actor": actor, "role": role}
 
 
-@dataclass
+@record
 class Message:
     """A notification an action produced, addressed and rendered, not yet in the outbox."""
 
@@ -41,7 +42,7 @@ class Message:
     unresolved: tuple[str, ...] = ()  # "name: reason" for each name that reached nobody
 
 
-@dataclass
+@record
 class JobRequest:
     """A job an action produced, its payload computed (JSON values), not yet stored."""
 
@@ -52,7 +53,7 @@ class JobRequest:
     retries: int
 
 
-@dataclass
+@record
 class Step:
     """One event in the making.
 

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError, ExecutionError, InstanceClosed
 from ..expressions import CompiledExpr, compile_expr
+from ..frozen import frozen
 from ..model import Rule, Task
 from ..store.base import InstanceRecord, Transaction
 from .compiled import CompiledProcess
@@ -161,7 +161,7 @@ class TaskReader:
         return tuple(views)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Firing:
     """A matched rule waiting on its request's agenda."""
 

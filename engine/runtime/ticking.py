@@ -18,12 +18,13 @@ they are in.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from ..errors import ConflictError, ExecutionError, NotFound
+from ..frozen import frozen
 from ..store.base import InstanceRecord, Store, TimerRecord, Transaction, to_iso
 from .batches import BATCH_OWNER, retry_batch, send_batch
 from .compiled import CompiledProcess
@@ -97,7 +98,7 @@ def family_due_timer(
     return min(due, key=lambda t: (t.due_at, t.id or 0), default=None)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Ticker:
     """One `Engine.tick`: the engine's store, executor and definitions, and its after-commit work.
 

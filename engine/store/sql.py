@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, Protocol
 
 from ..errors import AlreadyExists, ConflictError
+from ..frozen import frozen
 from .base import (
     BatchMember,
     DefinitionRecord,
@@ -115,7 +116,7 @@ def lost_race(event: EventRecord) -> ConflictError:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Dialect:
     """What differs between the SQL databases in the statements they share.
 

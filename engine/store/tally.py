@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
+from ..frozen import frozen
 from .base import from_iso, to_iso
 
 __all__ = ["COUNTED_KINDS", "LAG_SAMPLE", "StoreTally", "memory_tally", "sql_tally"]
@@ -25,7 +26,7 @@ LAG_SAMPLE = 1000
 """How many of the last fired timers the lag figures are taken from."""
 
 
-@dataclass(frozen=True)
+@frozen
 class StoreTally:
     """What `Transaction.tally(now)` counts."""
 
