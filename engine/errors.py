@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import field
 from typing import Any, ClassVar
 
-from .frozen import frozen
+from .frozen import ahead, frozen
 
 
 @frozen(order=True)
@@ -53,7 +53,7 @@ class Location:
         return out
 
 
-UNKNOWN = Location()
+UNKNOWN = ahead(Location, file="<string>", line=0, column=0, path=())
 
 
 @frozen(order=True)

@@ -20,7 +20,8 @@ once, as the decorator makes it). Each stand-in is replaced, never
 removed first, so another thread using an instance meanwhile meets either one or the other.
 
 An instance can exist before its class is built only by unpickling or copying, which set its
-`__dict__` directly, as for any dataclass.
+`__dict__` directly, as for any dataclass, or by `ahead`, which does the same for a constant a
+module defines.
 
 With `slots=True` the decorator makes a new class with `__slots__`; `@frozen(slots=True)` makes
 that class at once (the slots cost nothing to make: no method is compiled) and keeps the class
@@ -36,9 +37,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform, overload
 
-__all__ = ["frozen", "is_built", "record"]
+__all__ = ["ahead", "frozen", "is_built", "record"]
 
 T = TypeVar("T", bound=type)
+T2 = TypeVar("T2")
 
 _METHODS = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
 _ORDER = ("__lt__", "__le__", "__gt__", "__ge__")
@@ -198,3 +200,22 @@ def record(cls: T | None = None, /, *, order: bool = False) -> T | Callable[[T],
         return _lazy(cls, frozen=False, order=order, slots=False)
 
     return wrap if cls is None else wrap(cls)
+
+
+def ahead(cls: type[T2], **fields: Any) -> T2:
+    """An instance of a `@frozen` class made without building the class, as unpickling makes
+    one: for a constant a module defines (`UNKNOWN = ahead(Location, file=..., ...)`), so that
+    importing the module compiles no method. Every field is given by name; the class is built
+    when the instance is first used, as for any instance made before its class was built."""
+    names = [n for n in inspect.get_annotations(cls) if not n.startswith("__")]
+    if sorted(fields) != sorted(names):
+        raise TypeError(f"ahead({cls.__name__}): give every field by name: {', '.join(names)}")
+    if is_built(cls):
+        return cls(**fields)
+    made = object.__new__(cls)
+    if hasattr(made, "__dict__"):
+        made.__dict__.update(fields)
+    else:
+        for name, value in fields.items():
+            object.__setattr__(made, name, value)
+    return made

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import UNKNOWN, Location
-from .frozen import frozen
+from .frozen import ahead, frozen
 
 
 class FieldType(StrEnum):
@@ -257,7 +257,7 @@ class Notify:
     channel: str
     to: tuple[str, ...]
     subject: Template
-    body: Template = Template("")
+    body: Template = ahead(Template, source="", loc=UNKNOWN)
     cc: tuple[str, ...] = ()
     on_parent: bool = False  # address the parent's roles/fields (the Fulfillment Request)
     loc: Location = UNKNOWN

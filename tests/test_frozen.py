@@ -12,7 +12,7 @@ from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any
 
 import pytest
-from fulfil.engine.frozen import frozen, is_built, record
+from fulfil.engine.frozen import ahead, frozen, is_built, record
 
 
 def pair() -> tuple[type[Any], type[Any]]:
@@ -305,3 +305,26 @@ def test_a_mutable_record_each_first_use_gives_what_the_dataclass_gives(use: str
     assert all(MUTABLE_USES[other](lazy) == MUTABLE_USES[other](eager) for other in MUTABLE_USES)
     with pytest.raises(TypeError, match="unhashable"):
         hash(lazy("a"))
+
+
+def test_ahead_makes_an_instance_without_building() -> None:
+    """`ahead` makes a module's constant as unpickling would: the class is built on its first
+    use, and the constant is then the instance the class makes."""
+    lazy, _ = pair()
+    early = ahead(lazy, name="a", count=1, tags=(), notes={})
+    assert not is_built(lazy)
+    assert early == lazy("a", 1) and early.label() == "a#1" and hash(early) == hash(lazy("a", 1))
+    with pytest.raises(FrozenInstanceError):
+        early.count = 2
+    slotted, _ = slotted_pair()
+    early = ahead(slotted, name="b", count=0, tags=("x",), notes={})
+    assert not is_built(slotted) and early == slotted("b", 0, ("x",))
+
+
+def test_ahead_wants_every_field() -> None:
+    """A field left out (its default is the class's to apply) or one too many is refused."""
+    lazy, _ = pair()
+    with pytest.raises(TypeError, match="name, count, tags, notes"):
+        ahead(lazy, name="a")
+    with pytest.raises(TypeError, match="every field"):
+        ahead(lazy, name="a", count=1, tags=(), notes={}, other=2)

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import UsageError
-from ..frozen import frozen
+from ..frozen import ahead, frozen
 
 __all__ = ["MIN_SECRET", "UNKEYED", "AuditKeys", "keys_from"]
 
@@ -81,7 +81,7 @@ class AuditKeys:
         return "" if secret is None else hmac.digest(secret, _CHECK, "sha256").hex()[:16]
 
 
-UNKEYED = AuditKeys()
+UNKEYED = ahead(AuditKeys, keys=())
 
 
 def tag(secret: bytes | None, message: bytes) -> str:

@@ -18,12 +18,10 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import click
 from click.core import ParameterSource
-
-from ..frozen import frozen
 
 __all__ = [
     "EXAMPLES",
@@ -40,8 +38,7 @@ HELP_OPTIONS = ["-h", "--help"]
 ROOT = "fulfil"  # the name of the top group: its commands' paths are their own names
 
 
-@frozen
-class GlobalOption:
+class GlobalOption(NamedTuple):
     """One option every command accepts: `--NAME` (`_` written `-`), the `Settings` value NAME."""
 
     name: str

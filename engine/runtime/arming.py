@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from ..store.base import TimerRecord, Transaction, to_iso
-from .batches import join_batch
 from .compiled import CompiledProcess
 from .step import Step
 from .timers import TimerScheduler
@@ -66,6 +65,8 @@ class Arming:
         """The timers and batch of one state entered."""
         notes: list[dict[str, Any]] = []
         if state in cp.batches:
+            from .batches import join_batch  # only a state that gathers a batch
+
             notes.append(join_batch(tx, cp, instance_id, state, now))
         for timer in cp.timers.get(state, ()):
             spec = timer.timer

@@ -136,8 +136,16 @@ def _role_refusal(step: Step, t: Transition) -> RoleRefused:
 class CompiledProcess:
     """Everything the engine needs to run instances of one process version.
 
+    What a view of an instance needs (statuses, terminal states, the triggers people may fire,
+    whether there are timers, jobs, batches, entry and exit actions) is read off the model
+    when the process is compiled. The guards, actions, timers and the machine are compiled the
+    first time a step needs them: a command that only shows an instance compiles no
+    expression. A definition is checked when it is loaded, so compiling them later finds no
+    error a load would not have found.
+
     Raises:
-        DefinitionError: an expression, template or timer of the process is invalid.
+        DefinitionError: an expression, template or timer of the process is invalid (when the
+            part holding it is compiled).
     """
 
     def __init__(self, process: Process, fired: Mapping[str, str] | None = None) -> None:
@@ -148,7 +156,6 @@ class CompiledProcess:
         # what the engine fires itself (engine.definition.firing); the catalog's view when given
         self.fired = dict(engine_fired(process) if fired is None else fired)
         self._engine_only: dict[tuple[str, str], str | None] = {}
-        self.transitions = [self._compile_transition(t) for t in process.transitions]
         self.triggers_from: dict[str, tuple[str, ...]] = {
             s.name: tuple(dict.fromkeys(t.trigger for t in process.transitions_from(s.name)))
             for s in process.states
@@ -158,20 +165,51 @@ class CompiledProcess:
             state: tuple(t for t in triggers if self.engine_only(state, t) is None)
             for state, triggers in self.triggers_from.items()
         }
-        # automatic transitions (no trigger) from each state, in the order they are tried
+        everywhere = process.all_states()
+        self.has_entry_exit = any(s.on_enter or s.on_exit for s in everywhere)
+        self._moves: dict[tuple[int, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        # A process without timers needs no timer lookups when its instances are shown.
+        self.has_timers = any(s.timers or (isinstance(s, State) and s.sla) for s in everywhere)
+        # whether a step can create a job (else closing an instance has none to cancel)
+        self.has_jobs = any(isinstance(action, CreateJob) for action in process.all_actions())
+        self.batches: dict[str, Batch] = {
+            s.name: s.batch for s in process.states if s.batch is not None
+        }
+
+    def fired_by(self, t: Transition) -> str | None:
+        """What fires `t` when only the engine may (it names no `roles`); None: people may."""
+        return None if t.roles else self.fired.get(t.trigger)
+
+    @cached_property
+    def transitions(self) -> list[CompiledTransition]:
+        """Every transition with its guard and actions compiled, in the order written."""
+        return [self._compile_transition(t) for t in self.process.transitions]
+
+    @cached_property
+    def automatic_from(self) -> dict[str, tuple[CompiledTransition, ...]]:
+        """The automatic transitions (no trigger) from each state, in the order they are
+        tried."""
+        process = self.process
+        found: dict[str, tuple[CompiledTransition, ...]] = {}
+        if not any(t.automatic for t in process.transitions):
+            return found
         compiled = {id(ct.transition): ct for ct in self.transitions}
-        self.automatic_from: dict[str, tuple[CompiledTransition, ...]] = {}
-        if any(t.automatic for t in process.transitions):
-            for state in process.states:
-                found = tuple(
-                    compiled[id(t)] for t in process.transitions_from(state.name) if t.automatic
-                )
-                if found:
-                    self.automatic_from[state.name] = found
+        for state in process.states:
+            automatic = tuple(
+                compiled[id(t)] for t in process.transitions_from(state.name) if t.automatic
+            )
+            if automatic:
+                found[state.name] = automatic
+        return found
+
+    @cached_property
+    def timers(self) -> dict[str, tuple[CompiledTimer, ...]]:
+        """The timers of each state, keyed by the state declaring them: a compound state's
+        timers run while the instance is anywhere inside it, and are cancelled when it leaves
+        the compound state."""
+        process = self.process
         calendars = {c.name: BusinessCalendar.from_model(c) for c in process.calendars}
-        # keyed by the state declaring them: a compound state's timers run while the instance
-        # is anywhere inside it, and are cancelled when it leaves the compound state
-        self.timers: dict[str, tuple[CompiledTimer, ...]] = {
+        return {
             s.name: tuple(
                 CompiledTimer(
                     timer,
@@ -186,34 +224,40 @@ class CompiledProcess:
             + (sla_timers(s.sla, calendars) if isinstance(s, State) and s.sla else ())
             for s in process.all_states()
         }
-        self.on_enter: dict[str, tuple[CompiledAction, ...]] = {}
-        self.on_exit: dict[str, tuple[CompiledAction, ...]] = {}
-        for s in process.all_states():
-            if s.on_enter:
-                self.on_enter[s.name] = tuple(
-                    compile_action(a, process, self.env) for a in s.on_enter
-                )
-            if s.on_exit:
-                self.on_exit[s.name] = tuple(
-                    compile_action(a, process, self.env) for a in s.on_exit
-                )
-        self.has_entry_exit = bool(self.on_enter or self.on_exit)
-        self._moves: dict[tuple[int, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
-        # the `idle` timers of each state: armed afresh by every step the instance takes there
-        self.idle: dict[str, tuple[CompiledTimer, ...]] = {
+
+    @cached_property
+    def on_enter(self) -> dict[str, tuple[CompiledAction, ...]]:
+        """The entry actions of each state that has any, compiled."""
+        return {
+            s.name: tuple(compile_action(a, self.process, self.env) for a in s.on_enter)
+            for s in self.process.all_states()
+            if s.on_enter
+        }
+
+    @cached_property
+    def on_exit(self) -> dict[str, tuple[CompiledAction, ...]]:
+        """The exit actions of each state that has any, compiled."""
+        return {
+            s.name: tuple(compile_action(a, self.process, self.env) for a in s.on_exit)
+            for s in self.process.all_states()
+            if s.on_exit
+        }
+
+    @cached_property
+    def idle(self) -> dict[str, tuple[CompiledTimer, ...]]:
+        """The `idle` timers of each state: armed afresh by every step the instance takes
+        there."""
+        return {
             name: idle
             for name, timers in self.timers.items()
             if (idle := tuple(t for t in timers if t.timer.idle is not None))
         }
-        # A process without timers needs no timer lookups when its instances are shown.
-        self.has_timers = any(self.timers.values())
-        # whether a step can create a job (else closing an instance has none to cancel)
-        self.has_jobs = any(isinstance(action, CreateJob) for action in process.all_actions())
-        self.batches: dict[str, Batch] = {
-            s.name: s.batch for s in process.states if s.batch is not None
-        }
-        self.machine: MachineAdapter[Step] = MachineAdapter(
-            [s.name for s in process.states], process.initial.name, self._specs()
+
+    @cached_property
+    def machine(self) -> MachineAdapter[Step]:
+        """The one `transitions` machine every instance of the version steps on."""
+        return MachineAdapter(
+            [s.name for s in self.process.states], self.process.initial.name, self._specs()
         )
 
     def _specs(self) -> list[TransitionSpec[Step]]:
@@ -269,18 +313,17 @@ class CompiledProcess:
     def _compile_transition(self, t: Transition) -> CompiledTransition:
         guard = compile_expr(t.guard, self.env, expect=ExprType.BOOL) if t.guard else None
         actions = tuple(compile_action(a, self.process, self.env) for a in t.actions)
-        fired_by = None if t.roles else self.fired.get(t.trigger)
-        return CompiledTransition(t, guard, actions, fired_by)
+        return CompiledTransition(t, guard, actions, self.fired_by(t))
 
     @cached_property
     def _hand(self) -> dict[tuple[str, str], tuple[str, ...] | None]:
         declared = tuple(r.name for r in self.process.roles)
         out: dict[tuple[str, str], tuple[str, ...] | None] = {}
-        for ct in self.transitions:
-            t = ct.transition
+        for t in self.process.transitions:
+            fired_by = self.fired_by(t)
             for source in t.sources:
                 key = (source, t.trigger)
-                if ct.fired_by is not None:
+                if fired_by is not None:
                     out.setdefault(key, ())
                     continue
                 have = out.get(key, ())
@@ -305,12 +348,12 @@ class CompiledProcess:
 
     def _find_engine_only(self, state: str, trigger: str) -> str | None:
         found = None
-        for ct in self.transitions:
-            t = ct.transition
+        for t in self.process.transitions:
             if t.trigger == trigger and state in t.sources:
-                if ct.fired_by is None:
+                fired_by = self.fired_by(t)
+                if fired_by is None:
                     return None
-                found = found or ct.fired_by
+                found = found or fired_by
         return found
 
     def path(self, state: str) -> tuple[str, ...]:
@@ -342,8 +385,6 @@ class CompiledProcess:
     def matches(self, trigger: str, source: str, dest: str) -> bool:
         """Whether the definition has a `trigger` transition from `source` to `dest`."""
         return any(
-            ct.transition.trigger == trigger
-            and source in ct.transition.sources
-            and ct.transition.target(source) == dest
-            for ct in self.transitions
+            t.trigger == trigger and source in t.sources and t.target(source) == dest
+            for t in self.process.transitions
         )

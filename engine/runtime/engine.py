@@ -27,11 +27,6 @@ from ..errors import (
     StoreError,
     UsageError,
 )
-from ..messages.adapters import DeliveryAdapter
-from ..messages.delivering import MAX_DELIVERIES as MAX_DELIVERIES
-from ..messages.delivering import MAX_DELIVERY_ATTEMPTS as MAX_DELIVERY_ATTEMPTS
-from ..messages.delivering import SEND_LEASE as SEND_LEASE
-from ..messages.delivering import Deliverer
 from ..model import Process
 from ..people.directory import Directory
 from ..store.base import (
@@ -44,7 +39,6 @@ from ..store.base import (
     Store,
     Transaction,
 )
-from .assigning import AlreadyAssigned, Assignment
 from .compiled import CompiledProcess
 from .definitions import CatalogLike, Definitions
 from .embedding import IDEMPOTENCY_KEY, StepContext, StepHook, check_rev, cursor_of, keyed_step_done
@@ -61,22 +55,33 @@ from .jobs import (
     result_data,
 )
 from .metrics import LatencyHistogram
-from .sla import due_at as sla_due_at
-from .tasks import TaskReader
 from .ticking import MAX_TIMERS_PER_TICK as MAX_TIMERS_PER_TICK
 from .ticking import TICK_BATCH, Ticker, family_due_timer
 from .timers import TimerScheduler, schedule_timer
 from .views import Fired, InstanceView, QueueView, TimerView, VerifyProblem, VerifyReport
 
 # What one command of the CLI never needs is imported by the calls that need it: interventions
-# and migrations, search and queues, listeners, verify, sheets (a `show` imports none of them).
+# and migrations, search and queues, listeners, verify, sheets, delivery, assignment, and the
+# reads of tasks and SLAs for an instance that has none (a `show` imports none of them).
 if TYPE_CHECKING:
+    from ..messages.adapters import DeliveryAdapter
     from .interventions import BulkItem, BulkReport
     from .listening import EventPage, Listener, Subscription
     from .migration import MigrationItem
     from .search import SearchPage, SearchRequest
 
 __all__ = ["Engine"]
+
+# the delivery limits, kept importable from here as they were
+_DELIVERY_LIMITS = ("MAX_DELIVERIES", "MAX_DELIVERY_ATTEMPTS", "SEND_LEASE")
+
+
+def __getattr__(name: str) -> object:
+    if name in _DELIVERY_LIMITS:
+        from ..messages import delivering
+
+        return getattr(delivering, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _TimersDue(Exception):
@@ -535,6 +540,8 @@ class Engine:
     def _assignment(
         self, action: str, instance_id: str, actor: str, role: str | None, person: str | None = None
     ) -> InstanceView:
+        from .assigning import AlreadyAssigned, Assignment
+
         assignment = Assignment(self.executor, self.people)
         seen: tuple[str | None] | None = None
         for attempt in range(self.retries + 1):
@@ -921,6 +928,8 @@ class Engine:
         adapter = adapter or self.delivery
         if adapter is None:
             raise UsageError("no delivery adapter configured")
+        from ..messages.delivering import Deliverer
+
         return Deliverer(self.store, self.clock, adapter).deliver(stop)
 
     # listening ------------------------------------------------------------------------------
@@ -1019,7 +1028,11 @@ class Engine:
         facts = _state_facts(cp, record.state)
         terminal = facts.terminal
         # only a task waits on others and only a request has tasks: skip their reads otherwise
-        reader = TaskReader(tx, self.definitions) if record.task or cp.process.tasks else None
+        reader = None
+        if record.task or cp.process.tasks:
+            from .tasks import TaskReader
+
+            reader = TaskReader(tx, self.definitions)
         waiting_on = () if terminal or reader is None else reader.waiting_on(record)
         # positional: a view is built on every step, and twenty keywords cost half as much again
         return InstanceView(
@@ -1043,7 +1056,7 @@ class Engine:
             record.rev,
             terminal,
             waiting_on,
-            sla_due_at(tx, record) if facts.has_sla and not terminal else None,
+            _sla_due_at(tx, record) if facts.has_sla and not terminal else None,
             facts.owner,
             acted_as,
             record.assignee,
@@ -1200,3 +1213,10 @@ def tx_version(tx: Transaction, instance_id: str) -> int:
     """The version an instance is on (it exists: the caller just found it)."""
     record = tx.get_instance(instance_id)
     return record.version if record is not None else 0
+
+
+def _sla_due_at(tx: Transaction, record: InstanceRecord) -> datetime | None:
+    """When the SLA of the instance's state falls due (only for a state that has one)."""
+    from .sla import due_at
+
+    return due_at(tx, record)

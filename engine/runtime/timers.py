@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from ..clock.calendars import BusinessCalendar
-from ..clock.recurrence import next_occurrence
 from ..errors import ExecutionError
 from ..expressions import CompiledExpr
 from ..frozen import frozen
@@ -90,6 +89,8 @@ def schedule_timer(
             return None
         return _moment(timer.at.evaluate(variables), spec)
     if spec.every is not None:
+        from ..clock.recurrence import next_occurrence  # only a recurring timer
+
         return next_occurrence(spec.every, now)
     return None
 

@@ -20,10 +20,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from ..errors import AlreadyExists, ConflictError
-from ..frozen import frozen
 from .base import (
     BatchMember,
     DefinitionRecord,
@@ -116,8 +115,7 @@ def lost_race(event: EventRecord) -> ConflictError:
     )
 
 
-@frozen(slots=True)
-class Dialect:
+class Dialect(NamedTuple):
     """What differs between the SQL databases in the statements they share.
 
     Attributes:
