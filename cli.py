@@ -33,6 +33,9 @@ from .engine.commands.common import (
 )
 from .engine.commands.options import (
     ENVIRONMENT,
+    FILE,
+    FOLDER,
+    PATHS,
     ROOT,
     FulfilGroup,
     Settings,
@@ -46,7 +49,11 @@ if TYPE_CHECKING:
 
 @click.group(ROOT, cls=FulfilGroup, epilog=ENVIRONMENT)
 @global_options
-@click.version_option(package_name="fulfil")
+@click.version_option(
+    package_name="fulfil",
+    message="%(prog)s, version %(version)s",  # given, so gettext is not asked at start-up
+    help="Show the version and exit.",
+)
 @click.pass_context
 def main(ctx: click.Context, **values: str | None) -> None:
     """fulfil: declarative workflows for operations teams.
@@ -57,7 +64,7 @@ def main(ctx: click.Context, **values: str | None) -> None:
 
 
 @main.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=PATHS)
 @click.pass_obj
 @guarded
 def validate_command(settings: Settings, paths: tuple[Path, ...]) -> None:
@@ -99,7 +106,7 @@ def _folder_catalog(folder: Path) -> list[Process]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Write to this file instead of stdout.",
 )
@@ -367,13 +374,13 @@ def outbox_command(settings: Settings, status: str | None, deliver: bool, as_jso
 @click.option(
     "--export-checkpoint",
     "export_to",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Verify the store, then write a signed checkpoint of its heads to FILE.",
 )
 @click.option(
     "--against",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Also compare the store with a checkpoint FILE: deleted instances, cut histories.",
 )
@@ -484,7 +491,7 @@ def db_upgrade_command(settings: Settings) -> None:
 
 
 @main.command("test")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=PATHS)
 @click.option(
     "--db",
     "store",
@@ -596,14 +603,14 @@ def worker_command(
 @main.command("demo")
 @click.option(
     "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=Path("demo-report.html"),
     show_default=True,
     help="Where to write the auditor HTML report of every process.",
 )
 @click.option(
     "--sheets",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FOLDER,
     default=Path("demo-sheets"),
     show_default=True,
     help="Where the processes write their CSV sheets (its old CSV files are removed).",

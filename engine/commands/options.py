@@ -25,7 +25,10 @@ from click.core import ParameterSource
 
 __all__ = [
     "EXAMPLES",
+    "FILE",
+    "FOLDER",
     "GLOBAL_OPTIONS",
+    "PATHS",
     "FulfilGroup",
     "GlobalOption",
     "Settings",
@@ -36,6 +39,12 @@ __all__ = [
 
 HELP_OPTIONS = ["-h", "--help"]
 ROOT = "fulfil"  # the name of the top group: its commands' paths are their own names
+
+# The kinds of path the commands take, each made once and shared: click names each kind
+# through gettext when it is made, and gettext looks on disk for a catalogue every time.
+PATHS = click.Path(path_type=Path)
+FILE = click.Path(dir_okay=False, path_type=Path)
+FOLDER = click.Path(file_okay=False, path_type=Path)
 
 
 class GlobalOption(NamedTuple):

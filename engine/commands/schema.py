@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .common import guarded
+from .options import FILE
 
 
 @click.command("schema")
@@ -19,7 +20,7 @@ from .common import guarded
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     default=None,
     help="Write to this file (its folder is created) instead of stdout.",
 )

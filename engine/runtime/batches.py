@@ -28,12 +28,13 @@ from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..clock.recurrence import next_occurrence, previous_occurrence
 from ..expressions import compile_expr
 from ..expressions.exprtypes import BATCH_FACTS
 from ..frozen import record
-from ..messages.csvbatch import CSV_CONTENT_TYPE, attachment_name, build_csv
 from ..store.base import BatchMember, OutboxRecord, TimerRecord, Transaction, to_iso
+
+# Recurrences and the CSV writer are imported when a batch is joined or sent: a command that
+# meets no batch state (every `show`, most `fire`s) does not load them.
 
 if TYPE_CHECKING:  # the executor calls join_batch: import it for types only
     from .compiled import CompiledProcess
@@ -75,6 +76,8 @@ def join_batch(
 ) -> dict[str, Any]:
     """Add the instance to the batch of the current period; a note for the history event."""
     batch = cp.batches[state]
+    from ..clock.recurrence import next_occurrence
+
     period = next_occurrence(batch.every, now)
     process = cp.process.id
     tx.add_batch_member(BatchMember(process, state, instance_id, period, now))
@@ -113,6 +116,9 @@ def send_batch(tx: Transaction, executor: Executor, timer: TimerRecord, at: date
     if batch is None:
         return sent  # the definition no longer batches this state: nothing to send
     rows = [member_cp.codec.decode(record.data) for record, member_cp in loaded]
+    from ..clock.recurrence import previous_occurrence
+    from ..messages.csvbatch import CSV_CONTENT_TYPE, attachment_name, build_csv
+
     start = previous_occurrence(batch.every, timer.due_at)
     filename = attachment_name(f"{process}-{timer.state}", start)
     attachment = (filename, CSV_CONTENT_TYPE, build_csv(batch.columns, rows))
@@ -188,6 +194,8 @@ def retry_batch(
     batch = definitions.for_start(tx, process).batches.get(timer.state)
     if batch is None:
         return
+    from ..clock.recurrence import next_occurrence
+
     period = next_occurrence(batch.every, max(now, timer.due_at))
     tx.add_timer(
         TimerRecord(BATCH_OWNER, BATCH_TIMER, timer.state, timer.trigger, period, now, timer.data)
