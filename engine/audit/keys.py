@@ -21,7 +21,7 @@ from ..frozen import ahead, frozen
 __all__ = ["MIN_SECRET", "UNKEYED", "AuditKeys", "keys_from"]
 
 MIN_SECRET = 16
-_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+_KEY_ID = r"^[A-Za-z0-9_.-]{1,40}$"
 _CHECK = b"fulfil.key-check.1\n"
 _GENERATE = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
@@ -92,7 +92,7 @@ def tag(secret: bytes | None, message: bytes) -> str:
 
 
 def _pair(key_id: str, secret: str, where: str) -> tuple[str, bytes]:
-    if not _KEY_ID.match(key_id):
+    if not re.match(_KEY_ID, key_id):
         raise UsageError(
             f"{where}: the key id '{key_id}' may use letters, digits, _ . - only (up to 40)"
         )

@@ -16,9 +16,11 @@ BACKOFF_CAP = timedelta(hours=1)
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
-_SHORT = re.compile(r"(?:\d+[wdhms])+")
-_SHORT_PART = re.compile(r"(\d+)([wdhms])")
-_ISO = re.compile(
+# Patterns are compiled on first use (the `re` module keeps them): a command that reads no
+# duration compiles none.
+_SHORT = r"(?:\d+[wdhms])+"
+_SHORT_PART = r"(\d+)([wdhms])"
+_ISO = (
     r"P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?"
 )
@@ -28,9 +30,6 @@ DURATION_PATTERN = (
     r"^(?:(?:[0-9]+[wdhms])+"
     r"|P(?=[0-9T])(?:[0-9]+W)?(?:[0-9]+D)?(?:T(?=[0-9])(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+S)?)?)$"
 )
-
-
-_PATTERN = re.compile(DURATION_PATTERN)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -46,11 +45,11 @@ def parse_duration(text: str) -> timedelta:
         ValueError: the text is not a duration; the message says what is accepted.
     """
     value = text.strip()
-    if _SHORT.fullmatch(value):
-        seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _SHORT_PART.findall(value))
+    if re.fullmatch(_SHORT, value):
+        seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(_SHORT_PART, value))
         return timedelta(seconds=seconds)
-    iso = _ISO.fullmatch(value)
-    if iso and _PATTERN.fullmatch(value):
+    iso = re.fullmatch(_ISO, value)
+    if iso and re.fullmatch(DURATION_PATTERN, value):
         parts = {k: int(v) for k, v in iso.groupdict().items() if v is not None}
         return timedelta(
             weeks=parts.get("w", 0),

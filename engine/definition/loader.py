@@ -156,13 +156,13 @@ def definition_files(folder: str | Path) -> list[Path]:
     )
 
 
-_ID_LINE = re.compile(r"^id:[ \t]*[\"']?([a-z][a-z0-9_]*)", re.MULTILINE)
+_ID_LINE = r"(?m)^id:[ \t]*[\"']?([a-z][a-z0-9_]*)"
 
 
 def declared_id(path: Path) -> str | None:
     """The `id:` of a file, read without checking it, so that tasks can name its process."""
     try:
-        found = _ID_LINE.search(path.read_text(encoding="utf-8"))
+        found = re.search(_ID_LINE, path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return None
     return found.group(1) if found else None

@@ -20,14 +20,15 @@ from functools import lru_cache
 
 __all__ = ["address_problem", "check_address"]
 
+# The patterns are compiled on first use (the `re` module keeps them).
 # Characters RFC 5322 gives a meaning in headers, plus whitespace: none may appear in the bare
 # dot-atom addresses fulfil accepts.
-_SPECIALS = re.compile(r"[\s<>()\[\]\\,;:\"]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_DOMAIN_LABEL = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?$")
+_SPECIALS = r"[\s<>()\[\]\\,;:\"]"
+_CONTROL = r"[\x00-\x1f\x7f]"
+_DOMAIN_LABEL = r"^[^\W_](?:[\w-]*[^\W_])?$"
 _MAX_LENGTH = 254  # RFC 5321: the longest path a server must accept
 # The common case in one match: an ASCII dot-atom local part and a domain of LDH labels.
-_PLAIN = re.compile(
+_PLAIN = (
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
 )
@@ -42,9 +43,9 @@ def address_problem(value: object) -> str | None:
 
 @lru_cache(maxsize=4096)  # every message checks the same few addresses again
 def _text_problem(value: str) -> str | None:
-    if len(value) <= _MAX_LENGTH and _PLAIN.fullmatch(value):
+    if len(value) <= _MAX_LENGTH and re.fullmatch(_PLAIN, value):
         return None
-    if _CONTROL.search(value):
+    if re.search(_CONTROL, value):
         return "it contains a line break or control character"
     if not value:
         return "it is empty"
@@ -54,14 +55,14 @@ def _text_problem(value: str) -> str | None:
         return (
             "it has a display name or angle brackets; give the bare address, e.g. sam@example.com"
         )
-    if _SPECIALS.search(value):
+    if re.search(_SPECIALS, value):
         return "it contains spaces or characters an address cannot have"
     if value.count("@") != 1:
         return "it is not one address of the form name@domain"
     local, domain = value.split("@")
     if not local or local.startswith(".") or local.endswith(".") or ".." in local:
         return "the part before '@' is empty or has misplaced dots"
-    if not all(_DOMAIN_LABEL.match(label) for label in domain.split(".")):
+    if not all(re.match(_DOMAIN_LABEL, label) for label in domain.split(".")):
         return "the domain after '@' is not a valid domain name"
     if len(value) > _MAX_LENGTH:
         return f"it is longer than {_MAX_LENGTH} characters"

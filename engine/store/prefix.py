@@ -31,7 +31,7 @@ __all__ = [
 # `?synchronous=`: what a commit waits for (see engine.store.sqlite)
 SYNCHRONOUS = ("normal", "full")
 
-PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+PREFIX = r"^[A-Za-z][A-Za-z0-9_]*$"
 TABLES = (
     "definitions",
     "instances",
@@ -50,13 +50,13 @@ TABLES = (
     "verify_lanes",
     "schema_version",
 )
-_TABLE = re.compile(r"\b(" + "|".join(TABLES) + r")\b")
-_INDEX = re.compile(r"\b((?:CREATE (?:UNIQUE )?INDEX|DROP INDEX) )(\w+)")
+_TABLE = r"\b(" + "|".join(TABLES) + r")\b"
+_INDEX = r"\b((?:CREATE (?:UNIQUE )?INDEX|DROP INDEX) )(\w+)"
 
 
 def check_prefix(prefix: str) -> str:
     """The prefix, or UsageError when it cannot start a table name."""
-    if prefix and not PREFIX.match(prefix):
+    if prefix and not re.match(PREFIX, prefix):
         raise UsageError(
             f"table prefix '{prefix}' may use letters, digits and _ (starting with a letter), "
             "e.g. ?prefix=fulfil_"
@@ -69,8 +69,8 @@ def prefixed(statement: str, prefix: str) -> str:
     """`statement` with the engine's table and index names prefixed."""
     if not prefix:
         return statement
-    text = _INDEX.sub(lambda m: m.group(1) + prefix + m.group(2), statement)
-    return _TABLE.sub(lambda m: prefix + m.group(1), text)
+    text = re.sub(_INDEX, lambda m: m.group(1) + prefix + m.group(2), statement)
+    return re.sub(_TABLE, lambda m: prefix + m.group(1), text)
 
 
 class Prefixed:
