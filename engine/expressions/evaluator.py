@@ -82,6 +82,11 @@ def _precheck(symbol: str, left: Any, right: Any) -> None:
 
 def _arithmetic(symbol: str, function: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def apply(left: Any, right: Any) -> Any:
+        if type(left) is int and type(right) is int:  # the common case: no text, no list
+            value = function(left, right)
+            if type(value) is int and -MAX_INT - 1 <= value <= MAX_INT:
+                return value
+            return _checked_size(value)
         if left is None or right is None:
             raise _Refused(f"`{symbol}` on a value that is not set")
         _precheck(symbol, left, right)

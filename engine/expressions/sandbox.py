@@ -71,7 +71,7 @@ _IS_SET_HINT = "use is_set(x) to test whether a field is set"
 # CPython 3.11 counts the depth of the tree `ast.parse` hands back in one place shared by all
 # threads, so two threads parsing at once can fail with "SystemError: AST constructor recursion
 # depth mismatch" (engines in threads compile definitions concurrently): one parse at a time.
-_PARSING = threading.Lock()
+PARSING = threading.Lock()
 
 
 @record
@@ -103,7 +103,7 @@ def check_source(
         checker.problem_at(1, 0, "the expression is empty")
         return Checked(None, T.ANY, frozenset(), checker.problems)
     try:
-        with _PARSING:
+        with PARSING:
             parsed = ast.parse(text, mode="eval")
     except SyntaxError as error:
         detail = error.msg
