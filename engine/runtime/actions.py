@@ -41,13 +41,14 @@ def dated_line(existing: Any, step: Step, text: str) -> str:
 def _set_field(action: SetField, process: Process, env: Mapping[str, ExprType]) -> CompiledAction:
     expr = compile_expr(action.value, env)
     spec = process.find_field(action.field)
-    codec = DataCodec(process)
+    check = DataCodec(process).check_value
+    name = action.field
 
     def run(step: Step) -> None:
         value = expr.evaluate(step.vars)
         if spec is not None and value is not None:
             try:
-                value = codec.check({action.field: value})[action.field]
+                value = check(name, value)
             except DataError as exc:
                 raise DataError(f"set {action.field} = {action.value.source}: {exc}") from None
         step.vars[action.field] = value

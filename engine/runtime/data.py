@@ -128,30 +128,32 @@ class DataCodec:
         """
         if not data:
             return {}
-        typed: dict[str, Any] = {}
-        for name, value in data.items():
-            spec = self.fields.get(name)
-            if spec is None:
-                hint = did_you_mean(name, self.fields)
-                raise DataError(
-                    f"unknown field '{name}' for process {self.process.id}"
-                    + (f": {hint}" if hint else ""),
-                    instance=instance,
-                )
-            if value is None:
-                if spec.required:
-                    raise DataError(f"field '{name}' is required and cannot be cleared")
-                typed[name] = None
-                continue
-            try:
-                typed[name] = _coerce(spec, value)
-            except ValueError:
-                raise DataError(_problem(spec, value), instance=instance) from None
-            if spec.required and isinstance(value, str) and not value.strip():
-                raise DataError(
-                    f"field '{name}' is required: give it a value, not an empty text",
-                    instance=instance,
-                )
+        check = self.check_value
+        return {name: check(name, value, instance) for name, value in data.items()}
+
+    def check_value(self, name: str, value: Any, instance: str | None = None) -> Any:
+        """One field's value checked and typed, as `check` checks each (same errors)."""
+        spec = self.fields.get(name)
+        if spec is None:
+            hint = did_you_mean(name, self.fields)
+            raise DataError(
+                f"unknown field '{name}' for process {self.process.id}"
+                + (f": {hint}" if hint else ""),
+                instance=instance,
+            )
+        if value is None:
+            if spec.required:
+                raise DataError(f"field '{name}' is required and cannot be cleared")
+            return None
+        try:
+            typed = _coerce(spec, value)
+        except ValueError:
+            raise DataError(_problem(spec, value), instance=instance) from None
+        if spec.required and isinstance(value, str) and not value.strip():
+            raise DataError(
+                f"field '{name}' is required: give it a value, not an empty text",
+                instance=instance,
+            )
         return typed
 
     def initial(self, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -128,6 +128,14 @@ def _state_facts(cp: CompiledProcess, state: str) -> _StateFacts:
     )
 
 
+def _may_be_due(cp: CompiledProcess, record: InstanceRecord) -> bool:
+    """Whether `family_due_timer` could find a timer for the instance: not when it is alone
+    (no request, no tasks), its process has no timers and its state holds no batch."""
+    return bool(
+        record.parent is not None or cp.process.tasks or cp.has_timers or record.state in cp.batches
+    )
+
+
 def _problem_order(problem: VerifyProblem) -> tuple[str, int]:
     """The store's problems first, then by instance and first bad event (the instance last)."""
     return (problem.instance, problem.seq if problem.seq is not None else 1 << 62)
@@ -282,7 +290,7 @@ class Engine:
                     # the clock is read once the instance is taken, so a step is dated after
                     # every step committed before it: concurrent fires serialise, and one
                     # that lost the race is a conflict (retried), never a step back in time
-                    record = self.executor.load(tx, instance_id)[0]
+                    record, cp = self.executor.load(tx, instance_id)
                     now = self.clock.now()
                     if idempotency_key is not None and keyed_step_done(
                         tx, instance_id, idempotency_key
@@ -291,7 +299,11 @@ class Engine:
                     stale = check_rev(record, expected_rev)
                     if stale is not None:
                         raise _Stale(stale)
-                    if behind and family_due_timer(tx, self.definitions, record, now):
+                    if (
+                        behind
+                        and _may_be_due(cp, record)
+                        and family_due_timer(tx, self.definitions, record, now)
+                    ):
                         raise _TimersDue
                     outcome = self.executor.fire(
                         tx,
@@ -303,10 +315,11 @@ class Engine:
                         now=now,
                         record=record,
                         detail=detail,
+                        cp=cp,
                     )
                     verified = outcome.identity
                     acted = None if verified is None else (verified.person.id, verified.role)
-                    view = self._view(tx, outcome.record, acted)
+                    view = self._view(tx, outcome.record, acted, cp)
                     self._hooks(tx, "fire", view, trigger, acted[0] if acted else actor or "system")
                 break
             except _Stale as stale:
@@ -389,7 +402,11 @@ class Engine:
                     job = held_job(tx, job_id, worker, attempt)
                     record, cp = self.executor.load(tx, job.instance)
                     now = self.clock.now()
-                    if behind and family_due_timer(tx, self.definitions, record, now):
+                    if (
+                        behind
+                        and _may_be_due(cp, record)
+                        and family_due_timer(tx, self.definitions, record, now)
+                    ):
                         raise _TimersDue
                     result_data(cp, record.state, job, data)
                     outcome = self.executor.fire(
@@ -1023,8 +1040,10 @@ class Engine:
         tx: Transaction,
         record: InstanceRecord,
         acted_as: tuple[str, str | None] | None = None,
+        cp: CompiledProcess | None = None,
     ) -> InstanceView:
-        cp = self.definitions.for_instance(tx, record.process, record.version)
+        if cp is None or cp.process.version != record.version or cp.process.id != record.process:
+            cp = self.definitions.for_instance(tx, record.process, record.version)
         facts = _state_facts(cp, record.state)
         terminal = facts.terminal
         # only a task waits on others and only a request has tasks: skip their reads otherwise

@@ -202,12 +202,13 @@ class Executor:
             detail["waiting_on"] = list(waiting_on)
         if started_by is not None:
             detail["started_by"] = started_by
-        first = HistoryChain(tx, record, self.keys).event(
+        chain = HistoryChain(tx, record, self.keys)
+        first = chain.event(
             "start", at=now, actor=actor, role=role, dest=state, data=stored, detail=detail
         )
         record = replace(record, seq=1, head=first.hash)
         tx.insert_instance(record)
-        tx.append_event(first)
+        tx.append_event(first, chain.texts)
         if process.tasks:
             self.tasks.start_tasks(tx, cp, record, variables, actor=actor, now=now)
         if cp.automatic_from:
@@ -227,6 +228,20 @@ class Executor:
         if record is None:
             raise NotFound(f"no instance '{instance_id}'; `fulfil queue` lists open work")
         return record, self.definitions.for_instance(tx, record.process, record.version)
+
+    def _pinned(
+        self,
+        tx: Transaction,
+        instance_id: str,
+        record: InstanceRecord | None,
+        cp: CompiledProcess | None,
+    ) -> tuple[InstanceRecord, CompiledProcess]:
+        """The instance and its definition: read unless the caller has them."""
+        if record is None:
+            return self.load(tx, instance_id)
+        if cp is None:
+            cp = self.definitions.for_instance(tx, record.process, record.version)
+        return record, cp
 
     def check_trigger(self, cp: CompiledProcess, record: InstanceRecord, trigger: str) -> None:
         """Refuse a trigger a closed instance or its current state cannot take."""
@@ -281,6 +296,7 @@ class Executor:
         depth: int = 0,
         record: InstanceRecord | None = None,
         settle: bool = True,
+        cp: CompiledProcess | None = None,
     ) -> Outcome:
         """Check and apply one trigger; raises an ExecutionError before writing if refused.
 
@@ -289,12 +305,10 @@ class Executor:
         rules, emits) pass their actor (`timer`, `rule`) and skip that check.
 
         `record` is the instance when the caller already read it in this transaction (the
-        step then applies to that revision, and a newer one committed since is a conflict).
+        step then applies to that revision, and a newer one committed since is a conflict),
+        `cp` the definition it is pinned to when the caller has it too.
         """
-        if record is None:
-            record, cp = self.load(tx, instance_id)
-        else:
-            cp = self.definitions.for_instance(tx, record.process, record.version)
+        record, cp = self._pinned(tx, instance_id, record, cp)
         person = None
         if not internal and self.people is not None:
             # who it is before anything about the instance: a stranger learns nothing

@@ -53,6 +53,21 @@ _dumps = compact_encoder(sort_keys=True, default=str)
 # compact encoder's text, keys in the order written. `default=str` as the format-2 text has, so
 # the memory store seals what it sealed before; a SQL store refuses such a value when writing.
 _stored_json = compact_encoder(default=str)
+_row_json = compact_encoder()  # what a SQL store writes (`engine.store.rows.json_object`)
+# what `HistoryChain.save` may change besides the revision and the chain's end
+_CHANGEABLE = frozenset(
+    [
+        "version",
+        "state",
+        "data",
+        "updated_at",
+        "last_activity_at",
+        "parent",
+        "task",
+        "format_version",
+        "assignee",
+    ]
+)
 
 
 def _string(text: str | None) -> str:
@@ -256,6 +271,7 @@ class HistoryChain:
     def __init__(self, tx: Transaction, record: InstanceRecord, keys: AuditKeys) -> None:
         self.tx, self.seq, self.head, self.instance = tx, record.seq, record.head, record.id
         self.keys = keys
+        self.texts: tuple[str, str] | None = None  # the last event's data and detail texts
 
     def event(
         self,
@@ -270,35 +286,39 @@ class HistoryChain:
         data: dict[str, Any] | None = None,
         detail: dict[str, Any] | None = None,
     ) -> EventRecord:
-        """The next event of the instance, placed and sealed; the caller appends it."""
-        self.seq += 1
-        keys = self.keys
-        position = self.tx.next_position(
-            self.instance, self.seq, keys.signing_id, keys.signing_check
-        )
+        """The next event of the instance, placed and sealed; the caller appends it (with
+        `texts`, the JSON texts its seal covers, as `tx.append_event(event, chain.texts)`)."""
+        self.seq = seq = self.seq + 1
+        keys, instance, head = self.keys, self.instance, self.head
+        key = keys.signing_id
+        position = self.tx.next_position(instance, seq, key, keys.signing_check)
         if position.last_key:
             check_lane(position, keys)
-        placed = EventRecord(
-            instance=self.instance,
-            seq=self.seq,
-            at=at,
-            actor=actor,
-            role=role,
-            kind=kind,
-            trigger=trigger,
-            source=source,
-            dest=dest,
-            data={} if data is None else data,
-            detail={} if detail is None else detail,
-            prev_hash=self.head,
-            lane=position.lane,
-            pos=position.pos,
-            after=position.after,
-            key=keys.signing_id,
-        )
-        event = replace(placed, hash=keys.seal(STORED_PREFIX + record_text(placed).encode()))
-        self.head = event.hash
-        return event
+        if data is None:
+            data = {}
+        if detail is None:
+            detail = {}
+        # encoded once: the seal covers these texts and a SQL store writes them as they are
+        texts: tuple[str, str] | None
+        try:
+            data_text = _row_json(data) if data else "{}"
+            detail_text = _row_json(detail) if detail else "{}"
+            texts = (data_text, detail_text)
+        except TypeError:
+            # a value JSON has no form for: sealed as before, and a SQL store refuses it
+            texts, data_text, detail_text = None, _stored_json(data), _stored_json(detail)
+        lane, pos, after = position.lane, position.pos, position.after
+        text = stored_text(
+            instance, seq, to_iso(at), actor, role, kind, trigger, source, dest, data_text,
+            detail_text, head, lane or 0, pos or 0, after, key,
+        )  # fmt: skip
+        tag = keys.seal(STORED_PREFIX + text.encode())
+        self.head, self.texts = tag, texts
+        # positional: this runs on every event
+        return EventRecord(
+            instance, seq, at, actor, role, kind, trigger, source, dest, data, detail, head, tag,
+            lane, pos, after, key,
+        )  # fmt: skip
 
     def add(
         self,
@@ -325,12 +345,23 @@ class HistoryChain:
             data=data,
             detail=detail,
         )
-        self.tx.append_event(event)
+        self.tx.append_event(event, self.texts)
         return event
 
     def save(self, record: InstanceRecord, **changes: Any) -> InstanceRecord:
         """Write `record` back (with `changes`) at the chain's new end and the next revision;
         a ConflictError when someone changed it since it was read."""
-        stored = replace(record, rev=record.rev + 1, seq=self.seq, head=self.head, **changes)
+        if not changes.keys() <= _CHANGEABLE:
+            raise TypeError(f"not a field of an instance to change: {sorted(changes)}")
+        get = changes.get
+        r = record
+        # positional, not `dataclasses.replace`: this runs on every step
+        stored = InstanceRecord(
+            r.id, r.process, get("version", r.version), get("state", r.state),
+            get("data", r.data), r.created_at, get("updated_at", r.updated_at),
+            get("last_activity_at", r.last_activity_at), get("parent", r.parent),
+            get("task", r.task), r.rev + 1, self.seq, self.head,
+            get("format_version", r.format_version), get("assignee", r.assignee),
+        )  # fmt: skip
         self.tx.update_instance(stored, expected_rev=record.rev)
         return stored

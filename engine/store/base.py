@@ -461,7 +461,12 @@ class Transaction(Protocol):
         ...
 
     # history
-    def append_event(self, event: EventRecord) -> None: ...
+    def append_event(self, event: EventRecord, texts: tuple[str, str] | None = None) -> None:
+        """Write a history event. `texts`: its `data` and `detail` as the compact JSON text a
+        SQL store keeps (`engine.store.rows.json_object`), when the caller encoded them already
+        (the seal covers them), so they are not encoded twice."""
+        ...
+
     def events(self, instance_id: str) -> list[EventRecord]: ...
     def next_position(self, instance_id: str, seq: int, key: str, check: str) -> Position:
         """Take the next position of a lane for event `seq` of the instance, sealed by `key`.

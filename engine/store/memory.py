@@ -10,9 +10,9 @@ import bisect
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
+from types import TracebackType
 from typing import Any
 
 from ..errors import AlreadyExists, ConflictError
@@ -238,7 +238,7 @@ class MemoryTransaction:
         return old + 1
 
     # history --------------------------------------------------------------------------------
-    def append_event(self, event: EventRecord) -> None:
+    def append_event(self, event: EventRecord, texts: tuple[str, str] | None = None) -> None:
         events = self._t.events.setdefault(event.instance, [])
         events.append(event)
         self.undo.append(events.pop)
@@ -617,6 +617,36 @@ class MemoryTransaction:
         return len(live)
 
 
+class _Unit:
+    """The block of `MemoryStore.transaction`: the store's lock held, the writes undone if the
+    block raises. A class rather than a generator-based context manager, which costs about a
+    microsecond more on every step."""
+
+    __slots__ = ("_store", "_tx")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> MemoryTransaction:
+        store = self._store
+        store._lock.acquire()
+        self._tx = MemoryTransaction(store._tables)
+        return self._tx
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if kind is not None:
+                for step in reversed(self._tx.undo):
+                    step()
+        finally:
+            self._store._lock.release()
+
+
 class MemoryStore:
     """A store kept in the process's memory; lost when the process ends."""
 
@@ -625,17 +655,9 @@ class MemoryStore:
         self._tables = _Tables()
         self._lock = threading.RLock()
 
-    @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[MemoryTransaction]:
+    def transaction(self, *, write: bool = True) -> _Unit:
         """A unit of work; every write in it is undone if the block raises."""
-        with self._lock:
-            tx = MemoryTransaction(self._tables)
-            try:
-                yield tx
-            except BaseException:
-                for step in reversed(tx.undo):
-                    step()
-                raise
+        return _Unit(self)
 
     def upgrade(self) -> list[int]:
         """Nothing to migrate in memory."""

@@ -134,6 +134,7 @@ class PostgresTransaction(SQLTransaction):
         super().__init__(cursor, run=self._flushing)
         self._cur = cursor
         self._held: EventRecord | None = None  # appended, not yet sent (see `append_event`)
+        self._held_texts: tuple[str, str] | None = None  # its data and detail texts, if given
 
     def _run(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self._flushing.execute(statement, params)
@@ -148,9 +149,9 @@ class PostgresTransaction(SQLTransaction):
     # step) both go as one. Any other statement sends the held event first, on its own, so
     # every statement still sees the events appended before it, and `PostgresStore` sends a
     # held event before it commits.
-    def append_event(self, event: EventRecord) -> None:
+    def append_event(self, event: EventRecord, texts: tuple[str, str] | None = None) -> None:
         self.flush()
-        self._held = event
+        self._held, self._held_texts = event, texts
 
     def rollback_to(self, mark: int) -> None:
         self._held = None  # appended after the mark (a savepoint sends a held event first)
@@ -161,7 +162,7 @@ class PostgresTransaction(SQLTransaction):
         event, self._held = self._held, None
         if event is not None:
             try:
-                self._cur.execute(self.sql.append_event, event_values(event))
+                self._cur.execute(self.sql.append_event, event_values(event, self._held_texts))
             except self.dialect.event_race:
                 raise lost_race(event) from None
 
@@ -171,7 +172,8 @@ class PostgresTransaction(SQLTransaction):
             return super()._write_instance(instance_id, values)
         self._held = None
         try:
-            done = self._cur.execute(self.append_and_update, (*event_values(event), *values))
+            texts = self._held_texts
+            done = self._cur.execute(self.append_and_update, (*event_values(event, texts), *values))
         except self.dialect.event_race:
             raise lost_race(event) from None
         return int(done.rowcount)

@@ -83,8 +83,10 @@ _LANE_LINK = partial(tuple.__new__, LaneLink)
 _STORED_INSTANCE = partial(tuple.__new__, StoredInstance)
 
 
-def event_values(event: EventRecord) -> tuple[Any, ...]:
-    """An event's values in the order of `append_event`'s statement (EVENT_COLUMNS)."""
+def event_values(event: EventRecord, texts: tuple[str, str] | None = None) -> tuple[Any, ...]:
+    """An event's values in the order of `append_event`'s statement (EVENT_COLUMNS); `texts`
+    its data and detail as JSON text when the caller encoded them already (`append_event`)."""
+    data, detail = texts if texts is not None else (None, None)
     return (
         event.instance,
         event.seq,
@@ -95,8 +97,8 @@ def event_values(event: EventRecord) -> tuple[Any, ...]:
         event.trigger,
         event.source,
         event.dest,
-        json_object(event.data),
-        json_object(event.detail),
+        json_object(event.data) if data is None else data,
+        json_object(event.detail) if detail is None else detail,
         event.prev_hash,
         event.hash,
         event.lane,
@@ -455,9 +457,9 @@ class SQLTransaction:
         return int(value)
 
     # history --------------------------------------------------------------------------------
-    def append_event(self, event: EventRecord) -> None:
+    def append_event(self, event: EventRecord, texts: tuple[str, str] | None = None) -> None:
         try:
-            self._c.execute(self.sql.append_event, event_values(event))
+            self._c.execute(self.sql.append_event, event_values(event, texts))
         except self.dialect.event_race:
             raise lost_race(event) from None
 

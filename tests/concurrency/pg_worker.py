@@ -49,9 +49,9 @@ def tick(url: str, slow: float) -> dict[str, Any]:
     if slow:
         original = PostgresTransaction.append_event
 
-        def sleepy(self: PostgresTransaction, event: Any) -> None:
+        def sleepy(self: PostgresTransaction, event: Any, texts: Any = None) -> None:
             time.sleep(slow)
-            original(self, event)
+            original(self, event, texts)
 
         PostgresTransaction.append_event = sleepy  # type: ignore[method-assign]
     eng = engine(url)
