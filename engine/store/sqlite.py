@@ -9,7 +9,10 @@ survives those too: the production setting. Write transactions start with
 queue (up to `busy_timeout`) instead of failing half-way. Readers never take that lock (WAL
 lets them read the last commit while a writer works), and opening a file whose schema is
 current writes nothing, so `show` never waits for a writer. The revision check in
-`update_instance` still guards against writers that read outside the transaction.
+`update_instance` still guards against writers that read outside the transaction. A step moves
+the audit lane on in one statement, without reading it, when the lane row is still the one this
+connection committed last (the statement's WHERE holds the whole row: anything else that changed
+it makes the step read it again).
 
 A file that cannot be written (read-only media, a read-only file or folder) is opened read-only:
 reading works, a write transaction is refused with a StoreError saying so. Every SQLite failure
@@ -113,13 +116,38 @@ class SQLiteTransaction(SQLTransaction):
 
     dialect = SQLITE
     sql = Statements(SQLITE)
+    # the lane moved on only if its row is still the one `known` says (see `_take_lane`)
+    move_known_lane = (
+        "UPDATE audit_lanes SET pos = ?, instance = ?, seq = ?, key_id = ?, key_check = ? "
+        "WHERE lane = ? AND pos = ? AND instance = ? AND seq = ? AND key_id = ? AND key_check = ?"
+    )
 
-    def __init__(self, conn: sqlite3.Connection | sqlite3.Cursor, prefix: str = "") -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection | sqlite3.Cursor,
+        prefix: str = "",
+        known_lane: LaneRecord | None = None,
+    ) -> None:
         # with a table prefix every statement is rewritten (engine.store.prefix), else none
         super().__init__(conn, Prefixed(conn, prefix) if prefix else None)
+        self.known_lane = known_lane
 
     def _take_lane(self, instance_id: str, seq: int, key: str, check: str) -> LaneRecord:
-        # BEGIN IMMEDIATE serialises writers: one lane (the first) is all SQLite needs
+        # BEGIN IMMEDIATE serialises writers: one lane (the first) is all SQLite needs. The
+        # lane as this connection last committed it (`known_lane`) is moved on in one
+        # statement whose WHERE holds every column of the row as known: it moves only a row
+        # nobody changed since (no other connection, no raw write), else it is read again.
+        known = self.known_lane
+        if known is not None:
+            moved = self._c.execute(
+                self.move_known_lane,
+                (
+                    *(known.pos + 1, instance_id, seq, key, check),
+                    *(known.lane, known.pos, known.instance, known.seq, known.key, known.check),
+                ),
+            )
+            if moved.rowcount == 1:
+                return known
         row = self._c.execute(
             f"SELECT {LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1"
         ).fetchone()
@@ -193,7 +221,7 @@ class _Unit:
     more on every step. Statements run on one cursor for the whole unit.
     """
 
-    __slots__ = ("_conn", "_cursor", "_store", "_write")
+    __slots__ = ("_conn", "_cursor", "_store", "_tx", "_write")
 
     def __init__(self, store: SQLiteStore, conn: sqlite3.Connection, write: bool) -> None:
         self._store, self._conn, self._write = store, conn, write
@@ -211,7 +239,8 @@ class _Unit:
         except BaseException:
             self._store._lock.release()
             raise
-        return SQLiteTransaction(self._cursor, self._store.prefix)
+        self._tx = SQLiteTransaction(self._cursor, self._store.prefix, self._store.known_lane)
+        return self._tx
 
     def __exit__(
         self,
@@ -223,9 +252,12 @@ class _Unit:
             if kind is None:
                 try:
                     self._cursor.execute("COMMIT")
+                    if self._tx._lane is not None:  # the lane row as committed
+                        self._store.known_lane = self._tx._lane
                     return
                 except sqlite3.Error as exc:
                     error = exc
+            self._store.known_lane = None
             self._rollback()
             if isinstance(error, sqlite3.Error):
                 raise StoreError(explain(self._store.path, error)) from None
@@ -284,6 +316,9 @@ class SQLiteStore:
         options += ["synchronous=full"] if synchronous == "full" else []
         self.url = f"sqlite:///{self.path}" + ("?" + "&".join(options) if options else "")
         self._lock = threading.RLock()
+        # the audit lane as this connection's last commit left it: the next step moves it on
+        # without reading it first when its row is unchanged (SQLiteTransaction._take_lane)
+        self.known_lane: LaneRecord | None = None
         self.read_only = self.path.exists() and not _writable(self.path)
         if self.read_only:
             self._conn = self._open_read_only()
