@@ -14,7 +14,6 @@ from ..clock.calendars import BusinessCalendar
 from ..definition.firing import engine_fired
 from ..errors import GuardRefused, RequirementMissing, RoleRefused
 from ..expressions import CompiledExpr, ExprType, compile_expr, field_types
-from ..frozen import frozen
 from ..model import Batch, CreateJob, Process, State, Transition
 from .actions import CompiledAction, compile_action
 from .data import DataCodec
@@ -44,14 +43,34 @@ def is_set(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
 
-@frozen
 class CompiledTransition:
-    """A transition with its guard and actions compiled."""
+    """A transition with its guard and actions, compiled the first time it is tried (a step
+    fires one transition of a process: the others need not be compiled for it).
 
-    transition: Transition
-    guard: CompiledExpr | None
-    actions: tuple[CompiledAction, ...]
-    fired_by: str | None = None  # what fires it when only the engine may (no `roles`)
+    Attributes:
+        transition: the transition as written.
+        fired_by: what fires it when only the engine may (it names no `roles`); else None.
+    """
+
+    def __init__(self, transition: Transition, fired_by: str | None, cp: CompiledProcess) -> None:
+        self.transition = transition
+        self.fired_by = fired_by
+        self._cp = cp
+
+    def __repr__(self) -> str:
+        return f"CompiledTransition({self.transition.trigger!r}, {self.transition.sources!r})"
+
+    @cached_property
+    def guard(self) -> CompiledExpr | None:
+        """The guard, compiled (None: the transition has none)."""
+        t = self.transition
+        return compile_expr(t.guard, self._cp.env, expect=ExprType.BOOL) if t.guard else None
+
+    @cached_property
+    def actions(self) -> tuple[CompiledAction, ...]:
+        """The transition's own actions, compiled, in order."""
+        cp = self._cp
+        return tuple(compile_action(a, cp.process, cp.env) for a in self.transition.actions)
 
     def allows(self, step: Step) -> bool:
         """The transition's condition: role, then `requires`, then the guard.
@@ -182,8 +201,8 @@ class CompiledProcess:
 
     @cached_property
     def transitions(self) -> list[CompiledTransition]:
-        """Every transition with its guard and actions compiled, in the order written."""
-        return [self._compile_transition(t) for t in self.process.transitions]
+        """Every transition, in the order written (each compiled when first tried)."""
+        return [CompiledTransition(t, self.fired_by(t), self) for t in self.process.transitions]
 
     @cached_property
     def automatic_from(self) -> dict[str, tuple[CompiledTransition, ...]]:
@@ -309,11 +328,6 @@ class CompiledProcess:
             )
         self._moves[key] = found
         return found
-
-    def _compile_transition(self, t: Transition) -> CompiledTransition:
-        guard = compile_expr(t.guard, self.env, expect=ExprType.BOOL) if t.guard else None
-        actions = tuple(compile_action(a, self.process, self.env) for a in t.actions)
-        return CompiledTransition(t, guard, actions, self.fired_by(t))
 
     @cached_property
     def _hand(self) -> dict[tuple[str, str], tuple[str, ...] | None]:
