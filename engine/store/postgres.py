@@ -37,6 +37,7 @@ from ..errors import ConflictError, StoreError, UsageError
 from .base import (
     BatchMember,
     EventRecord,
+    InstanceRecord,
     JobRecord,
     LaneRecord,
     OutboxRecord,
@@ -44,11 +45,13 @@ from .base import (
     to_iso,
 )
 from .rows import (
+    INSTANCE_COLUMNS,
     JOB_COLUMNS,
     LANE_COLUMNS,
     MEMBER_COLUMNS,
     OUTBOX_COLUMNS,
     TIMER_COLUMNS,
+    decode_instance,
     decode_job,
     decode_member,
     decode_outbox,
@@ -105,7 +108,7 @@ POSTGRES = Dialect(
 
 
 class _Flushing:
-    """The transaction's cursor as its statements use it: a held event is sent first."""
+    """The transaction's cursor as its statements use it: what is held is sent first."""
 
     __slots__ = ("_cursor", "_tx")
 
@@ -113,28 +116,60 @@ class _Flushing:
         self._tx, self._cursor = tx, cursor
 
     def execute(self, statement: str, params: Any = ()) -> psycopg.Cursor[Any]:
-        if self._tx._held is not None:
-            self._tx.flush()
+        tx = self._tx
+        if tx._held is not None or tx._lane_moved:
+            tx.flush()
         return self._cursor.execute(statement, params)
+
+
+def _lane_values(lane: LaneRecord | None) -> tuple[Any, ...]:
+    """A lane's values in the order of `Statements.move_lane`."""
+    assert lane is not None  # a lane is moved only once taken
+    return (lane.pos, lane.instance, lane.seq, lane.key, lane.check, lane.lane)
+
+
+_I_COLUMNS = ", ".join(f"i.{column}" for column in INSTANCE_COLUMNS.split(", "))
+_FREE_LANE = f"SELECT {LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1 FOR UPDATE SKIP LOCKED"
 
 
 class PostgresTransaction(SQLTransaction):
     """One unit of work on a `PostgresStore`: the shared statements (`engine.store.sql`) and
-    PostgreSQL's own lanes and claims, which concurrent workers take without waiting."""
+    PostgreSQL's own lanes and claims, which concurrent workers take without waiting.
+
+    A step costs four round trips, as the bare statements of a step do (BEGIN, a read, a
+    write, COMMIT): the first read of an instance in a writing transaction also locks a free
+    audit lane for the events to come (one statement); the lane's moves and the events are
+    held, not sent, and the step's last event and the lane go to the server with the
+    instance's revision-checked write-back, as one statement. Any other statement sends what
+    is held first, so every statement sees what was written before it, and `PostgresStore`
+    sends what is held before it commits.
+    """
 
     dialect = POSTGRES
     sql = Statements(POSTGRES)
-    # a history event and the instance's revision-checked write-back, one statement: the
-    # event is written whether or not the revision matched, and a mismatch (ConflictError)
-    # rolls the transaction back, event included
+    # the events and lane move are written whether or not the revision matched; a mismatch
+    # (ConflictError) rolls the transaction back, all of it
     append_and_update = f"WITH appended AS ({sql.append_event}) {sql.update_instance}"
+    move_append_update = (
+        f"WITH moved AS ({sql.move_lane}), appended AS ({sql.append_event}) {sql.update_instance}"
+    )
+    # the instance (its columns NULL when there is none) and a free lane, locked (its columns
+    # NULL when other writers hold every lane)
+    read_with_lane = (
+        f"WITH free AS ({_FREE_LANE}) SELECT {_I_COLUMNS}, free.* FROM (SELECT 1) AS one "
+        "LEFT JOIN instances AS i ON i.id = %s LEFT JOIN free ON TRUE"
+    )
 
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+    def __init__(self, cursor: psycopg.Cursor[Any], write: bool = True) -> None:
         self._flushing = _Flushing(self, cursor)
         super().__init__(cursor, run=self._flushing)
         self._cur = cursor
         self._held: EventRecord | None = None  # appended, not yet sent (see `append_event`)
         self._held_texts: tuple[str, str] | None = None  # its data and detail texts, if given
+        self._lane_moved = False  # `_lane` is ahead of its row: its move is not yet sent
+        self._free: LaneRecord | None = None  # a lane locked by the first read, not yet taken
+        self._looked = not write  # whether a free lane was looked for
+        self._free_marks: list[tuple[LaneRecord | None, bool]] = []  # at each savepoint
 
     def _run(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self._flushing.execute(statement, params)
@@ -144,21 +179,44 @@ class PostgresTransaction(SQLTransaction):
         self.flush()  # a step hook's statements see the events appended before them
         return self._cur
 
-    # One round trip fewer per step: an appended event is held until the next statement, and
-    # when that statement is the write-back of the same instance (as it is at the end of every
-    # step) both go as one. Any other statement sends the held event first, on its own, so
-    # every statement still sees the events appended before it, and `PostgresStore` sends a
-    # held event before it commits.
+    def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        if self._looked or self._lane is not None:
+            return super().get_instance(instance_id)
+        self._looked = True
+        row = self._run(self.read_with_lane, (instance_id,)).fetchone()
+        assert row is not None  # the outer join gives one row whatever it finds
+        if row[15] is not None:
+            self._free = LaneRecord(*row[15:])
+        return None if row[0] is None else decode_instance(row[:15])
+
     def append_event(self, event: EventRecord, texts: tuple[str, str] | None = None) -> None:
-        self.flush()
+        self._send_event()  # the one before, if held; the lane's move can wait for this one
         self._held, self._held_texts = event, texts
 
+    def savepoint(self) -> int:
+        mark = super().savepoint()  # sends what is held first
+        self._free_marks.append((self._free, self._looked))
+        return mark
+
     def rollback_to(self, mark: int) -> None:
-        self._held = None  # appended after the mark (a savepoint sends a held event first)
+        # what is held was written after the mark; a lane locked after it is unlocked
+        self._held, self._lane_moved = None, False
+        self._free, self._looked = self._free_marks[mark - 1]
         super().rollback_to(mark)
 
+    def release(self, mark: int) -> None:
+        super().release(mark)
+        del self._free_marks[mark - 1 :]
+
     def flush(self) -> None:
-        """Send the held event, if any (before any other statement, and before commit)."""
+        """Send the held lane move and event, if any (before any other statement, and before
+        commit)."""
+        if self._lane_moved:
+            self._lane_moved = False
+            self._cur.execute(self.sql.move_lane, _lane_values(self._lane))
+        self._send_event()
+
+    def _send_event(self) -> None:
         event, self._held = self._held, None
         if event is not None:
             try:
@@ -172,17 +230,31 @@ class PostgresTransaction(SQLTransaction):
             return super()._write_instance(instance_id, values)
         self._held = None
         try:
-            texts = self._held_texts
-            done = self._cur.execute(self.append_and_update, (*event_values(event, texts), *values))
+            values = (*event_values(event, self._held_texts), *values)
+            if self._lane_moved:
+                self._lane_moved = False
+                lane = _lane_values(self._lane)
+                done = self._cur.execute(self.move_append_update, (*lane, *values))
+            else:
+                done = self._cur.execute(self.append_and_update, values)
         except self.dialect.event_race:
             raise lost_race(event) from None
         return int(done.rowcount)
+
+    def _move_lane(
+        self, lane: int, pos: int, instance_id: str, seq: int, key: str, check: str
+    ) -> None:
+        self._lane_moved = True  # `next_position` sets `_lane` to the move; sent when due
 
     def _take_lane(self, instance_id: str, seq: int, key: str, check: str) -> LaneRecord:
         # Each concurrent writer takes a lane no other transaction holds (one statement: lock,
         # move on, return the lane as it was), so writers never queue on one counter row; when
         # every lane is held a new lane is added (a writer adding the same number at the same
         # moment waits for the other, then tries again).
+        free, self._free = self._free, None
+        if free is not None:  # locked by the first read of the transaction
+            self._lane_moved = True
+            return free
         new = (instance_id, seq, key, check)
         for _ in range(8):
             row = self._run(
@@ -419,7 +491,7 @@ class PostgresStore:
                 if not self._checked:
                     self._check_schema()
                 with self._conn.transaction(), self._conn.cursor() as cursor:
-                    tx = PostgresTransaction(cursor)
+                    tx = PostgresTransaction(cursor, write)
                     yield tx
                     tx.flush()
             except (errors.DeadlockDetected, errors.SerializationFailure) as exc:

@@ -82,15 +82,18 @@ def _count_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_a_fire_sends_its_event_with_the_write_back(
     store: PostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A fire is three statements: read the instance, take an audit lane, and append the event
-    with the revision-checked write-back (four before, the event on its own)."""
+    """A fire is two statements: read the instance and lock a free audit lane, then move the
+    lane on and append the event with the revision-checked write-back (four before: the read,
+    taking the lane, the event, the write-back)."""
     engine = Engine(Catalog((load_text(PROCESS).process,)), store=store, clock=ManualClock(T0))
     engine.start("counter", id="c-1")
     engine.fire("c-1", "bump")  # definitions read and cached: the next fire is a plain step
     sent = _count_statements(monkeypatch)
     engine.fire("c-1", "bump")
-    assert len(sent) == 3, sent
-    assert sent[-1].startswith("WITH appended AS (INSERT INTO events")
+    assert len(sent) == 2, sent
+    assert sent[0].startswith("WITH free AS (SELECT lane")
+    assert sent[-1].startswith("WITH moved AS (UPDATE audit_lanes")
+    assert "INSERT INTO events" in sent[-1]
     assert "UPDATE instances" in sent[-1]
     assert [e.trigger for e in engine.history("c-1")][-2:] == ["bump", "bump"]
     assert engine.show("c-1").data["n"] == 2
