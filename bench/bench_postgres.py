@@ -2,6 +2,7 @@
 raw rate of the same SQL statements through psycopg, measured in the same run.
 
     .venv/bin/python bench/bench_postgres.py [--quick] [--url postgresql://...]
+        [--workers 1 2 4] [--rounds 3]
 
 Engine: each worker process fires `bump` (a guarded self-loop with one `set` action) on
 instances of its own, one `Engine.fire` (one transaction) each. Raw: each worker runs, per
@@ -183,6 +184,10 @@ def main() -> None:
     parser.add_argument("--worker", type=int, default=0)
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--start-at", type=float, default=0.0)
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2, 4], help="Worker counts to measure."
+    )
+    parser.add_argument("--rounds", type=int, default=None, help="Rounds per worker count.")
     args = parser.parse_args()
     if args.child:
         run = child_engine if args.child == "engine" else child_raw
@@ -190,14 +195,15 @@ def main() -> None:
         return
 
     count, rounds = (200, 1) if args.quick else (600, 3)
+    rounds = args.rounds or rounds
     schema = f"fulfil_bench_{secrets.token_hex(4)}"
     base, _ = split_url(args.url)
     url = f"{base}{'&' if '?' in base else '?'}schema={schema}"
     try:
-        setup(url, 4)
+        setup(url, max(args.workers))
         print(f"PostgreSQL, {count} transitions per worker, median of {rounds} round(s)")
         print(f"{'workers':>7}  {'engine tx/s':>11}  {'raw tx/s':>9}  {'engine/raw':>10}")
-        for workers in (1, 2, 4):
+        for workers in args.workers:
             # engine and raw rounds alternate, so a load change on the machine hits both
             pairs = [
                 (round_rate("engine", url, workers, count), round_rate("raw", url, workers, count))
