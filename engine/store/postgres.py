@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import IsolationLevel, errors, sql
 
 from ..errors import ConflictError, StoreError, UsageError
 from .base import (
@@ -479,7 +479,8 @@ class PostgresStore:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[PostgresTransaction]:
-        """A unit of work in one PostgreSQL transaction, rolled back when the block raises.
+        """A unit of work in one PostgreSQL transaction, rolled back when the block raises;
+        with `write=False`, one that reads a single snapshot of the store.
 
         Raises:
             ConflictError: a deadlock or serialisation failure with another writer (retry).
@@ -490,6 +491,11 @@ class PostgresStore:
                 self._reconnect_if_broken()
                 if not self._checked:
                     self._check_schema()
+                # A reading transaction sees the store as it was when it began (REPEATABLE
+                # READ): a verify, a search or a view reading several tables while workers
+                # commit steps never sees a step half (its event, not yet its instance's row).
+                # A writing one reads each statement afresh (READ COMMITTED), its rows locked.
+                self._conn.isolation_level = None if write else IsolationLevel.REPEATABLE_READ
                 with self._conn.transaction(), self._conn.cursor() as cursor:
                     tx = PostgresTransaction(cursor, write)
                     yield tx
