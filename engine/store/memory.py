@@ -639,11 +639,16 @@ class _Unit:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        undo = self._tx.undo
         try:
             if kind is not None:
-                for step in reversed(self._tx.undo):
+                for step in reversed(undo):
                     step()
         finally:
+            # the undo steps refer to the transaction that holds them: emptied, the whole
+            # unit is freed at once rather than left to the cyclic garbage collector, which
+            # would otherwise run every few dozen steps and walk every object alive
+            undo.clear()
             self._store._lock.release()
 
 
