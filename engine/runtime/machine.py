@@ -1,17 +1,10 @@
 """The one place that talks to `transitions`: a typed adapter over a shared `Machine`.
 
 One `Machine` describes a process version (states, transitions, our condition and action
-callbacks); it is built once and shared by every instance, and it holds no instances (its
-`add_model` scans the models it holds and binds convenience methods on each). The library's
-dynamic attributes stay inside this module.
-
-An event is looked up in the machine (`machine.events[trigger].transitions[state]`, the
-library's own validation of triggers and sources) and its candidate transitions are then run as
-the library's `Transition.execute` runs them on this machine, from a table of the callbacks the
-machine was built with: the first whose condition holds changes the state (its states have no
-enter or exit callbacks) and runs its action. What the library adds per transition on top of
-that, a debug log call per stage and empty callback lists walked (prepare, before, the
-machine-wide before/after state change), is work this machine never has, so it is skipped.
+callbacks); it is built once and shared by every instance. Each event runs the machine's
+`Event` on a throwaway model set at the instance's state, never attached to the machine, so the
+machine holds no instances (its `add_model` scans the models it holds and binds convenience
+methods on each). The library's dynamic attributes stay inside this module.
 """
 
 from __future__ import annotations
@@ -19,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from transitions import Machine, State
+from transitions import EventData, Machine, State
 
 from ..frozen import frozen
 
@@ -43,11 +36,17 @@ class TransitionSpec(Generic[C]):
     action: Callable[[C], None]
 
 
+class _Carrier:
+    """The throwaway model an event is fired on."""
+
+    state: str
+
+
 class _State(State):
     """A state without enter/exit callbacks, so entering and leaving it costs nothing.
 
-    The engine registers none (its work happens in transition callbacks) and no model is ever
-    attached, so the library never adds `on_enter_*` methods of a model either.
+    The engine registers none (its work happens in transition callbacks) and the carrier is
+    never attached, so the library never adds `on_enter_*` methods of a model either.
     """
 
     def enter(self, event_data: Any) -> None:
@@ -75,18 +74,6 @@ class MachineAdapter(Generic[C]):
     """Fires triggers of one process version on a shared `transitions.Machine`."""
 
     def __init__(self, states: Sequence[str], initial: str, specs: Sequence[TransitionSpec[C]]):
-        # per trigger and source state, the candidates in the order the machine tries them
-        table: dict[str, dict[str, list[tuple[Callable[[C], bool], Callable[[C], None], str]]]]
-        table = {}
-        for spec in specs:
-            for source in spec.sources:
-                candidates = table.setdefault(spec.trigger, {}).setdefault(source, [])
-                # a dest of None (internal) stays in the source state
-                candidates.append((spec.condition, spec.action, spec.dest or source))
-        self._table = {
-            trigger: {source: tuple(found) for source, found in by_source.items()}
-            for trigger, by_source in table.items()
-        }
         self._machine: Any = _Machine(
             model=None,
             states=list(states),
@@ -119,11 +106,15 @@ class MachineAdapter(Generic[C]):
         candidates = event.transitions.get(state)
         if not candidates:
             raise LookupError(f"'{trigger}' cannot fire from '{state}'")
-        # The machine's own transitions of the event from `state`, run as `Transition.execute`
-        # runs them here (see the module's docstring): a condition, then the new state, then
-        # the action; the first whose condition holds is taken.
-        for condition, action, dest in self._table[trigger][state]:
-            if condition(ctx):
-                action(ctx)
-                return dest
+        carrier = _Carrier()
+        carrier.state = state
+        # The event runs on the carrier without attaching it: add_model/remove_model would
+        # bind and unbind every state's and trigger's convenience methods on each event. Its
+        # transitions are executed as `Event.trigger` would, minus the machine-wide queue and
+        # prepare/finalize/exception hooks, which this machine never has.
+        data = EventData(machine.get_state(state), event, machine, carrier, (), {"ctx": ctx})
+        for transition in candidates:
+            data.transition = transition
+            if transition.execute(data):
+                return carrier.state
         return None
