@@ -1,12 +1,12 @@
 """The layers of `engine/` and the one-way rule between them (docs/architecture.md).
 
 A part is a package of `engine/` (`runtime`, `store`, `definition`...) or one of the modules at
-its top (`frozen`, `errors`, `model`). The parts stand on floors; a part imports only parts on
-floors below its own, never one beside it or above it. Imports inside functions count too: a
-function that imports upward hides the same dependency. Only imports under `TYPE_CHECKING`
-(annotations, never run) are left out. Inside a part, modules do not import each other in a
-cycle, counting the imports inside functions too: a function-local import that closes a cycle
-hides it.
+its top (`frozen`, `lazy`, `errors`, `model`). The parts stand on floors; a part imports only
+parts on floors below its own, never one beside it or above it. Imports inside functions count
+too: a function that imports upward hides the same dependency. Only imports under
+`TYPE_CHECKING` (annotations, never run) are left out. Inside a part, modules do not import each
+other in a cycle, counting the imports inside functions too: a function-local import that
+closes a cycle hides it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ ENGINE = Path(__file__).resolve().parent.parent / "engine"
 
 # bottom to top; the parts on one floor do not import each other
 FLOORS: list[tuple[str, ...]] = [
-    ("frozen",),
+    ("frozen", "lazy"),
     ("errors",),
     ("model",),
     ("clock",),

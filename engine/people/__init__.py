@@ -7,9 +7,9 @@ decides who acts in which role.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from ..lazy import names_from
 from .directory import Directory, PeopleDirectory, Person, manager_chain
 
 if TYPE_CHECKING:
@@ -43,10 +43,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = names_from(__name__, _HOME)

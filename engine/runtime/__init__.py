@@ -11,8 +11,9 @@ Executor          what one event does inside its transaction
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ..lazy import names_from
 
 # Each name is imported from its module on first use: a command of the CLI reaches for
 # `Engine` and should not pay for the async engine, assignment or embedding it never calls.
@@ -75,10 +76,4 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = names_from(__name__, _HOME)

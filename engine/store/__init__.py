@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError, did_you_mean
+from ..lazy import names_from
 from .base import (
     BatchMember,
     DefinitionRecord,
@@ -48,13 +49,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # the in-memory store is for tests and scripts: a command on a file does not import it
-    if name == "MemoryStore":
-        from .memory import MemoryStore
-
-        return MemoryStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# the in-memory store is for tests and scripts: a command on a file does not import it
+__getattr__ = names_from(__name__, {"MemoryStore": "memory"})
 
 
 def _memory(url: str) -> Store:

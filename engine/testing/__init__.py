@@ -17,9 +17,9 @@ Importing `engine.testing` itself stays light: those names import Hypothesis onl
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..lazy import names_from
 from .expectations import Mismatch
 from .runner import STORES, ScenarioResult, ScenarioRun, StepFailure, fresh_store, run_scenario
 from .scenarios import (
@@ -58,23 +58,19 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    "InvariantViolation": ".stateful",
-    "process_state_machine": ".stateful",
-    "actors": ".strategies",
-    "clock_advances": ".strategies",
-    "event_sequences": ".strategies",
-    "field_values": ".strategies",
-    "fire_data": ".strategies",
-    "start_data": ".strategies",
+    "InvariantViolation": "stateful",
+    "process_state_machine": "stateful",
+    "actors": "strategies",
+    "clock_advances": "strategies",
+    "event_sequences": "strategies",
+    "field_values": "strategies",
+    "fire_data": "strategies",
+    "start_data": "strategies",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The property-testing names, imported (with Hypothesis) when first read."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute '{name}'")
-    return getattr(importlib.import_module(module, __name__), name)
+# the property-testing names, imported (with Hypothesis) when first read
+__getattr__ = names_from(__name__, _LAZY)
 
 
 __all__ = [
