@@ -13,25 +13,15 @@ from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import InstanceRecord, TimerRecord
 from fulfil.engine.store.postgres import PostgresStore, split_url
-from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ACCESS = Path(__file__).resolve().parents[1] / "runtime" / "processes" / "access.yaml"
 
 
 @pytest.fixture
-def schema_url() -> Iterator[str]:
-    """The URL of a fresh schema on the test server, dropped after the test."""
-    require_server()
-    schema = new_schema()
-    yield with_schema(URL, schema)
-    drop_schema(schema)
-
-
-@pytest.fixture
-def store(schema_url: str) -> Iterator[PostgresStore]:
+def store(postgres_url: str) -> Iterator[PostgresStore]:
     """An upgraded store on the test's schema."""
-    made = PostgresStore(schema_url)
+    made = PostgresStore(postgres_url)
     made.upgrade()
     yield made
     made.close()
@@ -64,7 +54,7 @@ def test_tick_fires_timers_with_and_without_instance_rows_by_due_time(
 
 
 def test_timer_of_an_instance_held_elsewhere_is_passed_over_then_fired(
-    store: PostgresStore, schema_url: str
+    store: PostgresStore, postgres_url: str
 ) -> None:
     """While another transaction holds an instance, its timer is skipped for the next one in
     due order, and claimed once that transaction ended."""
@@ -73,7 +63,7 @@ def test_timer_of_an_instance_held_elsewhere_is_passed_over_then_fired(
         tx.add_timer(TimerRecord("busy-1", "t", "s", "go", T0, T0))
     _orphan(store, "gone-1", T0 + timedelta(hours=1))
     later = T0 + timedelta(hours=2)
-    libpq_url, schema = split_url(schema_url)
+    libpq_url, schema = split_url(postgres_url)
     with psycopg.connect(libpq_url) as other, other.transaction():
         other.execute(f'SET LOCAL search_path TO "{schema}"')
         other.execute("SELECT id FROM instances WHERE id = 'busy-1' FOR UPDATE")

@@ -17,7 +17,6 @@ from fulfil.engine.runtime import Engine
 from fulfil.engine.store import InstanceRecord
 from fulfil.engine.store.base import EventRecord
 from fulfil.engine.store.postgres import PostgresStore
-from postgres_support import URL, drop_schema, new_schema, require_server, with_schema
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PROCESS = """
@@ -41,17 +40,8 @@ transitions:
 
 
 @pytest.fixture
-def schema_url() -> Iterator[str]:
-    """The URL of a fresh schema on the test server, dropped after the test."""
-    require_server()
-    schema = new_schema()
-    yield with_schema(URL, schema)
-    drop_schema(schema)
-
-
-@pytest.fixture
-def store(schema_url: str) -> Iterator[PostgresStore]:
-    made = PostgresStore(schema_url)
+def store(postgres_url: str) -> Iterator[PostgresStore]:
+    made = PostgresStore(postgres_url)
     made.upgrade()
     yield made
     made.close()
