@@ -117,7 +117,12 @@ def shown_without_rev(run, instance: str) -> dict[str, object]:  # type: ignore[
             1,
             "allowed values",
         ),
-        (["fire", "access-1", "access_not_obtained", *OPS], 1, "requires field 'actions_taken'"),
+        (
+            ["fire", "access-1", "access_not_obtained", *OPS],
+            1,
+            "requires field 'actions_taken' to be set: give it in --data, "
+            """e.g. --data '{"actions_taken": "..."}'""",
+        ),
         (
             ["fire", "access-1", "access_obtained", "--as", "ann:account_manager"],
             1,

@@ -36,7 +36,7 @@ def guarded(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FulfilError as exc:
-            fail(str(exc), getattr(exc, "exit_code", 1))
+            fail(str(exc) + _how_to_give(exc), getattr(exc, "exit_code", 1))
         except BrokenPipeError:
             pipe_closed()  # the reader went away (`| head`): not an error of ours
         except (OSError, ValueError) as exc:
@@ -44,6 +44,15 @@ def guarded(func: F) -> F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _how_to_give(error: FulfilError) -> str:
+    """What the command line adds to a refusal the engine words for every surface: how to give
+    a field a transition requires (the workbench's form marks it, the API names it)."""
+    field = error.details.get("field") if error.code == "requirement_missing" else None
+    if not isinstance(field, str):
+        return ""
+    return f': give it in --data, e.g. --data \'{{"{field}": "..."}}\''
 
 
 def emit_json(value: Any) -> None:

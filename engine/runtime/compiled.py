@@ -90,10 +90,10 @@ class CompiledTransition:
             if not is_set(step.vars.get(name)):
                 step.refusals.append(
                     RequirementMissing(
-                        f"'{t.trigger}' requires field '{name}' to be set: give it in --data, "
-                        f'e.g. --data \'{{"{name}": "..."}}\'',
+                        f"'{t.trigger}' requires field '{name}' to be set",
                         instance=step.record.id,
                         trigger=t.trigger,
+                        details={"field": name},
                     )
                 )
                 return False

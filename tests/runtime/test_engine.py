@@ -133,7 +133,7 @@ def test_unknown_process_and_instance(engine: Engine) -> None:
             None,
             OPS,
             RequirementMissing,
-            "requires field 'actions_taken'.*--data",
+            "requires field 'actions_taken' to be set$",
         ),
     ],
 )

@@ -68,6 +68,7 @@ def test_refusal_beside_the_form_and_nothing_stored(client: TestClient, engine: 
         re.S,
     )
     assert refusal and "actions_taken" in refusal.group(1)
+    assert "--data" not in refusal.group(1)  # the command line's way to give it, not the form's
     assert engine.show(instance) == before
     assert len(engine.history(instance)) == 2
 
