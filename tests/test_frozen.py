@@ -15,34 +15,26 @@ import pytest
 from fulfil.engine.frozen import ahead, frozen, is_built, record
 
 
+def written(decorate: Callable[[type[Any]], type[Any]]) -> type[Any]:
+    """A fresh frozen record class, written once, made by `decorate`."""
+
+    class Record:
+        """A record."""
+
+        name: str
+        count: int = 0
+        tags: tuple[str, ...] = ()
+        notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+        def label(self) -> str:
+            return f"{self.name}#{self.count}"
+
+    return decorate(Record)
+
+
 def pair() -> tuple[type[Any], type[Any]]:
-    """The same class written twice: with `@frozen`, and with `@dataclass(frozen=True)`."""
-
-    @frozen
-    class Lazy:
-        """A record."""
-
-        name: str
-        count: int = 0
-        tags: tuple[str, ...] = ()
-        notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-        def label(self) -> str:
-            return f"{self.name}#{self.count}"
-
-    @dataclass(frozen=True)
-    class Eager:
-        """A record."""
-
-        name: str
-        count: int = 0
-        tags: tuple[str, ...] = ()
-        notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-        def label(self) -> str:
-            return f"{self.name}#{self.count}"
-
-    return Lazy, Eager
+    """The same class made twice: with `@frozen`, and with `@dataclass(frozen=True)`."""
+    return written(frozen), written(dataclass(frozen=True))
 
 
 # each a first use of the class: what it gives must be what the dataclass gives
@@ -178,32 +170,7 @@ def test_threads_build_once() -> None:
 def slotted_pair() -> tuple[type[Any], type[Any]]:
     """The same class with slots, with `@frozen(slots=True)` and `@dataclass(frozen=True,
     slots=True)`."""
-
-    @frozen(slots=True)
-    class Lazy:
-        """A record."""
-
-        name: str
-        count: int = 0
-        tags: tuple[str, ...] = ()
-        notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-        def label(self) -> str:
-            return f"{self.name}#{self.count}"
-
-    @dataclass(frozen=True, slots=True)
-    class Eager:
-        """A record."""
-
-        name: str
-        count: int = 0
-        tags: tuple[str, ...] = ()
-        notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-        def label(self) -> str:
-            return f"{self.name}#{self.count}"
-
-    return Lazy, Eager
+    return written(frozen(slots=True)), written(dataclass(frozen=True, slots=True))
 
 
 SLOTTED_USES: dict[str, Callable[[type[Any]], Any]] = {
@@ -256,29 +223,20 @@ def test_with_slots_a_base_class_is_refused() -> None:
 def mutable_pair() -> tuple[type[Any], type[Any]]:
     """The same mutable class with `@record` and with `@dataclass`."""
 
-    @record
-    class Lazy:
-        """A record."""
+    def written(decorate: Callable[[type[Any]], type[Any]]) -> type[Any]:
+        class Record:
+            """A record."""
 
-        name: str
-        count: int = 0
-        tags: list[str] = field(default_factory=list)
+            name: str
+            count: int = 0
+            tags: list[str] = field(default_factory=list)
 
-        def label(self) -> str:
-            return f"{self.name}#{self.count}"
+            def label(self) -> str:
+                return f"{self.name}#{self.count}"
 
-    @dataclass
-    class Eager:
-        """A record."""
+        return decorate(Record)
 
-        name: str
-        count: int = 0
-        tags: list[str] = field(default_factory=list)
-
-        def label(self) -> str:
-            return f"{self.name}#{self.count}"
-
-    return Lazy, Eager
+    return written(record), written(dataclass)
 
 
 MUTABLE_USES: dict[str, Callable[[type[Any]], Any]] = {

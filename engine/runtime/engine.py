@@ -128,14 +128,6 @@ def _state_facts(cp: CompiledProcess, state: str) -> _StateFacts:
     )
 
 
-def _may_be_due(cp: CompiledProcess, record: InstanceRecord) -> bool:
-    """Whether `family_due_timer` could find a timer for the instance: not when it is alone
-    (no request, no tasks), its process has no timers and its state holds no batch."""
-    return bool(
-        record.parent is not None or cp.process.tasks or cp.has_timers or record.state in cp.batches
-    )
-
-
 def _problem_order(problem: VerifyProblem) -> tuple[str, int]:
     """The store's problems first, then by instance and first bad event (the instance last)."""
     return (problem.instance, problem.seq if problem.seq is not None else 1 << 62)
@@ -299,11 +291,7 @@ class Engine:
                     stale = check_rev(record, expected_rev)
                     if stale is not None:
                         raise _Stale(stale)
-                    if (
-                        behind
-                        and _may_be_due(cp, record)
-                        and family_due_timer(tx, self.definitions, record, now)
-                    ):
+                    if behind and family_due_timer(tx, self.definitions, record, now, cp):
                         raise _TimersDue
                     outcome = self.executor.fire(
                         tx,
@@ -402,11 +390,7 @@ class Engine:
                     job = held_job(tx, job_id, worker, attempt)
                     record, cp = self.executor.load(tx, job.instance)
                     now = self.clock.now()
-                    if (
-                        behind
-                        and _may_be_due(cp, record)
-                        and family_due_timer(tx, self.definitions, record, now)
-                    ):
+                    if behind and family_due_timer(tx, self.definitions, record, now, cp):
                         raise _TimersDue
                     result_data(cp, record.state, job, data)
                     outcome = self.executor.fire(

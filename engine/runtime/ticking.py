@@ -70,17 +70,28 @@ def _family(
 
 
 def family_due_timer(
-    tx: Transaction, definitions: Definitions, instance: str | InstanceRecord, now: datetime
+    tx: Transaction,
+    definitions: Definitions,
+    instance: str | InstanceRecord,
+    now: datetime,
+    cp: CompiledProcess | None = None,
 ) -> TimerRecord | None:
     """The earliest pending timer due by `now` whose firing can change the instance (or None).
 
     That is a timer of the instance's family, or the batch timer of a batch state one of its
     members is in; ties go by id, as `claim_due_timer` orders them. `instance` is its id, or
-    its record when the caller has read it already.
+    its record when the caller has read it already (and `cp` its definition, when it has that
+    too). An instance alone (no request, no tasks) whose process has no timers and whose state
+    gathers no batch has none: nothing is read.
     """
     record = tx.get_instance(instance) if isinstance(instance, str) else instance
     if record is None:
         return None
+    if record.parent is None:
+        if cp is None:
+            cp = definitions.for_instance(tx, record.process, record.version)
+        if not (cp.process.tasks or cp.has_timers or record.state in cp.batches):
+            return None
     due: list[TimerRecord] = []
     batch_states: set[tuple[str, str]] = set()
     for member in _family(tx, definitions, record):

@@ -129,6 +129,7 @@ def _lane_values(lane: LaneRecord | None) -> tuple[Any, ...]:
 
 
 _I_COLUMNS = ", ".join(f"i.{column}" for column in INSTANCE_COLUMNS.split(", "))
+_LANE_AT = _I_COLUMNS.count(",") + 1  # where the lane's columns start in `read_with_lane`
 _FREE_LANE = f"SELECT {LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1 FOR UPDATE SKIP LOCKED"
 
 
@@ -185,9 +186,9 @@ class PostgresTransaction(SQLTransaction):
         self._looked = True
         row = self._run(self.read_with_lane, (instance_id,)).fetchone()
         assert row is not None  # the outer join gives one row whatever it finds
-        if row[15] is not None:
-            self._free = LaneRecord(*row[15:])
-        return None if row[0] is None else decode_instance(row[:15])
+        if row[_LANE_AT] is not None:
+            self._free = LaneRecord(*row[_LANE_AT:])
+        return None if row[0] is None else decode_instance(row[:_LANE_AT])
 
     def append_event(self, event: EventRecord, texts: tuple[str, str] | None = None) -> None:
         self._send_event()  # the one before, if held; the lane's move can wait for this one

@@ -167,3 +167,33 @@ def test_the_chain_writes_what_seal_gives() -> None:
     assert (second.seq, second.prev_hash, second.data, second.detail) == (2, first.hash, {}, {})
     assert events == [first, second]
     assert (saved.seq, saved.head, saved.rev, saved.state) == (2, second.hash, 2, "In Progress")
+
+
+def test_save_writes_back_every_field_as_replace_would() -> None:
+    """`save` builds the written record field by field (it runs on every step): every field
+    an instance has is carried over or changed as `dataclasses.replace` would, so a field
+    added to `InstanceRecord` and not to `save` fails here, not in a store."""
+    from dataclasses import fields
+
+    from fulfil.engine.runtime.history import _CHANGEABLE
+
+    record = InstanceRecord(
+        "x-1", "p", 1, "a", {"n": 1}, AT, AT, AT, "parent-1", "task", 4, 2, "h", 3, "sam"
+    )
+    kept = {"id", "process", "created_at", "rev", "seq", "head"}
+    assert {f.name for f in fields(InstanceRecord)} == kept | _CHANGEABLE
+    later = datetime(2027, 1, 1, tzinfo=UTC)
+    new = {
+        "version": 2, "state": "b", "data": {"n": 2}, "updated_at": later,
+        "last_activity_at": later, "parent": None, "task": None, "format_version": 4,
+        "assignee": "lee",
+    }  # fmt: skip
+    store = MemoryStore()
+    for name, value in [(None, None), *new.items()]:
+        with store.transaction() as tx:
+            tx.insert_instance(replace(record, id=f"x-{name}"))
+            chain = HistoryChain(tx, replace(record, id=f"x-{name}"), KEYS)
+            changes = {} if name is None else {name: value}
+            saved = chain.save(replace(record, id=f"x-{name}"), **changes)
+            expected = replace(record, id=f"x-{name}", rev=5, seq=2, head="h", **changes)
+            assert saved == expected
