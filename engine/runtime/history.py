@@ -29,6 +29,7 @@ from ..audit.keys import AuditKeys
 from ..errors import UsageError
 from ..store.base import EventRecord, InstanceRecord, Position, Transaction, to_iso
 from ..store.jsontext import compact_encoder
+from ..store.rows import json_object
 
 __all__ = [
     "EVENT_PREFIX",
@@ -53,7 +54,6 @@ _dumps = compact_encoder(sort_keys=True, default=str)
 # compact encoder's text, keys in the order written. `default=str` as the format-2 text has, so
 # the memory store seals what it sealed before; a SQL store refuses such a value when writing.
 _stored_json = compact_encoder(default=str)
-_row_json = compact_encoder()  # what a SQL store writes (`engine.store.rows.json_object`)
 # what `HistoryChain.save` may change besides the revision and the chain's end
 _CHANGEABLE = frozenset(
     [
@@ -301,8 +301,7 @@ class HistoryChain:
         # encoded once: the seal covers these texts and a SQL store writes them as they are
         texts: tuple[str, str] | None
         try:
-            data_text = _row_json(data) if data else "{}"
-            detail_text = _row_json(detail) if detail else "{}"
+            data_text, detail_text = json_object(data), json_object(detail)
             texts = (data_text, detail_text)
         except TypeError:
             # a value JSON has no form for: sealed as before, and a SQL store refuses it
