@@ -3,7 +3,9 @@
 Each round runs, interleaved, as fresh processes: `python -c "import transitions"` (the
 baseline), `fulfil show`, `fulfil fire` (a different instance each round), and `fulfil show`
 with the definition cache off (every definition read and checked, as on a first run). The
-shipped processes are the folder. Wall times, medians over the rounds.
+shipped processes are the folder. Wall times, medians over the rounds. `python -c pass` is
+timed too: the interpreter's own start, which no command can go below, says how fast the
+machine starts processes.
 
 Targets: `show` and `fire` at most 100 ms and at most 3.5x the baseline.
 
@@ -70,8 +72,15 @@ def main() -> int:
         for warm in ([*cli, "show", ids[0]], [sys.executable, "-c", "import transitions"]):
             timed(warm, env, work)  # bytecode and the definition cache written once
 
-        times: dict[str, list[float]] = {"baseline": [], "show": [], "fire": [], "cold": []}
+        times: dict[str, list[float]] = {
+            "python": [],
+            "baseline": [],
+            "show": [],
+            "fire": [],
+            "cold": [],
+        }
         for n in range(rounds):
+            times["python"].append(timed([sys.executable, "-c", "pass"], env, work))
             times["baseline"].append(timed([sys.executable, "-c", "import transitions"], env, work))
             times["show"].append(timed([*cli, "show", ids[n]], env, work))
             times["fire"].append(timed([*cli, "fire", ids[n], "begin", "--as", "sam"], env, work))
@@ -82,6 +91,8 @@ def main() -> int:
     base = statistics.median(times["baseline"])
     print(f"CLI wall time, median of {rounds} interleaved rounds ({len(catalog)} processes)")
     print(f"  python -c 'import transitions'  {base * 1000:6.1f} ms  (baseline)")
+    bare = statistics.median(times["python"])
+    print(f"  python -c pass                  {bare * 1000:6.1f} ms  (the interpreter alone)")
     rows = [
         ("fulfil show", "show", True),
         ("fulfil fire", "fire", True),
