@@ -62,14 +62,6 @@ class _Machine(Machine):
     state_cls = _State
 
 
-def _condition(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda event: check(event.kwargs["ctx"])
-
-
-def _action(run: Callable[[Any], None]) -> Callable[[Any], None]:
-    return lambda event: run(event.kwargs["ctx"])
-
-
 class MachineAdapter(Generic[C]):
     """Fires triggers of one process version on a shared `transitions.Machine`."""
 
@@ -83,13 +75,15 @@ class MachineAdapter(Generic[C]):
                     "trigger": spec.trigger,
                     "source": list(spec.sources),
                     "dest": spec.dest,
-                    "conditions": [_condition(spec.condition)],
-                    "after": [_action(spec.action)],
+                    "conditions": [spec.condition],
+                    "after": [spec.action],
                 }
                 for spec in specs
             ],
             auto_transitions=False,
-            send_event=True,
+            # the library calls each condition and action with the event's arguments, which
+            # are the context alone: no wrapper between it and our callbacks
+            send_event=False,
             ignore_invalid_triggers=False,
         )
 
@@ -112,7 +106,7 @@ class MachineAdapter(Generic[C]):
         # bind and unbind every state's and trigger's convenience methods on each event. Its
         # transitions are executed as `Event.trigger` would, minus the machine-wide queue and
         # prepare/finalize/exception hooks, which this machine never has.
-        data = EventData(machine.get_state(state), event, machine, carrier, (), {"ctx": ctx})
+        data = EventData(machine.get_state(state), event, machine, carrier, (ctx,), {})
         for transition in candidates:
             data.transition = transition
             if transition.execute(data):
