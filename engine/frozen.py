@@ -26,6 +26,10 @@ module defines.
 With `slots=True` the decorator makes a new class with `__slots__`; `@frozen(slots=True)` makes
 that class at once (the slots cost nothing to make: no method is compiled) and keeps the class
 as written for the copy. Such a class has no base class and no `ClassVar` or `InitVar` field.
+
+A frozen class's `__init__` is not the decorator's but one that sets every field at once
+(`_fast_init`), with the same parameters and defaults: records and views are made on every
+step, and the decorator's sets each field through `object.__setattr__`.
 """
 
 from __future__ import annotations
@@ -92,6 +96,10 @@ def _build(cls: type) -> None:
             written = type(cls)(cls.__name__, cls.__bases__, body)
             written.__qualname__ = cls.__qualname__
         made: type = dataclasses.dataclass(written, slots=slots, **options)
+        if options["frozen"] and "__init__" in names:
+            fast = _fast_init(made, cls if slots else None)
+            if fast is not None:
+                made.__init__ = fast  # type: ignore[misc]
         for name in names:
             if name in made.__dict__:
                 setattr(cls, name, _moved(made.__dict__[name], made, cls))
@@ -105,6 +113,71 @@ def _build(cls: type) -> None:
                     delattr(cls, name)
         if cls.__doc__ is None:
             cls.__doc__ = made.__doc__
+
+
+def _fast_init(made: type, slotted: type | None) -> Callable[..., None] | None:
+    """An `__init__` for a frozen class that sets its fields at once; None for a class it
+    cannot stand in for (`__post_init__`, an `InitVar`, a field outside `__init__` or
+    keyword-only).
+
+    The decorator's own sets each field through `object.__setattr__`, which costs three to
+    four times an ordinary assignment, and records are made on every step. This one takes the
+    same parameters with the same defaults (a default factory called as the decorator calls
+    it). Without slots it assigns the instance's `__dict__` once. With slots (`slotted`, the
+    class instances have) the instance is of a class with the same slots and no `__setattr__`
+    while its fields are assigned, then of its own class again; an instance of a subclass
+    goes through the decorator's `__init__`.
+    """
+    init = made.__dict__["__init__"]
+    fields = dataclasses.fields(made)
+    names = [f.name for f in fields]
+    parameters = list(inspect.signature(init).parameters.values())[1:]
+    if (
+        hasattr(made, "__post_init__")
+        or [p.name for p in parameters] != names
+        or any(p.kind is not p.POSITIONAL_OR_KEYWORD for p in parameters)
+        or (slotted is None and not made.__dictoffset__)
+    ):
+        return None
+    defaults = init.__defaults__ or ()
+    first_default = len(names) - len(defaults)
+    scope: dict[str, Any] = {
+        "_set": object.__setattr__,
+        "_type": type,
+        "_init": init,
+        "_cls": slotted,
+    }
+    if slotted is not None:  # the same slots, without the frozen `__setattr__`
+        slots = {"__slots__": slotted.__dict__["__slots__"]}
+        scope["_fields"] = type(f"_{slotted.__name__}Fields", (), slots)
+    values = []
+    for index, f in enumerate(fields):
+        value = f.name
+        if f.default_factory is not dataclasses.MISSING:
+            scope[f"_factory_{index}"] = f.default_factory
+            scope[f"_unset_{index}"] = defaults[index - first_default]
+            value = f"(_factory_{index}() if {f.name} is _unset_{index} else {f.name})"
+        values.append((f.name, value))
+    if {*scope, "self"} & set(names):
+        return None  # a field named like a name of the text below
+    head = f"def __init__(self, {', '.join(names)}):\n"
+    if slotted is None:
+        pairs = ", ".join(f"{name!r}: {value}" for name, value in values)
+        body = f"    _set(self, '__dict__', {{{pairs}}})\n"
+    else:
+        body = (
+            f"    if _type(self) is not _cls:\n"
+            f"        return _init(self, {', '.join(names)})\n"
+            f"    _set(self, '__class__', _fields)\n"
+            + "".join(f"    self.{name} = {value}\n" for name, value in values)
+            + "    self.__class__ = _cls\n"
+        )
+    exec(head + body, scope)  # the text above, made of the class's own field names
+    made_init: Callable[..., None] = scope["__init__"]
+    made_init.__defaults__ = init.__defaults__
+    made_init.__qualname__ = init.__qualname__
+    made_init.__annotations__ = init.__annotations__
+    return made_init
 
 
 def _moved(value: Any, made: type, cls: type) -> Any:

@@ -286,3 +286,66 @@ def test_ahead_wants_every_field() -> None:
         ahead(lazy, name="a")
     with pytest.raises(TypeError, match="every field"):
         ahead(lazy, name="a", count=1, tags=(), notes={}, other=2)
+
+
+@pytest.mark.parametrize("made", [pair, slotted_pair], ids=["dict", "slots"])
+def test_init_takes_what_the_dataclass_init_takes(made: Callable[[], Any]) -> None:
+    """A frozen class's `__init__` (which sets the fields at once) has the dataclass's
+    signature, takes keywords, calls a default factory for each instance, and refuses a
+    missing or unknown argument as the dataclass does."""
+    import inspect
+
+    lazy, eager = made()
+    one, two = lazy(count=2, name="a"), lazy("a", 2)
+    assert str(inspect.signature(lazy)) == str(inspect.signature(eager))
+    assert one == two and repr(one) == repr(eager(name="a", count=2))
+    assert one.notes is not two.notes
+    assert lazy("a", notes={"k": 1}).notes == {"k": 1} and lazy("a").notes == {}
+    for call in (lambda cls: cls(), lambda cls: cls("a", other=1)):
+        with pytest.raises(TypeError) as lazy_raised:
+            call(lazy)
+        with pytest.raises(TypeError) as eager_raised:
+            call(eager)
+        assert str(lazy_raised.value) == str(eager_raised.value)
+
+
+def test_init_of_a_subclass_and_of_a_class_with_post_init() -> None:
+    """An instance of a plain subclass of a class with slots is of that subclass; a class with
+    `__post_init__` runs it (the decorator's own `__init__` serves both)."""
+    slotted, _ = slotted_pair()
+
+    class Plain(slotted):  # type: ignore[valid-type,misc]
+        pass
+
+    made = Plain("a", 1)
+    assert type(made) is Plain and made == Plain("a", 1) and type(slotted("a")) is slotted
+
+    @frozen
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            if self.value < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(ValueError, match="negative"):
+        Checked(-1)
+    assert Checked(1).value == 1
+
+
+def test_fields_named_like_builtins() -> None:
+    """Fields called `type`, `object` or `self`-like names are set as the dataclass sets them."""
+
+    @frozen(slots=True)
+    class Job:
+        type: str
+        object: int = 0
+        _set: str = ""
+
+    @frozen
+    class Kind:
+        type: str
+        object: int = 0
+
+    assert (Job("a", 1, "b").type, Job("a").object, Job("a", _set="c")._set) == ("a", 0, "c")
+    assert (Kind("x", 2).type, Kind("x").object) == ("x", 0)
