@@ -3,7 +3,9 @@ statement, and that changes nothing a reader, a racing writer or a rollback can 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -67,6 +69,44 @@ def _count_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(psycopg.Cursor, "execute", counting)
     return sent
+
+
+@contextmanager
+def _round_trips(store: PostgresStore) -> Iterator[list[list[str]]]:
+    """The round trips the store's connection makes in the block: each is the names of the
+    messages sent before the answers are waited for (libpq's trace of the protocol)."""
+    trips: list[list[str]] = []
+    pgconn = store._conn.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            yield trips
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        answered = True
+        for line in trace:
+            side, _, name = line.split("\t")[:3]
+            if side == "F":
+                if answered:
+                    trips.append([])
+                trips[-1].append(name.strip())
+            answered = side == "B"
+
+
+def test_a_fire_is_four_round_trips(store: PostgresStore) -> None:
+    """A fire waits for the server four times, as the bare statements of a step do: BEGIN,
+    the read that locks a lane, the write-back with the event and the lane, COMMIT."""
+    engine = Engine(Catalog((load_text(PROCESS).process,)), store=store, clock=ManualClock(T0))
+    engine.start("counter", id="c-1")
+    engine.fire("c-1", "bump")
+    with _round_trips(store) as trips:
+        engine.fire("c-1", "bump")
+    assert len(trips) == 4, trips
+    assert trips[0] == trips[-1] == ["Query"]  # BEGIN, COMMIT
+    assert [trip.count("Execute") for trip in trips[1:3]] == [1, 1]
+    assert engine.show("c-1").data["n"] == 2
 
 
 def test_a_fire_sends_its_event_with_the_write_back(
