@@ -47,7 +47,6 @@ from .history import HistoryChain
 from .jobs import (
     DEFAULT_LEASE,
     JobView,
-    creates_jobs,
     failed_job,
     held_job,
     job_view,
@@ -1063,7 +1062,7 @@ class Engine:
             facts.owner,
             acted_as,
             record.assignee,
-            tuple(job_view(j) for j in tx.jobs(instance=record.id)) if creates_jobs(cp) else (),
+            tuple(job_view(j) for j in tx.jobs(instance=record.id)) if cp.has_jobs else (),
             cp.path(record.state),
         )
 

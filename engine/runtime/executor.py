@@ -450,7 +450,9 @@ class Executor:
         waiting = TaskReader(tx, self.definitions).waiting_on(record) if record.task else ()
         if waiting:
             detail["waiting_on"] = list(waiting)  # its timers start when it is released
-        elif any(cp.timers.get(state) or state in cp.batches for state in entries):
+        elif (cp.timers or cp.batches) and any(
+            cp.timers.get(state) or state in cp.batches for state in entries
+        ):
             notes = self.arming.enter(
                 tx, cp, record.id, dest, step.vars, step.now, pending, entries
             )
@@ -550,7 +552,8 @@ class Executor:
         new = chain.save(
             record, state=dest, data=stored, updated_at=now, last_activity_at=activity_at
         )
-        outcome = Outcome(new, {sheet for sheet, _ in step.rows}, len(step.messages))
+        sheets = {sheet for sheet, _ in step.rows} if step.rows else set()
+        outcome = Outcome(new, sheets, len(step.messages))
         self._reach_out(tx, step, new, outcome, depth)
         return outcome
 

@@ -70,10 +70,6 @@ _CHANGEABLE = frozenset(
 )
 
 
-def _string(text: str | None) -> str:
-    return "null" if text is None else encode_basestring(text)
-
-
 def stored_text(
     instance: str,
     seq: int,
@@ -99,13 +95,15 @@ def stored_text(
     `after` as its JSON text already, when the caller has it."""
     if place is None:
         place = "null" if after is None else f"[{encode_basestring(after[0])},{int(after[1])}]"
+    string = encode_basestring  # None is "null", written out here: this runs on every event
     return (
-        f'{{"actor":{encode_basestring(actor)},"after":{place},"at":{encode_basestring(at)},'
-        f'"data":{data},"dest":{_string(dest)},"detail":{detail},'
-        f'"instance":{encode_basestring(instance)},"key":{encode_basestring(key)},'
-        f'"kind":{encode_basestring(kind)},"lane":{int(lane)},"pos":{int(pos)},'
-        f'"prev_hash":{encode_basestring(prev_hash)},"role":{_string(role)},"seq":{int(seq)},'
-        f'"source":{_string(source)},"trigger":{_string(trigger)},"v":3}}'
+        f'{{"actor":{string(actor)},"after":{place},"at":{string(at)},'
+        f'"data":{data},"dest":{"null" if dest is None else string(dest)},"detail":{detail},'
+        f'"instance":{string(instance)},"key":{string(key)},'
+        f'"kind":{string(kind)},"lane":{int(lane)},"pos":{int(pos)},'
+        f'"prev_hash":{string(prev_hash)},"role":{"null" if role is None else string(role)},'
+        f'"seq":{int(seq)},"source":{"null" if source is None else string(source)},'
+        f'"trigger":{"null" if trigger is None else string(trigger)},"v":3}}'
     )
 
 
@@ -288,6 +286,21 @@ class HistoryChain:
     ) -> EventRecord:
         """The next event of the instance, placed and sealed; the caller appends it (with
         `texts`, the JSON texts its seal covers, as `tx.append_event(event, chain.texts)`)."""
+        return self._next(kind, at, actor, role, trigger, source, dest, data, detail)
+
+    def _next(
+        self,
+        kind: str,
+        at: datetime,
+        actor: str,
+        role: str | None,
+        trigger: str | None,
+        source: str | None,
+        dest: str | None,
+        data: dict[str, Any] | None,
+        detail: dict[str, Any] | None,
+    ) -> EventRecord:
+        """`event`, its fields positional (`add` passes them on without naming each again)."""
         self.seq = seq = self.seq + 1
         keys, instance, head = self.keys, self.instance, self.head
         key = keys.signing_id
@@ -333,17 +346,7 @@ class HistoryChain:
         detail: dict[str, Any] | None = None,
     ) -> EventRecord:
         """Append the next event of the instance (as `event`, and written)."""
-        event = self.event(
-            kind,
-            at=at,
-            actor=actor,
-            role=role,
-            trigger=trigger,
-            source=source,
-            dest=dest,
-            data=data,
-            detail=detail,
-        )
+        event = self._next(kind, at, actor, role, trigger, source, dest, data, detail)
         self.tx.append_event(event, self.texts)
         return event
 
