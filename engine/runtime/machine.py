@@ -106,7 +106,7 @@ class MachineAdapter(Generic[C]):
         # bind and unbind every state's and trigger's convenience methods on each event. Its
         # transitions are executed as `Event.trigger` would, minus the machine-wide queue and
         # prepare/finalize/exception hooks, which this machine never has.
-        data = EventData(machine.get_state(state), event, machine, carrier, (ctx,), {})
+        data = EventData(machine.states[state], event, machine, carrier, (ctx,), {})
         for transition in candidates:
             data.transition = transition
             if transition.execute(data):

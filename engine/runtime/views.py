@@ -131,7 +131,7 @@ class JobView:
         }
 
 
-@frozen
+@frozen(slots=True)
 class InstanceView:
     """An instance as it is now; `data` holds typed values (dates as `date`)."""
 
