@@ -15,7 +15,7 @@ import pytest
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.definition.loader import Catalog, load_text
 from fulfil.engine.errors import ConflictError
-from fulfil.engine.runtime import Engine
+from fulfil.engine.runtime import Engine, StepContext
 from fulfil.engine.store import InstanceRecord
 from fulfil.engine.store.base import EventRecord
 from fulfil.engine.store.postgres import PostgresStore
@@ -199,3 +199,22 @@ def test_a_block_that_raises_drops_the_held_event(store: PostgresStore) -> None:
         raise RuntimeError("the step failed")
     with store.transaction() as tx:
         assert tx.events("i-1") == []
+
+
+def test_a_step_hook_cursor_is_its_own(store: PostgresStore) -> None:
+    """The store keeps one cursor for all its transactions; a hook's cursor is another one on
+    the same transaction: a hook that gives it dict rows and closes it breaks no later step."""
+    seen: list[Any] = []
+
+    def hook(step: StepContext) -> None:
+        step.cursor.row_factory = psycopg.rows.dict_row
+        seen.append(step.cursor.execute("SELECT count(*) AS n FROM events").fetchone())
+        step.cursor.close()
+
+    catalog = Catalog((load_text(PROCESS).process,))
+    engine = Engine(catalog, store=store, clock=ManualClock(T0), step_hooks=[hook])
+    engine.start("counter", id="c-1")
+    engine.fire("c-1", "bump")
+    engine.fire("c-1", "bump")
+    assert seen == [{"n": 1}, {"n": 2}, {"n": 3}]  # the step's own event is seen
+    assert engine.show("c-1").data["n"] == 2
