@@ -450,7 +450,7 @@ class Executor:
         waiting = TaskReader(tx, self.definitions).waiting_on(record) if record.task else ()
         if waiting:
             detail["waiting_on"] = list(waiting)  # its timers start when it is released
-        elif (cp.timers or cp.batches) and any(
+        elif (cp.has_timers or cp.batches) and any(
             cp.timers.get(state) or state in cp.batches for state in entries
         ):
             notes = self.arming.enter(
