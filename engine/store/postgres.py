@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
-from psycopg import IsolationLevel, errors, sql
+from psycopg import errors, sql
 
 from ..errors import ConflictError, StoreError, UsageError
 from .base import (
@@ -110,16 +110,28 @@ POSTGRES = Dialect(
 class _Flushing:
     """The transaction's cursor as its statements use it: what is held is sent first."""
 
-    __slots__ = ("_cursor", "_tx")
+    __slots__ = ("_tx",)
 
-    def __init__(self, tx: PostgresTransaction, cursor: psycopg.Cursor[Any]) -> None:
-        self._tx, self._cursor = tx, cursor
+    def __init__(self, tx: PostgresTransaction) -> None:
+        self._tx = tx
 
     def execute(self, statement: str, params: Any = ()) -> psycopg.Cursor[Any]:
         tx = self._tx
         if tx._held is not None or tx._lane_moved:
             tx.flush()
-        return self._cursor.execute(statement, params)
+        return tx._send(statement, params)
+
+
+class Session:
+    """What a `PostgresStore` keeps per connection for its transactions: one cursor for all of
+    them (a new one would look up its parameters' dumpers and columns' loaders again, about
+    15 us a step), and whether the step's first read is prepared on the connection by name."""
+
+    __slots__ = ("cursor", "read_prepared")
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.cursor = conn.cursor()
+        self.read_prepared = False
 
 
 def _lane_values(lane: LaneRecord | None) -> tuple[Any, ...]:
@@ -131,19 +143,28 @@ def _lane_values(lane: LaneRecord | None) -> tuple[Any, ...]:
 _I_COLUMNS = ", ".join(f"i.{column}" for column in INSTANCE_COLUMNS.split(", "))
 _LANE_AT = _I_COLUMNS.count(",") + 1  # where the lane's columns start in `read_with_lane`
 _FREE_LANE = f"SELECT {LANE_COLUMNS} FROM audit_lanes ORDER BY lane LIMIT 1 FOR UPDATE SKIP LOCKED"
+# the instance (its columns NULL when there is none) and a free lane, locked (its columns NULL
+# when other writers hold every lane)
+_READ_WITH_LANE = (
+    f"WITH free AS ({_FREE_LANE}) SELECT {_I_COLUMNS}, free.* FROM (SELECT 1) AS one "
+    "LEFT JOIN instances AS i ON i.id = %s LEFT JOIN free ON TRUE"
+)
+_PREPARE_READ = "PREPARE fulfil_step_read(text) AS " + _READ_WITH_LANE.replace("%s", "$1")
 
 
 class PostgresTransaction(SQLTransaction):
     """One unit of work on a `PostgresStore`: the shared statements (`engine.store.sql`) and
     PostgreSQL's own lanes and claims, which concurrent workers take without waiting.
 
-    A step costs four round trips, as the bare statements of a step do (BEGIN, a read, a
-    write, COMMIT): the first read of an instance in a writing transaction also locks a free
-    audit lane for the events to come (one statement); the lane's moves and the events are
-    held, not sent, and the step's last event and the lane go to the server with the
-    instance's revision-checked write-back, as one statement. Any other statement sends what
-    is held first, so every statement sees what was written before it, and `PostgresStore`
-    sends what is held before it commits.
+    A step costs three round trips, one fewer than the bare statements of a step (BEGIN, a
+    read, a write, COMMIT): BEGIN is sent with the transaction's first statement, and when
+    that is the first read of an instance in a writing transaction, both travel as one query
+    (`_begin_with_read`); that read also locks a free audit lane for the events to come. The
+    lane's moves and the events are held, not sent, and the step's last event and the lane go
+    to the server with the instance's revision-checked write-back, as one statement. Any other
+    statement sends what is held first, so every statement sees what was written before it,
+    and `PostgresStore` sends what is held before it commits. A transaction that sends no
+    statement sends no BEGIN and no COMMIT.
     """
 
     dialect = POSTGRES
@@ -154,17 +175,19 @@ class PostgresTransaction(SQLTransaction):
     move_append_update = (
         f"WITH moved AS ({sql.move_lane}), appended AS ({sql.append_event}) {sql.update_instance}"
     )
-    # the instance (its columns NULL when there is none) and a free lane, locked (its columns
-    # NULL when other writers hold every lane)
-    read_with_lane = (
-        f"WITH free AS ({_FREE_LANE}) SELECT {_I_COLUMNS}, free.* FROM (SELECT 1) AS one "
-        "LEFT JOIN instances AS i ON i.id = %s LEFT JOIN free ON TRUE"
-    )
+    read_with_lane = _READ_WITH_LANE
 
-    def __init__(self, cursor: psycopg.Cursor[Any], write: bool = True) -> None:
-        self._flushing = _Flushing(self, cursor)
-        super().__init__(cursor, run=self._flushing)
-        self._cur = cursor
+    def __init__(self, session: Session, write: bool = True) -> None:
+        self._flushing = _Flushing(self)
+        super().__init__(session.cursor, run=self._flushing)
+        self._session = session
+        self._cur = session.cursor
+        # A reading transaction sees the store as it was when it began (REPEATABLE READ): a
+        # verify, a search or a view reading several tables while workers commit steps never
+        # sees a step half (its event, not yet its instance's row). A writing one reads each
+        # statement afresh (READ COMMITTED), its rows locked.
+        self._begin = "BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ"
+        self.begun = False  # whether BEGIN was sent: with the first statement, not before
         self._held: EventRecord | None = None  # appended, not yet sent (see `append_event`)
         self._held_texts: tuple[str, str] | None = None  # its data and detail texts, if given
         self._lane_moved = False  # `_lane` is ahead of its row: its move is not yet sent
@@ -175,22 +198,58 @@ class PostgresTransaction(SQLTransaction):
     def _run(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self._flushing.execute(statement, params)
 
+    def _send(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        """Run a statement, BEGIN first when it is the transaction's first."""
+        if not self.begun:
+            self.begun = True
+            self._cur.execute(self._begin, prepare=False)
+        return self._cur.execute(statement, params)
+
     @property
     def db_cursor(self) -> Any:
         """A cursor of its own in this transaction, for a step hook: what the hook does to it
         (closing it, another row factory) does not reach the store's cursor."""
         self.flush()  # a step hook's statements see the events appended before them
+        if not self.begun:
+            self.begun = True
+            self._cur.execute(self._begin, prepare=False)
         return self._cur.connection.cursor()
 
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
         if self._looked or self._lane is not None:
             return super().get_instance(instance_id)
         self._looked = True
-        row = self._run(self.read_with_lane, (instance_id,)).fetchone()
+        if self.begun or self._held is not None or self._lane_moved:
+            row = self._run(self.read_with_lane, (instance_id,)).fetchone()
+        else:
+            row = self._begin_with_read(instance_id)
         assert row is not None  # the outer join gives one row whatever it finds
         if row[_LANE_AT] is not None:
             self._free = LaneRecord(*row[_LANE_AT:])
         return None if row[0] is None else decode_instance(row[:_LANE_AT])
+
+    def _begin_with_read(self, instance_id: str) -> tuple[Any, ...] | None:
+        """BEGIN and `read_with_lane` in one round trip (a step's first statement): one query
+        text holding both, so the read runs as the statement prepared on the connection by
+        name (`PREPARE`), its instance id written in as a literal quoted by psycopg."""
+        session, cursor = self._session, self._cur
+        if not session.read_prepared:
+            with suppress(errors.DuplicatePreparedStatement):  # prepared, though not known
+                cursor.execute(_PREPARE_READ, prepare=False)
+            session.read_prepared = True
+        literal = sql.Literal(instance_id).as_bytes(cursor)
+        query = b"BEGIN; EXECUTE fulfil_step_read(" + literal + b")"
+        try:
+            cursor.execute(query, prepare=False)
+        except errors.InvalidSqlStatementName:
+            # psycopg drops every prepared statement on some commands (a ROLLBACK TO
+            # SAVEPOINT, a DROP): prepare it again, after undoing the BEGIN that ran
+            cursor.connection.rollback()
+            cursor.execute(_PREPARE_READ, prepare=False)
+            cursor.execute(query, prepare=False)
+        self.begun = True
+        cursor.nextset()  # the read's rows, after BEGIN's
+        return cursor.fetchone()
 
     def append_event(self, event: EventRecord, texts: tuple[str, str] | None = None) -> None:
         self._send_event()  # the one before, if held; the lane's move can wait for this one
@@ -204,6 +263,7 @@ class PostgresTransaction(SQLTransaction):
     def rollback_to(self, mark: int) -> None:
         # what is held was written after the mark; a lane locked after it is unlocked
         self._held, self._lane_moved = None, False
+        self._session.read_prepared = False  # psycopg drops prepared statements on a rollback
         self._free, self._looked = self._free_marks[mark - 1]
         super().rollback_to(mark)
 
@@ -216,14 +276,14 @@ class PostgresTransaction(SQLTransaction):
         commit)."""
         if self._lane_moved:
             self._lane_moved = False
-            self._cur.execute(self.sql.move_lane, _lane_values(self._lane))
+            self._send(self.sql.move_lane, _lane_values(self._lane))
         self._send_event()
 
     def _send_event(self) -> None:
         event, self._held = self._held, None
         if event is not None:
             try:
-                self._cur.execute(self.sql.append_event, event_values(event, self._held_texts))
+                self._send(self.sql.append_event, event_values(event, self._held_texts))
             except self.dialect.event_race:
                 raise lost_race(event) from None
 
@@ -237,9 +297,9 @@ class PostgresTransaction(SQLTransaction):
             if self._lane_moved:
                 self._lane_moved = False
                 lane = _lane_values(self._lane)
-                done = self._cur.execute(self.move_append_update, (*lane, *values))
+                done = self._send(self.move_append_update, (*lane, *values))
             else:
-                done = self._cur.execute(self.append_and_update, values)
+                done = self._send(self.append_and_update, values)
         except self.dialect.event_race:
             raise lost_race(event) from None
         return int(done.rowcount)
@@ -311,6 +371,7 @@ class PostgresTransaction(SQLTransaction):
                 self._run("RELEASE SAVEPOINT claim_timer")
                 return timer
             self._run("ROLLBACK TO SAVEPOINT claim_timer")
+            self._session.read_prepared = False  # psycopg drops prepared statements here
             self._run("RELEASE SAVEPOINT claim_timer")
             after = (row[5], int(row[0]))  # due_at text and id, as TIMER_COLUMNS order them
 
@@ -392,9 +453,7 @@ class PostgresStore:
         self._lock = threading.RLock()
         self._checked = False
         self._conn = self._connect()
-        # one cursor for every transaction of the connection: a new one would look up the
-        # dumpers and loaders of its parameters and columns again (about 15 us a step)
-        self._cursor = self._conn.cursor()
+        self._session = Session(self._conn)
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
@@ -482,7 +541,7 @@ class PostgresStore:
     def _reconnect_if_broken(self) -> None:
         if self._conn.closed or self._conn.broken:
             self._conn = self._connect()
-            self._cursor = self._conn.cursor()
+            self._session = Session(self._conn)
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[PostgresTransaction]:
@@ -498,15 +557,20 @@ class PostgresStore:
                 self._reconnect_if_broken()
                 if not self._checked:
                     self._check_schema()
-                # A reading transaction sees the store as it was when it began (REPEATABLE
-                # READ): a verify, a search or a view reading several tables while workers
-                # commit steps never sees a step half (its event, not yet its instance's row).
-                # A writing one reads each statement afresh (READ COMMITTED), its rows locked.
-                self._conn.isolation_level = None if write else IsolationLevel.REPEATABLE_READ
-                with self._conn.transaction():
-                    tx = PostgresTransaction(self._cursor, write)
+                session = self._session
+                tx = PostgresTransaction(session, write)
+                try:
                     yield tx
                     tx.flush()
+                except BaseException:
+                    if tx.begun:
+                        # psycopg drops the connection's prepared statements as it rolls back
+                        session.read_prepared = False
+                        # on a broken connection there is nothing to undo: the error says why
+                        with suppress(psycopg.Error):
+                            self._conn.rollback()
+                    raise
+                self._conn.commit()  # sends nothing when no statement was sent
             except (errors.DeadlockDetected, errors.SerializationFailure) as exc:
                 raise ConflictError(
                     f"another worker changed the same rows at the same time "

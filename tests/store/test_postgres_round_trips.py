@@ -1,5 +1,6 @@
-"""A PostgreSQL step sends its last history event and the instance's write-back as one
-statement, and that changes nothing a reader, a racing writer or a rollback can see."""
+"""A PostgreSQL step sends BEGIN with its first read and its last history event with the
+instance's write-back, and that changes nothing a reader, a racing writer or a rollback can
+see."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.definition.loader import Catalog, load_text
-from fulfil.engine.errors import ConflictError
+from fulfil.engine.errors import AlreadyExists, ConflictError
 from fulfil.engine.runtime import Engine, StepContext
 from fulfil.engine.store import InstanceRecord
 from fulfil.engine.store.base import EventRecord
@@ -58,13 +59,12 @@ def _event(instance: str = "i-1", seq: int = 1) -> EventRecord:
 
 
 def _count_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every statement a psycopg cursor sends from now on (BEGIN and COMMIT are not sent by a
-    cursor, and are the same before and after)."""
+    """Every statement a psycopg cursor sends from now on (COMMIT is not sent by a cursor)."""
     sent: list[str] = []
     execute = psycopg.Cursor.execute
 
     def counting(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(str(query))
+        sent.append(query.decode() if isinstance(query, bytes) else str(query))
         return execute(self, query, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.Cursor, "execute", counting)
@@ -95,33 +95,119 @@ def _round_trips(store: PostgresStore) -> Iterator[list[list[str]]]:
             answered = side == "B"
 
 
-def test_a_fire_is_four_round_trips(store: PostgresStore) -> None:
-    """A fire waits for the server four times, as the bare statements of a step do: BEGIN,
-    the read that locks a lane, the write-back with the event and the lane, COMMIT."""
+def test_a_fire_is_three_round_trips(store: PostgresStore) -> None:
+    """A fire waits for the server three times, once fewer than the bare statements of a step
+    (BEGIN, read, write, COMMIT): BEGIN with the read that locks a lane (one query), the
+    write-back with the event and the lane, COMMIT."""
     engine = Engine(Catalog((load_text(PROCESS).process,)), store=store, clock=ManualClock(T0))
     engine.start("counter", id="c-1")
     engine.fire("c-1", "bump")
     with _round_trips(store) as trips:
         engine.fire("c-1", "bump")
-    assert len(trips) == 4, trips
-    assert trips[0] == trips[-1] == ["Query"]  # BEGIN, COMMIT
-    assert [trip.count("Execute") for trip in trips[1:3]] == [1, 1]
+    assert len(trips) == 3, trips
+    assert trips[0] == trips[-1] == ["Query"]  # BEGIN and the read; COMMIT
+    assert trips[1].count("Execute") == 1
     assert engine.show("c-1").data["n"] == 2
+
+
+def test_a_transaction_that_sends_nothing_makes_no_round_trip(store: PostgresStore) -> None:
+    """No statement, no BEGIN and no COMMIT."""
+    with _round_trips(store) as trips, store.transaction() as tx:
+        assert tx is not None
+    assert trips == []
+
+
+@pytest.mark.parametrize("instance", ["it's", "back\\slash", "é 'quoted' \\'", "%s $1"])
+def test_the_first_read_reads_any_instance_id(store: PostgresStore, instance: str) -> None:
+    """The first read's instance id is written into its query as a literal: quotes,
+    backslashes and placeholders in it read the instance they name, and nothing else."""
+    with store.transaction() as tx:
+        tx.insert_instance(_record(instance))
+        tx.insert_instance(_record("other"))
+    with store.transaction() as tx:
+        found = tx.get_instance(instance)
+        assert found is not None and found.id == instance
+    with store.transaction() as tx:
+        assert tx.get_instance(instance + "'") is None
+
+
+def test_the_first_read_is_prepared_again_when_psycopg_dropped_it(store: PostgresStore) -> None:
+    """psycopg drops a connection's prepared statements on some commands (DEALLOCATE ALL, a
+    ROLLBACK TO SAVEPOINT): the next step's first read prepares it again and reads."""
+    engine = Engine(Catalog((load_text(PROCESS).process,)), store=store, clock=ManualClock(T0))
+    engine.start("counter", id="c-1")
+    engine.fire("c-1", "bump")
+    store._session.cursor.execute("DEALLOCATE ALL")
+    engine.fire("c-1", "bump")
+    with store.transaction() as tx:
+        mark = tx.savepoint()
+        tx.rollback_to(mark)
+        tx.release(mark)
+    engine.fire("c-1", "bump")
+    assert engine.show("c-1").data["n"] == 3
+    assert engine.verify("c-1").ok
+
+
+def test_an_error_in_the_first_statement_is_its_own_and_rolls_back(
+    store: PostgresStore,
+) -> None:
+    """The first statement, sent with BEGIN, raises its own error where it runs (a taken id:
+    AlreadyExists), and the transaction is rolled back; the next one works."""
+    with store.transaction() as tx:
+        tx.insert_instance(_record())
+    with pytest.raises(AlreadyExists), store.transaction() as tx:
+        tx.insert_instance(_record())
+    with pytest.raises(AlreadyExists), store.transaction() as tx:
+        assert tx.get_instance("i-1") is not None
+        tx.insert_instance(_record("i-2"))
+        tx.insert_instance(_record())
+    with store.transaction() as tx:
+        assert tx.get_instance("i-2") is None
+        tx.insert_instance(_record("i-3"))
+    assert store.execute("SELECT id FROM instances ORDER BY id") == [("i-1",), ("i-3",)]
+
+
+def test_a_reading_transaction_reads_one_snapshot(store: PostgresStore) -> None:
+    """A reading transaction begins REPEATABLE READ with its first statement: a step committed
+    after that statement is not seen by its later ones."""
+    with store.transaction() as tx:
+        tx.insert_instance(_record())
+    with store.transaction(write=False) as reader:
+        first = reader.get_instance("i-1")
+        other = PostgresStore(store.url)
+        with other.transaction() as tx:
+            tx.update_instance(replace(_record(), rev=2, state="done"), expected_rev=1)
+        other.close()
+        assert reader.get_instance("i-1") == first
+    with store.transaction(write=False) as reader:
+        found = reader.get_instance("i-1")
+        assert found is not None and found.state == "done"
+
+
+def test_a_step_hook_cursor_runs_in_the_transaction(store: PostgresStore) -> None:
+    """A hook's cursor taken before any statement was sent is inside the transaction: what it
+    writes is rolled back with the step."""
+    with store.transaction() as tx:
+        tx.insert_instance(_record())
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.db_cursor.execute("DELETE FROM instances")
+        raise RuntimeError("the step failed")
+    assert store.execute("SELECT id FROM instances") == [("i-1",)]
 
 
 def test_a_fire_sends_its_event_with_the_write_back(
     store: PostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A fire is two statements: read the instance and lock a free audit lane, then move the
-    lane on and append the event with the revision-checked write-back (four before: the read,
-    taking the lane, the event, the write-back)."""
+    """A fire is two statements: BEGIN with the read of the instance that locks a free audit
+    lane (one query), then the lane's move and the event with the revision-checked
+    write-back."""
     engine = Engine(Catalog((load_text(PROCESS).process,)), store=store, clock=ManualClock(T0))
     engine.start("counter", id="c-1")
     engine.fire("c-1", "bump")  # definitions read and cached: the next fire is a plain step
     sent = _count_statements(monkeypatch)
     engine.fire("c-1", "bump")
     assert len(sent) == 2, sent
-    assert sent[0].startswith("WITH free AS (SELECT lane")
+    assert sent[0] == "BEGIN; EXECUTE fulfil_step_read('c-1')"
     assert sent[-1].startswith("WITH moved AS (UPDATE audit_lanes")
     assert "INSERT INTO events" in sent[-1]
     assert "UPDATE instances" in sent[-1]
