@@ -152,6 +152,16 @@ _READ_WITH_LANE = (
 _PREPARE_READ = "PREPARE fulfil_step_read(text) AS " + _READ_WITH_LANE.replace("%s", "$1")
 
 
+def _prepare_read(cursor: psycopg.Cursor[Any]) -> None:
+    """Prepare `_READ_WITH_LANE` on the cursor's connection as `fulfil_step_read`, replacing
+    a statement of that name the store did not know of."""
+    try:
+        cursor.execute(_PREPARE_READ, prepare=False)
+    except errors.DuplicatePreparedStatement:
+        cursor.execute("DEALLOCATE fulfil_step_read", prepare=False)
+        cursor.execute(_PREPARE_READ, prepare=False)
+
+
 class PostgresTransaction(SQLTransaction):
     """One unit of work on a `PostgresStore`: the shared statements (`engine.store.sql`) and
     PostgreSQL's own lanes and claims, which concurrent workers take without waiting.
@@ -234,20 +244,19 @@ class PostgresTransaction(SQLTransaction):
         name (`PREPARE`), its instance id written in as a literal quoted by psycopg."""
         session, cursor = self._session, self._cur
         if not session.read_prepared:
-            with suppress(errors.DuplicatePreparedStatement):  # prepared, though not known
-                cursor.execute(_PREPARE_READ, prepare=False)
+            _prepare_read(cursor)
             session.read_prepared = True
         literal = sql.Literal(instance_id).as_bytes(cursor)
         query = b"BEGIN; EXECUTE fulfil_step_read(" + literal + b")"
+        self.begun = True  # BEGIN runs even when the read fails: the rollback must follow
         try:
             cursor.execute(query, prepare=False)
         except errors.InvalidSqlStatementName:
             # psycopg drops every prepared statement on some commands (a ROLLBACK TO
             # SAVEPOINT, a DROP): prepare it again, after undoing the BEGIN that ran
             cursor.connection.rollback()
-            cursor.execute(_PREPARE_READ, prepare=False)
+            _prepare_read(cursor)
             cursor.execute(query, prepare=False)
-        self.begun = True
         cursor.nextset()  # the read's rows, after BEGIN's
         return cursor.fetchone()
 
@@ -566,9 +575,10 @@ class PostgresStore:
                     if tx.begun:
                         # psycopg drops the connection's prepared statements as it rolls back
                         session.read_prepared = False
-                        # on a broken connection there is nothing to undo: the error says why
-                        with suppress(psycopg.Error):
-                            self._conn.rollback()
+                    # nothing to undo when nothing was sent, nor on a broken connection (the
+                    # error says why)
+                    with suppress(psycopg.Error):
+                        self._conn.rollback()
                     raise
                 self._conn.commit()  # sends nothing when no statement was sent
             except (errors.DeadlockDetected, errors.SerializationFailure) as exc:

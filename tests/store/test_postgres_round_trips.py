@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.definition.loader import Catalog, load_text
-from fulfil.engine.errors import AlreadyExists, ConflictError
+from fulfil.engine.errors import AlreadyExists, ConflictError, StoreError
 from fulfil.engine.runtime import Engine, StepContext
 from fulfil.engine.store import InstanceRecord
 from fulfil.engine.store.base import EventRecord
@@ -145,6 +145,22 @@ def test_the_first_read_is_prepared_again_when_psycopg_dropped_it(store: Postgre
         tx.release(mark)
     engine.fire("c-1", "bump")
     assert engine.show("c-1").data["n"] == 3
+    assert engine.verify("c-1").ok
+
+
+def test_a_first_read_that_fails_rolls_its_begin_back(store: PostgresStore) -> None:
+    """The first read fails after the BEGIN sent with it ran (here a statement of the read's
+    name that divides by zero): the step is a StoreError, its transaction is rolled back, and
+    the next step prepares the read again and works."""
+    engine = Engine(Catalog((load_text(PROCESS).process,)), store=store, clock=ManualClock(T0))
+    engine.start("counter", id="c-1")
+    engine.fire("c-1", "bump")
+    store.execute("DEALLOCATE fulfil_step_read")
+    store.execute("PREPARE fulfil_step_read(text) AS SELECT 1 / (length($1) - length($1))")
+    with pytest.raises(StoreError, match="division by zero"):
+        engine.fire("c-1", "bump")
+    engine.fire("c-1", "bump")
+    assert engine.show("c-1").data["n"] == 2
     assert engine.verify("c-1").ok
 
 
