@@ -128,6 +128,12 @@ def shown_without_rev(run, instance: str) -> dict[str, object]:  # type: ignore[
             1,
             "allowed: ops_specialist",
         ),
+        (
+            ["fire", "access-1", "access_obtained", "--as", "ann"],
+            1,
+            "may only be fired by role ops_specialist; name the role you act in with "
+            "--as ACTOR:ROLE, e.g. --as you:ops_specialist",
+        ),
         (["fire", "access-1", "log_call", "--data", "{oops", *OPS], 2, "--data is not JSON"),
         (["fire", "access-1", "log_call", "--data", "[1]", *OPS], 2, "must be a JSON object"),
         (
@@ -157,7 +163,7 @@ def test_refusals(run, args: list[str], code: int, message: str) -> None:  # typ
     assert result.exit_code == code
     assert message in result.stderr and "Traceback" not in result.output
     assert shown_without_rev(run, instance) == before  # a role refusal bumps only the rev
-    refused_role = "account_manager" in args[-1]
+    refused_role = args[-1].startswith("ann")
     after = len(json.loads(run("history", instance, "--json").output))
     assert after == events + (1 if refused_role else 0)
 

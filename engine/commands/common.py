@@ -48,11 +48,17 @@ def guarded(func: F) -> F:
 
 def _how_to_give(error: FulfilError) -> str:
     """What the command line adds to a refusal the engine words for every surface: how to give
-    a field a transition requires (the workbench's form marks it, the API names it)."""
-    field = error.details.get("field") if error.code == "requirement_missing" else None
-    if not isinstance(field, str):
-        return ""
-    return f': give it in --data, e.g. --data \'{{"{field}": "..."}}\''
+    a field a transition requires (the workbench's form marks it, the API names it), or the
+    role it may only be fired in."""
+    if error.code == "requirement_missing":
+        field = error.details.get("field")
+        if isinstance(field, str):
+            return f': give it in --data, e.g. --data \'{{"{field}": "..."}}\''
+    if error.code == "role_refused" and "role" not in error.details:
+        roles = error.details.get("roles")
+        if isinstance(roles, list) and roles:
+            return f" with --as ACTOR:ROLE, e.g. --as you:{roles[0]}"
+    return ""
 
 
 def emit_json(value: Any) -> None:

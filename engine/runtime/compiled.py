@@ -141,15 +141,16 @@ def engine_only_refusal(instance: str, trigger: str, fired_by: str) -> RoleRefus
 
 
 def _role_refusal(step: Step, t: Transition) -> RoleRefused:
+    """The refusal of a role the transition does not allow (`details.role`, absent when none was
+    named); `details.roles` are those it allows, and each surface says how to name one (the
+    command line's --as, the API's `role`)."""
     allowed = ", ".join(t.roles)
     if step.role is None:
-        message = (
-            f"'{t.trigger}' may only be fired by role {allowed}; say who you are with "
-            "--as ACTOR:ROLE"
-        )
+        message = f"'{t.trigger}' may only be fired by role {allowed}; name the role you act in"
     else:
         message = f"role '{step.role}' may not fire '{t.trigger}'; allowed: {allowed}"
-    return RoleRefused(message, instance=step.record.id, trigger=t.trigger)
+    details = {"roles": list(t.roles), "role": step.role}
+    return RoleRefused(message, instance=step.record.id, trigger=t.trigger, details=details)
 
 
 class CompiledProcess:

@@ -196,8 +196,10 @@ def test_role_refusal_is_audited_and_changes_nothing_else(engine: Engine, store:
 def test_role_missing_or_unknown(engine: Engine) -> None:
     """No role on a restricted trigger, or a role the process lacks, is refused with a hint."""
     instance = started(engine)
-    with pytest.raises(RoleRefused, match="--as ACTOR:ROLE"):
+    with pytest.raises(RoleRefused, match=r"name the role you act in$") as refused:
         engine.fire(instance, "access_obtained")
+    assert refused.value.details["roles"] == ["ops_specialist"]
+    assert "role" not in refused.value.details  # none was named: each surface says how
     with pytest.raises(RoleRefused, match="did you mean 'ops_specialist'"):
         engine.fire(instance, "access_obtained", actor="x", role="ops_specialst")
 
