@@ -75,7 +75,12 @@ def _lost(
             have + 1,
             f"history cut after event {have}: {hole}, the last of them its event {seq}",
         )
-    return VerifyProblem(instance, seq, f"is not at {hole} where its lane places it (moved?)")
+    if all(event.seq != seq for event in events):
+        which = "" if first == last else ", the last of them its place"
+        return VerifyProblem(instance, seq, f"deleted from its history: {hole}{which}")
+    return VerifyProblem(
+        instance, seq, f"is not at lane {lane} {span}, where its lane places it (moved?)"
+    )
 
 
 def check_lanes(tx: Transaction) -> tuple[list[VerifyProblem], int]:

@@ -251,14 +251,22 @@ def _chain(
     where = record.id
     if tags is None:  # decoded events (one instance's `verify ID`)
         tags = [expected_tag(cast(EventRecord, event), keys) for event in events]
-    for expected_seq, event in enumerate(events, start=1):
-        if event.seq != expected_seq:
+    expected_seq = 1
+    for index, event in enumerate(events):
+        if event.seq > expected_seq:  # a hole: named once, by the event after it
+            missing = (
+                f"event {expected_seq} before it is"
+                if event.seq == expected_seq + 1
+                else f"events {expected_seq}-{event.seq - 1} before it are"
+            )
+            problems.append(VerifyProblem(where, event.seq, f"{missing} missing (deleted?)"))
+        elif event.seq < expected_seq:
             problems.append(VerifyProblem(where, event.seq, f"expected event {expected_seq}"))
-        if event.prev_hash != previous:
+        elif event.prev_hash != previous:  # after a hole the event it chains to is gone
             problems.append(
                 VerifyProblem(where, event.seq, "does not chain to the event before it")
             )
-        _seal(event, tags[expected_seq - 1], tally)
+        _seal(event, tags[index], tally)
         if event.lane is None and placed:
             problems.append(
                 VerifyProblem(
@@ -274,6 +282,7 @@ def _chain(
         placed = placed or event.lane is not None
         keyed = keyed or bool(event.key)
         previous = event.hash
+        expected_seq = max(expected_seq, event.seq + 1)
     problems += _head(record, events)
     return problems
 

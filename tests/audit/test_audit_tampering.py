@@ -112,7 +112,7 @@ def test_an_unkeyed_store_cannot_see_a_recomputed_chain_but_says_so(store: Store
     [
         (lambda s, i: tampering.edit_event(s, i, 2, actor="mallory"), "event 2: its content"),
         (lambda s, i: tampering.edit_event(s, i, 3, data={"attempt": 5}), "event 3: its content"),
-        (lambda s, i: tampering.drop_event(s, i, 2), "event 3: expected event 2"),
+        (lambda s, i: tampering.drop_event(s, i, 2), "event 3: event 2 before it is missing"),
         (lambda s, i: tampering.swap_events(s, i, 2, 3), "event 2: does not chain"),
     ],
     ids=["actor", "data", "deleted-event", "reordered"],
@@ -127,6 +127,24 @@ def test_row_edits_deletions_and_reorderings_are_named(
     found = messages(eng)
     assert found and found[0] == next(m for m in found if m.startswith(first)), found
     assert any(m.startswith(f"{first} {expected}") for m in found), found
+
+
+def test_an_event_deleted_mid_history_is_named_once_and_by_its_place(store: Store) -> None:
+    """An event deleted from the middle of a history: the chain names the hole once (not every
+    later event), the lane names the event deleted from its place."""
+    eng = engine(store)
+    first, _ = busy(eng)
+    eng.fire(first, "log_call", CALL, **OPS)
+    eng.fire(first, "log_call", CALL, **OPS)
+    place = next(e.pos for e in tampering.events(store, first) if e.seq == 2)
+    tampering.drop_event(store, first, 2)
+    found = messages(eng)
+    assert f"{first} event 3: event 2 before it is missing (deleted?)" in found, found
+    assert f"{first} event 2: deleted from its history: lane 0 position {place} missing" in found
+    assert not [m for m in found if "expected event" in m or "does not chain" in m], found
+    tampering.drop_event(store, first, 3)
+    found = messages(eng)
+    assert f"{first} event 4: events 2-3 before it are missing (deleted?)" in found, found
 
 
 def test_a_history_whose_row_is_deleted_is_named(store: Store) -> None:
