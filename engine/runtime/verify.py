@@ -253,7 +253,8 @@ def _chain(
         tags = [expected_tag(cast(EventRecord, event), keys) for event in events]
     expected_seq = 1
     for index, event in enumerate(events):
-        if event.seq > expected_seq:  # a hole: named once, by the event after it
+        hole = event.seq > expected_seq
+        if hole:  # named once, by the event after it
             missing = (
                 f"event {expected_seq} before it is"
                 if event.seq == expected_seq + 1
@@ -262,7 +263,7 @@ def _chain(
             problems.append(VerifyProblem(where, event.seq, f"{missing} missing (deleted?)"))
         elif event.seq < expected_seq:
             problems.append(VerifyProblem(where, event.seq, f"expected event {expected_seq}"))
-        elif event.prev_hash != previous:  # after a hole the event it chains to is gone
+        if not hole and event.prev_hash != previous:  # after a hole, what it chains to is gone
             problems.append(
                 VerifyProblem(where, event.seq, "does not chain to the event before it")
             )
