@@ -166,6 +166,31 @@ def raw_minimal(path: Path) -> object:
     return run
 
 
+def engine_file(path: Path, synchronous: str) -> sqlite3.Connection:
+    """A file the engine created holding instance `toggle-1`, opened raw with the engine's
+    pragmas (WAL, `synchronous`)."""
+    store = SQLiteStore(path)
+    Engine(catalog(), store=store, clock=ManualClock(T0)).start("toggle", id="toggle-1")
+    store.close()
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    return conn
+
+
+def written(r: int) -> tuple[str, str, str, str]:
+    """What a raw step computes as the engine would: its time's ISO text, the data's JSON
+    text, and two 64-character hashes (the one before and its own)."""
+    at = T0.isoformat(timespec="microseconds")
+    data = json.dumps({"n": r}, separators=(",", ":"))
+    return (
+        at,
+        data,
+        hashlib.sha256(b"%d" % (r - 1)).hexdigest(),
+        hashlib.sha256(b"%d" % r).hexdigest(),
+    )
+
+
 def raw_same_writes(path: Path, synchronous: str = "normal") -> object:
     """What the engine writes per transition, in raw SQL on a file the engine created.
 
@@ -173,20 +198,13 @@ def raw_same_writes(path: Path, synchronous: str = "normal") -> object:
     its revision; the history row all thirteen columns, with two 64-character hashes and an
     ISO time like the engine's. No read: the raw side already knows the revision.
     """
-    store = SQLiteStore(path)
-    Engine(catalog(), store=store, clock=ManualClock(T0)).start("toggle", id="toggle-1")
-    store.close()
-    conn = sqlite3.connect(str(path), isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    conn = engine_file(path, synchronous)
     rev = {"r": 1}
 
     def run(count: int) -> None:
         for _ in range(count):
             r = rev["r"]
-            at = T0.isoformat(timespec="microseconds")
-            data = json.dumps({"n": r}, separators=(",", ":"))
-            prev, head = hashlib.sha256(b"%d" % (r - 1)), hashlib.sha256(b"%d" % r)
+            at, data, prev, head = written(r)
             conn.execute("BEGIN IMMEDIATE")
             cur = conn.execute(
                 "UPDATE instances SET state = ?, data = ?, rev = ?, seq = ?, head = ?, "
@@ -196,7 +214,7 @@ def raw_same_writes(path: Path, synchronous: str = "normal") -> object:
                     data,
                     r + 1,
                     r + 1,
-                    head.hexdigest(),
+                    head,
                     at,
                     at,
                     1,
@@ -221,8 +239,8 @@ def raw_same_writes(path: Path, synchronous: str = "normal") -> object:
                     "b" if r % 2 else "a",
                     data,
                     "{}",
-                    prev.hexdigest(),
-                    head.hexdigest(),
+                    prev,
+                    head,
                 ),
             )
             conn.execute("COMMIT")
@@ -241,21 +259,14 @@ def raw_engine_statements(path: Path, synchronous: str = "normal") -> object:
     is the highest ratio any engine doing these writes can reach; the engine's rate over its
     rate is what the engine's own Python costs.
     """
-    store = SQLiteStore(path)
-    Engine(catalog(), store=store, clock=ManualClock(T0)).start("toggle", id="toggle-1")
-    store.close()
-    conn = sqlite3.connect(str(path), isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    conn = engine_file(path, synchronous)
     lane, pos = conn.execute("SELECT lane, pos FROM audit_lanes ORDER BY lane LIMIT 1").fetchone()
     rev = {"r": 1, "pos": pos}
 
     def run(count: int) -> None:
         for _ in range(count):
             r, place = rev["r"], rev["pos"]
-            at = T0.isoformat(timespec="microseconds")
-            data = json.dumps({"n": r}, separators=(",", ":"))
-            prev, head = hashlib.sha256(b"%d" % (r - 1)), hashlib.sha256(b"%d" % r)
+            at, data, prev, head = written(r)
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute(
                 "SELECT id, process, version, state, data, parent, task, rev, seq, head, "
@@ -277,7 +288,7 @@ def raw_engine_statements(path: Path, synchronous: str = "normal") -> object:
                 (
                     *("toggle-1", r + 1, at, "system", None, "transition"),
                     *("go" if r % 2 else "back", "a" if r % 2 else "b", "b" if r % 2 else "a"),
-                    *(data, "{}", prev.hexdigest(), head.hexdigest()),
+                    *(data, "{}", prev, head),
                     *(lane, place + 1, "toggle-1", r, ""),
                 ),
             )
@@ -286,7 +297,7 @@ def raw_engine_statements(path: Path, synchronous: str = "normal") -> object:
                 "updated_at = ?, last_activity_at = ?, format_version = ?, assignee = ?, "
                 "version = ? WHERE id = ? AND rev = ?",
                 (
-                    *("b" if r % 2 else "a", data, r + 1, r + 1, head.hexdigest(), at, at, 1),
+                    *("b" if r % 2 else "a", data, r + 1, r + 1, head, at, at, 1),
                     *(None, 1, "toggle-1", r),
                 ),
             )
