@@ -11,6 +11,10 @@ exactly one bare address, `local@domain`:
 
 `address_problem` says what is wrong (None when fine); `check_address` raises `ValueError`
 with that reason. The `email` field type and the SMTP adapter both use them.
+
+An `sms` goes to a phone number instead: `phone_problem` accepts what the people directory's
+`phone` does (digits, spaces and `+ ( ) . -`, a `+` or a digit first, seven characters at
+least).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["address_problem", "check_address"]
+__all__ = ["address_problem", "check_address", "phone_problem"]
 
 # The patterns are compiled on first use (the `re` module keeps them).
 # Characters RFC 5322 gives a meaning in headers, plus whitespace: none may appear in the bare
@@ -27,6 +31,7 @@ _SPECIALS = r"[\s<>()\[\]\\,;:\"]"
 _CONTROL = r"[\x00-\x1f\x7f]"
 _DOMAIN_LABEL = r"^[^\W_](?:[\w-]*[^\W_])?$"
 _MAX_LENGTH = 254  # RFC 5321: the longest path a server must accept
+_PHONE = r"\+?[0-9][0-9 ().-]{5,}"  # as `phone` in schemas/people.schema.json
 # The common case in one match: an ASCII dot-atom local part and a domain of LDH labels.
 _PLAIN = (
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -80,3 +85,12 @@ def check_address(value: object) -> str:
         raise ValueError(problem)
     assert isinstance(value, str)
     return value
+
+
+def phone_problem(value: object) -> str | None:
+    """Why `value` is not a phone number an `sms` can go to, or None when it is one."""
+    if not isinstance(value, str):
+        return f"{value!r} is not text"
+    if re.fullmatch(_PHONE, value) is None:
+        return "it is not a phone number such as +1 555 0100 (digits, spaces, + ( ) . -)"
+    return None

@@ -96,8 +96,8 @@ def _notify(action: Notify, process: Process, env: Mapping[str, ExprType]) -> Co
             if parent is not None:
                 # the request's fields and roles; the task's assignee is not the request's
                 resolver = Resolver(parent[0].process, parent[1], step.people)
-        to = resolver.resolve(action.to)
-        cc = resolver.resolve(action.cc)
+        to = resolver.resolve(action.to, action.channel)
+        cc = resolver.resolve(action.cc, action.channel)
         step.messages.append(
             Message(
                 channel=action.channel,

@@ -13,6 +13,15 @@ A name is a field or a role of the process (a field wins when both exist):
 A name that resolves to nothing never becomes an address: the message goes to what did
 resolve, and the executor stores a message that reaches nobody as a failed outbox entry whose
 error gives the reasons. `role:x` is never handed to a mail server.
+
+An `sms` goes to people's phone numbers (`phone` in the people directory), never to an e-mail
+address:
+
+    field                  its value, which must be a phone number (engine.messages.addresses)
+    role, task assigned    the assignee's phone, when they hold the role
+    role                   the phones of its active holders in the directory (a contact or a
+                           queue's shared address is an e-mail address: no phone)
+    a person without a phone, or no directory: unresolved, with the reason
 """
 
 from __future__ import annotations
@@ -23,12 +32,14 @@ from datetime import datetime
 from typing import Any
 
 from ..frozen import frozen, record
-from ..messages.addresses import address_problem
+from ..messages.addresses import address_problem, phone_problem
 from ..model import Process
-from ..people.directory import Directory
+from ..people.directory import Directory, Person
 from ..store.base import OutboxRecord
 
-__all__ = ["Audience", "Resolver", "outbox_entry"]
+__all__ = ["SMS", "Audience", "Resolver", "outbox_entry", "phone_audience"]
+
+SMS = "sms"  # the channel whose recipients are phone numbers
 
 
 @record
@@ -63,12 +74,48 @@ class Resolver:
     owner: str | None = None
     queue: str | None = None
 
-    def resolve(self, names: Sequence[str]) -> Audience:
-        """The addresses of `names`, in order and without repeats (see the module docstring)."""
+    def resolve(self, names: Sequence[str], channel: str = "email") -> Audience:
+        """The addresses of `names` on `channel` (phone numbers for an `sms`), in order and
+        without repeats (see the module docstring)."""
         audience = Audience()
         for name in names:
-            self._one(name, audience)
+            if channel == SMS:
+                self._phones(name, audience)
+            else:
+                self._one(name, audience)
         return audience
+
+    def _phones(self, name: str, audience: Audience) -> None:
+        process, people = self.process, self.people
+        if process.find_field(name) is not None:
+            items = _items(self.values.get(name))
+            if not items:
+                audience.unresolved.append(f"{name}: the field is empty")
+            for item in items:
+                problem = phone_problem(item)
+                if problem is None:
+                    audience.add(item)
+                else:
+                    audience.unresolved.append(f"{name}: {item!r}: {problem}")
+            return
+        if process.find_role(name) is None:
+            audience.unresolved.append(f"{name}: not a field or role of {process.id}")
+            return
+        if people is None:
+            audience.unresolved.append(
+                f"{name}: an sms goes to a person's phone and there is no people directory "
+                "(add people.yaml, each person with a `phone`)"
+            )
+            return
+        assignee = people.person(self.assignee) if self.assignee is not None else None
+        if assignee is not None and assignee.active and assignee.holds(name):
+            phone_audience(assignee, name, audience)
+            return
+        holders = people.holders(name)
+        if not holders:
+            audience.unresolved.append(f"{name}: no active person holds the role")
+        for person in holders:
+            phone_audience(person, name, audience)
 
     def _one(self, name: str, audience: Audience) -> None:
         process = self.process
@@ -169,3 +216,23 @@ def outbox_entry(
         status="failed",
         error=f"no recipient: {why}",
     )
+
+
+def _items(value: Any) -> list[Any]:
+    """A field's recipients: each item of a list, else the value; empty ones left out."""
+    return [
+        item for item in (value if isinstance(value, list) else [value]) if item not in (None, "")
+    ]
+
+
+def phone_audience(person: Person, name: str, audience: Audience) -> None:
+    """Add `person`'s phone to `audience` (`name`: what they were reached as, for the reason
+    when they have none)."""
+    if person.phone is None:
+        audience.unresolved.append(f"{name}: {person.id} has no phone in the people directory")
+        return
+    problem = phone_problem(person.phone)
+    if problem is None:
+        audience.add(person.phone)
+    else:
+        audience.unresolved.append(f"{name}: {person.id}'s phone: {problem}")

@@ -36,7 +36,7 @@ from ..people.directory import Directory, Person, manager_chain
 from ..store.base import InstanceRecord, TimerRecord, Transaction, from_iso, to_iso
 from .compiled import CompiledProcess
 from .history import HistoryChain
-from .recipients import Audience, Resolver, outbox_entry
+from .recipients import SMS, Audience, Resolver, outbox_entry, phone_audience
 from .timers import ESCALATE, OVERDUE
 
 __all__ = ["due_at", "fire_notice"]
@@ -72,6 +72,44 @@ def _person_audience(person: Person) -> Audience:
     else:
         audience.unresolved.append(f"{person.id}: their address is not one address ({problem})")
     return audience
+
+
+def _told(
+    process: Process,
+    sla: Sla,
+    people: Directory | None,
+    assignee_id: str | None,
+    step: int,
+    ladder: list[Person],
+    detail: dict[str, Any],
+) -> Person | str:
+    """Who a notice goes to: one person (a manager of the ladder, the active assignee), else a
+    role whose people or contact are told; noted in `detail`."""
+    if step and len(ladder) >= step:
+        manager = ladder[step - 1]
+        detail.update(step=step, person=manager.id, assignee=assignee_id)
+        return manager
+    if step:
+        role = _role_manager(process, sla)
+        detail.update(step=step, role=role)
+        return role
+    assignee = people.person(assignee_id) if people and assignee_id else None
+    if assignee is not None and assignee.active:
+        detail.update(person=assignee.id)
+        return assignee
+    detail.update(role=sla.owner)
+    return sla.owner
+
+
+def _audience(told: Person | str, resolver: Resolver, channel: str) -> Audience:
+    """The addresses of who is told on `channel`: a person's phone for an `sms`."""
+    if isinstance(told, str):
+        return resolver.resolve((told,), channel)
+    if channel != SMS:
+        return _person_audience(told)
+    phones = Audience()
+    phone_audience(told, told.id, phones)
+    return phones
 
 
 def _ladder(people: Directory | None, assignee: str | None, step: int) -> list[Person]:
@@ -142,37 +180,23 @@ def fire_notice(
     resolver = Resolver(cp.process, values, people, record.assignee, state.owner, state.queue)
     ladder = _ladder(people, record.assignee, step) if escalate else []
     detail: dict[str, Any] = {"notice": "escalation" if escalate else "overdue"}
-    assignee = people.person(record.assignee) if people and record.assignee else None
-    if escalate and len(ladder) >= step:
-        manager = ladder[step - 1]
-        audience = _person_audience(manager)
-        detail.update(step=step, person=manager.id, assignee=record.assignee)
-    elif escalate:
-        role = _role_manager(cp.process, sla)
-        audience = resolver.resolve((role,))
-        detail.update(step=step, role=role)
-    elif assignee is not None and assignee.active:
-        audience = _person_audience(assignee)
-        detail.update(person=assignee.id)
-    else:
-        audience = resolver.resolve((sla.owner,))
-        detail.update(role=sla.owner)
+    told = _told(cp.process, sla, people, record.assignee, step, ladder, detail)
     subject, body = _text(cp.process, state, record.id, timer.due_at, escalate)
     queued: list[int] = []
+    unresolved: list[str] = []
     for channel in _channels(sla, escalate):
+        audience = _audience(told, resolver, channel)
         entry = outbox_entry(
             record.id, channel, audience.addresses, (), subject, body, at, audience.unresolved
         )
         queued.append(tx.add_outbox(entry).id or 0)
+        detail["sms_to" if channel == SMS else "to"] = audience.addresses
+        unresolved += [why for why in audience.unresolved if why not in unresolved]
     detail.update(
-        timer=timer.name,
-        to=audience.addresses,
-        channels=list(sla.channels),
-        outbox=queued,
-        due_at=to_iso(timer.due_at),
+        timer=timer.name, channels=list(sla.channels), outbox=queued, due_at=to_iso(timer.due_at)
     )
-    if audience.unresolved:
-        detail["unresolved"] = audience.unresolved
+    if unresolved:
+        detail["unresolved"] = unresolved
     if sla.escalate_after is not None:
         nxt = _next_escalation(step, ladder)
         if nxt is not None:

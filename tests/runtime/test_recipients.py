@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from fulfil.engine.clock import ManualClock
-from fulfil.engine.definition.loader import Catalog, load_file
+from fulfil.engine.definition.loader import Catalog, load_file, load_text
 from fulfil.engine.errors import DataError
 from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import Engine
+from fulfil.engine.runtime.recipients import SMS, Resolver
 from fulfil.engine.store import Store
 
 CARE = Path(__file__).parent / "cases" / "care.yaml"
@@ -119,3 +120,54 @@ def test_a_string_field_holding_two_addresses_mails_nobody(
     [message] = engine.outbox()
     assert message.to == () and message.status == "failed"
     assert "backup: 'a@x, other@evil' is not one address (it is a list" in message.error
+
+
+def test_an_sms_goes_to_phones_never_to_an_email_address() -> None:
+    """An sms reaches people at their directory `phone`: a role's holders (its contact or the
+    queue's shared address is e-mail), the assignee holding the role, a field holding a phone
+    number; anyone without one is unresolved with the reason, and no directory reaches nobody."""
+    process = load_file(CARE).process
+    phones = (
+        Person("ana", "Ana", "ana@example.com", ("agent",), "lee", "+1 555 0100"),
+        Person("bo", "Bo", "bo@example.com", ("agent",), "lee"),
+        Person("lee", "Lee", "lee@example.com", ("lead",), None, "+44 20 7946 0000"),
+    )
+    people = PeopleDirectory.of(phones, {"desk": "desk@example.com"})
+    values = {"customer_email": "cu@example.org", "backup": "+1 (555) 010-9999"}
+    shared = Resolver(process, values, people, None, "agent", "desk")
+    assert shared.resolve(["agent"]).addresses == ["desk@example.com"]  # e-mail: the queue
+    sms = shared.resolve(["agent", "lead", "backup", "customer_email", "customer"], SMS)
+    assert sms.addresses == ["+1 555 0100", "+44 20 7946 0000", "+1 (555) 010-9999"]
+    assert sms.unresolved == [
+        "agent: bo has no phone in the people directory",
+        "customer_email: 'cu@example.org': it is not a phone number such as +1 555 0100 "
+        "(digits, spaces, + ( ) . -)",
+        "customer: no active person holds the role",
+    ]
+    assigned = Resolver(process, values, people, "bo", "agent", "desk").resolve(["agent"], SMS)
+    assert (assigned.addresses, assigned.unresolved) == (
+        [],
+        ["agent: bo has no phone in the people directory"],
+    )
+    alone = Resolver(process, values, None).resolve(["agent"], SMS)
+    assert alone.addresses == [] and "there is no people directory" in alone.unresolved[0]
+
+
+def test_a_notify_by_sms_is_addressed_to_phones(
+    store: Store, clock: ManualClock, tmp_path: Path
+) -> None:
+    """A `notify` with `channel: sms` is resolved to phones, as an SLA's cell phone alert."""
+    text = CARE.read_text().replace(
+        '- notify: {to: [agent], subject: "Ping {note}"}',
+        '- notify: {to: [agent], subject: "Ping {note}", channel: sms}',
+    )
+    assert text != CARE.read_text()
+    catalog = Catalog((load_text(text, "care.yaml").process,))
+    people = PeopleDirectory.of(
+        [Person("ana", "Ana", "ana@example.com", ("agent",), None, "+1 555 0100")]
+    )
+    engine = Engine(catalog, store=store, clock=clock, sheets_dir=tmp_path, people=people)
+    case = engine.start("care", {"customer_email": "cu@example.org"}, actor="ana", role="agent")
+    engine.fire(case.id, "ping", **AGENT)
+    [message] = engine.outbox()
+    assert (message.channel, message.to, message.status) == ("sms", ("+1 555 0100",), "pending")

@@ -55,17 +55,19 @@ def test_sla_holiday_moves_the_due_time(timed: Catalog, store: Store) -> None:
 
 
 def test_overdue_then_escalation_each_sent_once(timed: Catalog, store: Store) -> None:
-    """Overdue: email + sms to the owner; 2 working days later an email to the manager; once."""
+    """Overdue: email + sms to the owner; 2 working days later an email to the manager; once.
+    Without a people directory there is no phone: the sms is stored failed, saying why."""
     engine, _ = make(timed, store, FRIDAY_EVENING)
     instance = engine.start("timed", {"name": "Ann", "owner_email": "ann@example.com"}).id
     engine.fire(instance, "begin")
     due = datetime(2026, 3, 9, 13, 30, tzinfo=UTC)
     fired = engine.tick(due)
     assert [(f.timer, f.at) for f in fired] == [("sla.overdue", due)]
-    assert [(m.channel, m.to) for m in engine.outbox()] == [
-        ("email", ("ann@example.com",)),
-        ("sms", ("ann@example.com",)),
+    assert [(m.channel, m.to, m.status) for m in engine.outbox()] == [
+        ("email", ("ann@example.com",), "pending"),
+        ("sms", (), "failed"),
     ]
+    assert "owner: an sms goes to a person's phone" in (engine.outbox()[1].error or "")
     assert engine.show(instance).due_at == due  # still shown once the notice went out
     far = due + timedelta(days=30)
     fired = engine.tick(far)

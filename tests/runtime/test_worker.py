@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from fulfil.engine.clock import ManualClock
 from fulfil.engine.definition.loader import Catalog, load_file
 from fulfil.engine.messages.adapters import adapter_from_env
+from fulfil.engine.people import PeopleDirectory, Person
 from fulfil.engine.runtime import Engine
 from fulfil.engine.store import SQLiteStore
 from runtime_support import FIXTURES, T0
@@ -176,13 +177,15 @@ def test_worker_once_fires_and_delivers(tmp_path: Path) -> None:
     )
     lines = done.stdout.splitlines()
     assert f"{instance} sla.overdue" in lines[0]
-    assert [line.split()[5] for line in lines[1:3]] == ["[sent]", "[sent]"]
+    assert [line.split()[5] for line in lines[1:-1]] == ["[sent]"]  # then "worker stopped"
     sent = [json.loads(x) for x in (tmp_path / "outbox.jsonl").read_text().splitlines()]
-    assert [m["channel"] for m in sent] == ["email", "sms"]
+    assert [m["channel"] for m in sent] == ["email"]
     listing = subprocess.run(
         [*run, "outbox"], env=env, cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert listing.stdout.count("[sent]") == 2 and "attempts 1" in listing.stdout
+    assert listing.stdout.count("[sent]") == 1 and "attempts 1" in listing.stdout
+    # no people directory, so no phone: the cell phone alert is stored failed, saying why
+    assert listing.stdout.count("[failed]") == 1 and "people directory" in listing.stdout
 
 
 # --- SMTP -------------------------------------------------------------------------------
@@ -250,12 +253,21 @@ def test_batch_csv_arrives_as_an_attachment_over_smtp(inbox: Inbox, tmp_path: Pa
 def test_sms_goes_to_the_fallback_and_refused_mail_is_failed(
     inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With SMTP configured an SLA's sms uses the local adapter; a closed port is retried."""
+    """With SMTP configured an SLA's sms (to the owner's phone) uses the local adapter; a
+    closed port is retried."""
     catalog = Catalog((load_file(FIXTURES / "timed.yaml").process,))
     clock = ManualClock(T0)
-    engine = Engine(catalog, store=SQLiteStore(tmp_path / "s.db"), clock=clock)
-    instance = engine.start("timed", {"name": "Ann"}).id
-    engine.fire(instance, "begin")
+    olive = Person(
+        "olive", "Olive Grant", "olive@example.com", ("owner", "worker"), None, "+1 555 0142"
+    )
+    engine = Engine(
+        catalog,
+        store=SQLiteStore(tmp_path / "s.db"),
+        clock=clock,
+        people=PeopleDirectory.of([olive]),
+    )
+    instance = engine.start("timed", {"name": "Ann"}, actor="olive").id
+    engine.fire(instance, "begin", actor="olive")
     engine.tick(T0 + timedelta(days=1))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -264,5 +276,6 @@ def test_sms_goes_to_the_fallback_and_refused_mail_is_failed(
     results = engine.deliver(adapter_from_env())
     assert [(m.channel, m.status) for m in results] == [("email", "pending"), ("sms", "sent")]
     assert "cannot deliver through SMTP server" in results[0].error
-    assert (tmp_path / "sms.jsonl").read_text().count('"channel": "sms"') == 1
+    [sms] = [json.loads(line) for line in (tmp_path / "sms.jsonl").read_text().splitlines()]
+    assert (sms["channel"], sms["to"]) == ("sms", ["+1 555 0142"])
     engine.store.close()
