@@ -461,6 +461,7 @@ class PostgresStore:
         self._timeout = connect_timeout
         self._lock = threading.RLock()
         self._checked = False
+        self._open = False  # whether a transaction's block is running (see `transaction`)
         self._conn = self._connect()
         self._session = Session(self._conn)
 
@@ -562,6 +563,15 @@ class PostgresStore:
             StoreError: the connection failed, or the schema needs `fulfil db upgrade`.
         """
         with self._lock:
+            if self._open:
+                # its BEGIN would be ignored and its COMMIT would end the outer transaction,
+                # committing half a step that can no longer be undone
+                raise StoreError(
+                    f"a transaction on {_where(self.url)} was opened inside another on the same "
+                    "connection (a step hook that starts, fires or reads through the engine?); "
+                    "a step hook must use its cursor, not the engine"
+                )
+            self._open = True
             try:
                 self._reconnect_if_broken()
                 if not self._checked:
@@ -588,6 +598,8 @@ class PostgresStore:
                 ) from None
             except psycopg.Error as exc:
                 raise StoreError(_explain(self.url, exc)) from None
+            finally:
+                self._open = False
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run raw SQL outside the engine (tests and repair tools); returns the rows, if any."""

@@ -320,3 +320,42 @@ def test_a_step_hook_cursor_is_its_own(store: PostgresStore) -> None:
     engine.fire("c-1", "bump")
     assert seen == [{"n": 1}, {"n": 2}, {"n": 3}]  # the step's own event is seen
     assert engine.show("c-1").data["n"] == 2
+
+
+def test_a_transaction_inside_another_is_refused_and_undoes_the_outer(
+    store: PostgresStore,
+) -> None:
+    """A transaction opened inside another on the same store (a step hook that starts a step
+    of its own) is a StoreError: it does not commit the outer one's statements, and the outer
+    one is rolled back whole."""
+    with pytest.raises(StoreError, match="inside another"), store.transaction() as tx:
+        tx.insert_instance(_record("i-1"))
+        with store.transaction() as inner:
+            inner.insert_instance(_record("i-2"))
+    assert store.execute("SELECT id FROM instances") == []
+    with store.transaction() as tx:
+        tx.insert_instance(_record("i-3"))
+    assert store.execute("SELECT id FROM instances") == [("i-3",)]
+
+
+def test_a_step_hook_that_fires_another_step_is_refused_whole(store: PostgresStore) -> None:
+    """A step hook firing another instance's step: neither step is stored, nor half of one;
+    the history verifies."""
+    engines: list[Engine] = []
+
+    def hook(step: StepContext) -> None:
+        if step.trigger == "bump" and step.instance.id == "c-1":
+            engines[0].fire("c-2", "bump")
+
+    catalog = Catalog((load_text(PROCESS).process,))
+    engines.append(Engine(catalog, store=store, clock=ManualClock(T0), step_hooks=[hook]))
+    engine = engines[0]
+    engine.start("counter", id="c-1")
+    engine.start("counter", id="c-2")
+    with pytest.raises(StoreError, match="inside another"):
+        engine.fire("c-1", "bump")
+    assert engine.show("c-1").data["n"] == engine.show("c-2").data["n"] == 0
+    assert [e.trigger for e in engine.history("c-1")] == [None]
+    engine.fire("c-2", "bump")
+    assert engine.show("c-2").data["n"] == 1
+    assert engine.verify().ok
