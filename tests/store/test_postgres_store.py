@@ -50,6 +50,19 @@ def test_split_url_takes_the_schema_out() -> None:
     assert split_url("postgresql://u@h/db") == ("postgresql://u@h/db", None)
 
 
+def test_split_url_keeps_a_space_in_libpq_options(schema: str) -> None:
+    """A space in a libpq parameter stays %20 (libpq reads "+" as a plus): a server setting
+    given in `options=-c NAME=VALUE` reaches the server."""
+    url = f"{URL}?schema={schema}&options=-c%20statement_timeout%3D4321&application_name=a%20b"
+    assert split_url(url)[0].endswith(
+        "?options=-c%20statement_timeout%3D4321&application_name=a%20b"
+    )
+    store = PostgresStore(url)
+    assert store.execute("SHOW statement_timeout") == [("4321ms",)]
+    assert store.execute("SHOW application_name") == [("a b",)]
+    store.close()
+
+
 def test_unreachable_server_is_a_store_error_saying_what_to_check() -> None:
     """No server on the port: StoreError naming the URL (no password) and what to check."""
     with pytest.raises(StoreError, match="server is running") as caught:
