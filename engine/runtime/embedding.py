@@ -34,7 +34,9 @@ class StepContext:
         actor: who called ("timer" for the engine's own steps, the worker for a job).
         cursor: the DB-API cursor of the step's transaction (`sqlite3.Cursor`, or a
             `psycopg.Cursor` on PostgreSQL; None on the memory store). Use it for the
-            application's own tables only; never commit or roll back through it.
+            application's own tables only; never commit or roll back through it. On
+            PostgreSQL a failed statement aborts the step, its error caught or not (a hook
+            going on after one rolls back to a savepoint of its own first).
     """
 
     call: str

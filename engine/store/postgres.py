@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import errors, pq, sql
 
 from ..errors import ConflictError, StoreError, UsageError
 from .base import (
@@ -582,6 +582,15 @@ class PostgresStore:
                 try:
                     yield tx
                     tx.flush()
+                    if self._conn.info.transaction_status == pq.TransactionStatus.INERROR:
+                        # a statement failed and its error was caught: COMMIT would roll the
+                        # step back without an error, as if it had been written
+                        raise StoreError(
+                            f"a statement of this step failed on {_where(self.url)} and its "
+                            "error was caught, which ends the transaction; nothing of the step "
+                            "was written (a step hook catching a database error must roll "
+                            "back to a savepoint of its own)"
+                        )
                 except BaseException:
                     if tx.begun:
                         # psycopg drops the connection's prepared statements as it rolls back

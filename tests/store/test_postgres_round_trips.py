@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -359,3 +359,49 @@ def test_a_step_hook_that_fires_another_step_is_refused_whole(store: PostgresSto
     engine.fire("c-2", "bump")
     assert engine.show("c-2").data["n"] == 1
     assert engine.verify().ok
+
+
+def test_a_step_whose_failed_statement_was_caught_is_not_told_written(
+    store: PostgresStore,
+) -> None:
+    """A step hook catches the error of its failed statement: the transaction is aborted and
+    COMMIT would undo it silently; the step is a StoreError instead, nothing of it is
+    stored, and the next step works."""
+
+    def hook(step: StepContext) -> None:
+        if step.trigger == "bump":
+            with suppress(psycopg.errors.UndefinedTable):
+                step.cursor.execute("SELECT * FROM no_such_table")
+
+    catalog = Catalog((load_text(PROCESS).process,))
+    engine = Engine(catalog, store=store, clock=ManualClock(T0), step_hooks=[hook])
+    engine.start("counter", id="c-1")
+    with pytest.raises(StoreError, match="error was caught"):
+        engine.fire("c-1", "bump")
+    assert engine.show("c-1").data["n"] == 0
+    assert [e.trigger for e in engine.history("c-1")] == [None]
+    engine.fire("c-1", "finish")
+    assert engine.show("c-1").state == "done"
+    assert engine.verify("c-1").ok
+
+
+def test_a_hook_that_rolls_back_to_its_own_savepoint_keeps_the_step(
+    store: PostgresStore,
+) -> None:
+    """A step hook that undoes its failed statement to a savepoint of its own: the step is
+    written whole, and the next steps prepare their read again and work."""
+
+    def hook(step: StepContext) -> None:
+        step.cursor.execute("SAVEPOINT mine")
+        with suppress(psycopg.errors.UndefinedTable):
+            step.cursor.execute("SELECT * FROM no_such_table")
+        step.cursor.execute("ROLLBACK TO SAVEPOINT mine")
+        step.cursor.execute("DEALLOCATE ALL")
+
+    catalog = Catalog((load_text(PROCESS).process,))
+    engine = Engine(catalog, store=store, clock=ManualClock(T0), step_hooks=[hook])
+    engine.start("counter", id="c-1")
+    for _ in range(3):
+        engine.fire("c-1", "bump")
+    assert engine.show("c-1").data["n"] == 3
+    assert engine.verify("c-1").ok
