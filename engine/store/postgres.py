@@ -437,6 +437,12 @@ def _explain(url: str, exc: psycopg.Error) -> str:
             f"the database {where} is read-only ({first}): show, history, verify and queue "
             "work; point --db at the primary server to change it"
         )
+    if isinstance(exc, psycopg.DataError) and "NUL (0x00)" in first:  # psycopg refuses to send
+        return (
+            f"the database {where} cannot hold a text with a NUL character (0x00), as this "
+            "step's instance id or data has; nothing of this step was written: leave the "
+            "character out"
+        )
     if isinstance(exc, errors.LockNotAvailable):
         return f"the database {where} is busy: another fulfil process is writing; try again"
     return (

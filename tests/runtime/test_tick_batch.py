@@ -189,6 +189,26 @@ def test_a_refused_firing_is_undone_alone_and_recorded_in_the_batch(
     assert engine.verify().ok  # the undone firing's place in the store-wide sequence came back
 
 
+def test_steps_after_a_batch_that_undid_a_firing_are_written(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch undoes a refused firing to its savepoint (on PostgreSQL this drops the
+    connection's prepared statements): the steps fired after it on the same store are written
+    whole, each once."""
+    engine = _engine(store, batch=5)
+    ids = _waiting(engine, 3)
+    _fail_on(engine, monkeypatch, ids[1], ExecutionError("the action failed"))
+    assert [f.refused is not None for f in engine.tick(DUE)] == [False, True, False]
+    engine.clock.set(DUE)  # type: ignore[attr-defined]
+    for _ in range(3):
+        for instance in (ids[0], ids[2]):
+            engine.fire(instance, "again")
+    engine.fire(ids[0], "close")
+    assert [engine.show(i).data["n"] for i in ids] == [4, 0, 4]
+    assert engine.show(ids[0]).state == "closed"
+    assert engine.verify().ok
+
+
 def test_a_lost_race_in_a_batch_is_fired_again_alone(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -72,3 +72,22 @@ def test_a_read_only_server_can_be_read(store: PostgresStore) -> None:
     assert engine.verify().ok
     with pytest.raises(StoreError, match=r"is read-only .*primary"):
         engine.fire("access-1", "log_call", {"outcome": "no_answer"}, **OPS)
+
+
+def test_an_id_with_a_nul_character_is_refused_saying_so(store: PostgresStore) -> None:
+    """PostgreSQL cannot hold a NUL character in a text: a step naming an instance id with one
+    is a StoreError saying so (not that the server may be down), nothing is written, and the
+    next step on the connection works."""
+    engine = Engine(CATALOG, store=store, clock=ManualClock(datetime(2026, 3, 3, tzinfo=UTC)))
+    before = _counts(store)
+    for step in (
+        lambda: engine.fire("access-1\x00", "log_call", {"outcome": "no_answer"}, **OPS),
+        lambda: engine.start("access", CLIENT, id="access-\x00"),
+        lambda: engine.show("access-1\x00"),
+    ):
+        with pytest.raises(StoreError, match=r"NUL character \(0x00\)") as caught:
+            step()
+        assert "server is running" not in str(caught.value)
+    assert _counts(store) == before
+    engine.fire("access-1", "log_call", {"outcome": "no_answer"}, **OPS)
+    assert engine.verify().ok
