@@ -6,6 +6,8 @@ people_problems(people, processes)
     error    a queue address for a queue no state or task uses
     warning  a declared role with no holder and no contact: its notices reach nobody
     warning  a `notify` to such a role, at the notify: that message will reach nobody
+    warning  an sms (an SLA's cell phone alert, a `notify` by sms) to a role none of whose
+             active holders has a `phone`, at the SLA or the notify: it will reach nobody
 """
 
 from __future__ import annotations
@@ -121,12 +123,53 @@ def _message_problems(people: PeopleFile, processes: Sequence[Process]) -> Itera
                         )
 
 
+def _without_phone(people: PeopleFile, process: Process, role: str) -> bool:
+    """Whether an sms to `role` of `process` reaches nobody: no active holder has a phone
+    (a field is checked when the message is sent; an unknown role is the schema's error)."""
+    if process.find_role(role) is None or process.find_field(role) is not None:
+        return False
+    return not any(person.phone for person in people.directory.holders(role))
+
+
+def _sms_problems(people: PeopleFile, processes: Sequence[Process]) -> Iterable[Problem]:
+    hint = f"give them a `phone` in {people.directory.file}"
+    for process in processes:
+        for state in process.states:
+            sla = state.sla
+            if (
+                sla is not None
+                and "sms" in sla.channels
+                and _without_phone(people, process, sla.owner)
+            ):
+                yield Problem(
+                    sla.loc,
+                    f"the cell phone alert (sms) of {process.id}'s '{state.name}' reaches "
+                    f"nobody: no active person holding '{sla.owner}' has a phone",
+                    severity="warning",
+                    hint=hint,
+                )
+        for transition in process.transitions:
+            for action in transition.actions:
+                if not isinstance(action, Notify) or action.on_parent or action.channel != "sms":
+                    continue
+                for role in action.to:
+                    if _without_phone(people, process, role):
+                        yield Problem(
+                            action.loc,
+                            f"this sms of {process.id} to role '{role}' reaches nobody: no "
+                            "active person holding it has a phone",
+                            severity="warning",
+                            hint=hint,
+                        )
+
+
 def people_problems(people: PeopleFile, processes: Sequence[Process]) -> list[Problem]:
     """Every problem of the directory against `processes`, sorted (see the module docstring)."""
     found = [
         *_role_problems(people, processes),
         *_queue_problems(people, processes),
         *_message_problems(people, processes),
+        *_sms_problems(people, processes),
     ]
     return sorted(found)
 

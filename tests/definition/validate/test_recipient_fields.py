@@ -103,3 +103,42 @@ def test_a_message_to_a_role_nobody_holds_warns_at_the_notify() -> None:
         "people:\n  ana: {name: Ana, email: ana@example.com, roles: [agent, watcher]}\n"
     )
     assert not [p for p in people_problems(staffed, [process]) if "reaches nobody" in p.message]
+
+
+ALERTED = """\
+id: alerted
+version: 1
+roles:
+  agent: {}
+  owner: {contact: "owner@example.com"}
+states:
+  open:
+    initial: true
+    owner: agent
+    sla: {due: 1d, owner: owner, channels: [email, sms]}
+  done: {terminal: true}
+transitions:
+  - trigger: send
+    source: open
+    dest: done
+    roles: [agent]
+    actions:
+      - notify: {to: [owner], subject: "Hi", channel: sms}
+"""
+
+
+def test_an_sms_to_a_role_nobody_with_a_phone_holds_warns_at_the_sla_and_the_notify() -> None:
+    """An sms goes to phones: a role whose holders have none (its contact is e-mail) is warned
+    at the SLA's cell phone alert and at the notify; a holder with a phone quiets both."""
+    process = load_text(ALERTED, "alerted.yaml").process
+    people = read_people(
+        "people:\n  ana: {name: Ana, email: ana@example.com, roles: [agent, owner]}\n"
+    )
+    found = [p for p in people_problems(people, [process]) if "sms" in p.message]
+    assert [(w.severity, w.location.line) for w in found] == [("warning", 10), ("warning", 18)]
+    assert "no active person holding 'owner' has a phone" in found[0].message
+    phoned = read_people(
+        "people:\n  ana: {name: Ana, email: ana@example.com, roles: [agent, owner],"
+        ' phone: "+1 555 0100"}\n'
+    )
+    assert not [p for p in people_problems(phoned, [process]) if "sms" in p.message]
