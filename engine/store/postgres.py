@@ -150,17 +150,7 @@ _READ_WITH_LANE = (
     f"WITH free AS ({_FREE_LANE}) SELECT {_I_COLUMNS}, free.* FROM (SELECT 1) AS one "
     "LEFT JOIN instances AS i ON i.id = %s LEFT JOIN free ON TRUE"
 )
-_PREPARE_READ = "PREPARE fulfil_step_read(text) AS " + _READ_WITH_LANE.replace("%s", "$1")
-
-
-def _prepare_read(cursor: psycopg.Cursor[Any]) -> None:
-    """Prepare `_READ_WITH_LANE` on the cursor's connection as `fulfil_step_read`, replacing
-    a statement of that name the store did not know of."""
-    try:
-        cursor.execute(_PREPARE_READ, prepare=False)
-    except errors.DuplicatePreparedStatement:
-        cursor.execute("DEALLOCATE fulfil_step_read", prepare=False)
-        cursor.execute(_PREPARE_READ, prepare=False)
+_PREPARE_READ = b"PREPARE fulfil_step_read(text) AS " + _READ_WITH_LANE.replace("%s", "$1").encode()
 
 
 class PostgresTransaction(SQLTransaction):
@@ -244,22 +234,33 @@ class PostgresTransaction(SQLTransaction):
         text holding both, so the read runs as the statement prepared on the connection by
         name (`PREPARE`), its instance id written in as a literal quoted by psycopg."""
         session, cursor = self._session, self._cur
-        if not session.read_prepared:
-            _prepare_read(cursor)
-            session.read_prepared = True
         literal = sql.Literal(instance_id).as_bytes(cursor)
         query = b"BEGIN; EXECUTE fulfil_step_read(" + literal + b")"
         self.begun = True  # BEGIN runs even when the read fails: the rollback must follow
-        try:
-            cursor.execute(query, prepare=False)
-        except errors.InvalidSqlStatementName:
-            # psycopg drops every prepared statement on some commands (a ROLLBACK TO
-            # SAVEPOINT, a DROP): prepare it again, after undoing the BEGIN that ran
-            cursor.connection.rollback()
-            _prepare_read(cursor)
-            cursor.execute(query, prepare=False)
-        cursor.nextset()  # the read's rows, after BEGIN's
+        if not session.read_prepared:
+            self._prepare_with(query)
+        else:
+            try:
+                cursor.execute(query, prepare=False)
+            except errors.InvalidSqlStatementName:
+                # psycopg drops every prepared statement on some commands (a ROLLBACK TO
+                # SAVEPOINT, a DROP): prepare it again, after undoing the BEGIN that ran
+                cursor.connection.rollback()
+                self._prepare_with(query)
+        session.read_prepared = True
+        while cursor.nextset():  # the read's rows come last
+            pass
         return cursor.fetchone()
+
+    def _prepare_with(self, query: bytes) -> None:
+        """Run `query` with the read's PREPARE before it, in the same round trip. A statement
+        of the read's name still on the connection (psycopg did not drop it, or the store did
+        not prepare it) fails that query whole at its PREPARE: it is replaced in a second."""
+        try:
+            self._cur.execute(_PREPARE_READ + b"; " + query, prepare=False)
+        except errors.DuplicatePreparedStatement:
+            replace = b"DEALLOCATE fulfil_step_read; " + _PREPARE_READ + b"; " + query
+            self._cur.execute(replace, prepare=False)
 
     def append_event(self, event: EventRecord, texts: tuple[str, str] | None = None) -> None:
         self._send_event()  # the one before, if held; the lane's move can wait for this one

@@ -405,3 +405,28 @@ def test_a_hook_that_rolls_back_to_its_own_savepoint_keeps_the_step(
         engine.fire("c-1", "bump")
     assert engine.show("c-1").data["n"] == 3
     assert engine.verify("c-1").ok
+
+
+def test_a_fire_after_a_rolled_back_step_prepares_its_read_with_it(store: PostgresStore) -> None:
+    """After a step rolled back, whole or to a savepoint (psycopg may have dropped the prepared
+    read, or not), the next fire sends the read's PREPARE with its first query: one round trip
+    more than a fire at most, and the fire after it is three again."""
+    engine = Engine(Catalog((load_text(PROCESS).process,)), store=store, clock=ManualClock(T0))
+    engine.start("counter", id="c-1")
+    engine.fire("c-1", "bump")
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        assert tx.get_instance("c-1") is not None
+        raise RuntimeError("the step failed")
+    with _round_trips(store) as after_rollback:
+        engine.fire("c-1", "bump")
+    with _round_trips(store) as next_one:
+        engine.fire("c-1", "bump")
+    assert len(after_rollback) <= 4 and len(next_one) == 3, (after_rollback, next_one)
+    with store.transaction() as tx:
+        assert tx.get_instance("c-1") is not None
+        tx.rollback_to(tx.savepoint())
+    with _round_trips(store) as after_savepoint:
+        engine.fire("c-1", "bump")
+    assert len(after_savepoint) <= 4, after_savepoint
+    assert engine.show("c-1").data["n"] == 4
+    assert engine.verify("c-1").ok
