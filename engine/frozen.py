@@ -131,11 +131,13 @@ def _fast_init(made: type, slotted: type | None) -> Callable[..., None] | None:
     init = made.__dict__["__init__"]
     fields = dataclasses.fields(made)
     names = [f.name for f in fields]
-    parameters = list(inspect.signature(init).parameters.values())[1:]
+    code = init.__code__  # its parameters read off the code: `inspect.signature` costs more
+    positional = code.co_varnames[1 : code.co_argcount]
     if (
         hasattr(made, "__post_init__")
-        or [p.name for p in parameters] != names
-        or any(p.kind is not p.POSITIONAL_OR_KEYWORD for p in parameters)
+        or list(positional) != names
+        or code.co_kwonlyargcount
+        or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
         or (slotted is None and not made.__dictoffset__)
     ):
         return None
