@@ -12,7 +12,7 @@ people_problems(people, processes)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ..errors import DefinitionError, Problem, did_you_mean
@@ -106,21 +106,26 @@ def _unreachable(people: PeopleFile, process: Process, role: str) -> bool:
     return not any(directory.queue_address(queue) for queue in owned)
 
 
-def _message_problems(people: PeopleFile, processes: Sequence[Process]) -> Iterable[Problem]:
+def _notifies(processes: Sequence[Process]) -> Iterator[tuple[Process, Notify]]:
+    """Each `notify` addressing its own process's roles (not the parent's), with the process."""
     for process in processes:
         for transition in process.transitions:
             for action in transition.actions:
-                if not isinstance(action, Notify) or action.on_parent:
-                    continue
-                for role in (*action.to, *action.cc):
-                    if _unreachable(people, process, role):
-                        yield Problem(
-                            action.loc,
-                            f"this message of {process.id} to role '{role}' reaches nobody: the "
-                            "role has no contact and no active person holds it",
-                            severity="warning",
-                            hint=f"add '{role}' to someone's roles in {people.directory.file}",
-                        )
+                if isinstance(action, Notify) and not action.on_parent:
+                    yield process, action
+
+
+def _message_problems(people: PeopleFile, processes: Sequence[Process]) -> Iterable[Problem]:
+    for process, action in _notifies(processes):
+        for role in (*action.to, *action.cc):
+            if _unreachable(people, process, role):
+                yield Problem(
+                    action.loc,
+                    f"this message of {process.id} to role '{role}' reaches nobody: the "
+                    "role has no contact and no active person holds it",
+                    severity="warning",
+                    hint=f"add '{role}' to someone's roles in {people.directory.file}",
+                )
 
 
 def _without_phone(people: PeopleFile, process: Process, role: str) -> bool:
@@ -148,19 +153,17 @@ def _sms_problems(people: PeopleFile, processes: Sequence[Process]) -> Iterable[
                     severity="warning",
                     hint=hint,
                 )
-        for transition in process.transitions:
-            for action in transition.actions:
-                if not isinstance(action, Notify) or action.on_parent or action.channel != "sms":
-                    continue
-                for role in action.to:
-                    if _without_phone(people, process, role):
-                        yield Problem(
-                            action.loc,
-                            f"this sms of {process.id} to role '{role}' reaches nobody: no "
-                            "active person holding it has a phone",
-                            severity="warning",
-                            hint=hint,
-                        )
+    sms = ((process, action) for process, action in _notifies(processes) if action.channel == "sms")
+    for process, action in sms:
+        for role in action.to:
+            if _without_phone(people, process, role):
+                yield Problem(
+                    action.loc,
+                    f"this sms of {process.id} to role '{role}' reaches nobody: no active "
+                    "person holding it has a phone",
+                    severity="warning",
+                    hint=hint,
+                )
 
 
 def people_problems(people: PeopleFile, processes: Sequence[Process]) -> list[Problem]:
