@@ -141,15 +141,12 @@ class Resolver:
         self._directory(name, audience)
 
     def _field(self, name: str, field_name: str, audience: Audience) -> None:
-        value = self.values.get(field_name)
-        items = value if isinstance(value, list) else [value]
+        items = _items(self.values.get(field_name))
         shown = name if name == field_name else f"{name} (field {field_name})"
-        if all(item in (None, "") for item in items):
+        if not items:
             audience.unresolved.append(f"{shown}: the field is empty")
             return
         for item in items:
-            if item in (None, ""):
-                continue
             problem = address_problem(item)
             if problem is None:
                 audience.add(item)
